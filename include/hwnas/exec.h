@@ -1,0 +1,52 @@
+/* Executing a graph: forward and backward passes over a batch, and the softmax cross-entropy loss.
+ *
+ * Inside an executor, activations are stored channel-major, (C, N, H, W): each channel of the whole
+ * batch is one contiguous run. A convolution is then one GEMM per group over the whole batch,
+ * W (C_out, C_in*KH*KW) x im2col (C_in*KH*KW, N*OH*OW), whose result is already the next layer's
+ * activation; batch norm reduces contiguous runs; concat is a plain copy. The public calls take and
+ * return the usual (N, C, H, W) and convert at the boundary.
+ *
+ * An executor owns all memory of a pass (activations, gradients, saved statistics, scratch), allocated
+ * once for a maximum batch size: the step loop never allocates. */
+#ifndef HWNAS_EXEC_H
+#define HWNAS_EXEC_H
+
+#include "hwnas/graph.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hn_exec hn_exec;
+
+/* Creates an executor for batches of up to max_batch samples. With_grad allocates what backward
+ * needs. The graph must be finalized and must outlive the executor. Free with hn_exec_free. */
+hn_status hn_exec_new(hn_graph *g, int max_batch, bool with_grad, hn_exec **out);
+void hn_exec_free(hn_exec *e);
+
+/* Runs the forward pass on x (n, C, H, W), n <= max_batch. training selects batch norm's mode: batch
+ * statistics (and running-statistics update) or running statistics. */
+hn_status hn_exec_forward(hn_exec *e, const float *x, int n, bool training);
+
+/* Copies the output of the last forward pass to dst (n, C, H, W). */
+void hn_exec_output(const hn_exec *e, float *dst);
+
+/* Softmax cross-entropy of the last forward pass's output (which must be flat: (K, 1, 1)) against
+ * labels[0..n), averaged over the batch, with optional label smoothing eps (targets (1-eps) one-hot +
+ * eps/K, as PyTorch's label_smoothing). Stores the loss in *loss, the number of correct top-1
+ * predictions in *correct (either may be NULL), and keeps dloss/doutput for backward. A label
+ * outside [0, K) is HN_ERR_INVALID. */
+hn_status hn_exec_loss(hn_exec *e, const int32_t *labels, float smoothing, float *loss, int *correct);
+
+/* Backward pass: writes the gradient of every parameter to g->grads (overwriting) and, if dx is not
+ * NULL, the gradient of the input to dx (n, C, H, W). dout (n, C, H, W) is the gradient of the output;
+ * NULL means the gradient from the last hn_exec_loss. Requires with_grad and a prior forward pass. */
+hn_status hn_exec_backward(hn_exec *e, const float *dout, float *dx);
+
+/* Bytes of memory the executor holds (activations, gradients, scratch). */
+size_t hn_exec_bytes(const hn_exec *e);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

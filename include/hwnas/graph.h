@@ -1,0 +1,151 @@
+/* The graph IR: a DAG of nodes (op, attributes, inputs) with inferred shapes. Training, counting,
+ * hardware models and export all read this one representation.
+ *
+ * Shapes are per sample, (C, H, W); the batch size is chosen when the graph is executed. A flat
+ * vector (after flatten, global average pool or linear) is (F, 1, 1). Node 0 is always the input.
+ *
+ * Parameters of all nodes live in one contiguous block of floats owned by the graph (llm.c style),
+ * so that an optimizer step is one loop and saving weights is one write. Per node, its parameters are
+ * [weight, bias] (conv2d, linear) or [gamma, beta] (batchnorm); batch norm's running mean and
+ * variance live in a second block, `state`, which is saved but not trained.
+ *
+ * Example:
+ *     hn_graph *g; hn_graph_new((hn_shape){1, 28, 28}, &g);
+ *     int x = 0, id;
+ *     hn_node_spec c = hn_spec(HN_OP_CONV2D, x); c.out = 16; c.kernel = 3; c.pad = 1;
+ *     hn_graph_add(g, &c, &id);   ...
+ *     hn_graph_finalize(g);       // allocates parameters
+ *     hn_graph_init_params(g, seed);
+ *     hn_graph_free(g);           // frees everything the graph owns
+ */
+#ifndef HWNAS_GRAPH_H
+#define HWNAS_GRAPH_H
+
+#include <stdbool.h>
+
+#include "hwnas/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    HN_OP_INPUT = 0,
+    HN_OP_CONV2D,
+    HN_OP_BATCHNORM,
+    HN_OP_RELU,
+    HN_OP_RELU6,
+    HN_OP_AVGPOOL,
+    HN_OP_MAXPOOL,
+    HN_OP_GLOBAL_AVGPOOL,
+    HN_OP_LINEAR,
+    HN_OP_ADD,
+    HN_OP_CONCAT,
+    HN_OP_ZERO,
+    HN_OP_IDENTITY,
+    HN_OP_FLATTEN,
+    HN_OP_COUNT
+} hn_op;
+
+/* The op's name in network files and messages ("conv2d", "batchnorm", ...). */
+const char *hn_op_name(hn_op op);
+/* Looks an op up by name; returns HN_OP_COUNT if unknown. */
+hn_op hn_op_from_name(const char *name);
+
+typedef struct {
+    int c, h, w;
+} hn_shape;
+
+#define HN_MAX_INPUTS 16
+
+/* What a caller fills to add a node. Fields an op does not use are ignored. */
+typedef struct {
+    hn_op op;
+    const char *name;         /* optional; default "<op><index>" */
+    int ninputs;
+    int inputs[HN_MAX_INPUTS]; /* node ids, each < the new node's id */
+    int out;                  /* conv2d: output channels; linear: output features */
+    int kernel, stride, pad;  /* conv2d and pooling (square); stride defaults to 1 (0 means 1) */
+    int groups;               /* conv2d; 0 means 1; depthwise: groups = in channels = out */
+    bool bias;                /* conv2d, linear */
+    bool count_include_pad;   /* avgpool: divide by the full window (PyTorch's default) */
+    float eps, momentum;      /* batchnorm; 0 means PyTorch's defaults 1e-5 and 0.1 */
+} hn_node_spec;
+
+/* A spec with op and one input; everything else zero (defaults). */
+hn_node_spec hn_spec(hn_op op, int input);
+
+typedef struct {
+    hn_op op;
+    char *name;               /* owned by the graph's arena */
+    int ninputs;
+    int inputs[HN_MAX_INPUTS];
+    int out, kernel, stride, pad, groups;
+    bool bias, count_include_pad;
+    float eps, momentum;
+    hn_shape shape;           /* inferred output shape */
+    size_t param_off, nparams; /* this node's slice of the graph's parameter block */
+    size_t state_off, nstate;  /* this node's slice of the state block (batch norm statistics) */
+} hn_node;
+
+typedef struct hn_graph {
+    hn_arena *arena;     /* owns names, the parameter and state blocks */
+    int nnodes, cap;
+    hn_node *nodes;      /* nodes[0] is the input; the output is the last node */
+    bool finalized;
+    size_t nparams, nstate;
+    float *params;       /* nparams floats, all trainable parameters */
+    float *grads;        /* nparams floats, gradients (written by a backward pass) */
+    float *state;        /* nstate floats, batch-norm running statistics */
+} hn_graph;
+
+/* Creates a graph whose node 0 is an input of the given shape. The caller frees it with hn_graph_free. */
+hn_status hn_graph_new(hn_shape input, hn_graph **out);
+void hn_graph_free(hn_graph *g);
+
+/* Adds a node, infers its shape and stores its id in *id. Impossible shapes (a kernel larger than
+ * the padded input, channels not divisible by groups, add of different shapes, ...) return
+ * HN_ERR_SHAPE with a message naming the node; the graph is unchanged then. */
+hn_status hn_graph_add(hn_graph *g, const hn_node_spec *spec, int *id);
+
+/* Allocates the parameter, gradient and state blocks. No node can be added afterwards. */
+hn_status hn_graph_finalize(hn_graph *g);
+
+/* PyTorch's default initialisation: conv2d and linear weights and biases uniform in
+ * +-1/sqrt(fan_in) (kaiming_uniform with a = sqrt(5)); batch norm gamma 1, beta 0, running mean 0,
+ * running variance 1. Deterministic for a seed. */
+void hn_graph_init_params(hn_graph *g, uint64_t seed);
+
+/* Index of the node named name, or -1. */
+int hn_graph_find(const hn_graph *g, const char *name);
+
+/* Parameters (trainable) and MACs of one forward pass of one sample (convolutions and linear layers;
+ * the convention NAS papers call FLOPs). */
+int64_t hn_graph_param_count(const hn_graph *g);
+int64_t hn_graph_macs(const hn_graph *g);
+int64_t hn_node_macs(const hn_graph *g, int id);
+
+/* The tensors of node id's parameters and state, PyTorch-shaped and named "<node>.weight",
+ * "<node>.bias", "<node>.running_mean", "<node>.running_var". Fills up to 4 entries and returns
+ * how many. Pointers alias the graph's blocks. */
+typedef struct {
+    char name[96];
+    int ndim;
+    int64_t shape[4];
+    float *data;
+    bool trainable;
+} hn_param_view;
+int hn_node_params(const hn_graph *g, int id, hn_param_view views[4]);
+
+/* Saves all parameters and state as a tensor file; loading checks that names and shapes match the
+ * graph and names the first mismatch. */
+hn_status hn_graph_save_weights(const hn_graph *g, const char *path);
+hn_status hn_graph_load_weights(hn_graph *g, const char *path);
+
+/* Reads a network file (YAML; see docs/network-files.md). Errors name the file, line and field. */
+hn_status hn_graph_load_yaml(const char *path, hn_graph **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

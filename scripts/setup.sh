@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages hwnas needs to build, test and benchmark. Idempotent: it asks apt-get
+# only for packages that are missing, so a second run costs a dpkg query and nothing else.
+set -euo pipefail
+
+# build: compiler, CMake, OpenBLAS (OpenMP flavour, so it shares hwnas's thread pool), libyaml, jansson, zlib
+# data: Debian's Fashion-MNIST (the default dataset)
+# tests/bench only: PyTorch (reference data, the training peer)
+pkgs=(build-essential cmake pkg-config libopenblas-openmp-dev libyaml-dev libjansson-dev zlib1g-dev
+      dataset-fashion-mnist)
+if [ "${HWNAS_SETUP_PEERS:-0}" = 1 ]; then pkgs+=(python3-torch python3-numpy); fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "setup: installing ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

@@ -1,0 +1,30 @@
+/* Shared helpers of the CLI subcommands. Only the CLI prints to stdout and calls exit. */
+#ifndef HWNAS_CLI_H
+#define HWNAS_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hwnas/core.h"
+
+/* Prints "hwnas: error: <message>" (and the library's context) to stderr; returns the exit code. */
+int cli_fail(hn_status st);
+/* Prints a usage error naming the subcommand and suggesting --help; returns 2. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Parse option values; on a bad value they print a usage error and return false. */
+bool cli_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
+bool cli_float(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
+
+/* A one-line progress bar on stderr, drawn only when stderr is a terminal. */
+typedef struct {
+    bool enabled;
+    double start, last;
+} cli_progress;
+void cli_progress_init(cli_progress *p);
+void cli_progress_draw(cli_progress *p, const char *label, int64_t done, int64_t total, const char *extra);
+void cli_progress_end(cli_progress *p);
+
+int cmd_train(int argc, char **argv);
+
+#endif

@@ -1,0 +1,73 @@
+/* CLI helpers: error reporting, option parsing, the progress bar. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+int cli_fail(hn_status st) {
+    const char *msg = hn_last_error();
+    fprintf(stderr, "hwnas: error: %s\n", msg[0] ? msg : hn_status_str(st));
+    return hn_status_exit_code(st);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "hwnas %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'hwnas %s --help'.\n", cmd);
+    va_end(ap);
+    return 2;
+}
+
+bool cli_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (*s == 0 || *end || errno || v < lo || v > hi) {
+        cli_usage_error(cmd, "%s: expected an integer in [%ld, %ld], got '%s'", opt, lo, hi, s);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+bool cli_float(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out) {
+    char *end;
+    double v = strtod(s, &end);
+    if (*s == 0 || *end || !(v >= lo && v <= hi)) {
+        cli_usage_error(cmd, "%s: expected a number in [%g, %g], got '%s'", opt, lo, hi, s);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+void cli_progress_init(cli_progress *p) {
+    p->enabled = isatty(STDERR_FILENO);
+    p->start = p->last = hn_now();
+}
+
+void cli_progress_draw(cli_progress *p, const char *label, int64_t done, int64_t total, const char *extra) {
+    if (!p->enabled) return;
+    double now = hn_now();
+    if (done < total && now - p->last < 0.1) return; /* redraw at most 10 times a second */
+    p->last = now;
+    const int width = 28;
+    double frac = total > 0 ? (double)done / (double)total : 1;
+    int fill = (int)(frac * width);
+    char bar[64];
+    for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
+    bar[width] = 0;
+    double el = now - p->start, eta = frac > 0 ? el / frac - el : 0;
+    fprintf(stderr, "\r%s [%s] %3d%% %s  ETA %02d:%02d ", label, bar, (int)(100 * frac), extra, (int)eta / 60,
+            (int)eta % 60);
+    fflush(stderr);
+}
+
+void cli_progress_end(cli_progress *p) {
+    if (p->enabled) fputc('\n', stderr);
+}

@@ -1,0 +1,108 @@
+/* The IDX format of MNIST and Fashion-MNIST (LeCun et al.): a big-endian header (magic 0x00000803
+ * for images, 0x00000801 for labels, then the dimension sizes) followed by unsigned bytes. zlib's
+ * gzread reads gzipped and raw files alike. */
+#include <stdio.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "hwnas/data.h"
+
+static uint32_t be32(const unsigned char *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Reads an IDX file with the expected magic and ndim dimensions into *data (owned by the caller). */
+static hn_status read_idx(const char *path, uint32_t magic, int ndim, uint32_t *dims, uint8_t **data) {
+    *data = NULL;
+    FILE *probe = fopen(path, "rb");
+    if (!probe) return hn_error(HN_ERR_IO, "%s: cannot open (does the file exist?)", path);
+    fclose(probe);
+    gzFile f = gzopen(path, "rb");
+    if (!f) return hn_error(HN_ERR_IO, "%s: cannot open", path);
+    hn_status st = HN_OK;
+    unsigned char hdr[16];
+    int hlen = 4 * (1 + ndim);
+    if (gzread(f, hdr, (unsigned)hlen) != hlen) {
+        st = hn_error(HN_ERR_FORMAT, "%s: truncated header (file too short or not IDX)", path);
+        goto done;
+    }
+    if (be32(hdr) != magic) {
+        st = hn_error(HN_ERR_FORMAT, "%s: wrong magic number 0x%08x (expected 0x%08x for an IDX %s file)", path,
+                      be32(hdr), magic, ndim == 1 ? "label" : "image");
+        goto done;
+    }
+    size_t total = 1;
+    for (int i = 0; i < ndim; i++) {
+        dims[i] = be32(hdr + 4 + 4 * i);
+        if (dims[i] == 0 || dims[i] > (1u << 28)) {
+            st = hn_error(HN_ERR_FORMAT, "%s: corrupt dimension %d = %u", path, i, dims[i]);
+            goto done;
+        }
+        total *= dims[i];
+    }
+    if (total > ((size_t)1 << 34)) {
+        st = hn_error(HN_ERR_FORMAT, "%s: corrupt header: %zu bytes of data", path, total);
+        goto done;
+    }
+    *data = hn_alloc(total);
+    if (!*data) {
+        st = HN_ERR_NOMEM;
+        goto done;
+    }
+    size_t got = 0;
+    while (got < total) {
+        unsigned chunk = total - got > (1u << 30) ? (1u << 30) : (unsigned)(total - got);
+        int r = gzread(f, *data + got, chunk);
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    if (got != total) {
+        int errnum;
+        const char *zmsg = gzerror(f, &errnum);
+        st = hn_error(HN_ERR_FORMAT, "%s: truncated: %zu of %zu data bytes%s%s", path, got, total,
+                      errnum != Z_OK && errnum != Z_STREAM_END ? "; " : "",
+                      errnum != Z_OK && errnum != Z_STREAM_END ? zmsg : "");
+    }
+done:
+    gzclose(f);
+    if (st != HN_OK) {
+        hn_free(*data);
+        *data = NULL;
+    }
+    return st;
+}
+
+hn_status hn_idx_load(const char *images_path, const char *labels_path, int classes, hn_dataset **out) {
+    *out = NULL;
+    uint32_t idims[3] = {0}, ldims[1] = {0};
+    uint8_t *img, *lab;
+    hn_status st = read_idx(images_path, 0x00000803u, 3, idims, &img);
+    if (st) return st;
+    if ((st = read_idx(labels_path, 0x00000801u, 1, ldims, &lab))) {
+        hn_free(img);
+        return st;
+    }
+    if (ldims[0] != idims[0]) {
+        hn_free(img);
+        hn_free(lab);
+        return hn_error(HN_ERR_FORMAT, "%s has %u labels but %s has %u images", labels_path, ldims[0], images_path,
+                        idims[0]);
+    }
+    for (uint32_t i = 0; i < ldims[0]; i++)
+        if (lab[i] >= classes) {
+            hn_free(img);
+            hn_free(lab);
+            return hn_error(HN_ERR_FORMAT, "%s: label %u of item %u is out of range (expected 0..%d)", labels_path,
+                            lab[i], i, classes - 1);
+        }
+    hn_dataset *d = hn_calloc(sizeof *d);
+    if (!d) {
+        hn_free(img);
+        hn_free(lab);
+        return HN_ERR_NOMEM;
+    }
+    *d = (hn_dataset){.n = (int)idims[0], .c = 1, .h = (int)idims[1], .w = (int)idims[2], .classes = classes,
+                      .images = img, .labels = lab, .mean = {0}, .std = {1, 1, 1, 1}};
+    *out = d;
+    return HN_OK;
+}

@@ -1,0 +1,230 @@
+/* Graph execution: buffers for a maximum batch, forward in node order, loss, backward in reverse.
+ * See include/hwnas/exec.h for the channel-major activation layout. */
+#include "hwnas/exec.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "op.h"
+
+struct hn_exec {
+    hn_graph *g;
+    int max_batch;
+    bool with_grad;
+    float **act;   /* per node: (C, N, H, W) for N <= max_batch */
+    float **grad;  /* per node: gradient of act; NULL where no gradient flows */
+    void **aux;    /* per node: op-specific memory kept from forward to backward */
+    float *scratch;
+    bool *ancestor; /* node contributes to the output (so backward visits it) */
+    bool (*acc)[HN_MAX_INPUTS]; /* per node and input: accumulate (another consumer wrote first) */
+    int n;          /* batch of the last forward */
+    bool forward_done, loss_done, last_training;
+    size_t bytes;
+};
+
+static void *tracked(hn_exec *e, size_t bytes) {
+    e->bytes += bytes;
+    return hn_calloc(bytes ? bytes : 1);
+}
+
+void hn_exec_free(hn_exec *e) {
+    if (!e) return;
+    for (int i = 0; e->act && i < e->g->nnodes; i++) {
+        hn_free(e->act[i]);
+        if (e->grad) hn_free(e->grad[i]);
+        if (e->aux) hn_free(e->aux[i]);
+    }
+    hn_free(e->act);
+    hn_free(e->grad);
+    hn_free(e->aux);
+    hn_free(e->scratch);
+    hn_free(e->ancestor);
+    hn_free(e->acc);
+    hn_free(e);
+}
+
+hn_status hn_exec_new(hn_graph *g, int max_batch, bool with_grad, hn_exec **out) {
+    *out = NULL;
+    if (!g->finalized) return hn_error(HN_ERR_INVALID, "the graph must be finalized before it is executed");
+    if (max_batch < 1) return hn_error(HN_ERR_INVALID, "batch size must be at least 1 (got %d)", max_batch);
+    hn_exec *e = hn_calloc(sizeof *e);
+    if (!e) return HN_ERR_NOMEM;
+    e->g = g;
+    e->max_batch = max_batch;
+    e->with_grad = with_grad;
+    const int nn = g->nnodes;
+    e->act = hn_calloc(sizeof(float *) * nn);
+    e->grad = hn_calloc(sizeof(float *) * nn);
+    e->aux = hn_calloc(sizeof(void *) * nn);
+    e->ancestor = hn_calloc(sizeof(bool) * nn);
+    e->acc = hn_calloc(sizeof(*e->acc) * nn);
+    if (!e->act || !e->grad || !e->aux || !e->ancestor || !e->acc) goto nomem;
+
+    /* which nodes feed the output, and in which order their consumers write their gradients */
+    bool *seen = hn_calloc(sizeof(bool) * nn);
+    if (!seen) goto nomem;
+    e->ancestor[nn - 1] = true;
+    for (int i = nn - 1; i >= 1; i--) {
+        if (!e->ancestor[i]) continue;
+        const hn_node *n = &g->nodes[i];
+        for (int j = 0; j < n->ninputs; j++) {
+            int src = n->inputs[j];
+            e->ancestor[src] = true;
+            e->acc[i][j] = seen[src];
+            seen[src] = true;
+        }
+    }
+    hn_free(seen);
+
+    size_t scratch = 0;
+    for (int i = 0; i < nn; i++) {
+        const hn_node *n = &g->nodes[i];
+        const hn_op_def *d = hn_op_get(n->op);
+        size_t len = (size_t)max_batch * hn_shape_numel(n->shape);
+        if (!(e->act[i] = tracked(e, sizeof(float) * len))) goto nomem;
+        if (with_grad && e->ancestor[i] && !(e->grad[i] = tracked(e, sizeof(float) * len))) goto nomem;
+        if (d->aux_bytes && !(e->aux[i] = tracked(e, d->aux_bytes(g, n, max_batch)))) goto nomem;
+        if (d->scratch_floats) {
+            size_t s = d->scratch_floats(g, n, max_batch);
+            if (s > scratch) scratch = s;
+        }
+    }
+    if (!(e->scratch = tracked(e, sizeof(float) * scratch))) goto nomem;
+    *out = e;
+    return HN_OK;
+nomem:
+    hn_exec_free(e);
+    return hn_error_prefix(HN_ERR_NOMEM, "allocating an executor for batch %d", max_batch);
+}
+
+size_t hn_exec_bytes(const hn_exec *e) { return e->bytes; }
+
+/* (N, C, HW) <-> (C, N, HW) */
+static void to_channel_major(const float *src, float *dst, int N, int C, int HW) {
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int c = 0; c < C; c++)
+        for (int n = 0; n < N; n++)
+            memcpy(dst + ((size_t)c * N + n) * HW, src + ((size_t)n * C + c) * HW, sizeof(float) * HW);
+}
+
+static void to_batch_major(const float *src, float *dst, int N, int C, int HW) {
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++)
+            memcpy(dst + ((size_t)n * C + c) * HW, src + ((size_t)c * N + n) * HW, sizeof(float) * HW);
+}
+
+static hn_op_ctx make_ctx(const hn_exec *e, int i) {
+    const hn_graph *g = e->g;
+    const hn_node *n = &g->nodes[i];
+    hn_op_ctx c;
+    memset(&c, 0, sizeof c);
+    c.g = g;
+    c.node = n;
+    c.n = e->n;
+    c.training = e->last_training;
+    for (int j = 0; j < n->ninputs; j++) c.in[j] = e->act[n->inputs[j]];
+    c.out = e->act[i];
+    c.w = g->params + n->param_off;
+    c.dw = g->grads + n->param_off;
+    c.state = g->state + n->state_off;
+    c.aux = e->aux[i];
+    c.scratch = e->scratch;
+    return c;
+}
+
+hn_status hn_exec_forward(hn_exec *e, const float *x, int n, bool training) {
+    if (n < 1 || n > e->max_batch)
+        return hn_error(HN_ERR_INVALID, "batch of %d samples does not fit an executor for up to %d", n, e->max_batch);
+    const hn_graph *g = e->g;
+    hn_shape in = g->nodes[0].shape;
+    e->n = n;
+    e->last_training = training;
+    to_channel_major(x, e->act[0], n, in.c, in.h * in.w);
+    for (int i = 1; i < g->nnodes; i++) {
+        hn_op_ctx c = make_ctx(e, i);
+        hn_op_get(g->nodes[i].op)->forward(&c);
+    }
+    e->forward_done = true;
+    e->loss_done = false;
+    return HN_OK;
+}
+
+void hn_exec_output(const hn_exec *e, float *dst) {
+    HN_ASSERT(e->forward_done);
+    hn_shape s = e->g->nodes[e->g->nnodes - 1].shape;
+    to_batch_major(e->act[e->g->nnodes - 1], dst, e->n, s.c, s.h * s.w);
+}
+
+hn_status hn_exec_loss(hn_exec *e, const int32_t *labels, float smoothing, float *loss, int *correct) {
+    HN_ASSERT(e->forward_done);
+    const hn_graph *g = e->g;
+    hn_shape s = g->nodes[g->nnodes - 1].shape;
+    if (s.h != 1 || s.w != 1)
+        return hn_error(HN_ERR_SHAPE, "the network's output is %dx%dx%d; a classifier must end in a flat (K) output",
+                        s.c, s.h, s.w);
+    const int K = s.c, N = e->n;
+    for (int b = 0; b < N; b++)
+        if (labels[b] < 0 || labels[b] >= K)
+            return hn_error(HN_ERR_INVALID, "label %d of sample %d is outside the network's %d classes", labels[b], b, K);
+    const float *z = e->act[g->nnodes - 1]; /* (K, N) */
+    float *dz = e->with_grad ? e->grad[g->nnodes - 1] : NULL;
+    double total = 0;
+    int ok = 0;
+    for (int b = 0; b < N; b++) {
+        float mx = z[b];
+        int arg = 0;
+        for (int k = 1; k < K; k++)
+            if (z[k * N + b] > mx) mx = z[k * N + b], arg = k;
+        double se = 0, zsum = 0;
+        for (int k = 0; k < K; k++) {
+            se += exp((double)(z[k * N + b] - mx));
+            zsum += z[k * N + b];
+        }
+        double lse = mx + log(se);
+        /* -sum_k t_k log p_k with t = (1-eps) onehot + eps/K */
+        total += (1.0 - smoothing) * (lse - z[labels[b] * N + b]) + smoothing * (lse - zsum / K);
+        ok += arg == labels[b];
+        if (dz)
+            for (int k = 0; k < K; k++) {
+                double p = exp((double)(z[k * N + b]) - lse);
+                double t = smoothing / K + (k == labels[b] ? 1.0 - smoothing : 0.0);
+                dz[k * N + b] = (float)((p - t) / N);
+            }
+    }
+    if (loss) *loss = (float)(total / N);
+    if (correct) *correct = ok;
+    e->loss_done = dz != NULL;
+    return HN_OK;
+}
+
+hn_status hn_exec_backward(hn_exec *e, const float *dout, float *dx) {
+    hn_graph *g = e->g;
+    if (!e->with_grad) return hn_error(HN_ERR_INVALID, "backward on an executor created without gradients");
+    if (!e->forward_done) return hn_error(HN_ERR_INVALID, "backward before forward");
+    hn_shape os = g->nodes[g->nnodes - 1].shape, is = g->nodes[0].shape;
+    if (dout)
+        to_channel_major(dout, e->grad[g->nnodes - 1], e->n, os.c, os.h * os.w);
+    else if (!e->loss_done)
+        return hn_error(HN_ERR_INVALID, "backward needs an output gradient or a loss computed after the last forward");
+    for (int i = g->nnodes - 1; i >= 1; i--) {
+        const hn_node *n = &g->nodes[i];
+        if (!e->ancestor[i]) {
+            memset(g->grads + n->param_off, 0, sizeof(float) * n->nparams);
+            continue;
+        }
+        hn_op_ctx c = make_ctx(e, i);
+        c.dout = e->grad[i];
+        for (int j = 0; j < n->ninputs; j++) {
+            int src = n->inputs[j];
+            c.din[j] = (src == 0 && !dx) ? NULL : e->grad[src];
+            c.din_acc[j] = e->acc[i][j];
+        }
+        hn_op_get(n->op)->backward(&c);
+    }
+    if (dx && e->ancestor[0])
+        to_batch_major(e->grad[0], dx, e->n, is.c, is.h * is.w);
+    else if (dx) /* the output does not depend on the input (e.g. a graph of zero ops) */
+        memset(dx, 0, sizeof(float) * e->n * hn_shape_numel(is));
+    return HN_OK;
+}

@@ -1,0 +1,175 @@
+/* Building graphs: nodes, shape inference, the parameter blocks, initialisation and counting. */
+#include <stdio.h>
+#include <string.h>
+
+#include "hwnas/graph.h"
+#include "op.h"
+
+const char *hn_op_name(hn_op op) { return op < HN_OP_COUNT ? hn_op_get(op)->name : "?"; }
+
+hn_op hn_op_from_name(const char *name) {
+    for (int op = 0; op < HN_OP_COUNT; op++)
+        if (strcmp(hn_op_get((hn_op)op)->name, name) == 0) return (hn_op)op;
+    return HN_OP_COUNT;
+}
+
+hn_node_spec hn_spec(hn_op op, int input) {
+    hn_node_spec s;
+    memset(&s, 0, sizeof s);
+    s.op = op;
+    s.ninputs = 1;
+    s.inputs[0] = input;
+    return s;
+}
+
+hn_status hn_graph_new(hn_shape input, hn_graph **out) {
+    *out = NULL;
+    if (input.c <= 0 || input.h <= 0 || input.w <= 0)
+        return hn_error(HN_ERR_SHAPE, "input shape %dx%dx%d: every dimension must be positive", input.c, input.h,
+                        input.w);
+    hn_graph *g = hn_calloc(sizeof *g);
+    if (!g) return HN_ERR_NOMEM;
+    g->arena = hn_arena_new();
+    g->cap = 16;
+    g->nodes = hn_calloc(sizeof(hn_node) * (size_t)g->cap);
+    if (!g->arena || !g->nodes) {
+        hn_graph_free(g);
+        return HN_ERR_NOMEM;
+    }
+    hn_node *in = &g->nodes[0];
+    in->op = HN_OP_INPUT;
+    in->name = hn_arena_strdup(g->arena, "input");
+    in->shape = input;
+    g->nnodes = 1;
+    *out = g;
+    return HN_OK;
+}
+
+void hn_graph_free(hn_graph *g) {
+    if (!g) return;
+    hn_arena_free(g->arena);
+    hn_free(g->nodes);
+    hn_free(g);
+}
+
+hn_status hn_graph_add(hn_graph *g, const hn_node_spec *s, int *id) {
+    HN_ASSERT(!g->finalized);
+    if (s->op <= HN_OP_INPUT || s->op >= HN_OP_COUNT) return hn_error(HN_ERR_INVALID, "unknown op %d", (int)s->op);
+    const hn_op_def *def = hn_op_get(s->op);
+    char label[160];
+    if (s->name)
+        snprintf(label, sizeof label, "node '%s' (%s)", s->name, def->name);
+    else
+        snprintf(label, sizeof label, "node %d (%s)", g->nnodes, def->name);
+    if (s->ninputs < def->min_inputs || s->ninputs > def->max_inputs)
+        return hn_error(HN_ERR_INVALID, "%s: takes %d..%d inputs, got %d", label, def->min_inputs, def->max_inputs,
+                        s->ninputs);
+    for (int i = 0; i < s->ninputs; i++)
+        if (s->inputs[i] < 0 || s->inputs[i] >= g->nnodes)
+            return hn_error(HN_ERR_INVALID, "%s: input %d refers to node %d, which does not exist yet", label, i,
+                            s->inputs[i]);
+    if (s->name && hn_graph_find(g, s->name) >= 0)
+        return hn_error(HN_ERR_INVALID, "%s: the name is already used by another node", label);
+
+    hn_node n;
+    memset(&n, 0, sizeof n);
+    n.op = s->op;
+    n.ninputs = s->ninputs;
+    memcpy(n.inputs, s->inputs, sizeof n.inputs);
+    n.out = s->out;
+    n.kernel = s->kernel;
+    /* pooling defaults to non-overlapping windows (stride = kernel), as PyTorch does */
+    bool pool = s->op == HN_OP_AVGPOOL || s->op == HN_OP_MAXPOOL;
+    n.stride = s->stride > 0 ? s->stride : (pool && s->kernel > 0 ? s->kernel : 1);
+    n.pad = s->pad;
+    n.groups = s->groups > 0 ? s->groups : 1;
+    n.bias = s->bias;
+    n.count_include_pad = s->count_include_pad;
+    n.eps = s->eps > 0 ? s->eps : 1e-5f;
+    n.momentum = s->momentum > 0 ? s->momentum : 0.1f;
+    hn_status st = def->infer(g, &n);
+    if (st != HN_OK) return hn_error_prefix(st, "%s", label);
+
+    if (g->nnodes == g->cap) {
+        hn_node *nodes = hn_alloc(sizeof(hn_node) * (size_t)g->cap * 2);
+        if (!nodes) return HN_ERR_NOMEM;
+        memcpy(nodes, g->nodes, sizeof(hn_node) * (size_t)g->cap);
+        hn_free(g->nodes);
+        g->nodes = nodes;
+        g->cap *= 2;
+    }
+    char defname[64];
+    snprintf(defname, sizeof defname, "%s%d", def->name, g->nnodes);
+    n.name = hn_arena_strdup(g->arena, s->name ? s->name : defname);
+    if (!n.name) return HN_ERR_NOMEM;
+    g->nodes[g->nnodes] = n;
+    *id = g->nnodes++;
+    return HN_OK;
+}
+
+hn_status hn_graph_finalize(hn_graph *g) {
+    HN_ASSERT(!g->finalized);
+    if (g->nnodes < 2) return hn_error(HN_ERR_INVALID, "the network has no layers");
+    size_t np = 0, ns = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        g->nodes[i].param_off = np;
+        g->nodes[i].state_off = ns;
+        np += g->nodes[i].nparams;
+        ns += g->nodes[i].nstate;
+    }
+    g->nparams = np;
+    g->nstate = ns;
+    g->params = hn_arena_alloc(g->arena, (np ? np : 1) * sizeof(float));
+    g->grads = hn_arena_alloc(g->arena, (np ? np : 1) * sizeof(float));
+    g->state = hn_arena_alloc(g->arena, (ns ? ns : 1) * sizeof(float));
+    if (!g->params || !g->grads || !g->state) return HN_ERR_NOMEM;
+    g->finalized = true;
+    return HN_OK;
+}
+
+void hn_graph_init_params(hn_graph *g, uint64_t seed) {
+    HN_ASSERT(g->finalized);
+    hn_rng r;
+    hn_rng_seed(&r, seed, 0x9e3779b97f4a7c15ULL);
+    for (int i = 1; i < g->nnodes; i++) {
+        const hn_node *n = &g->nodes[i];
+        const hn_op_def *d = hn_op_get(n->op);
+        if (d->init) d->init(g, n, g->params + n->param_off, g->state + n->state_off, &r);
+    }
+}
+
+int hn_graph_find(const hn_graph *g, const char *name) {
+    for (int i = 0; i < g->nnodes; i++)
+        if (strcmp(g->nodes[i].name, name) == 0) return i;
+    return -1;
+}
+
+int64_t hn_graph_param_count(const hn_graph *g) {
+    int64_t n = 0;
+    for (int i = 0; i < g->nnodes; i++) n += (int64_t)g->nodes[i].nparams;
+    return n;
+}
+
+int64_t hn_node_macs(const hn_graph *g, int id) {
+    const hn_op_def *d = hn_op_get(g->nodes[id].op);
+    return d->macs ? d->macs(g, &g->nodes[id]) : 0;
+}
+
+int64_t hn_graph_macs(const hn_graph *g) {
+    int64_t m = 0;
+    for (int i = 1; i < g->nnodes; i++) m += hn_node_macs(g, i);
+    return m;
+}
+
+int hn_node_params(const hn_graph *g, int id, hn_param_view views[4]) {
+    const hn_node *n = &g->nodes[id];
+    const hn_op_def *d = hn_op_get(n->op);
+    if (!d->views || !g->finalized) return 0;
+    int k = d->views(g, n, g->params + n->param_off, g->state + n->state_off, views);
+    for (int i = 0; i < k; i++) {
+        char full[sizeof views[i].name + 64];
+        snprintf(full, sizeof full, "%s.%s", n->name, views[i].name);
+        snprintf(views[i].name, sizeof views[i].name, "%.95s", full);
+    }
+    return k;
+}

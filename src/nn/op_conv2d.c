@@ -1,0 +1,293 @@
+/* conv2d: any kernel, stride, padding and groups (depthwise is groups = in = out channels).
+ *
+ * Weights (C_out, C_in/groups, K, K), bias (C_out). Activations are channel-major (C, N, H, W), so a
+ * group's convolution over the whole batch is one GEMM:
+ *     Y_g (C_out/g, N*OH*OW) = W_g (C_out/g, C_in/g*K*K) x col_g (C_in/g*K*K, N*OH*OW)
+ * where col is the im2col unfolding. A 1x1 convolution with stride 1 and no padding needs no unfolding
+ * (col_g is the input itself). The unfolding is done a chunk of images at a time so that the scratch
+ * buffer stays small (COL_LIMIT floats) whatever the batch. Depthwise convolutions (one input and one
+ * output channel per group) use direct loops instead, since a GEMM with one row wastes the BLAS. */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "op.h"
+
+enum { COL_LIMIT = 1 << 21 }; /* floats of im2col scratch per chunk (8 MiB) */
+
+typedef struct {
+    int cin, h, w, cout, oh, ow, k, s, p, groups, cin_g, cout_g, kdim;
+} geom;
+
+static geom geom_of(const hn_graph *g, const hn_node *n) {
+    hn_shape in = hn_in_shape(g, n, 0);
+    geom q = {in.c, in.h, in.w, n->out, n->shape.h, n->shape.w, n->kernel, n->stride, n->pad, n->groups, 0, 0, 0};
+    q.cin_g = q.cin / q.groups;
+    q.cout_g = q.cout / q.groups;
+    q.kdim = q.cin_g * q.k * q.k;
+    return q;
+}
+
+static bool is_direct_gemm(const geom *q) { return q->k == 1 && q->s == 1 && q->p == 0; }
+static bool is_depthwise(const geom *q) { return q->cin_g == 1 && q->cout_g == 1 && q->groups > 1; }
+
+static hn_status infer(const hn_graph *g, hn_node *n) {
+    hn_shape in = hn_in_shape(g, n, 0);
+    if (n->out <= 0) return hn_error(HN_ERR_INVALID, "out channels must be positive (got %d)", n->out);
+    if (n->kernel <= 0) return hn_error(HN_ERR_INVALID, "kernel must be positive (got %d)", n->kernel);
+    if (n->pad < 0) return hn_error(HN_ERR_INVALID, "padding must be >= 0 (got %d)", n->pad);
+    if (in.c % n->groups || n->out % n->groups)
+        return hn_error(HN_ERR_SHAPE, "groups %d must divide both in channels %d and out channels %d", n->groups, in.c,
+                        n->out);
+    if (in.h + 2 * n->pad < n->kernel || in.w + 2 * n->pad < n->kernel)
+        return hn_error(HN_ERR_SHAPE, "kernel %d is larger than the padded input %dx%d (padding %d)", n->kernel, in.h,
+                        in.w, n->pad);
+    n->shape.c = n->out;
+    n->shape.h = (in.h + 2 * n->pad - n->kernel) / n->stride + 1;
+    n->shape.w = (in.w + 2 * n->pad - n->kernel) / n->stride + 1;
+    n->nparams = (size_t)n->out * (size_t)(in.c / n->groups) * (size_t)(n->kernel * n->kernel) + (n->bias ? (size_t)n->out : 0);
+    return HN_OK;
+}
+
+static void init(const hn_graph *g, const hn_node *n, float *w, float *state, hn_rng *r) {
+    (void)state;
+    geom q = geom_of(g, n);
+    float bound = 1.0f / sqrtf((float)q.kdim);
+    for (size_t i = 0; i < n->nparams; i++) w[i] = (2.0f * hn_rng_uniform(r) - 1.0f) * bound;
+}
+
+static int views(const hn_graph *g, const hn_node *n, float *w, float *state, hn_param_view *v) {
+    (void)state;
+    geom q = geom_of(g, n);
+    v[0] = (hn_param_view){"weight", 4, {q.cout, q.cin_g, q.k, q.k}, w, true};
+    if (!n->bias) return 1;
+    v[1] = (hn_param_view){"bias", 1, {q.cout}, w + (size_t)q.cout * q.kdim, true};
+    return 2;
+}
+
+static int chunk_images(const geom *q, int batch) {
+    size_t per = (size_t)q->kdim * q->oh * q->ow;
+    int nb = (int)(COL_LIMIT / (per ? per : 1));
+    if (nb < 1) nb = 1;
+    return nb < batch ? nb : batch;
+}
+
+static size_t scratch_floats(const hn_graph *g, const hn_node *n, int batch) {
+    geom q = geom_of(g, n);
+    if (is_direct_gemm(&q) || is_depthwise(&q)) return 0;
+    return (size_t)q.kdim * q.oh * q.ow * (size_t)chunk_images(&q, batch);
+}
+
+static int64_t macs(const hn_graph *g, const hn_node *n) {
+    geom q = geom_of(g, n);
+    return (int64_t)q.cout * q.oh * q.ow * q.kdim;
+}
+
+/* Output positions ow whose input column ow*s - p + kj falls inside [0, w): [*lo, *hi). */
+static void valid_range(int out, int in, int s, int p, int kj, int *lo, int *hi) {
+    int a = p - kj; /* need ow*s >= a */
+    *lo = a > 0 ? (a + s - 1) / s : 0;
+    int b = in - 1 + p - kj; /* need ow*s <= b */
+    *hi = b < 0 ? 0 : b / s + 1;
+    if (*hi > out) *hi = out;
+    if (*lo > *hi) *lo = *hi;
+}
+
+/* col (kdim, nb*OH*OW) <- unfolding of images [n0, n0+nb) of group grp of x (C_in, N, H, W). */
+static void im2col(const geom *q, const float *x, int N, int grp, int n0, int nb, float *col) {
+    const int P = q->oh * q->ow, kk = q->k * q->k;
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < q->kdim; r++) {
+        int ci = r / kk, ki = (r % kk) / q->k, kj = r % q->k;
+        int lo, hi;
+        valid_range(q->ow, q->w, q->s, q->p, kj, &lo, &hi);
+        const float *xc = x + ((size_t)(grp * q->cin_g + ci) * N) * q->h * q->w;
+        float *row = col + (size_t)r * nb * P;
+        for (int b = 0; b < nb; b++) {
+            const float *xi = xc + (size_t)(n0 + b) * q->h * q->w;
+            for (int oh = 0; oh < q->oh; oh++) {
+                float *dst = row + (size_t)b * P + (size_t)oh * q->ow;
+                int ih = oh * q->s - q->p + ki;
+                if (ih < 0 || ih >= q->h) {
+                    memset(dst, 0, sizeof(float) * q->ow);
+                    continue;
+                }
+                const float *src = xi + (size_t)ih * q->w - q->p + kj;
+                for (int ow = 0; ow < lo; ow++) dst[ow] = 0;
+                if (q->s == 1)
+                    memcpy(dst + lo, src + lo, sizeof(float) * (size_t)(hi - lo));
+                else
+                    for (int ow = lo; ow < hi; ow++) dst[ow] = src[ow * q->s];
+                for (int ow = hi; ow < q->ow; ow++) dst[ow] = 0;
+            }
+        }
+    }
+}
+
+/* dx (C_in, N, H, W) += folding of col for images [n0, n0+nb) of group grp. Each thread owns whole
+ * input channels, so no two threads write the same element. */
+static void col2im(const geom *q, const float *col, int N, int grp, int n0, int nb, float *dx) {
+    const int P = q->oh * q->ow, kk = q->k * q->k;
+#pragma omp parallel for schedule(static)
+    for (int ci = 0; ci < q->cin_g; ci++) {
+        float *xc = dx + ((size_t)(grp * q->cin_g + ci) * N) * q->h * q->w;
+        for (int kr = 0; kr < kk; kr++) {
+            int ki = kr / q->k, kj = kr % q->k, lo, hi;
+            valid_range(q->ow, q->w, q->s, q->p, kj, &lo, &hi);
+            const float *row = col + (size_t)(ci * kk + kr) * nb * P;
+            for (int b = 0; b < nb; b++) {
+                float *xi = xc + (size_t)(n0 + b) * q->h * q->w;
+                for (int oh = 0; oh < q->oh; oh++) {
+                    int ih = oh * q->s - q->p + ki;
+                    if (ih < 0 || ih >= q->h) continue;
+                    const float *src = row + (size_t)b * P + (size_t)oh * q->ow;
+                    float *dst = xi + (size_t)ih * q->w - q->p + kj;
+                    for (int ow = lo; ow < hi; ow++) dst[ow * q->s] += src[ow];
+                }
+            }
+        }
+    }
+}
+
+static void add_bias(const geom *q, float *y, const float *b, size_t NP) {
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < q->cout; c++) {
+        float *row = y + (size_t)c * NP;
+        for (size_t i = 0; i < NP; i++) row[i] += b[c];
+    }
+}
+
+/* Depthwise: one K x K filter per channel, applied plane by plane. */
+static void dw_forward(const geom *q, const float *x, const float *w, float *y, int N) {
+    const int HW = q->h * q->w, P = q->oh * q->ow, kk = q->k * q->k;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int c = 0; c < q->cout; c++)
+        for (int n = 0; n < N; n++) {
+            const float *xi = x + ((size_t)c * N + n) * HW, *wc = w + (size_t)c * kk;
+            float *yo = y + ((size_t)c * N + n) * P;
+            for (int oh = 0; oh < q->oh; oh++)
+                for (int ow = 0; ow < q->ow; ow++) {
+                    float acc = 0;
+                    for (int ki = 0; ki < q->k; ki++) {
+                        int ih = oh * q->s - q->p + ki;
+                        if (ih < 0 || ih >= q->h) continue;
+                        for (int kj = 0; kj < q->k; kj++) {
+                            int iw = ow * q->s - q->p + kj;
+                            if (iw >= 0 && iw < q->w) acc += xi[ih * q->w + iw] * wc[ki * q->k + kj];
+                        }
+                    }
+                    yo[oh * q->ow + ow] = acc;
+                }
+        }
+}
+
+static void dw_backward(const geom *q, const float *x, const float *w, const float *dy, float *dw, float *dx,
+                        bool acc, int N) {
+    const int HW = q->h * q->w, P = q->oh * q->ow, kk = q->k * q->k;
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < q->cout; c++) {
+        float *dwc = dw + (size_t)c * kk;
+        const float *wc = w + (size_t)c * kk;
+        memset(dwc, 0, sizeof(float) * kk);
+        for (int n = 0; n < N; n++) {
+            const float *xi = x + ((size_t)c * N + n) * HW, *dyo = dy + ((size_t)c * N + n) * P;
+            float *dxi = dx ? dx + ((size_t)c * N + n) * HW : NULL;
+            if (dxi && !acc) memset(dxi, 0, sizeof(float) * HW);
+            for (int oh = 0; oh < q->oh; oh++)
+                for (int ow = 0; ow < q->ow; ow++) {
+                    float g = dyo[oh * q->ow + ow];
+                    for (int ki = 0; ki < q->k; ki++) {
+                        int ih = oh * q->s - q->p + ki;
+                        if (ih < 0 || ih >= q->h) continue;
+                        for (int kj = 0; kj < q->k; kj++) {
+                            int iw = ow * q->s - q->p + kj;
+                            if (iw < 0 || iw >= q->w) continue;
+                            dwc[ki * q->k + kj] += g * xi[ih * q->w + iw];
+                            if (dxi) dxi[ih * q->w + iw] += g * wc[ki * q->k + kj];
+                        }
+                    }
+                }
+        }
+    }
+}
+
+static void forward(const hn_op_ctx *c) {
+    geom q = geom_of(c->g, c->node);
+    const int N = c->n, P = q.oh * q.ow;
+    const size_t NP = (size_t)N * P, NHW = (size_t)N * q.h * q.w;
+    if (is_depthwise(&q)) {
+        dw_forward(&q, c->in[0], c->w, c->out, N);
+    } else {
+        int nbmax = chunk_images(&q, N);
+        for (int g = 0; g < q.groups; g++) {
+            const float *wg = c->w + (size_t)g * q.cout_g * q.kdim;
+            float *yg = c->out + (size_t)g * q.cout_g * NP;
+            if (is_direct_gemm(&q)) {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q.cout_g, (int)NP, q.kdim, 1.0f, wg, q.kdim,
+                            c->in[0] + (size_t)g * q.cin_g * NHW, (int)NHW, 0.0f, yg, (int)NP);
+                continue;
+            }
+            for (int n0 = 0; n0 < N; n0 += nbmax) {
+                int nb = N - n0 < nbmax ? N - n0 : nbmax;
+                im2col(&q, c->in[0], N, g, n0, nb, c->scratch);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q.cout_g, nb * P, q.kdim, 1.0f, wg, q.kdim,
+                            c->scratch, nb * P, 0.0f, yg + (size_t)n0 * P, (int)NP);
+            }
+        }
+    }
+    if (c->node->bias) add_bias(&q, c->out, c->w + (size_t)q.cout * q.kdim, NP);
+}
+
+static void backward(const hn_op_ctx *c) {
+    geom q = geom_of(c->g, c->node);
+    const int N = c->n, P = q.oh * q.ow;
+    const size_t NP = (size_t)N * P, HW = (size_t)q.h * q.w, NHW = (size_t)N * HW;
+    float *dx = c->din[0];
+    if (c->node->bias) {
+        float *db = c->dw + (size_t)q.cout * q.kdim;
+#pragma omp parallel for schedule(static)
+        for (int o = 0; o < q.cout; o++) {
+            const float *row = c->dout + (size_t)o * NP;
+            float s = 0;
+            for (size_t i = 0; i < NP; i++) s += row[i];
+            db[o] = s;
+        }
+    }
+    if (is_depthwise(&q)) {
+        dw_backward(&q, c->in[0], c->w, c->dout, c->dw, dx, c->din_acc[0], N);
+        return;
+    }
+    int nbmax = chunk_images(&q, N);
+    for (int g = 0; g < q.groups; g++) {
+        const float *wg = c->w + (size_t)g * q.cout_g * q.kdim;
+        float *dwg = c->dw + (size_t)g * q.cout_g * q.kdim;
+        const float *dyg = c->dout + (size_t)g * q.cout_g * NP;
+        if (is_direct_gemm(&q)) {
+            const float *xg = c->in[0] + (size_t)g * q.cin_g * NHW;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, q.cout_g, q.kdim, (int)NP, 1.0f, dyg, (int)NP, xg,
+                        (int)NHW, 0.0f, dwg, q.kdim);
+            if (dx)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q.cin_g, (int)NHW, q.cout_g, 1.0f, wg, q.kdim, dyg,
+                            (int)NP, c->din_acc[0] ? 1.0f : 0.0f, dx + (size_t)g * q.cin_g * NHW, (int)NHW);
+            continue;
+        }
+        for (int n0 = 0; n0 < N; n0 += nbmax) {
+            int nb = N - n0 < nbmax ? N - n0 : nbmax;
+            im2col(&q, c->in[0], N, g, n0, nb, c->scratch);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, q.cout_g, q.kdim, nb * P, 1.0f, dyg + (size_t)n0 * P,
+                        (int)NP, c->scratch, nb * P, n0 ? 1.0f : 0.0f, dwg, q.kdim);
+            if (!dx) continue;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q.kdim, nb * P, q.cout_g, 1.0f, wg, q.kdim,
+                        dyg + (size_t)n0 * P, (int)NP, 0.0f, c->scratch, nb * P);
+            if (!c->din_acc[0])
+                for (int ci = 0; ci < q.cin_g; ci++)
+                    memset(dx + ((size_t)(g * q.cin_g + ci) * N + n0) * HW, 0, sizeof(float) * nb * HW);
+            col2im(&q, c->scratch, N, g, n0, nb, dx);
+        }
+    }
+}
+
+const hn_op_def hn_op_conv2d = {
+    .name = "conv2d", .min_inputs = 1, .max_inputs = 1, .infer = infer, .init = init, .views = views,
+    .scratch_floats = scratch_floats, .forward = forward, .backward = backward, .macs = macs,
+};
