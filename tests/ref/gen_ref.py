@@ -1,0 +1,160 @@
+#!/usr/bin/python3
+"""Writes tests/ref/ref.hntf, the PyTorch reference data the C tests compare against.
+
+Run with Debian's interpreter (python3-torch, python3-yaml): /usr/bin/python3 tests/ref/gen_ref.py
+It builds each network of tests/ref/*.yaml in PyTorch from the same file (so the two cannot drift),
+in float64 so that the reference is the exact answer to float32 rounding, and writes, per network:
+  <net>.w.<param>            initial parameters and running statistics (PyTorch names: <layer>.weight ...)
+  <net>.x, <net>.y           input batch (N, C, H, W) and labels
+  <net>.<mode>.logits        output (N, K);  mode = train (batch statistics) or eval (running statistics)
+  <net>.<mode>.loss          cross-entropy (label smoothing 0.1 for allops, 0 for cnn)
+  <net>.<mode>.grad.<param>  gradient of every parameter
+  <net>.<mode>.dx            gradient of the input
+  <net>.train.state.<bn>     running statistics after the training-mode forward
+and for the 10-step SGD check on the CNN (momentum 0.9, Nesterov, weight decay 5e-4, cosine over 10):
+  sgd.x, sgd.y, sgd.losses   10 batches of 8 and the loss before each step
+The file format is hwnas's versioned tensor file (include/hwnas/tensor.h).
+"""
+import os, struct, yaml, numpy as np, torch, torch.nn as nn, torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+torch.manual_seed(1234)
+torch.set_default_dtype(torch.float64)
+
+
+class Net(nn.Module):
+    """A DAG of layers as in a hwnas network file."""
+
+    def __init__(self, path):
+        super().__init__()
+        spec = yaml.safe_load(open(path))
+        self.layers, self.names = [], ["input"]
+        c = {"input": spec["input"][0]}
+        shapes = {"input": tuple(spec["input"])}
+        self.mods = nn.ModuleDict()
+        prev = "input"
+        for i, l in enumerate(spec["layers"]):
+            op, name = l["op"], l.get("name", f"{l['op']}{i + 1}")
+            ins = l.get("inputs", prev)
+            ins = [ins] if isinstance(ins, str) else ins
+            cin, h, w = shapes[ins[0]]
+            k, s, p = l.get("kernel", 1), l.get("stride", l.get("kernel", 1) if "pool" in op else 1), l.get("padding", 0)
+            if op == "conv2d":
+                m = nn.Conv2d(cin, l["out"], k, s, p, groups=l.get("groups", 1), bias=l.get("bias", True))
+                shape = (l["out"], (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1)
+            elif op == "batchnorm":
+                m, shape = nn.BatchNorm2d(cin), (cin, h, w)
+            elif op in ("avgpool", "maxpool"):
+                m = (nn.AvgPool2d(k, s, p, count_include_pad=l.get("count_include_pad", True)) if op == "avgpool"
+                     else nn.MaxPool2d(k, s, p))
+                shape = (cin, (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1)
+            elif op == "linear":
+                m, shape = nn.Linear(cin, l["out"], bias=l.get("bias", True)), (l["out"], 1, 1)
+            elif op == "global_avgpool":
+                m, shape = None, (cin, 1, 1)
+            elif op == "flatten":
+                m, shape = None, (cin * h * w, 1, 1)
+            elif op == "concat":
+                m, shape = None, (sum(shapes[x][0] for x in ins), h, w)
+            else:
+                m, shape = None, (cin, h, w)
+            if m is not None:
+                self.mods[name] = m
+            self.layers.append((op, name, ins))
+            shapes[name] = shape
+            prev = name
+        self.flat = {n for n, s in shapes.items() if s[1:] == (1, 1)}
+
+    def forward(self, x):
+        v = {"input": x}
+        for op, name, ins in self.layers:
+            a = [v[i] for i in ins]
+            if name in self.mods:
+                t = a[0]
+                if op == "linear" and t.dim() == 4:
+                    t = t.flatten(1)
+                y = self.mods[name](t)
+            elif op == "relu": y = F.relu(a[0])
+            elif op == "relu6": y = F.relu6(a[0])
+            elif op == "global_avgpool": y = a[0].mean((2, 3), keepdim=True)
+            elif op == "flatten": y = a[0].flatten(1)
+            elif op == "add": y = sum(a[1:], a[0])
+            elif op == "concat": y = torch.cat(a, 1)
+            elif op == "identity": y = a[0]
+            elif op == "zero": y = a[0] * 0
+            else: raise ValueError(op)
+            v[name] = y
+        return v[name].flatten(1)
+
+
+out = []
+
+
+def put(name, t):
+    out.append((name, t.detach().to(torch.float32).contiguous().numpy()))
+
+
+def net_case(tag, n, classes, smoothing):
+    net = Net(os.path.join(HERE, tag + ".yaml"))
+    with torch.no_grad():  # non-trivial batch-norm parameters and statistics, so every term is tested
+        for m in net.mods.values():
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.add_(0.1 * torch.randn_like(m.weight))
+                m.bias.add_(0.1 * torch.randn_like(m.bias))
+                m.running_mean.add_(0.1 * torch.randn_like(m.running_mean))
+                m.running_var.mul_(1 + 0.5 * torch.rand_like(m.running_var))
+    for name, t in net.state_dict().items():
+        if not name.endswith("num_batches_tracked"):
+            put(f"{tag}.w.{name.split('.', 1)[1]}", t)
+    c, h, w = yaml.safe_load(open(os.path.join(HERE, tag + ".yaml")))["input"]
+    x = torch.randn(n, c, h, w)
+    y = torch.randint(0, classes, (n,))
+    put(f"{tag}.x", x)
+    put(f"{tag}.y", y.to(torch.float64))
+    for mode in ("train", "eval"):
+        net.train(mode == "train")
+        xx = x.clone().requires_grad_(True)
+        net.zero_grad()
+        logits = net(xx)
+        loss = F.cross_entropy(logits, y, label_smoothing=smoothing)
+        loss.backward()
+        put(f"{tag}.{mode}.logits", logits)
+        put(f"{tag}.{mode}.loss", loss.reshape(1))
+        put(f"{tag}.{mode}.dx", xx.grad)
+        for name, p in net.named_parameters():
+            put(f"{tag}.{mode}.grad.{name.split('.', 1)[1]}", p.grad)
+        if mode == "train":
+            for name, t in net.state_dict().items():
+                if "running" in name:
+                    put(f"{tag}.train.state.{name.split('.', 1)[1]}", t)
+
+
+net_case("cnn", 6, 10, 0.0)
+net_case("allops", 5, 5, 0.1)
+
+# 10 SGD steps on the CNN, as the training loop does them (weights: cnn.w.*)
+net = Net(os.path.join(HERE, "cnn.yaml"))
+sd = {k[len("cnn.w."):]: torch.tensor(v, dtype=torch.float64) for k, v in out if k.startswith("cnn.w.")}
+missing, unexpected = net.mods.load_state_dict(sd, strict=False)
+assert not unexpected and all(k.endswith("num_batches_tracked") for k in missing), (missing, unexpected)
+opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4, nesterov=True)
+sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, 10)
+xs, ys = torch.randn(10, 8, 1, 28, 28), torch.randint(0, 10, (10, 8))
+losses = []
+net.train()
+for i in range(10):
+    loss = F.cross_entropy(net(xs[i]), ys[i])
+    losses.append(loss.item())
+    opt.zero_grad(); loss.backward(); opt.step(); sched.step()
+put("sgd.x", xs.reshape(80, 1, 28, 28))
+put("sgd.y", ys.reshape(80).to(torch.float64))
+put("sgd.losses", torch.tensor(losses))
+
+with open(os.path.join(HERE, "ref.hntf"), "wb") as f:
+    f.write(struct.pack("<III", 0x46544E48, 1, len(out)))
+    for name, a in out:
+        b = name.encode()
+        f.write(struct.pack("<H", len(b)) + b + struct.pack("<B", a.ndim))
+        f.write(struct.pack(f"<{a.ndim}q", *a.shape))
+        f.write(a.astype("<f4").tobytes())
+print(f"wrote {len(out)} tensors to {os.path.join(HERE, 'ref.hntf')}")

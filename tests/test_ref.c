@@ -1,0 +1,143 @@
+/* The engine against PyTorch: forward outputs, losses, every parameter gradient and the input
+ * gradient of two networks in both batch-norm modes, running statistics, and the loss over 10 SGD
+ * steps (momentum, Nesterov, weight decay, cosine schedule). Reference data: tests/ref/ref.hntf,
+ * written by tests/ref/gen_ref.py in float64.
+ *
+ * Tolerance: max |ours - ref| <= 1e-4 x max |ref| + 1e-6 per tensor (2e-4 for the SGD losses, which
+ * compound 10 steps). Our float32 sums run over at most ~600 terms per output, whose rounding gives
+ * relative errors near 1e-6; 1e-4 leaves room for that and still catches any wrong term, scale or
+ * index (those give errors of order 1). The 1e-6 floor is for gradients that are exactly zero in
+ * exact arithmetic (a conv bias followed by training-mode batch norm), where float32 leaves ~1e-8. */
+#include "check.h"
+#include "hwnas/exec.h"
+#include "hwnas/tensor.h"
+#include "hwnas/train.h"
+
+static hn_tensor_set ref;
+
+static const hn_tensor *need(const char *name) {
+    const hn_tensor *t = hn_tensor_set_find(&ref, name);
+    if (!t) {
+        fprintf(stderr, "reference tensor '%s' missing: regenerate tests/ref/ref.hntf\n", name);
+        exit(1);
+    }
+    return t;
+}
+
+static void compare(const char *what, const float *got, const hn_tensor *want, double rel) {
+    int64_t n = hn_tensor_numel(want);
+    double scale = 0, err = 0;
+    int64_t worst = 0;
+    for (int64_t i = 0; i < n; i++) scale = fmax(scale, fabs(want->data[i]));
+    for (int64_t i = 0; i < n; i++) {
+        double e = fabs(got[i] - want->data[i]);
+        if (e > err) err = e, worst = i;
+    }
+    CHECK_MSG(err <= rel * scale + 1e-6, "%s: max error %.3g at [%lld] (got %.7g, want %.7g), scale %.3g", what,
+              err, (long long)worst, got[worst], want->data[worst], scale);
+}
+
+static hn_graph *load_net(const char *tag) {
+    char path[1024], name[1024];
+    snprintf(path, sizeof path, "%s/ref/%s.yaml", HWNAS_TEST_DIR, tag);
+    hn_graph *g = NULL;
+    CHECK_OK(hn_graph_load_yaml(path, &g));
+    if (!g) exit(1);
+    for (int i = 1; i < g->nnodes; i++) {
+        hn_param_view v[4];
+        int k = hn_node_params(g, i, v);
+        for (int j = 0; j < k; j++) {
+            snprintf(name, sizeof name, "%s.w.%s", tag, v[j].name);
+            const hn_tensor *t = need(name);
+            CHECK_MSG(t->ndim == v[j].ndim && memcmp(t->shape, v[j].shape, sizeof(int64_t) * t->ndim) == 0,
+                      "%s: shape differs from the graph's", name);
+            memcpy(v[j].data, t->data, sizeof(float) * hn_tensor_numel(t));
+        }
+    }
+    return g;
+}
+
+static void net_case(const char *tag, float smoothing) {
+    char name[1024];
+    hn_graph *g = load_net(tag);
+    snprintf(name, sizeof name, "%s.x", tag);
+    const hn_tensor *x = need(name);
+    int n = (int)x->shape[0];
+    int32_t y[64];
+    snprintf(name, sizeof name, "%s.y", tag);
+    const hn_tensor *yt = need(name);
+    for (int i = 0; i < n; i++) y[i] = (int32_t)yt->data[i];
+    hn_exec *e = NULL;
+    CHECK_OK(hn_exec_new(g, n, true, &e));
+    float *out = calloc(1000, sizeof(float)), *dx = calloc((size_t)hn_tensor_numel(x), sizeof(float));
+    const char *modes[2] = {"train", "eval"};
+    for (int m = 0; m < 2; m++) {
+        float loss;
+        CHECK_OK(hn_exec_forward(e, x->data, n, m == 0));
+        CHECK_OK(hn_exec_loss(e, y, smoothing, &loss, NULL));
+        CHECK_OK(hn_exec_backward(e, NULL, dx));
+        hn_exec_output(e, out);
+        snprintf(name, sizeof name, "%s.%s.logits", tag, modes[m]);
+        compare(name, out, need(name), 1e-4);
+        snprintf(name, sizeof name, "%s.%s.loss", tag, modes[m]);
+        compare(name, &loss, need(name), 1e-4);
+        snprintf(name, sizeof name, "%s.%s.dx", tag, modes[m]);
+        compare(name, dx, need(name), 1e-4);
+        for (int i = 1; i < g->nnodes; i++) {
+            hn_param_view v[4];
+            int k = hn_node_params(g, i, v);
+            for (int j = 0; j < k; j++) {
+                if (v[j].trainable) {
+                    snprintf(name, sizeof name, "%s.%s.grad.%s", tag, modes[m], v[j].name);
+                    compare(name, g->grads + (v[j].data - g->params), need(name), 1e-4);
+                } else if (m == 0) {
+                    snprintf(name, sizeof name, "%s.train.state.%s", tag, v[j].name);
+                    compare(name, v[j].data, need(name), 1e-4);
+                }
+            }
+        }
+    }
+    free(out);
+    free(dx);
+    hn_exec_free(e);
+    hn_graph_free(g);
+}
+
+static void sgd_case(void) {
+    hn_graph *g = load_net("cnn");
+    const hn_tensor *x = need("sgd.x"), *yt = need("sgd.y"), *losses = need("sgd.losses");
+    hn_exec *e = NULL;
+    hn_sgd opt;
+    CHECK_OK(hn_exec_new(g, 8, true, &e));
+    CHECK_OK(hn_sgd_init(&opt, g->nparams, 0.9f, 5e-4f, true));
+    float got[10];
+    for (int s = 0; s < 10; s++) {
+        int32_t y[8];
+        for (int i = 0; i < 8; i++) y[i] = (int32_t)yt->data[s * 8 + i];
+        CHECK_OK(hn_exec_forward(e, x->data + (size_t)s * 8 * 784, 8, true));
+        CHECK_OK(hn_exec_loss(e, y, 0, &got[s], NULL));
+        CHECK_OK(hn_exec_backward(e, NULL, NULL));
+        hn_sgd_step(&opt, g->params, g->grads, hn_lr_cosine(0.05f, s, 10, 0));
+    }
+    compare("sgd.losses", got, losses, 2e-4);
+    CHECK(fabs(got[9] - got[0]) > 1e-3); /* the steps did change the network */
+    hn_sgd_free(&opt);
+    hn_exec_free(e);
+    hn_graph_free(g);
+}
+
+int main(void) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/ref/ref.hntf", HWNAS_TEST_DIR);
+    hn_set_threads(2);
+    hn_status st = hn_tensor_file_read(path, &ref);
+    if (st) {
+        fprintf(stderr, "%s\n", hn_last_error());
+        return 1;
+    }
+    net_case("cnn", 0.0f);
+    net_case("allops", 0.1f);
+    sgd_case();
+    hn_tensor_set_free(&ref);
+    return check_report();
+}
