@@ -1,0 +1,42 @@
+# hwnas: `make run` trains the reference CNN on Fashion-MNIST; `make test` runs the whole test suite.
+# Both first install missing Debian packages (scripts/setup.sh) and build.
+
+BUILD ?= build
+BUILD_ASAN ?= build-asan
+PREFIX ?= /usr/local
+JOBS ?= $(shell nproc)
+
+.PHONY: all setup build run test test-sanitize install bench clean
+
+all: build
+
+setup:
+	@scripts/setup.sh
+
+$(BUILD)/CMakeCache.txt: | setup
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+
+build: setup $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	$(BUILD)/hwnas train --net examples/nets/fmnist-cnn.yaml --epochs 1
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure
+
+# The suite under AddressSanitizer + UndefinedBehaviorSanitizer (a separate build tree).
+test-sanitize: setup
+	cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DHWNAS_SANITIZE=ON
+	cmake --build $(BUILD_ASAN) -j $(JOBS)
+	cd $(BUILD_ASAN) && ctest --output-on-failure
+
+install: build
+	cmake --install $(BUILD)
+
+bench: build
+	@HWNAS_SETUP_PEERS=1 scripts/setup.sh
+	bench/train_vs_torch $(BUILD)/hwnas
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)

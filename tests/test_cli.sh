@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# End-to-end tests of the hwnas CLI: exit codes and messages for bad usage and bad input, and a short
+# real training run whose JSON, saved weights and reloaded evaluation are checked.
+# Usage: test_cli.sh PATH/TO/hwnas SOURCE_DIR
+set -u
+HWNAS=$1
+SRC=$2
+T=$(mktemp -d /tmp/hwnas_cli.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+pass=0 fail=0
+
+# expect CODE NEEDLE -- command...: the exit code is CODE and stdout+stderr contain NEEDLE
+expect() {
+  local code=$1 needle=$2; shift 3
+  local out rc
+  out=$("$@" 2>&1); rc=$?
+  if [ "$rc" -eq "$code" ] && grep -qF -- "$needle" <<<"$out"; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1))
+    echo "FAIL: $* -> exit $rc (want $code), output:" >&2
+    echo "$out" | head -5 >&2
+    echo "  (wanted it to contain: $needle)" >&2
+  fi
+}
+
+NET=$SRC/examples/nets/fmnist-cnn.yaml
+expect 0 "hwnas 0." -- "$HWNAS" --version
+expect 0 "train" -- "$HWNAS" --help
+expect 0 "--train-limit" -- "$HWNAS" train --help
+expect 2 "Usage" -- "$HWNAS"
+expect 2 "unknown command 'bogus'" -- "$HWNAS" bogus
+expect 2 "--net FILE is required" -- "$HWNAS" train
+expect 2 "unknown or incomplete option '--bogus'" -- "$HWNAS" train --net "$NET" --bogus
+expect 2 "--epochs: expected an integer" -- "$HWNAS" train --net "$NET" --epochs abc
+expect 2 "--lr: expected a number" -- "$HWNAS" train --net "$NET" --lr -1
+expect 2 "$T/none.yaml: cannot open network file" -- "$HWNAS" train --net "$T/none.yaml"
+
+printf 'input: [1, 28, 28]\nlayers:\n  - {op: relu}\n  - {op: conv9d, out: 3}\n' > "$T/bad.yaml"
+expect 2 "$T/bad.yaml:4: unknown op 'conv9d'" -- "$HWNAS" train --net "$T/bad.yaml"
+printf 'input: [1, 28, 28]\nlayers:\n  - {op: conv2d, kernel: 3}\n' > "$T/nofield.yaml"
+expect 2 "missing the field 'out'" -- "$HWNAS" train --net "$T/nofield.yaml"
+printf 'input: [1, 28, 28]\nlayers:\n  - {op: maxpool, name: p, kernel: 2}\n  - {op: concat, inputs: [p, input]}\n' > "$T/shape.yaml"
+expect 2 "inputs must have the same height and width" -- "$HWNAS" train --net "$T/shape.yaml"
+printf 'input: [1, 28, 28]\nlayers:\n  - {op: global_avgpool}\n  - {op: flatten}\n  - {op: linear, out: 7}\n' > "$T/classes.yaml"
+expect 2 "the dataset has 10 classes" -- "$HWNAS" train --net "$T/classes.yaml" --train-limit 10
+
+expect 2 "unknown dataset 'mnist'" -- "$HWNAS" train --net "$NET" --dataset mnist
+expect 2 "$T/empty/train-images-idx3-ubyte.gz: cannot open" -- "$HWNAS" train --net "$NET" --dataset "idx:$T/empty"
+mkdir -p "$T/idx"
+# a truncated copy of the real training images, and a corrupt copy with a wrong magic number
+FM=/usr/share/datasets/fashion-mnist
+head -c 100000 "$FM/train-images-idx3-ubyte.gz" > "$T/idx/train-images-idx3-ubyte.gz"
+cp "$FM/train-labels-idx1-ubyte.gz" "$FM/t10k-images-idx3-ubyte.gz" "$FM/t10k-labels-idx1-ubyte.gz" "$T/idx/"
+expect 2 "train-images-idx3-ubyte.gz: truncated" -- "$HWNAS" train --net "$NET" --dataset "idx:$T/idx"
+printf '\x00\x00\x08\x02\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00\x00\x01\x00' > "$T/idx/train-images-idx3-ubyte"
+rm "$T/idx/train-images-idx3-ubyte.gz"
+expect 2 "wrong magic number 0x00000802" -- "$HWNAS" train --net "$NET" --dataset "idx:$T/idx"
+mkdir -p "$T/c10"
+for i in 1 2 3 4 5; do head -c 3073 /dev/zero > "$T/c10/data_batch_$i.bin"; done
+{ printf '\x0b'; head -c 3072 /dev/zero; } > "$T/c10/test_batch.bin"
+expect 2 "label 11 of record 0 is out of range" -- "$HWNAS" train --net "$NET" --dataset "cifar10:$T/c10"
+echo "not weights" > "$T/w.txt"
+expect 2 "wrong magic number" -- "$HWNAS" train --net "$NET" --load "$T/w.txt" --train-limit 10
+
+# a real (short) run: JSON on stdout, weights saved, and the saved weights evaluate the same
+out=$("$HWNAS" train --net "$NET" --train-limit 2000 --epochs 2 --batch 64 --threads 2 --seed 3 --json --save "$T/w.hntf" 2>"$T/err")
+rc=$?
+ok=1
+[ $rc -eq 0 ] || ok=0
+for key in '"params": 70330' '"macs": 5532544' '"epochs": 2' '"train_images_per_s":' '"test_accuracy":' \
+           '"test_images_per_s":' '"final_train_loss":'; do
+  grep -qF "$key" <<<"$out" || { ok=0; echo "missing $key in: $out" >&2; }
+done
+[ "$(grep -c . <<<"$out")" -eq 1 ] || { ok=0; echo "stdout is not one line: $out" >&2; }
+acc=$(sed -n 's/.*"test_accuracy": \([0-9.]*\).*/\1/p' <<<"$out")
+awk -v a="$acc" 'BEGIN { exit !(a > 40 && a <= 100) }' || { ok=0; echo "accuracy $acc after 2 epochs of 2000 images" >&2; }
+out2=$("$HWNAS" train --net "$NET" --epochs 0 --load "$T/w.hntf" --json 2>/dev/null)
+acc2=$(sed -n 's/.*"test_accuracy": \([0-9.]*\).*/\1/p' <<<"$out2")
+[ "$acc" = "$acc2" ] || { ok=0; echo "reloaded weights give $acc2 %, trained $acc %" >&2; }
+human=$("$HWNAS" train --net "$NET" --train-limit 200 --threads 1 2>&1)
+grep -q "test accuracy" <<<"$human" && grep -q "70330 parameters" <<<"$human" || { ok=0; echo "human output: $human" >&2; }
+if [ $ok = 1 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: training run" >&2; fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
