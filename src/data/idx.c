@@ -90,10 +90,11 @@ hn_status hn_idx_load(const char *images_path, const char *labels_path, int clas
     }
     for (uint32_t i = 0; i < ldims[0]; i++)
         if (lab[i] >= classes) {
+            hn_error(HN_ERR_FORMAT, "%s: label %u of item %u is out of range (expected 0..%d)", labels_path, lab[i], i,
+                     classes - 1);
             hn_free(img);
             hn_free(lab);
-            return hn_error(HN_ERR_FORMAT, "%s: label %u of item %u is out of range (expected 0..%d)", labels_path,
-                            lab[i], i, classes - 1);
+            return HN_ERR_FORMAT;
         }
     hn_dataset *d = hn_calloc(sizeof *d);
     if (!d) {
