@@ -1,6 +1,8 @@
 /* hwnas: the command-line tool. Dispatches to one file per subcommand. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -19,7 +21,20 @@ static const char *usage =
     "Example:\n"
     "  hwnas train --net examples/nets/fmnist-cnn.yaml --epochs 1\n";
 
+/* If OpenBLAS fell back to generic kernels on a CPU it did not recognise, run again with the right
+ * kernel set (OpenBLAS reads OPENBLAS_CORETYPE only when it is loaded). */
+static void choose_blas_kernels(char **argv) {
+    const char *core = hn_blas_better_core();
+    if (!core || getenv("HWNAS_BLAS_REEXEC")) return;
+    setenv("OPENBLAS_CORETYPE", core, 1);
+    setenv("HWNAS_BLAS_REEXEC", "1", 1);
+    execv("/proc/self/exe", argv);
+    hn_log(HN_LOG_WARN, "OpenBLAS uses its generic '%s' kernels; set OPENBLAS_CORETYPE=%s for speed", hn_blas_core(),
+           core); /* only reached if execv failed */
+}
+
 int main(int argc, char **argv) {
+    choose_blas_kernels(argv);
     if (argc < 2) {
         fputs(usage, stderr);
         return 2;
