@@ -97,6 +97,15 @@ static void net_case(const char *tag, float smoothing) {
             }
         }
     }
+    /* an inference-only executor (buffers reused by liveness) gives the same eval-mode logits */
+    hn_exec *inf = NULL;
+    CHECK_OK(hn_exec_new(g, n, false, &inf));
+    CHECK(hn_exec_bytes(inf) < hn_exec_bytes(e));
+    CHECK_OK(hn_exec_forward(inf, x->data, n, false));
+    hn_exec_output(inf, out);
+    snprintf(name, sizeof name, "%s.eval.logits", tag);
+    compare("inference-only executor", out, need(name), 1e-4);
+    hn_exec_free(inf);
     free(out);
     free(dx);
     hn_exec_free(e);

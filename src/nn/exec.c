@@ -11,36 +11,120 @@ struct hn_exec {
     hn_graph *g;
     int max_batch;
     bool with_grad;
-    float **act;   /* per node: (C, N, H, W) for N <= max_batch */
-    float **grad;  /* per node: gradient of act; NULL where no gradient flows */
-    void **aux;    /* per node: op-specific memory kept from forward to backward */
+    float **act;    /* per node: (C, N, H, W) for N <= max_batch; may share memory (see plan_buffers) */
+    float **grad;   /* per node: gradient of act; NULL where no gradient flows */
+    void **aux;     /* per node: op-specific memory kept from forward to backward */
     float *scratch;
     bool *ancestor; /* node contributes to the output (so backward visits it) */
     bool (*acc)[HN_MAX_INPUTS]; /* per node and input: accumulate (another consumer wrote first) */
+    int *fused;     /* per node: the relu/relu6 folded into it, or -1; that node is then skipped */
+    bool *skip;     /* per node: folded into its producer */
+    int nbufs;
+    float **bufs;   /* the distinct activation and gradient allocations */
     int n;          /* batch of the last forward */
     bool forward_done, loss_done, last_training;
     size_t bytes;
 };
 
-static void *tracked(hn_exec *e, size_t bytes) {
-    e->bytes += bytes;
-    return hn_calloc(bytes ? bytes : 1);
+static float *new_buf(hn_exec *e, size_t floats) {
+    float *p = hn_calloc(sizeof(float) * (floats ? floats : 1));
+    if (!p) return NULL;
+    e->bufs[e->nbufs++] = p;
+    e->bytes += sizeof(float) * floats;
+    return p;
 }
 
 void hn_exec_free(hn_exec *e) {
     if (!e) return;
-    for (int i = 0; e->act && i < e->g->nnodes; i++) {
-        hn_free(e->act[i]);
-        if (e->grad) hn_free(e->grad[i]);
-        if (e->aux) hn_free(e->aux[i]);
-    }
+    for (int i = 0; e->aux && i < e->g->nnodes; i++) hn_free(e->aux[i]);
+    for (int i = 0; i < e->nbufs; i++) hn_free(e->bufs[i]);
+    hn_free(e->bufs);
     hn_free(e->act);
     hn_free(e->grad);
     hn_free(e->aux);
     hn_free(e->scratch);
     hn_free(e->ancestor);
     hn_free(e->acc);
+    hn_free(e->fused);
+    hn_free(e->skip);
     hn_free(e);
+}
+
+/* Folds each relu/relu6 into its producer when the producer supports the epilogue and the
+ * activation is its only consumer (and the producer is not the output). */
+static hn_status plan_fusion(hn_exec *e) {
+    const hn_graph *g = e->g;
+    const int nn = g->nnodes;
+    int *consumers = hn_calloc(sizeof(int) * nn);
+    if (!consumers) return HN_ERR_NOMEM;
+    for (int i = 0; i < nn; i++) e->fused[i] = -1;
+    for (int i = 1; i < nn; i++)
+        for (int j = 0; j < g->nodes[i].ninputs; j++) consumers[g->nodes[i].inputs[j]]++;
+    for (int j = 1; j < nn; j++) {
+        const hn_node *a = &g->nodes[j];
+        if (a->op != HN_OP_RELU && a->op != HN_OP_RELU6) continue;
+        int p = a->inputs[0];
+        if (p > 0 && consumers[p] == 1 && hn_op_get(g->nodes[p].op)->can_fuse_act && e->fused[p] < 0) {
+            e->fused[p] = j;
+            e->skip[j] = true;
+        }
+    }
+    hn_free(consumers);
+    return HN_OK;
+}
+
+/* Activation buffers. With gradients, every value is kept for backward (a fused producer's own
+ * output is never materialised: it writes its activation's value). Without, a buffer is reused as
+ * soon as the last reader of its value has run, so inference at a large batch needs a few buffers
+ * instead of one per node. No step reads a fused producer (its only consumer is the skipped
+ * activation), so the readers of every value are the non-skipped steps that name it as an input. */
+static hn_status plan_buffers(hn_exec *e) {
+    const hn_graph *g = e->g;
+    const int nn = g->nnodes;
+    int *last = hn_alloc(sizeof(int) * nn), *owner = hn_alloc(sizeof(int) * nn);
+    size_t *cap = hn_alloc(sizeof(size_t) * 2 * nn);
+    bool *busy = hn_calloc(sizeof(bool) * 2 * nn);
+    hn_status st = HN_OK;
+    if (!last || !owner || !cap || !busy) {
+        st = HN_ERR_NOMEM;
+        goto done;
+    }
+    for (int i = 0; i < nn; i++) last[i] = -1, owner[i] = -1;
+    for (int i = 1; i < nn; i++)
+        for (int j = 0; j < g->nodes[i].ninputs && !e->skip[i]; j++)
+            if (i > last[g->nodes[i].inputs[j]]) last[g->nodes[i].inputs[j]] = i;
+    last[nn - 1] = nn; /* the output is read after the pass */
+    for (int i = 0; i < nn; i++) {
+        if (e->skip[i]) continue;
+        int v = e->fused[i] >= 0 ? e->fused[i] : i; /* the value this step writes */
+        size_t need = (size_t)e->max_batch * hn_shape_numel(g->nodes[v].shape);
+        int b = -1;
+        if (!e->with_grad) /* the smallest free buffer that fits */
+            for (int k = 0; k < e->nbufs; k++)
+                if (!busy[k] && cap[k] >= need && (b < 0 || cap[k] < cap[b])) b = k;
+        if (b < 0) {
+            if (!new_buf(e, need)) {
+                st = HN_ERR_NOMEM;
+                goto done;
+            }
+            b = e->nbufs - 1;
+            cap[b] = need;
+        }
+        busy[b] = true;
+        owner[v] = b;
+        e->act[v] = e->bufs[b];
+        if (e->with_grad) continue;
+        for (int j = 0; i > 0 && j < g->nodes[i].ninputs; j++) { /* release values read for the last time */
+            int u = g->nodes[i].inputs[j];
+            if (last[u] == i) busy[owner[u]] = false;
+        }
+    }
+done:
+    hn_free(last);
+    hn_free(owner);
+    hn_free(cap);
+    hn_free(busy);
+    return st;
 }
 
 hn_status hn_exec_new(hn_graph *g, int max_batch, bool with_grad, hn_exec **out) {
@@ -58,7 +142,11 @@ hn_status hn_exec_new(hn_graph *g, int max_batch, bool with_grad, hn_exec **out)
     e->aux = hn_calloc(sizeof(void *) * nn);
     e->ancestor = hn_calloc(sizeof(bool) * nn);
     e->acc = hn_calloc(sizeof(*e->acc) * nn);
-    if (!e->act || !e->grad || !e->aux || !e->ancestor || !e->acc) goto nomem;
+    e->fused = hn_alloc(sizeof(int) * nn);
+    e->skip = hn_calloc(sizeof(bool) * nn);
+    e->bufs = hn_calloc(sizeof(float *) * 2 * nn);
+    if (!e->act || !e->grad || !e->aux || !e->ancestor || !e->acc || !e->fused || !e->skip || !e->bufs) goto nomem;
+    if (plan_fusion(e) || plan_buffers(e)) goto nomem;
 
     /* which nodes feed the output, and in which order their consumers write their gradients */
     bool *seen = hn_calloc(sizeof(bool) * nn);
@@ -80,16 +168,18 @@ hn_status hn_exec_new(hn_graph *g, int max_batch, bool with_grad, hn_exec **out)
     for (int i = 0; i < nn; i++) {
         const hn_node *n = &g->nodes[i];
         const hn_op_def *d = hn_op_get(n->op);
-        size_t len = (size_t)max_batch * hn_shape_numel(n->shape);
-        if (!(e->act[i] = tracked(e, sizeof(float) * len))) goto nomem;
-        if (with_grad && e->ancestor[i] && !(e->grad[i] = tracked(e, sizeof(float) * len))) goto nomem;
-        if (d->aux_bytes && !(e->aux[i] = tracked(e, d->aux_bytes(g, n, max_batch)))) goto nomem;
+        /* a fused producer's gradient is computed on the fly from its activation's gradient */
+        bool needs_grad = with_grad && e->ancestor[i] && e->fused[i] < 0;
+        if (needs_grad && !(e->grad[i] = new_buf(e, (size_t)max_batch * hn_shape_numel(n->shape)))) goto nomem;
+        if (d->aux_bytes && !(e->aux[i] = hn_calloc(d->aux_bytes(g, n, max_batch)))) goto nomem;
+        if (d->aux_bytes) e->bytes += d->aux_bytes(g, n, max_batch);
         if (d->scratch_floats) {
             size_t s = d->scratch_floats(g, n, max_batch);
             if (s > scratch) scratch = s;
         }
     }
-    if (!(e->scratch = tracked(e, sizeof(float) * scratch))) goto nomem;
+    if (!(e->scratch = hn_calloc(sizeof(float) * (scratch ? scratch : 1)))) goto nomem;
+    e->bytes += sizeof(float) * scratch;
     *out = e;
     return HN_OK;
 nomem:
@@ -125,6 +215,11 @@ static hn_op_ctx make_ctx(const hn_exec *e, int i) {
     c.training = e->last_training;
     for (int j = 0; j < n->ninputs; j++) c.in[j] = e->act[n->inputs[j]];
     c.out = e->act[i];
+    if (e->fused[i] >= 0) {
+        int a = e->fused[i];
+        c.out = e->act[a];
+        c.act_hi = g->nodes[a].op == HN_OP_RELU6 ? 6.0f : __builtin_inff();
+    }
     c.w = g->params + n->param_off;
     c.dw = g->grads + n->param_off;
     c.state = g->state + n->state_off;
@@ -142,6 +237,7 @@ hn_status hn_exec_forward(hn_exec *e, const float *x, int n, bool training) {
     e->last_training = training;
     to_channel_major(x, e->act[0], n, in.c, in.h * in.w);
     for (int i = 1; i < g->nnodes; i++) {
+        if (e->skip[i]) continue;
         hn_op_ctx c = make_ctx(e, i);
         hn_op_get(g->nodes[i].op)->forward(&c);
     }
@@ -213,8 +309,9 @@ hn_status hn_exec_backward(hn_exec *e, const float *dout, float *dx) {
             memset(g->grads + n->param_off, 0, sizeof(float) * n->nparams);
             continue;
         }
+        if (e->skip[i]) continue; /* its producer applies the activation's gradient */
         hn_op_ctx c = make_ctx(e, i);
-        c.dout = e->grad[i];
+        c.dout = e->grad[e->fused[i] >= 0 ? e->fused[i] : i];
         for (int j = 0; j < n->ninputs; j++) {
             int src = n->inputs[j];
             c.din[j] = (src == 0 && !dx) ? NULL : e->grad[src];

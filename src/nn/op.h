@@ -22,6 +22,10 @@ typedef struct {
     float *state;                    /* batch-norm running statistics */
     void *aux;                       /* per-node memory kept from forward to backward */
     float *scratch;                  /* shared scratch, scratch_floats(batch) floats */
+    /* Fused activation epilogue (ops with can_fuse_act): when act_hi > 0 the op's output is
+     * clamp(y, 0, act_hi) -- relu (act_hi = inf) or relu6 -- written to `out`, which is then the
+     * activation's buffer; backward masks dout with 0 < out < act_hi before using it. */
+    float act_hi;
 } hn_op_ctx;
 
 typedef struct {
@@ -41,6 +45,9 @@ typedef struct {
     void (*backward)(const hn_op_ctx *c);
     /* Optional: multiply-accumulates per sample. */
     int64_t (*macs)(const hn_graph *g, const hn_node *n);
+    /* The op implements the activation epilogue (act_hi), so a following relu/relu6 that is its only
+     * consumer is folded into it: one pass over memory instead of three, and no intermediate buffer. */
+    bool can_fuse_act;
 } hn_op_def;
 
 const hn_op_def *hn_op_get(hn_op op);
