@@ -93,18 +93,49 @@ static void valid_range(int out, int in, int s, int p, int kj, int *lo, int *hi)
     if (*lo > *hi) *lo = *hi;
 }
 
+/* Stride 1 with "same" padding (OH = H, OW = W) is the common case, and there row r = (ci, ki, kj)
+ * of col, for one image, is the input plane shifted by (ki - p) rows and (kj - p) columns: one long
+ * copy, then the columns that wrapped around from the neighbouring row set to zero. */
+static bool is_same_stride1(const geom *q) { return q->s == 1 && q->oh == q->h && q->ow == q->w; }
+
+/* The valid rows [*t0, *t1) (as flat indices into the plane) of a shift by dh rows, and the clipped
+ * copy range [*ta, *tb) whose shifted source stays inside the plane. */
+static void shifted_range(const geom *q, int dh, int d, int *t0, int *t1, int *ta, int *tb) {
+    const int H = q->h, W = q->w, off = dh * W + d;
+    *t0 = (dh < 0 ? -dh : 0) * W;
+    *t1 = (dh > 0 ? H - dh : H) * W;
+    *ta = *t0 > -off ? *t0 : -off;
+    *tb = *t1 < H * W - off ? *t1 : H * W - off;
+}
+
 /* col (kdim, nb*OH*OW) <- unfolding of images [n0, n0+nb) of group grp of x (C_in, N, H, W). */
 static void im2col(const geom *q, const float *x, int N, int grp, int n0, int nb, float *col) {
-    const int P = q->oh * q->ow, kk = q->k * q->k;
+    const int P = q->oh * q->ow, kk = q->k * q->k, HW = q->h * q->w;
+    const bool same = is_same_stride1(q);
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < q->kdim; r++) {
         int ci = r / kk, ki = (r % kk) / q->k, kj = r % q->k;
+        const float *xc = x + ((size_t)(grp * q->cin_g + ci) * N) * HW;
+        float *row = col + (size_t)r * nb * P;
+        if (same) {
+            const int dh = ki - q->p, d = kj - q->p, W = q->w;
+            int t0, t1, ta, tb;
+            shifted_range(q, dh, d, &t0, &t1, &ta, &tb);
+            for (int b = 0; b < nb; b++) {
+                const float *xi = xc + (size_t)(n0 + b) * HW;
+                float *dst = row + (size_t)b * P;
+                memset(dst, 0, sizeof(float) * ta);
+                memcpy(dst + ta, xi + ta + dh * W + d, sizeof(float) * (tb - ta));
+                memset(dst + tb, 0, sizeof(float) * (P - tb));
+                for (int t = t0; t < t1 && d != 0; t += W) /* wrapped columns */
+                    for (int j = d > 0 ? W - d : 0; j < (d > 0 ? W : -d); j++) dst[t + j] = 0;
+            }
+            continue;
+        }
         int lo, hi;
         valid_range(q->ow, q->w, q->s, q->p, kj, &lo, &hi);
-        const float *xc = x + ((size_t)(grp * q->cin_g + ci) * N) * q->h * q->w;
-        float *row = col + (size_t)r * nb * P;
         for (int b = 0; b < nb; b++) {
-            const float *xi = xc + (size_t)(n0 + b) * q->h * q->w;
+            const float *xi = xc + (size_t)(n0 + b) * HW;
             for (int oh = 0; oh < q->oh; oh++) {
                 float *dst = row + (size_t)b * P + (size_t)oh * q->ow;
                 int ih = oh * q->s - q->p + ki;
@@ -114,10 +145,7 @@ static void im2col(const geom *q, const float *x, int N, int grp, int n0, int nb
                 }
                 const float *src = xi + (size_t)ih * q->w - q->p + kj;
                 for (int ow = 0; ow < lo; ow++) dst[ow] = 0;
-                if (q->s == 1)
-                    memcpy(dst + lo, src + lo, sizeof(float) * (size_t)(hi - lo));
-                else
-                    for (int ow = lo; ow < hi; ow++) dst[ow] = src[ow * q->s];
+                for (int ow = lo; ow < hi; ow++) dst[ow] = src[ow * q->s];
                 for (int ow = hi; ow < q->ow; ow++) dst[ow] = 0;
             }
         }
@@ -125,18 +153,35 @@ static void im2col(const geom *q, const float *x, int N, int grp, int n0, int nb
 }
 
 /* dx (C_in, N, H, W) += folding of col for images [n0, n0+nb) of group grp. Each thread owns whole
- * input channels, so no two threads write the same element. */
-static void col2im(const geom *q, const float *col, int N, int grp, int n0, int nb, float *dx) {
-    const int P = q->oh * q->ow, kk = q->k * q->k;
+ * input channels, so no two threads write the same element. In the stride-1 "same" case col is
+ * scratch that is not needed afterwards, so its wrapped columns are zeroed and each row is added
+ * back with one long shifted loop. */
+static void col2im(const geom *q, float *col, int N, int grp, int n0, int nb, float *dx) {
+    const int P = q->oh * q->ow, kk = q->k * q->k, HW = q->h * q->w;
+    const bool same = is_same_stride1(q);
 #pragma omp parallel for schedule(static)
     for (int ci = 0; ci < q->cin_g; ci++) {
-        float *xc = dx + ((size_t)(grp * q->cin_g + ci) * N) * q->h * q->w;
+        float *xc = dx + ((size_t)(grp * q->cin_g + ci) * N) * HW;
         for (int kr = 0; kr < kk; kr++) {
-            int ki = kr / q->k, kj = kr % q->k, lo, hi;
+            int ki = kr / q->k, kj = kr % q->k;
+            float *row = col + (size_t)(ci * kk + kr) * nb * P;
+            if (same) {
+                const int dh = ki - q->p, d = kj - q->p, W = q->w;
+                int t0, t1, ta, tb;
+                shifted_range(q, dh, d, &t0, &t1, &ta, &tb);
+                for (int b = 0; b < nb; b++) {
+                    float *restrict src = row + (size_t)b * P;
+                    float *restrict dst = xc + (size_t)(n0 + b) * HW + dh * W + d;
+                    for (int t = t0; t < t1 && d != 0; t += W)
+                        for (int j = d > 0 ? W - d : 0; j < (d > 0 ? W : -d); j++) src[t + j] = 0;
+                    for (int t = ta; t < tb; t++) dst[t] += src[t];
+                }
+                continue;
+            }
+            int lo, hi;
             valid_range(q->ow, q->w, q->s, q->p, kj, &lo, &hi);
-            const float *row = col + (size_t)(ci * kk + kr) * nb * P;
             for (int b = 0; b < nb; b++) {
-                float *xi = xc + (size_t)(n0 + b) * q->h * q->w;
+                float *xi = xc + (size_t)(n0 + b) * HW;
                 for (int oh = 0; oh < q->oh; oh++) {
                     int ih = oh * q->s - q->p + ki;
                     if (ih < 0 || ih >= q->h) continue;
