@@ -65,8 +65,14 @@ static int views(const hn_graph *g, const hn_node *n, float *w, float *state, hn
     return 2;
 }
 
+/* Rows of the unfolding that backward's transposed form needs (see backward), else kdim. */
+static int kdim_max(const geom *q) {
+    int kt = q->cout_g * q->k * q->k;
+    return q->s == 1 && q->oh == q->h && q->ow == q->w && kt > q->kdim ? kt : q->kdim;
+}
+
 static int chunk_images(const geom *q, int batch) {
-    size_t per = (size_t)q->kdim * q->oh * q->ow;
+    size_t per = (size_t)kdim_max(q) * q->oh * q->ow;
     int nb = (int)(COL_LIMIT / (per ? per : 1));
     if (nb < 1) nb = 1;
     return nb < batch ? nb : batch;
@@ -75,7 +81,8 @@ static int chunk_images(const geom *q, int batch) {
 static size_t scratch_floats(const hn_graph *g, const hn_node *n, int batch) {
     geom q = geom_of(g, n);
     if (is_direct_gemm(&q) || is_depthwise(&q)) return 0;
-    return (size_t)q.kdim * q.oh * q.ow * (size_t)chunk_images(&q, batch);
+    /* the unfolding of a chunk, then (backward) the flipped weights of one group */
+    return (size_t)kdim_max(&q) * q.oh * q.ow * (size_t)chunk_images(&q, batch) + (size_t)q.cin_g * q.cout_g * q.k * q.k;
 }
 
 static int64_t macs(const hn_graph *g, const hn_node *n) {
@@ -303,6 +310,16 @@ static void backward(const hn_op_ctx *c) {
         return;
     }
     int nbmax = chunk_images(&q, N);
+    /* For stride 1 with "same" padding the input gradient is itself a "same" convolution of dY with
+     * the flipped, transposed filters: dX_g = Wt_g (C_in/g, C_out/g*K*K) x im2col(dY_g). That is one
+     * efficient GEMM straight into dx, instead of a GEMM with a tiny inner dimension (C_out/g) whose
+     * output is col-sized, followed by the col2im scatter. */
+    const bool transposed = is_same_stride1(&q);
+    geom t = q;
+    t.cin = q.cout, t.cout = q.cin, t.cin_g = q.cout_g, t.cout_g = q.cin_g, t.kdim = q.cout_g * q.k * q.k;
+    t.h = q.oh, t.w = q.ow, t.oh = q.h, t.ow = q.w, t.p = q.k - 1 - q.p;
+    float *col = c->scratch, *wt = c->scratch + (size_t)kdim_max(&q) * P * nbmax;
+    const int kk = q.k * q.k;
     for (int g = 0; g < q.groups; g++) {
         const float *wg = c->w + (size_t)g * q.cout_g * q.kdim;
         float *dwg = c->dw + (size_t)g * q.cout_g * q.kdim;
@@ -318,16 +335,28 @@ static void backward(const hn_op_ctx *c) {
         }
         for (int n0 = 0; n0 < N; n0 += nbmax) {
             int nb = N - n0 < nbmax ? N - n0 : nbmax;
-            im2col(&q, c->in[0], N, g, n0, nb, c->scratch);
+            im2col(&q, c->in[0], N, g, n0, nb, col);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, q.cout_g, q.kdim, nb * P, 1.0f, dyg + (size_t)n0 * P,
-                        (int)NP, c->scratch, nb * P, n0 ? 1.0f : 0.0f, dwg, q.kdim);
-            if (!dx) continue;
+                        (int)NP, col, nb * P, n0 ? 1.0f : 0.0f, dwg, q.kdim);
+            if (!dx || transposed) continue;
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q.kdim, nb * P, q.cout_g, 1.0f, wg, q.kdim,
-                        dyg + (size_t)n0 * P, (int)NP, 0.0f, c->scratch, nb * P);
+                        dyg + (size_t)n0 * P, (int)NP, 0.0f, col, nb * P);
             if (!c->din_acc[0])
                 for (int ci = 0; ci < q.cin_g; ci++)
                     memset(dx + ((size_t)(g * q.cin_g + ci) * N + n0) * HW, 0, sizeof(float) * nb * HW);
-            col2im(&q, c->scratch, N, g, n0, nb, dx);
+            col2im(&q, col, N, g, n0, nb, dx);
+        }
+        if (!dx || !transposed) continue;
+        /* wt[ci][co][K-1-ki][K-1-kj] = w[co][ci][ki][kj] */
+        for (int co = 0; co < q.cout_g; co++)
+            for (int ci = 0; ci < q.cin_g; ci++)
+                for (int r = 0; r < kk; r++)
+                    wt[((size_t)ci * q.cout_g + co) * kk + (kk - 1 - r)] = wg[((size_t)co * q.cin_g + ci) * kk + r];
+        for (int n0 = 0; n0 < N; n0 += nbmax) {
+            int nb = N - n0 < nbmax ? N - n0 : nbmax;
+            im2col(&t, c->dout, N, g, n0, nb, col);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q.cin_g, nb * P, t.kdim, 1.0f, wt, t.kdim, col,
+                        nb * P, c->din_acc[0] ? 1.0f : 0.0f, dx + (size_t)g * q.cin_g * NHW + (size_t)n0 * HW, (int)NHW);
         }
     }
 }
