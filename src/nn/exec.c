@@ -127,6 +127,56 @@ done:
     return st;
 }
 
+/* Gradient buffers, shared by liveness: backward runs in reverse, the gradient of a value is first
+ * written by its last consumer and last read by its producer, so a chain needs about two buffers.
+ * The output's gradient and the input's (for dx) get buffers of their own. */
+static hn_status plan_grads(hn_exec *e) {
+    const hn_graph *g = e->g;
+    const int nn = g->nnodes;
+    int *owner = hn_alloc(sizeof(int) * nn), first = e->nbufs;
+    size_t *cap = hn_alloc(sizeof(size_t) * 2 * nn);
+    bool *busy = hn_calloc(sizeof(bool) * 2 * nn);
+    hn_status st = HN_OK;
+    if (!owner || !cap || !busy) {
+        st = HN_ERR_NOMEM;
+        goto done;
+    }
+    for (int i = 0; i < nn; i++) owner[i] = -1;
+    for (int i = nn; i >= 1; i--) {
+        /* i == nn: before the pass, the output's gradient; else the inputs that step i writes */
+        const hn_node *n = &g->nodes[i < nn ? i : 0];
+        if (i < nn && (!e->ancestor[i] || e->skip[i])) continue;
+        int count = i < nn ? n->ninputs : 1;
+        for (int j = 0; j < count; j++) {
+            int u = i < nn ? n->inputs[j] : nn - 1;
+            if (e->grad[u]) continue;
+            size_t need = (size_t)e->max_batch * hn_shape_numel(g->nodes[u].shape);
+            int b = -1;
+            for (int k = first; u != 0 && u != nn - 1 && k < e->nbufs; k++)
+                if (!busy[k - first] && cap[k - first] >= need && (b < 0 || cap[k - first] < cap[b - first])) b = k;
+            if (b < 0) {
+                if (!new_buf(e, need)) {
+                    st = HN_ERR_NOMEM;
+                    goto done;
+                }
+                b = e->nbufs - 1;
+                cap[b - first] = need;
+            }
+            busy[b - first] = true;
+            owner[u] = b;
+            e->grad[u] = e->bufs[b];
+        }
+        if (i == nn) continue;
+        int v = e->fused[i] >= 0 ? e->fused[i] : i; /* step i read grad[v] for the last time */
+        if (v != nn - 1 && owner[v] >= 0) busy[owner[v] - first] = false;
+    }
+done:
+    hn_free(owner);
+    hn_free(cap);
+    hn_free(busy);
+    return st;
+}
+
 hn_status hn_exec_new(hn_graph *g, int max_batch, bool with_grad, hn_exec **out) {
     *out = NULL;
     if (!g->finalized) return hn_error(HN_ERR_INVALID, "the graph must be finalized before it is executed");
@@ -144,7 +194,7 @@ hn_status hn_exec_new(hn_graph *g, int max_batch, bool with_grad, hn_exec **out)
     e->acc = hn_calloc(sizeof(*e->acc) * nn);
     e->fused = hn_alloc(sizeof(int) * nn);
     e->skip = hn_calloc(sizeof(bool) * nn);
-    e->bufs = hn_calloc(sizeof(float *) * 2 * nn);
+    e->bufs = hn_calloc(sizeof(float *) * 3 * nn);
     if (!e->act || !e->grad || !e->aux || !e->ancestor || !e->acc || !e->fused || !e->skip || !e->bufs) goto nomem;
     if (plan_fusion(e) || plan_buffers(e)) goto nomem;
 
@@ -163,16 +213,15 @@ hn_status hn_exec_new(hn_graph *g, int max_batch, bool with_grad, hn_exec **out)
         }
     }
     hn_free(seen);
+    if (with_grad && plan_grads(e)) goto nomem;
 
     size_t scratch = 0;
     for (int i = 0; i < nn; i++) {
         const hn_node *n = &g->nodes[i];
         const hn_op_def *d = hn_op_get(n->op);
-        /* a fused producer's gradient is computed on the fly from its activation's gradient */
-        bool needs_grad = with_grad && e->ancestor[i] && e->fused[i] < 0;
-        if (needs_grad && !(e->grad[i] = new_buf(e, (size_t)max_batch * hn_shape_numel(n->shape)))) goto nomem;
-        if (d->aux_bytes && !(e->aux[i] = hn_calloc(d->aux_bytes(g, n, max_batch)))) goto nomem;
-        if (d->aux_bytes) e->bytes += d->aux_bytes(g, n, max_batch);
+        size_t ab = d->aux_bytes ? d->aux_bytes(g, n, max_batch) : 0;
+        if (ab && !(e->aux[i] = hn_calloc(ab))) goto nomem;
+        e->bytes += ab;
         if (d->scratch_floats) {
             size_t s = d->scratch_floats(g, n, max_batch);
             if (s > scratch) scratch = s;
