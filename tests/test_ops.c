@@ -127,6 +127,12 @@ static void gradient_checks(void) {
     one("conv 3x3 s1 p1 bias", (hn_shape){2, 5, 5}, conv(3, 3, 1, 1, 1, true), 2, true, X_NORMAL);
     one("conv 3x3 s2 p2 odd input", (hn_shape){3, 7, 7}, conv(4, 3, 2, 2, 1, false), 2, true, X_NORMAL);
     one("conv 5x5 s2 p1 non-square", (hn_shape){2, 6, 9}, conv(3, 5, 2, 1, 1, true), 2, true, X_NORMAL);
+    /* the fast unfoldings: stride 2 on even inputs (phase planes), and "same" stride 1 */
+    one("conv 3x3 s2 p1 even (phases)", (hn_shape){3, 6, 8}, conv(4, 3, 2, 1, 1, true), 2, true, X_NORMAL);
+    one("conv 5x5 s2 p2 even (phases)", (hn_shape){2, 8, 6}, conv(3, 5, 2, 2, 1, false), 2, true, X_NORMAL);
+    one("conv 2x2 s2 p0 even (phases)", (hn_shape){2, 4, 4}, conv(3, 2, 2, 0, 1, false), 3, true, X_NORMAL);
+    one("conv 3x3 s2 p1 groups 2 (phases)", (hn_shape){4, 4, 6}, conv(6, 3, 2, 1, 2, false), 2, true, X_NORMAL);
+    one("conv 5x5 s1 p2 same, non-square", (hn_shape){2, 5, 7}, conv(3, 5, 1, 2, 1, true), 2, true, X_NORMAL);
     one("conv groups 2 (4->6)", (hn_shape){4, 5, 5}, conv(6, 3, 1, 1, 2, true), 2, true, X_NORMAL);
     one("conv depthwise s2", (hn_shape){4, 7, 7}, conv(4, 3, 2, 1, 4, false), 2, true, X_NORMAL);
     one("conv depthwise 5x5 p2 bias", (hn_shape){3, 6, 5}, conv(3, 5, 1, 2, 3, true), 2, true, X_NORMAL);

@@ -78,12 +78,6 @@ static int chunk_images(const geom *q, int batch) {
     return nb < batch ? nb : batch;
 }
 
-static size_t scratch_floats(const hn_graph *g, const hn_node *n, int batch) {
-    geom q = geom_of(g, n);
-    if (is_direct_gemm(&q) || is_depthwise(&q)) return 0;
-    /* the unfolding of a chunk, then (backward) the flipped weights of one group */
-    return (size_t)kdim_max(&q) * q.oh * q.ow * (size_t)chunk_images(&q, batch) + (size_t)q.cin_g * q.cout_g * q.k * q.k;
-}
 
 static int64_t macs(const hn_graph *g, const hn_node *n) {
     geom q = geom_of(g, n);
@@ -100,45 +94,141 @@ static void valid_range(int out, int in, int s, int p, int kj, int *lo, int *hi)
     if (*lo > *hi) *lo = *hi;
 }
 
-/* Stride 1 with "same" padding (OH = H, OW = W) is the common case, and there row r = (ci, ki, kj)
- * of col, for one image, is the input plane shifted by (ki - p) rows and (kj - p) columns: one long
- * copy, then the columns that wrapped around from the neighbouring row set to zero. */
-static bool is_same_stride1(const geom *q) { return q->s == 1 && q->oh == q->h && q->ow == q->w; }
+/* Fast unfolding. Row r = (ci, ki, kj) of col holds, for each image, the input sampled at
+ * (oh*s - p + ki, ow*s - p + kj) over the output grid. Two common cases make that a *shifted copy of a
+ * plane of exactly the output's size*, i.e. one long copy per image plus zeroing the few columns
+ * that wrapped around from the neighbouring row:
+ *  - stride 1 with "same" padding (OH = H, OW = W): the plane is the input plane itself, shifted by
+ *    (ki - p, kj - p);
+ *  - stride 2 on an even input with OH = H/2, OW = W/2: the input is first split into its four phase
+ *    planes X_ab[i][j] = x[2i + a][2j + b] (one pass), and tap (ki, kj) reads phase
+ *    ((ki - p) mod 2, (kj - p) mod 2) shifted by (floor((ki - p)/2), floor((kj - p)/2)).
+ * Everything else takes the general per-row path. */
+typedef enum { UNFOLD_GENERAL, UNFOLD_SAME, UNFOLD_PHASE2 } unfold_kind;
 
-/* The valid rows [*t0, *t1) (as flat indices into the plane) of a shift by dh rows, and the clipped
- * copy range [*ta, *tb) whose shifted source stays inside the plane. */
-static void shifted_range(const geom *q, int dh, int d, int *t0, int *t1, int *ta, int *tb) {
-    const int H = q->h, W = q->w, off = dh * W + d;
-    *t0 = (dh < 0 ? -dh : 0) * W;
-    *t1 = (dh > 0 ? H - dh : H) * W;
-    *ta = *t0 > -off ? *t0 : -off;
-    *tb = *t1 < H * W - off ? *t1 : H * W - off;
+static unfold_kind unfold_of(const geom *q) {
+    if (q->s == 1 && q->oh == q->h && q->ow == q->w) return UNFOLD_SAME;
+    if (q->s == 2 && q->h % 2 == 0 && q->w % 2 == 0 && q->oh == q->h / 2 && q->ow == q->w / 2) return UNFOLD_PHASE2;
+    return UNFOLD_GENERAL;
 }
 
-/* col (kdim, nb*OH*OW) <- unfolding of images [n0, n0+nb) of group grp of x (C_in, N, H, W). */
-static void im2col(const geom *q, const float *x, int N, int grp, int n0, int nb, float *col) {
+/* Floats of the phase buffer for a chunk of nb images (UNFOLD_PHASE2 only). */
+static size_t phase_floats(const geom *q, int nb) {
+    return unfold_of(q) == UNFOLD_PHASE2 ? (size_t)q->cin_g * nb * q->h * q->w : 0;
+}
+
+/* Which plane and shift tap (ki, kj) reads: *plane_index (phase 0..3, or 0 for UNFOLD_SAME), and the
+ * row/column shift. */
+static void tap_shift(const geom *q, unfold_kind u, int ki, int kj, int *phase, int *dh, int *d) {
+    int ti = ki - q->p, tj = kj - q->p;
+    if (u == UNFOLD_SAME) {
+        *phase = 0, *dh = ti, *d = tj;
+        return;
+    }
+    int a = ti & 1, b = tj & 1; /* two's complement: & 1 is the non-negative residue */
+    *phase = a * 2 + b, *dh = (ti - a) / 2, *d = (tj - b) / 2;
+}
+
+/* For a plane of H x W shifted by (dh, d): the valid output rows [*t0, *t1) as flat indices, and the
+ * clipped range [*ta, *tb) whose shifted source stays inside the plane. */
+static void shifted_range(int H, int W, int dh, int d, int *t0, int *t1, int *ta, int *tb) {
+    const int off = dh * W + d;
+    *t0 = (dh < 0 ? -dh : 0) * W;
+    *t1 = (dh > 0 ? H - dh : H) * W;
+    if (*t1 < *t0) *t1 = *t0;
+    *ta = *t0 > -off ? *t0 : -off;
+    *tb = *t1 < H * W - off ? *t1 : H * W - off;
+    if (*tb < *ta) *tb = *ta;
+}
+
+/* The columns of each valid row that wrapped around from the neighbouring row: [j0, j1). */
+static void wrapped_cols(int W, int d, int *j0, int *j1) {
+    *j0 = d > 0 ? W - d : 0;
+    *j1 = d > 0 ? W : -d;
+}
+
+/* dst (H*W) <- plane (H x W) shifted by (dh, d), zeros outside */
+static void shift_copy(float *dst, const float *plane, int H, int W, int dh, int d) {
+    int t0, t1, ta, tb, j0, j1;
+    shifted_range(H, W, dh, d, &t0, &t1, &ta, &tb);
+    wrapped_cols(W, d, &j0, &j1);
+    memset(dst, 0, sizeof(float) * ta);
+    memcpy(dst + ta, plane + ta + dh * W + d, sizeof(float) * (tb - ta));
+    memset(dst + tb, 0, sizeof(float) * (H * W - tb));
+    for (int t = t0; t < t1 && d != 0; t += W)
+        for (int j = j0; j < j1; j++) dst[t + j] = 0;
+}
+
+/* plane (H x W) += src (H*W) shifted back by (dh, d); src's wrapped columns are zeroed first (src is
+ * scratch). */
+static void shift_add(float *plane, float *restrict src, int H, int W, int dh, int d) {
+    int t0, t1, ta, tb, j0, j1;
+    shifted_range(H, W, dh, d, &t0, &t1, &ta, &tb);
+    wrapped_cols(W, d, &j0, &j1);
+    for (int t = t0; t < t1 && d != 0; t += W)
+        for (int j = j0; j < j1; j++) src[t + j] = 0;
+    float *restrict dst = plane + dh * W + d;
+    for (int t = ta; t < tb; t++) dst[t] += src[t];
+}
+
+/* phase (cin_g, nb, 4, OH, OW) <- the four phase planes of images [n0, n0+nb) of group grp. */
+static void phase_split(const geom *q, const float *x, int N, int grp, int n0, int nb, float *phase) {
+    const int HW = q->h * q->w, OW = q->ow, P = q->oh * q->ow;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int ci = 0; ci < q->cin_g; ci++)
+        for (int b = 0; b < nb; b++) {
+            const float *xi = x + ((size_t)(grp * q->cin_g + ci) * N + n0 + b) * HW;
+            float *ph = phase + ((size_t)ci * nb + b) * 4 * P;
+            for (int i = 0; i < q->oh; i++)
+                for (int a = 0; a < 2; a++) {
+                    const float *row = xi + (size_t)(2 * i + a) * q->w;
+                    float *e = ph + (size_t)(a * 2) * P + (size_t)i * OW, *o = e + P;
+                    for (int j = 0; j < OW; j++) e[j] = row[2 * j], o[j] = row[2 * j + 1];
+                }
+        }
+}
+
+/* The inverse: dx (C_in, N, H, W) of images [n0, n0+nb) (+)= interleaved phase planes. */
+static void phase_merge(const geom *q, const float *phase, int N, int grp, int n0, int nb, float *dx, bool acc) {
+    const int HW = q->h * q->w, OW = q->ow, P = q->oh * q->ow;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int ci = 0; ci < q->cin_g; ci++)
+        for (int b = 0; b < nb; b++) {
+            float *xi = dx + ((size_t)(grp * q->cin_g + ci) * N + n0 + b) * HW;
+            const float *ph = phase + ((size_t)ci * nb + b) * 4 * P;
+            for (int i = 0; i < q->oh; i++)
+                for (int a = 0; a < 2; a++) {
+                    float *row = xi + (size_t)(2 * i + a) * q->w;
+                    const float *e = ph + (size_t)(a * 2) * P + (size_t)i * OW, *o = e + P;
+                    if (acc)
+                        for (int j = 0; j < OW; j++) row[2 * j] += e[j], row[2 * j + 1] += o[j];
+                    else
+                        for (int j = 0; j < OW; j++) row[2 * j] = e[j], row[2 * j + 1] = o[j];
+                }
+        }
+}
+
+/* col (kdim, nb*OH*OW) <- unfolding of images [n0, n0+nb) of group grp of x (C_in, N, H, W).
+ * phase: scratch of phase_floats(q, nb) floats (UNFOLD_PHASE2). */
+static void im2col(const geom *q, const float *x, int N, int grp, int n0, int nb, float *col, float *phase) {
     const int P = q->oh * q->ow, kk = q->k * q->k, HW = q->h * q->w;
-    const bool same = is_same_stride1(q);
+    const unfold_kind u = unfold_of(q);
+    if (u == UNFOLD_PHASE2) phase_split(q, x, N, grp, n0, nb, phase);
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < q->kdim; r++) {
         int ci = r / kk, ki = (r % kk) / q->k, kj = r % q->k;
-        const float *xc = x + ((size_t)(grp * q->cin_g + ci) * N) * HW;
         float *row = col + (size_t)r * nb * P;
-        if (same) {
-            const int dh = ki - q->p, d = kj - q->p, W = q->w;
-            int t0, t1, ta, tb;
-            shifted_range(q, dh, d, &t0, &t1, &ta, &tb);
+        if (u != UNFOLD_GENERAL) {
+            int ph, dh, d;
+            tap_shift(q, u, ki, kj, &ph, &dh, &d);
             for (int b = 0; b < nb; b++) {
-                const float *xi = xc + (size_t)(n0 + b) * HW;
-                float *dst = row + (size_t)b * P;
-                memset(dst, 0, sizeof(float) * ta);
-                memcpy(dst + ta, xi + ta + dh * W + d, sizeof(float) * (tb - ta));
-                memset(dst + tb, 0, sizeof(float) * (P - tb));
-                for (int t = t0; t < t1 && d != 0; t += W) /* wrapped columns */
-                    for (int j = d > 0 ? W - d : 0; j < (d > 0 ? W : -d); j++) dst[t + j] = 0;
+                const float *plane = u == UNFOLD_SAME ? x + ((size_t)(grp * q->cin_g + ci) * N + n0 + b) * HW
+                                                      : phase + (((size_t)ci * nb + b) * 4 + ph) * P;
+                shift_copy(row + (size_t)b * P, plane, q->oh, q->ow, dh, d);
             }
             continue;
         }
+        const float *xc = x + ((size_t)(grp * q->cin_g + ci) * N) * HW;
         int lo, hi;
         valid_range(q->ow, q->w, q->s, q->p, kj, &lo, &hi);
         for (int b = 0; b < nb; b++) {
@@ -152,39 +242,37 @@ static void im2col(const geom *q, const float *x, int N, int grp, int n0, int nb
                 }
                 const float *src = xi + (size_t)ih * q->w - q->p + kj;
                 for (int ow = 0; ow < lo; ow++) dst[ow] = 0;
-                if (q->s == 2) /* a constant stride lets the compiler vectorise the gather */
-                    for (int ow = lo; ow < hi; ow++) dst[ow] = src[2 * ow];
-                else
-                    for (int ow = lo; ow < hi; ow++) dst[ow] = src[ow * q->s];
+                for (int ow = lo; ow < hi; ow++) dst[ow] = src[ow * q->s];
                 for (int ow = hi; ow < q->ow; ow++) dst[ow] = 0;
             }
         }
     }
 }
 
-/* dx (C_in, N, H, W) += folding of col for images [n0, n0+nb) of group grp. Each thread owns whole
- * input channels, so no two threads write the same element. In the stride-1 "same" case col is
- * scratch that is not needed afterwards, so its wrapped columns are zeroed and each row is added
- * back with one long shifted loop. */
-static void col2im(const geom *q, float *col, int N, int grp, int n0, int nb, float *dx) {
+/* dx (C_in, N, H, W) of images [n0, n0+nb) (+)= folding of col (acc: add; else overwrite). Each
+ * thread owns whole input channels, so no two threads write the same element. col is scratch and is
+ * modified. phase: scratch of phase_floats(q, nb) floats (UNFOLD_PHASE2). */
+static void col2im(const geom *q, float *col, int N, int grp, int n0, int nb, float *dx, bool acc, float *phase) {
     const int P = q->oh * q->ow, kk = q->k * q->k, HW = q->h * q->w;
-    const bool same = is_same_stride1(q);
+    const unfold_kind u = unfold_of(q);
 #pragma omp parallel for schedule(static)
     for (int ci = 0; ci < q->cin_g; ci++) {
         float *xc = dx + ((size_t)(grp * q->cin_g + ci) * N) * HW;
+        /* the planes this channel accumulates into: its dx planes, or its phase planes */
+        for (int b = 0; b < nb; b++) {
+            float *pl = u == UNFOLD_PHASE2 ? phase + ((size_t)ci * nb + b) * 4 * P : xc + (size_t)(n0 + b) * HW;
+            if (u == UNFOLD_PHASE2 || !acc) memset(pl, 0, sizeof(float) * (u == UNFOLD_PHASE2 ? 4 * P : HW));
+        }
         for (int kr = 0; kr < kk; kr++) {
             int ki = kr / q->k, kj = kr % q->k;
             float *row = col + (size_t)(ci * kk + kr) * nb * P;
-            if (same) {
-                const int dh = ki - q->p, d = kj - q->p, W = q->w;
-                int t0, t1, ta, tb;
-                shifted_range(q, dh, d, &t0, &t1, &ta, &tb);
+            if (u != UNFOLD_GENERAL) {
+                int ph, dh, d;
+                tap_shift(q, u, ki, kj, &ph, &dh, &d);
                 for (int b = 0; b < nb; b++) {
-                    float *restrict src = row + (size_t)b * P;
-                    float *restrict dst = xc + (size_t)(n0 + b) * HW + dh * W + d;
-                    for (int t = t0; t < t1 && d != 0; t += W)
-                        for (int j = d > 0 ? W - d : 0; j < (d > 0 ? W : -d); j++) src[t + j] = 0;
-                    for (int t = ta; t < tb; t++) dst[t] += src[t];
+                    float *plane = u == UNFOLD_SAME ? xc + (size_t)(n0 + b) * HW
+                                                    : phase + (((size_t)ci * nb + b) * 4 + ph) * P;
+                    shift_add(plane, row + (size_t)b * P, q->oh, q->ow, dh, d);
                 }
                 continue;
             }
@@ -202,6 +290,7 @@ static void col2im(const geom *q, float *col, int N, int grp, int n0, int nb, fl
             }
         }
     }
+    if (u == UNFOLD_PHASE2) phase_merge(q, phase, N, grp, n0, nb, dx, acc);
 }
 
 static void add_bias(const geom *q, float *y, const float *b, size_t NP) {
@@ -266,6 +355,14 @@ static void dw_backward(const geom *q, const float *x, const float *w, const flo
     }
 }
 
+static size_t scratch_floats(const hn_graph *g, const hn_node *n, int batch) {
+    geom q = geom_of(g, n);
+    if (is_direct_gemm(&q) || is_depthwise(&q)) return 0;
+    /* the unfolding of a chunk, the phase planes of a chunk, and (backward) one group's flipped weights */
+    int nb = chunk_images(&q, batch);
+    return (size_t)kdim_max(&q) * q.oh * q.ow * (size_t)nb + phase_floats(&q, nb) + (size_t)q.cin_g * q.cout_g * q.k * q.k;
+}
+
 static void forward(const hn_op_ctx *c) {
     geom q = geom_of(c->g, c->node);
     const int N = c->n, P = q.oh * q.ow;
@@ -274,6 +371,7 @@ static void forward(const hn_op_ctx *c) {
         dw_forward(&q, c->in[0], c->w, c->out, N);
     } else {
         int nbmax = chunk_images(&q, N);
+        float *phase = c->scratch + (size_t)kdim_max(&q) * P * nbmax;
         for (int g = 0; g < q.groups; g++) {
             const float *wg = c->w + (size_t)g * q.cout_g * q.kdim;
             float *yg = c->out + (size_t)g * q.cout_g * NP;
@@ -284,7 +382,7 @@ static void forward(const hn_op_ctx *c) {
             }
             for (int n0 = 0; n0 < N; n0 += nbmax) {
                 int nb = N - n0 < nbmax ? N - n0 : nbmax;
-                im2col(&q, c->in[0], N, g, n0, nb, c->scratch);
+                im2col(&q, c->in[0], N, g, n0, nb, c->scratch, phase);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q.cout_g, nb * P, q.kdim, 1.0f, wg, q.kdim,
                             c->scratch, nb * P, 0.0f, yg + (size_t)n0 * P, (int)NP);
             }
@@ -317,11 +415,11 @@ static void backward(const hn_op_ctx *c) {
      * the flipped, transposed filters: dX_g = Wt_g (C_in/g, C_out/g*K*K) x im2col(dY_g). That is one
      * efficient GEMM straight into dx, instead of a GEMM with a tiny inner dimension (C_out/g) whose
      * output is col-sized, followed by the col2im scatter. */
-    const bool transposed = is_same_stride1(&q);
+    const bool transposed = unfold_of(&q) == UNFOLD_SAME;
     geom t = q;
     t.cin = q.cout, t.cout = q.cin, t.cin_g = q.cout_g, t.cout_g = q.cin_g, t.kdim = q.cout_g * q.k * q.k;
     t.h = q.oh, t.w = q.ow, t.oh = q.h, t.ow = q.w, t.p = q.k - 1 - q.p;
-    float *col = c->scratch, *wt = c->scratch + (size_t)kdim_max(&q) * P * nbmax;
+    float *col = c->scratch, *phase = col + (size_t)kdim_max(&q) * P * nbmax, *wt = phase + phase_floats(&q, nbmax);
     const int kk = q.k * q.k;
     for (int g = 0; g < q.groups; g++) {
         const float *wg = c->w + (size_t)g * q.cout_g * q.kdim;
@@ -338,16 +436,13 @@ static void backward(const hn_op_ctx *c) {
         }
         for (int n0 = 0; n0 < N; n0 += nbmax) {
             int nb = N - n0 < nbmax ? N - n0 : nbmax;
-            im2col(&q, c->in[0], N, g, n0, nb, col);
+            im2col(&q, c->in[0], N, g, n0, nb, col, phase);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, q.cout_g, q.kdim, nb * P, 1.0f, dyg + (size_t)n0 * P,
                         (int)NP, col, nb * P, n0 ? 1.0f : 0.0f, dwg, q.kdim);
             if (!dx || transposed) continue;
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q.kdim, nb * P, q.cout_g, 1.0f, wg, q.kdim,
                         dyg + (size_t)n0 * P, (int)NP, 0.0f, col, nb * P);
-            if (!c->din_acc[0])
-                for (int ci = 0; ci < q.cin_g; ci++)
-                    memset(dx + ((size_t)(g * q.cin_g + ci) * N + n0) * HW, 0, sizeof(float) * nb * HW);
-            col2im(&q, col, N, g, n0, nb, dx);
+            col2im(&q, col, N, g, n0, nb, dx, c->din_acc[0], phase);
         }
         if (!dx || !transposed) continue;
         /* wt[ci][co][K-1-ki][K-1-kj] = w[co][ci][ki][kj] */
@@ -357,7 +452,7 @@ static void backward(const hn_op_ctx *c) {
                     wt[((size_t)ci * q.cout_g + co) * kk + (kk - 1 - r)] = wg[((size_t)co * q.cin_g + ci) * kk + r];
         for (int n0 = 0; n0 < N; n0 += nbmax) {
             int nb = N - n0 < nbmax ? N - n0 : nbmax;
-            im2col(&t, c->dout, N, g, n0, nb, col);
+            im2col(&t, c->dout, N, g, n0, nb, col, NULL); /* a "same" unfolding: no phases */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q.cin_g, nb * P, t.kdim, 1.0f, wt, t.kdim, col,
                         nb * P, c->din_acc[0] ? 1.0f : 0.0f, dx + (size_t)g * q.cin_g * NHW + (size_t)n0 * HW, (int)NHW);
         }
