@@ -9,6 +9,7 @@
  * output channel per group) use direct loops instead, since a GEMM with one row wastes the BLAS. */
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "op.h"
@@ -293,6 +294,33 @@ static void col2im(const geom *q, float *col, int N, int grp, int n0, int nb, fl
     if (u == UNFOLD_PHASE2) phase_merge(q, phase, N, grp, n0, nb, dx, acc);
 }
 
+/* C (M, Nn) = beta*C + A (M, K) x B (Nn, K)^T for the weight gradient. When C is small (a first layer
+ * with few input channels: 16 x 9) a BLAS cannot spread it over threads, so each thread takes a slice
+ * of the long inner dimension (the batch) into a private partial and the partials are summed. */
+enum { SPLITK_MAX = 4096 };
+static void gemm_dw(int M, int Nn, int K, const float *A, int lda, const float *B, int ldb, float beta, float *C) {
+    if ((size_t)M * Nn > SPLITK_MAX || K < 8192 || hn_get_threads() < 2) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, Nn, K, 1.0f, A, lda, B, ldb, beta, C, Nn);
+        return;
+    }
+    if (beta == 0) memset(C, 0, sizeof(float) * M * Nn);
+#pragma omp parallel
+    {
+        int T = omp_get_num_threads(), t = omp_get_thread_num();
+        int k0 = (int)((int64_t)K * t / T), k1 = (int)((int64_t)K * (t + 1) / T);
+        float part[SPLITK_MAX];
+        /* inside a parallel region OpenBLAS (OpenMP build) runs on the calling thread */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, Nn, k1 - k0, 1.0f, A + k0, lda, B + k0, ldb, 0.0f, part,
+                    Nn);
+        /* sum the partials in thread order, so that a run is reproducible for a thread count */
+#pragma omp for ordered schedule(static, 1)
+        for (int u = 0; u < T; u++) {
+#pragma omp ordered
+            for (int i = 0; i < M * Nn; i++) C[i] += part[i];
+        }
+    }
+}
+
 static void add_bias(const geom *q, float *y, const float *b, size_t NP) {
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < q->cout; c++) {
@@ -427,8 +455,7 @@ static void backward(const hn_op_ctx *c) {
         const float *dyg = c->dout + (size_t)g * q.cout_g * NP;
         if (is_direct_gemm(&q)) {
             const float *xg = c->in[0] + (size_t)g * q.cin_g * NHW;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, q.cout_g, q.kdim, (int)NP, 1.0f, dyg, (int)NP, xg,
-                        (int)NHW, 0.0f, dwg, q.kdim);
+            gemm_dw(q.cout_g, q.kdim, (int)NP, dyg, (int)NP, xg, (int)NHW, 0.0f, dwg);
             if (dx)
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q.cin_g, (int)NHW, q.cout_g, 1.0f, wg, q.kdim, dyg,
                             (int)NP, c->din_acc[0] ? 1.0f : 0.0f, dx + (size_t)g * q.cin_g * NHW, (int)NHW);
@@ -437,8 +464,7 @@ static void backward(const hn_op_ctx *c) {
         for (int n0 = 0; n0 < N; n0 += nbmax) {
             int nb = N - n0 < nbmax ? N - n0 : nbmax;
             im2col(&q, c->in[0], N, g, n0, nb, col, phase);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, q.cout_g, q.kdim, nb * P, 1.0f, dyg + (size_t)n0 * P,
-                        (int)NP, col, nb * P, n0 ? 1.0f : 0.0f, dwg, q.kdim);
+            gemm_dw(q.cout_g, q.kdim, nb * P, dyg + (size_t)n0 * P, (int)NP, col, nb * P, n0 ? 1.0f : 0.0f, dwg);
             if (!dx || transposed) continue;
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q.kdim, nb * P, q.cout_g, 1.0f, wg, q.kdim,
                         dyg + (size_t)n0 * P, (int)NP, 0.0f, col, nb * P);
