@@ -182,8 +182,8 @@ static void phase_split(const geom *q, const float *x, int N, int grp, int n0, i
             float *ph = phase + ((size_t)ci * nb + b) * 4 * P;
             for (int i = 0; i < q->oh; i++)
                 for (int a = 0; a < 2; a++) {
-                    const float *row = xi + (size_t)(2 * i + a) * q->w;
-                    float *e = ph + (size_t)(a * 2) * P + (size_t)i * OW, *o = e + P;
+                    const float *restrict row = xi + (size_t)(2 * i + a) * q->w;
+                    float *restrict e = ph + (size_t)(a * 2) * P + (size_t)i * OW, *restrict o = e + P;
                     for (int j = 0; j < OW; j++) e[j] = row[2 * j], o[j] = row[2 * j + 1];
                 }
         }
@@ -199,8 +199,8 @@ static void phase_merge(const geom *q, const float *phase, int N, int grp, int n
             const float *ph = phase + ((size_t)ci * nb + b) * 4 * P;
             for (int i = 0; i < q->oh; i++)
                 for (int a = 0; a < 2; a++) {
-                    float *row = xi + (size_t)(2 * i + a) * q->w;
-                    const float *e = ph + (size_t)(a * 2) * P + (size_t)i * OW, *o = e + P;
+                    float *restrict row = xi + (size_t)(2 * i + a) * q->w;
+                    const float *restrict e = ph + (size_t)(a * 2) * P + (size_t)i * OW, *restrict o = e + P;
                     if (acc)
                         for (int j = 0; j < OW; j++) row[2 * j] += e[j], row[2 * j + 1] += o[j];
                     else
