@@ -130,60 +130,61 @@ static void tap_shift(const geom *q, unfold_kind u, int ki, int kj, int *phase, 
     *phase = a * 2 + b, *dh = (ti - a) / 2, *d = (tj - b) / 2;
 }
 
-/* For a plane of H x W shifted by (dh, d): the valid output rows [*t0, *t1) as flat indices, and the
- * clipped range [*ta, *tb) whose shifted source stays inside the plane. */
-static void shifted_range(int H, int W, int dh, int d, int *t0, int *t1, int *ta, int *tb) {
-    const int off = dh * W + d;
-    *t0 = (dh < 0 ? -dh : 0) * W;
-    *t1 = (dh > 0 ? H - dh : H) * W;
-    if (*t1 < *t0) *t1 = *t0;
-    *ta = *t0 > -off ? *t0 : -off;
-    *tb = *t1 < H * W - off ? *t1 : H * W - off;
-    if (*tb < *ta) *tb = *ta;
+/* nb consecutive planes of H x W (stride H*W) shifted by (dh, d) are one long shifted copy, since a
+ * shifted pixel that stays inside its row and column range stays inside its own plane. What lands
+ * elsewhere -- rows shifted in from the neighbouring plane and columns wrapped in from the
+ * neighbouring row -- is then set to zero, plane by plane. */
+static void clear_outside(float *dst, int nb, int H, int W, int dh, int d) {
+    const int r0 = dh < 0 ? -dh : 0, r1 = dh > 0 ? H - dh : H;  /* valid rows */
+    const int j0 = d > 0 ? W - d : 0, j1 = d > 0 ? W : (d < 0 ? -d : 0); /* wrapped columns */
+    for (int b = 0; b < nb; b++) {
+        float *p = dst + (size_t)b * H * W;
+        for (int t = 0; t < r0 * W; t++) p[t] = 0;
+        for (int t = (r1 > r0 ? r1 : r0) * W; t < H * W; t++) p[t] = 0;
+        for (int j = j0; j < j1; j++) /* column-wise: a strided loop, not a memset call per row */
+            for (int i = r0; i < r1; i++) p[i * W + j] = 0;
+    }
 }
 
-/* The columns of each valid row that wrapped around from the neighbouring row: [j0, j1). */
-static void wrapped_cols(int W, int d, int *j0, int *j1) {
-    *j0 = d > 0 ? W - d : 0;
-    *j1 = d > 0 ? W : -d;
+/* dst (nb planes) <- planes (nb planes of H x W) shifted by (dh, d), zeros outside */
+static void shift_copy(float *dst, const float *planes, int nb, int H, int W, int dh, int d) {
+    const ptrdiff_t L = (ptrdiff_t)nb * H * W, off = (ptrdiff_t)dh * W + d;
+    const ptrdiff_t a = off < 0 ? -off : 0, b = off > 0 ? L - off : L; /* source stays in [0, L) */
+    if (b <= a) {
+        memset(dst, 0, sizeof(float) * L);
+        return;
+    }
+    memset(dst, 0, sizeof(float) * a);
+    memcpy(dst + a, planes + a + off, sizeof(float) * (b - a));
+    memset(dst + b, 0, sizeof(float) * (L - b));
+    clear_outside(dst, nb, H, W, dh, d);
 }
 
-/* dst (H*W) <- plane (H x W) shifted by (dh, d), zeros outside */
-static void shift_copy(float *dst, const float *plane, int H, int W, int dh, int d) {
-    int t0, t1, ta, tb, j0, j1;
-    shifted_range(H, W, dh, d, &t0, &t1, &ta, &tb);
-    wrapped_cols(W, d, &j0, &j1);
-    memset(dst, 0, sizeof(float) * ta);
-    memcpy(dst + ta, plane + ta + dh * W + d, sizeof(float) * (tb - ta));
-    memset(dst + tb, 0, sizeof(float) * (H * W - tb));
-    for (int t = t0; t < t1 && d != 0; t += W)
-        for (int j = j0; j < j1; j++) dst[t + j] = 0;
+/* planes (nb planes of H x W) += src shifted back by (dh, d). src is scratch: what would land outside
+ * its own plane is zeroed first, so one long add does the rest. */
+static void shift_add(float *planes, float *src, int nb, int H, int W, int dh, int d) {
+    const ptrdiff_t L = (ptrdiff_t)nb * H * W, off = (ptrdiff_t)dh * W + d;
+    const ptrdiff_t a = off < 0 ? -off : 0, b = off > 0 ? L - off : L;
+    clear_outside(src, nb, H, W, dh, d);
+    float *restrict dst = planes + off;
+    const float *restrict s = src;
+    for (ptrdiff_t t = a; t < b; t++) dst[t] += s[t];
 }
 
-/* plane (H x W) += src (H*W) shifted back by (dh, d); src's wrapped columns are zeroed first (src is
- * scratch). */
-static void shift_add(float *plane, float *restrict src, int H, int W, int dh, int d) {
-    int t0, t1, ta, tb, j0, j1;
-    shifted_range(H, W, dh, d, &t0, &t1, &ta, &tb);
-    wrapped_cols(W, d, &j0, &j1);
-    for (int t = t0; t < t1 && d != 0; t += W)
-        for (int j = j0; j < j1; j++) src[t + j] = 0;
-    float *restrict dst = plane + dh * W + d;
-    for (int t = ta; t < tb; t++) dst[t] += src[t];
-}
-
-/* phase (cin_g, nb, 4, OH, OW) <- the four phase planes of images [n0, n0+nb) of group grp. */
+/* phase (cin_g, 4, nb, OH, OW) <- the four phase planes of images [n0, n0+nb) of group grp; for one
+ * channel and phase the images' planes are consecutive, as shift_copy wants. */
 static void phase_split(const geom *q, const float *x, int N, int grp, int n0, int nb, float *phase) {
-    const int HW = q->h * q->w, OW = q->ow, P = q->oh * q->ow;
+    const int HW = q->h * q->w, OW = q->ow;
+    const size_t P = (size_t)q->oh * q->ow;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int ci = 0; ci < q->cin_g; ci++)
         for (int b = 0; b < nb; b++) {
             const float *xi = x + ((size_t)(grp * q->cin_g + ci) * N + n0 + b) * HW;
-            float *ph = phase + ((size_t)ci * nb + b) * 4 * P;
+            float *ph = phase + (size_t)ci * 4 * nb * P + (size_t)b * P; /* phase 0 of this image */
             for (int i = 0; i < q->oh; i++)
                 for (int a = 0; a < 2; a++) {
                     const float *restrict row = xi + (size_t)(2 * i + a) * q->w;
-                    float *restrict e = ph + (size_t)(a * 2) * P + (size_t)i * OW, *restrict o = e + P;
+                    float *restrict e = ph + (size_t)(a * 2) * nb * P + (size_t)i * OW, *restrict o = e + nb * P;
                     for (int j = 0; j < OW; j++) e[j] = row[2 * j], o[j] = row[2 * j + 1];
                 }
         }
@@ -191,16 +192,17 @@ static void phase_split(const geom *q, const float *x, int N, int grp, int n0, i
 
 /* The inverse: dx (C_in, N, H, W) of images [n0, n0+nb) (+)= interleaved phase planes. */
 static void phase_merge(const geom *q, const float *phase, int N, int grp, int n0, int nb, float *dx, bool acc) {
-    const int HW = q->h * q->w, OW = q->ow, P = q->oh * q->ow;
+    const int HW = q->h * q->w, OW = q->ow;
+    const size_t P = (size_t)q->oh * q->ow;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int ci = 0; ci < q->cin_g; ci++)
         for (int b = 0; b < nb; b++) {
             float *xi = dx + ((size_t)(grp * q->cin_g + ci) * N + n0 + b) * HW;
-            const float *ph = phase + ((size_t)ci * nb + b) * 4 * P;
+            const float *ph = phase + (size_t)ci * 4 * nb * P + (size_t)b * P;
             for (int i = 0; i < q->oh; i++)
                 for (int a = 0; a < 2; a++) {
                     float *restrict row = xi + (size_t)(2 * i + a) * q->w;
-                    const float *restrict e = ph + (size_t)(a * 2) * P + (size_t)i * OW, *restrict o = e + P;
+                    const float *restrict e = ph + (size_t)(a * 2) * nb * P + (size_t)i * OW, *restrict o = e + nb * P;
                     if (acc)
                         for (int j = 0; j < OW; j++) row[2 * j] += e[j], row[2 * j + 1] += o[j];
                     else
@@ -222,11 +224,9 @@ static void im2col(const geom *q, const float *x, int N, int grp, int n0, int nb
         if (u != UNFOLD_GENERAL) {
             int ph, dh, d;
             tap_shift(q, u, ki, kj, &ph, &dh, &d);
-            for (int b = 0; b < nb; b++) {
-                const float *plane = u == UNFOLD_SAME ? x + ((size_t)(grp * q->cin_g + ci) * N + n0 + b) * HW
-                                                      : phase + (((size_t)ci * nb + b) * 4 + ph) * P;
-                shift_copy(row + (size_t)b * P, plane, q->oh, q->ow, dh, d);
-            }
+            const float *planes = u == UNFOLD_SAME ? x + ((size_t)(grp * q->cin_g + ci) * N + n0) * HW
+                                                   : phase + ((size_t)ci * 4 + ph) * nb * P;
+            shift_copy(row, planes, nb, q->oh, q->ow, dh, d);
             continue;
         }
         const float *xc = x + ((size_t)(grp * q->cin_g + ci) * N) * HW;
@@ -260,21 +260,15 @@ static void col2im(const geom *q, float *col, int N, int grp, int n0, int nb, fl
     for (int ci = 0; ci < q->cin_g; ci++) {
         float *xc = dx + ((size_t)(grp * q->cin_g + ci) * N) * HW;
         /* the planes this channel accumulates into: its dx planes, or its phase planes */
-        for (int b = 0; b < nb; b++) {
-            float *pl = u == UNFOLD_PHASE2 ? phase + ((size_t)ci * nb + b) * 4 * P : xc + (size_t)(n0 + b) * HW;
-            if (u == UNFOLD_PHASE2 || !acc) memset(pl, 0, sizeof(float) * (u == UNFOLD_PHASE2 ? 4 * P : HW));
-        }
+        float *planes = u == UNFOLD_PHASE2 ? phase + (size_t)ci * 4 * nb * P : xc + (size_t)n0 * HW;
+        if (u == UNFOLD_PHASE2 || !acc) memset(planes, 0, sizeof(float) * (size_t)nb * (u == UNFOLD_PHASE2 ? 4 * P : HW));
         for (int kr = 0; kr < kk; kr++) {
             int ki = kr / q->k, kj = kr % q->k;
             float *row = col + (size_t)(ci * kk + kr) * nb * P;
             if (u != UNFOLD_GENERAL) {
                 int ph, dh, d;
                 tap_shift(q, u, ki, kj, &ph, &dh, &d);
-                for (int b = 0; b < nb; b++) {
-                    float *plane = u == UNFOLD_SAME ? xc + (size_t)(n0 + b) * HW
-                                                    : phase + (((size_t)ci * nb + b) * 4 + ph) * P;
-                    shift_add(plane, row + (size_t)b * P, q->oh, q->ow, dh, d);
-                }
+                shift_add(planes + (u == UNFOLD_PHASE2 ? (size_t)ph * nb * P : 0), row, nb, q->oh, q->ow, dh, d);
                 continue;
             }
             int lo, hi;
