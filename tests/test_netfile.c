@@ -102,7 +102,10 @@ static void weights(void) {
     CHECK_OK(load_text("input: [2, 6, 6]\nlayers:\n  - {op: conv2d, name: c, out: 3, kernel: 3}\n"
                        "  - {op: global_avgpool}\n  - {op: linear, name: fc, out: 4}\n",
                        &other));
+    hn_graph_init_params(other, 9);
+    float keep = other->params[5];
     CHECK_ERR(hn_graph_load_weights(other, wpath), HN_ERR_FORMAT, "holds 8 tensors but the network has 4");
+    CHECK(other->params[5] == keep); /* a refused file changes nothing */
     hn_graph_free(other);
     CHECK_ERR(hn_graph_load_weights(g, path), HN_ERR_FORMAT, "wrong magic number"); /* a YAML file */
     unlink(wpath);
