@@ -5,20 +5,19 @@
  *     Y_g (C_out/g, N*OH*OW) = W_g (C_out/g, C_in/g*K*K) x col_g (C_in/g*K*K, N*OH*OW)
  * where col is the im2col unfolding. A 1x1 convolution with stride 1 and no padding needs no unfolding
  * (col_g is the input itself). The unfolding is done a chunk of images at a time so that the scratch
- * buffer stays small (COL_LIMIT floats) whatever the batch. Depthwise convolutions (one input and one
- * output channel per group) use direct loops instead, since a GEMM with one row wastes the BLAS. */
+ * buffer stays small (COL_LIMIT floats) whatever the batch; unfold.c does the unfolding itself.
+ * Depthwise convolutions (one input and one output channel per group) use direct loops instead,
+ * since a GEMM with one row wastes the BLAS. */
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <string.h>
 
 #include "op.h"
+#include "unfold.h"
 
 enum { COL_LIMIT = 1 << 21 }; /* floats of im2col scratch per chunk (8 MiB) */
 
-typedef struct {
-    int cin, h, w, cout, oh, ow, k, s, p, groups, cin_g, cout_g, kdim;
-} geom;
 
 static geom geom_of(const hn_graph *g, const hn_node *n) {
     hn_shape in = hn_in_shape(g, n, 0);
@@ -69,7 +68,7 @@ static int views(const hn_graph *g, const hn_node *n, float *w, float *state, hn
 /* Rows of the unfolding that backward's transposed form needs (see backward), else kdim. */
 static int kdim_max(const geom *q) {
     int kt = q->cout_g * q->k * q->k;
-    return q->s == 1 && q->oh == q->h && q->ow == q->w && kt > q->kdim ? kt : q->kdim;
+    return hn_unfold_of(q) == UNFOLD_SAME && kt > q->kdim ? kt : q->kdim;
 }
 
 static int chunk_images(const geom *q, int batch) {
@@ -79,213 +78,9 @@ static int chunk_images(const geom *q, int batch) {
     return nb < batch ? nb : batch;
 }
 
-
 static int64_t macs(const hn_graph *g, const hn_node *n) {
     geom q = geom_of(g, n);
     return (int64_t)q.cout * q.oh * q.ow * q.kdim;
-}
-
-/* Output positions ow whose input column ow*s - p + kj falls inside [0, w): [*lo, *hi). */
-static void valid_range(int out, int in, int s, int p, int kj, int *lo, int *hi) {
-    int a = p - kj; /* need ow*s >= a */
-    *lo = a > 0 ? (a + s - 1) / s : 0;
-    int b = in - 1 + p - kj; /* need ow*s <= b */
-    *hi = b < 0 ? 0 : b / s + 1;
-    if (*hi > out) *hi = out;
-    if (*lo > *hi) *lo = *hi;
-}
-
-/* Fast unfolding. Row r = (ci, ki, kj) of col holds, for each image, the input sampled at
- * (oh*s - p + ki, ow*s - p + kj) over the output grid. Two common cases make that a *shifted copy of a
- * plane of exactly the output's size*, i.e. one long copy per image plus zeroing the few columns
- * that wrapped around from the neighbouring row:
- *  - stride 1 with "same" padding (OH = H, OW = W): the plane is the input plane itself, shifted by
- *    (ki - p, kj - p);
- *  - stride 2 on an even input with OH = H/2, OW = W/2: the input is first split into its four phase
- *    planes X_ab[i][j] = x[2i + a][2j + b] (one pass), and tap (ki, kj) reads phase
- *    ((ki - p) mod 2, (kj - p) mod 2) shifted by (floor((ki - p)/2), floor((kj - p)/2)).
- * Everything else takes the general per-row path. */
-typedef enum { UNFOLD_GENERAL, UNFOLD_SAME, UNFOLD_PHASE2 } unfold_kind;
-
-static unfold_kind unfold_of(const geom *q) {
-    if (q->s == 1 && q->oh == q->h && q->ow == q->w) return UNFOLD_SAME;
-    if (q->s == 2 && q->h % 2 == 0 && q->w % 2 == 0 && q->oh == q->h / 2 && q->ow == q->w / 2) return UNFOLD_PHASE2;
-    return UNFOLD_GENERAL;
-}
-
-/* Floats of the phase buffer for a chunk of nb images (UNFOLD_PHASE2 only). */
-static size_t phase_floats(const geom *q, int nb) {
-    return unfold_of(q) == UNFOLD_PHASE2 ? (size_t)q->cin_g * nb * q->h * q->w : 0;
-}
-
-/* Which plane and shift tap (ki, kj) reads: *plane_index (phase 0..3, or 0 for UNFOLD_SAME), and the
- * row/column shift. */
-static void tap_shift(const geom *q, unfold_kind u, int ki, int kj, int *phase, int *dh, int *d) {
-    int ti = ki - q->p, tj = kj - q->p;
-    if (u == UNFOLD_SAME) {
-        *phase = 0, *dh = ti, *d = tj;
-        return;
-    }
-    int a = ti & 1, b = tj & 1; /* two's complement: & 1 is the non-negative residue */
-    *phase = a * 2 + b, *dh = (ti - a) / 2, *d = (tj - b) / 2;
-}
-
-/* nb consecutive planes of H x W (stride H*W) shifted by (dh, d) are one long shifted copy, since a
- * shifted pixel that stays inside its row and column range stays inside its own plane. What lands
- * elsewhere -- rows shifted in from the neighbouring plane and columns wrapped in from the
- * neighbouring row -- is then set to zero, plane by plane. */
-static void clear_outside(float *dst, int nb, int H, int W, int dh, int d) {
-    const int r0 = dh < 0 ? -dh : 0, r1 = dh > 0 ? H - dh : H;  /* valid rows */
-    const int j0 = d > 0 ? W - d : 0, j1 = d > 0 ? W : (d < 0 ? -d : 0); /* wrapped columns */
-    for (int b = 0; b < nb; b++) {
-        float *p = dst + (size_t)b * H * W;
-        for (int t = 0; t < r0 * W; t++) p[t] = 0;
-        for (int t = (r1 > r0 ? r1 : r0) * W; t < H * W; t++) p[t] = 0;
-        for (int j = j0; j < j1; j++) /* column-wise: a strided loop, not a memset call per row */
-            for (int i = r0; i < r1; i++) p[i * W + j] = 0;
-    }
-}
-
-/* dst (nb planes) <- planes (nb planes of H x W) shifted by (dh, d), zeros outside */
-static void shift_copy(float *dst, const float *planes, int nb, int H, int W, int dh, int d) {
-    const ptrdiff_t L = (ptrdiff_t)nb * H * W, off = (ptrdiff_t)dh * W + d;
-    const ptrdiff_t a = off < 0 ? -off : 0, b = off > 0 ? L - off : L; /* source stays in [0, L) */
-    if (b <= a) {
-        memset(dst, 0, sizeof(float) * L);
-        return;
-    }
-    memset(dst, 0, sizeof(float) * a);
-    memcpy(dst + a, planes + a + off, sizeof(float) * (b - a));
-    memset(dst + b, 0, sizeof(float) * (L - b));
-    clear_outside(dst, nb, H, W, dh, d);
-}
-
-/* planes (nb planes of H x W) += src shifted back by (dh, d). src is scratch: what would land outside
- * its own plane is zeroed first, so one long add does the rest. */
-static void shift_add(float *planes, float *src, int nb, int H, int W, int dh, int d) {
-    const ptrdiff_t L = (ptrdiff_t)nb * H * W, off = (ptrdiff_t)dh * W + d;
-    const ptrdiff_t a = off < 0 ? -off : 0, b = off > 0 ? L - off : L;
-    clear_outside(src, nb, H, W, dh, d);
-    float *restrict dst = planes + off;
-    const float *restrict s = src;
-    for (ptrdiff_t t = a; t < b; t++) dst[t] += s[t];
-}
-
-/* phase (cin_g, 4, nb, OH, OW) <- the four phase planes of images [n0, n0+nb) of group grp; for one
- * channel and phase the images' planes are consecutive, as shift_copy wants. */
-static void phase_split(const geom *q, const float *x, int N, int grp, int n0, int nb, float *phase) {
-    const int HW = q->h * q->w, OW = q->ow;
-    const size_t P = (size_t)q->oh * q->ow;
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int ci = 0; ci < q->cin_g; ci++)
-        for (int b = 0; b < nb; b++) {
-            const float *xi = x + ((size_t)(grp * q->cin_g + ci) * N + n0 + b) * HW;
-            float *ph = phase + (size_t)ci * 4 * nb * P + (size_t)b * P; /* phase 0 of this image */
-            for (int i = 0; i < q->oh; i++)
-                for (int a = 0; a < 2; a++) {
-                    const float *restrict row = xi + (size_t)(2 * i + a) * q->w;
-                    float *restrict e = ph + (size_t)(a * 2) * nb * P + (size_t)i * OW, *restrict o = e + nb * P;
-                    for (int j = 0; j < OW; j++) e[j] = row[2 * j], o[j] = row[2 * j + 1];
-                }
-        }
-}
-
-/* The inverse: dx (C_in, N, H, W) of images [n0, n0+nb) (+)= interleaved phase planes. */
-static void phase_merge(const geom *q, const float *phase, int N, int grp, int n0, int nb, float *dx, bool acc) {
-    const int HW = q->h * q->w, OW = q->ow;
-    const size_t P = (size_t)q->oh * q->ow;
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int ci = 0; ci < q->cin_g; ci++)
-        for (int b = 0; b < nb; b++) {
-            float *xi = dx + ((size_t)(grp * q->cin_g + ci) * N + n0 + b) * HW;
-            const float *ph = phase + (size_t)ci * 4 * nb * P + (size_t)b * P;
-            for (int i = 0; i < q->oh; i++)
-                for (int a = 0; a < 2; a++) {
-                    float *restrict row = xi + (size_t)(2 * i + a) * q->w;
-                    const float *restrict e = ph + (size_t)(a * 2) * nb * P + (size_t)i * OW, *restrict o = e + nb * P;
-                    if (acc)
-                        for (int j = 0; j < OW; j++) row[2 * j] += e[j], row[2 * j + 1] += o[j];
-                    else
-                        for (int j = 0; j < OW; j++) row[2 * j] = e[j], row[2 * j + 1] = o[j];
-                }
-        }
-}
-
-/* col (kdim, nb*OH*OW) <- unfolding of images [n0, n0+nb) of group grp of x (C_in, N, H, W).
- * phase: scratch of phase_floats(q, nb) floats (UNFOLD_PHASE2). */
-static void im2col(const geom *q, const float *x, int N, int grp, int n0, int nb, float *col, float *phase) {
-    const int P = q->oh * q->ow, kk = q->k * q->k, HW = q->h * q->w;
-    const unfold_kind u = unfold_of(q);
-    if (u == UNFOLD_PHASE2) phase_split(q, x, N, grp, n0, nb, phase);
-#pragma omp parallel for schedule(static)
-    for (int r = 0; r < q->kdim; r++) {
-        int ci = r / kk, ki = (r % kk) / q->k, kj = r % q->k;
-        float *row = col + (size_t)r * nb * P;
-        if (u != UNFOLD_GENERAL) {
-            int ph, dh, d;
-            tap_shift(q, u, ki, kj, &ph, &dh, &d);
-            const float *planes = u == UNFOLD_SAME ? x + ((size_t)(grp * q->cin_g + ci) * N + n0) * HW
-                                                   : phase + ((size_t)ci * 4 + ph) * nb * P;
-            shift_copy(row, planes, nb, q->oh, q->ow, dh, d);
-            continue;
-        }
-        const float *xc = x + ((size_t)(grp * q->cin_g + ci) * N) * HW;
-        int lo, hi;
-        valid_range(q->ow, q->w, q->s, q->p, kj, &lo, &hi);
-        for (int b = 0; b < nb; b++) {
-            const float *xi = xc + (size_t)(n0 + b) * HW;
-            for (int oh = 0; oh < q->oh; oh++) {
-                float *dst = row + (size_t)b * P + (size_t)oh * q->ow;
-                int ih = oh * q->s - q->p + ki;
-                if (ih < 0 || ih >= q->h) {
-                    memset(dst, 0, sizeof(float) * q->ow);
-                    continue;
-                }
-                const float *src = xi + (size_t)ih * q->w - q->p + kj;
-                for (int ow = 0; ow < lo; ow++) dst[ow] = 0;
-                for (int ow = lo; ow < hi; ow++) dst[ow] = src[ow * q->s];
-                for (int ow = hi; ow < q->ow; ow++) dst[ow] = 0;
-            }
-        }
-    }
-}
-
-/* dx (C_in, N, H, W) of images [n0, n0+nb) (+)= folding of col (acc: add; else overwrite). Each
- * thread owns whole input channels, so no two threads write the same element. col is scratch and is
- * modified. phase: scratch of phase_floats(q, nb) floats (UNFOLD_PHASE2). */
-static void col2im(const geom *q, float *col, int N, int grp, int n0, int nb, float *dx, bool acc, float *phase) {
-    const int P = q->oh * q->ow, kk = q->k * q->k, HW = q->h * q->w;
-    const unfold_kind u = unfold_of(q);
-#pragma omp parallel for schedule(static)
-    for (int ci = 0; ci < q->cin_g; ci++) {
-        float *xc = dx + ((size_t)(grp * q->cin_g + ci) * N) * HW;
-        /* the planes this channel accumulates into: its dx planes, or its phase planes */
-        float *planes = u == UNFOLD_PHASE2 ? phase + (size_t)ci * 4 * nb * P : xc + (size_t)n0 * HW;
-        if (u == UNFOLD_PHASE2 || !acc) memset(planes, 0, sizeof(float) * (size_t)nb * (u == UNFOLD_PHASE2 ? 4 * P : HW));
-        for (int kr = 0; kr < kk; kr++) {
-            int ki = kr / q->k, kj = kr % q->k;
-            float *row = col + (size_t)(ci * kk + kr) * nb * P;
-            if (u != UNFOLD_GENERAL) {
-                int ph, dh, d;
-                tap_shift(q, u, ki, kj, &ph, &dh, &d);
-                shift_add(planes + (u == UNFOLD_PHASE2 ? (size_t)ph * nb * P : 0), row, nb, q->oh, q->ow, dh, d);
-                continue;
-            }
-            int lo, hi;
-            valid_range(q->ow, q->w, q->s, q->p, kj, &lo, &hi);
-            for (int b = 0; b < nb; b++) {
-                float *xi = xc + (size_t)(n0 + b) * HW;
-                for (int oh = 0; oh < q->oh; oh++) {
-                    int ih = oh * q->s - q->p + ki;
-                    if (ih < 0 || ih >= q->h) continue;
-                    const float *src = row + (size_t)b * P + (size_t)oh * q->ow;
-                    float *dst = xi + (size_t)ih * q->w - q->p + kj;
-                    for (int ow = lo; ow < hi; ow++) dst[ow * q->s] += src[ow];
-                }
-            }
-        }
-    }
-    if (u == UNFOLD_PHASE2) phase_merge(q, phase, N, grp, n0, nb, dx, acc);
 }
 
 /* C (M, Nn) = beta*C + A (M, K) x B (Nn, K)^T for the weight gradient. When C is small (a first layer
@@ -382,7 +177,7 @@ static size_t scratch_floats(const hn_graph *g, const hn_node *n, int batch) {
     if (is_direct_gemm(&q) || is_depthwise(&q)) return 0;
     /* the unfolding of a chunk, the phase planes of a chunk, and (backward) one group's flipped weights */
     int nb = chunk_images(&q, batch);
-    return (size_t)kdim_max(&q) * q.oh * q.ow * (size_t)nb + phase_floats(&q, nb) + (size_t)q.cin_g * q.cout_g * q.k * q.k;
+    return (size_t)kdim_max(&q) * q.oh * q.ow * (size_t)nb + hn_phase_floats(&q, nb) + (size_t)q.cin_g * q.cout_g * q.k * q.k;
 }
 
 static void forward(const hn_op_ctx *c) {
@@ -404,7 +199,7 @@ static void forward(const hn_op_ctx *c) {
             }
             for (int n0 = 0; n0 < N; n0 += nbmax) {
                 int nb = N - n0 < nbmax ? N - n0 : nbmax;
-                im2col(&q, c->in[0], N, g, n0, nb, c->scratch, phase);
+                hn_im2col(&q, c->in[0], N, g, n0, nb, c->scratch, phase);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q.cout_g, nb * P, q.kdim, 1.0f, wg, q.kdim,
                             c->scratch, nb * P, 0.0f, yg + (size_t)n0 * P, (int)NP);
             }
@@ -434,14 +229,14 @@ static void backward(const hn_op_ctx *c) {
     }
     int nbmax = chunk_images(&q, N);
     /* For stride 1 with "same" padding the input gradient is itself a "same" convolution of dY with
-     * the flipped, transposed filters: dX_g = Wt_g (C_in/g, C_out/g*K*K) x im2col(dY_g). That is one
+     * the flipped, transposed filters: dX_g = Wt_g (C_in/g, C_out/g*K*K) x hn_im2col(dY_g). That is one
      * efficient GEMM straight into dx, instead of a GEMM with a tiny inner dimension (C_out/g) whose
      * output is col-sized, followed by the col2im scatter. */
-    const bool transposed = unfold_of(&q) == UNFOLD_SAME;
+    const bool transposed = hn_unfold_of(&q) == UNFOLD_SAME;
     geom t = q;
     t.cin = q.cout, t.cout = q.cin, t.cin_g = q.cout_g, t.cout_g = q.cin_g, t.kdim = q.cout_g * q.k * q.k;
     t.h = q.oh, t.w = q.ow, t.oh = q.h, t.ow = q.w, t.p = q.k - 1 - q.p;
-    float *col = c->scratch, *phase = col + (size_t)kdim_max(&q) * P * nbmax, *wt = phase + phase_floats(&q, nbmax);
+    float *col = c->scratch, *phase = col + (size_t)kdim_max(&q) * P * nbmax, *wt = phase + hn_phase_floats(&q, nbmax);
     const int kk = q.k * q.k;
     for (int g = 0; g < q.groups; g++) {
         const float *wg = c->w + (size_t)g * q.cout_g * q.kdim;
@@ -457,12 +252,12 @@ static void backward(const hn_op_ctx *c) {
         }
         for (int n0 = 0; n0 < N; n0 += nbmax) {
             int nb = N - n0 < nbmax ? N - n0 : nbmax;
-            im2col(&q, c->in[0], N, g, n0, nb, col, phase);
+            hn_im2col(&q, c->in[0], N, g, n0, nb, col, phase);
             gemm_dw(q.cout_g, q.kdim, nb * P, dyg + (size_t)n0 * P, (int)NP, col, nb * P, n0 ? 1.0f : 0.0f, dwg);
             if (!dx || transposed) continue;
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q.kdim, nb * P, q.cout_g, 1.0f, wg, q.kdim,
                         dyg + (size_t)n0 * P, (int)NP, 0.0f, col, nb * P);
-            col2im(&q, col, N, g, n0, nb, dx, c->din_acc[0], phase);
+            hn_col2im(&q, col, N, g, n0, nb, dx, c->din_acc[0], phase);
         }
         if (!dx || !transposed) continue;
         /* wt[ci][co][K-1-ki][K-1-kj] = w[co][ci][ki][kj] */
@@ -472,7 +267,7 @@ static void backward(const hn_op_ctx *c) {
                     wt[((size_t)ci * q.cout_g + co) * kk + (kk - 1 - r)] = wg[((size_t)co * q.cin_g + ci) * kk + r];
         for (int n0 = 0; n0 < N; n0 += nbmax) {
             int nb = N - n0 < nbmax ? N - n0 : nbmax;
-            im2col(&t, c->dout, N, g, n0, nb, col, NULL); /* a "same" unfolding: no phases */
+            hn_im2col(&t, c->dout, N, g, n0, nb, col, NULL); /* a "same" unfolding: no phases */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q.cin_g, nb * P, t.kdim, 1.0f, wt, t.kdim, col,
                         nb * P, c->din_acc[0] ? 1.0f : 0.0f, dx + (size_t)g * q.cin_g * NHW + (size_t)n0 * HW, (int)NHW);
         }

@@ -1,0 +1,31 @@
+/* im2col and col2im for conv2d on channel-major activations (C, N, H, W): the unfolding of a chunk
+ * of images into col (C_in/g*K*K, nb*OH*OW) and the folding back of a gradient. Private to src/nn. */
+#ifndef HWNAS_NN_UNFOLD_H
+#define HWNAS_NN_UNFOLD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A convolution's geometry: input (cin, h, w), output (cout, oh, ow), square kernel k, stride s,
+ * padding p, groups, channels per group, and kdim = cin_g*k*k rows of the unfolding. */
+typedef struct {
+    int cin, h, w, cout, oh, ow, k, s, p, groups, cin_g, cout_g, kdim;
+} geom;
+
+/* How a geometry is unfolded (see unfold.c): shifted copies of whole planes for stride 1 with
+ * "same" padding and for stride 2 on even inputs (through phase planes), element by element else. */
+typedef enum { UNFOLD_GENERAL, UNFOLD_SAME, UNFOLD_PHASE2 } unfold_kind;
+unfold_kind hn_unfold_of(const geom *q);
+
+/* Floats of phase scratch that im2col/col2im need for a chunk of nb images (0 unless UNFOLD_PHASE2). */
+size_t hn_phase_floats(const geom *q, int nb);
+
+/* col (kdim, nb*OH*OW) <- unfolding of images [n0, n0+nb) of group grp of x (C_in, N, H, W).
+ * phase: hn_phase_floats(q, nb) floats of scratch (may be NULL when 0). */
+void hn_im2col(const geom *q, const float *x, int N, int grp, int n0, int nb, float *col, float *phase);
+
+/* dx (C_in, N, H, W) of images [n0, n0+nb) of group grp = (acc ? dx + : ) folding of col. col is
+ * scratch and is modified. phase: as for im2col. */
+void hn_col2im(const geom *q, float *col, int N, int grp, int n0, int nb, float *dx, bool acc, float *phase);
+
+#endif
