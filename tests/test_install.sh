@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # make install's payload: installs the build into a temporary prefix, then builds and runs a program
 # against the installed headers and library through pkg-config, and runs the installed CLI.
-# Usage: test_install.sh BUILD_DIR
+# Usage: test_install.sh BUILD_DIR [SANITIZED (1: the library was built with ASan + UBSan)]
 set -u
 B=$1
+extra=""
+[ "${2:-0}" = 1 ] && extra="-fsanitize=address,undefined"
 T=$(mktemp -d /tmp/hwnas_install.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 pass=0 fail=0
@@ -25,7 +27,7 @@ int main(void) {
 }
 C
 flags=$(PKG_CONFIG_PATH="$T/lib/pkgconfig" pkg-config --cflags --libs --static hwnas)
-check cc -std=c11 "$T/use.c" $flags -o "$T/use"
+check cc -std=c11 $extra "$T/use.c" $flags -o "$T/use"
 check test "$("$T/use")" = 70330
 check "$T/bin/hwnas" --version
 echo "$pass passed, $fail failed"
