@@ -20,6 +20,7 @@ void hn_set_threads(int n) {
     if (n <= 0) n = omp_get_num_procs();
     n_threads = n;
     omp_set_num_threads(n);
+    omp_set_max_active_levels(1); /* kernels split work at one level; nested regions run on one thread */
     openblas_set_num_threads(n);
 }
 

@@ -15,6 +15,7 @@ struct hn_exec {
     float **grad;   /* per node: gradient of act; NULL where no gradient flows */
     void **aux;     /* per node: op-specific memory kept from forward to backward */
     float *scratch;
+    size_t scratch_len; /* floats */
     bool *ancestor; /* node contributes to the output (so backward visits it) */
     bool (*acc)[HN_MAX_INPUTS]; /* per node and input: accumulate (another consumer wrote first) */
     int *fused;     /* per node: the relu/relu6 folded into it, or -1; that node is then skipped */
@@ -228,6 +229,7 @@ hn_status hn_exec_new(hn_graph *g, int max_batch, bool with_grad, hn_exec **out)
         }
     }
     if (!(e->scratch = hn_calloc(sizeof(float) * (scratch ? scratch : 1)))) goto nomem;
+    e->scratch_len = scratch;
     e->bytes += sizeof(float) * scratch;
     *out = e;
     return HN_OK;
@@ -274,6 +276,7 @@ static hn_op_ctx make_ctx(const hn_exec *e, int i) {
     c.state = g->state + n->state_off;
     c.aux = e->aux[i];
     c.scratch = e->scratch;
+    c.scratch_len = e->scratch_len;
     return c;
 }
 

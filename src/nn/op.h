@@ -21,7 +21,8 @@ typedef struct {
     float *w, *dw;                   /* this node's parameters and their gradients (dw overwritten) */
     float *state;                    /* batch-norm running statistics */
     void *aux;                       /* per-node memory kept from forward to backward */
-    float *scratch;                  /* shared scratch, scratch_floats(batch) floats */
+    float *scratch;                  /* shared scratch of scratch_len >= scratch_floats(batch) floats */
+    size_t scratch_len;
     /* Fused activation epilogue (ops with can_fuse_act): when act_hi > 0 the op's output is
      * clamp(y, 0, act_hi) -- relu (act_hi = inf) or relu6 -- written to `out`, which is then the
      * activation's buffer; backward masks dout with 0 < out < act_hi before using it. */

@@ -83,33 +83,6 @@ static int64_t macs(const hn_graph *g, const hn_node *n) {
     return (int64_t)q.cout * q.oh * q.ow * q.kdim;
 }
 
-/* C (M, Nn) = beta*C + A (M, K) x B (Nn, K)^T for the weight gradient. When C is small (a first layer
- * with few input channels: 16 x 9) a BLAS cannot spread it over threads, so each thread takes a slice
- * of the long inner dimension (the batch) into a private partial and the partials are summed. */
-enum { SPLITK_MAX = 4096 };
-static void gemm_dw(int M, int Nn, int K, const float *A, int lda, const float *B, int ldb, float beta, float *C) {
-    if ((size_t)M * Nn > SPLITK_MAX || K < 8192 || hn_get_threads() < 2) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, Nn, K, 1.0f, A, lda, B, ldb, beta, C, Nn);
-        return;
-    }
-    if (beta == 0) memset(C, 0, sizeof(float) * M * Nn);
-#pragma omp parallel
-    {
-        int T = omp_get_num_threads(), t = omp_get_thread_num();
-        int k0 = (int)((int64_t)K * t / T), k1 = (int)((int64_t)K * (t + 1) / T);
-        float part[SPLITK_MAX];
-        /* inside a parallel region OpenBLAS (OpenMP build) runs on the calling thread */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, Nn, k1 - k0, 1.0f, A + k0, lda, B + k0, ldb, 0.0f, part,
-                    Nn);
-        /* sum the partials in thread order, so that a run is reproducible for a thread count */
-#pragma omp for ordered schedule(static, 1)
-        for (int u = 0; u < T; u++) {
-#pragma omp ordered
-            for (int i = 0; i < M * Nn; i++) C[i] += part[i];
-        }
-    }
-}
-
 static void add_bias(const geom *q, float *y, const float *b, size_t NP) {
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < q->cout; c++) {
@@ -172,12 +145,51 @@ static void dw_backward(const geom *q, const float *x, const float *w, const flo
     }
 }
 
+/* Threads split the batch: each takes a slice of images through the whole convolution (unfolding
+ * and single-threaded GEMMs on its own scratch), which keeps each core's working set in its own
+ * caches and needs no synchronisation but one: the weight gradient, which each thread computes for
+ * its images into a private partial, summed in thread order at the end (so a run is reproducible for
+ * a given thread count).
+ *
+ * Scratch: [flipped weights of all groups (backward)] then one slot per thread of
+ * [unfolding of a chunk | phase planes of a chunk | partial weight gradient (all groups)]. */
+static size_t shared_floats(const geom *q) { return (size_t)q->cin * q->cout_g * q->k * q->k; }
+
+static size_t slot_floats(const geom *q, int batch) {
+    size_t dwf = (size_t)q->cout * q->kdim;
+    if (is_direct_gemm(q)) return dwf;
+    int nb = chunk_images(q, batch);
+    return (size_t)kdim_max(q) * q->oh * q->ow * (size_t)nb + hn_phase_floats(q, nb) + dwf;
+}
+
 static size_t scratch_floats(const hn_graph *g, const hn_node *n, int batch) {
     geom q = geom_of(g, n);
-    if (is_direct_gemm(&q) || is_depthwise(&q)) return 0;
-    /* the unfolding of a chunk, the phase planes of a chunk, and (backward) one group's flipped weights */
-    int nb = chunk_images(&q, batch);
-    return (size_t)kdim_max(&q) * q.oh * q.ow * (size_t)nb + hn_phase_floats(&q, nb) + (size_t)q.cin_g * q.cout_g * q.k * q.k;
+    if (is_depthwise(&q)) return 0;
+    return shared_floats(&q) + slot_floats(&q, batch) * (size_t)hn_get_threads();
+}
+
+/* This pass's thread count (no more than the slots the scratch holds) and thread t's slot. */
+static int pass_threads(const hn_op_ctx *c, const geom *q) {
+    size_t slots = (c->scratch_len - shared_floats(q)) / slot_floats(q, c->n);
+    int t = omp_get_max_threads();
+    return (size_t)t < slots ? t : (int)(slots ? slots : 1);
+}
+
+typedef struct {
+    float *col, *phase, *pdw;
+    int i0, i1, nbmax; /* images [i0, i1), unfolded nbmax at a time */
+} slot;
+
+static slot slot_of(const hn_op_ctx *c, const geom *q) {
+    int t = omp_get_thread_num(), nt = omp_get_num_threads(), N = c->n;
+    slot s;
+    s.nbmax = chunk_images(q, N);
+    s.col = c->scratch + shared_floats(q) + slot_floats(q, N) * (size_t)t;
+    s.phase = s.col + (is_direct_gemm(q) ? 0 : (size_t)kdim_max(q) * q->oh * q->ow * s.nbmax);
+    s.pdw = s.phase + (is_direct_gemm(q) ? 0 : hn_phase_floats(q, s.nbmax));
+    s.i0 = (int)((int64_t)N * t / nt);
+    s.i1 = (int)((int64_t)N * (t + 1) / nt);
+    return s;
 }
 
 static void forward(const hn_op_ctx *c) {
@@ -187,21 +199,24 @@ static void forward(const hn_op_ctx *c) {
     if (is_depthwise(&q)) {
         dw_forward(&q, c->in[0], c->w, c->out, N);
     } else {
-        int nbmax = chunk_images(&q, N);
-        float *phase = c->scratch + (size_t)kdim_max(&q) * P * nbmax;
-        for (int g = 0; g < q.groups; g++) {
-            const float *wg = c->w + (size_t)g * q.cout_g * q.kdim;
-            float *yg = c->out + (size_t)g * q.cout_g * NP;
-            if (is_direct_gemm(&q)) {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q.cout_g, (int)NP, q.kdim, 1.0f, wg, q.kdim,
-                            c->in[0] + (size_t)g * q.cin_g * NHW, (int)NHW, 0.0f, yg, (int)NP);
-                continue;
-            }
-            for (int n0 = 0; n0 < N; n0 += nbmax) {
-                int nb = N - n0 < nbmax ? N - n0 : nbmax;
-                hn_im2col(&q, c->in[0], N, g, n0, nb, c->scratch, phase);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q.cout_g, nb * P, q.kdim, 1.0f, wg, q.kdim,
-                            c->scratch, nb * P, 0.0f, yg + (size_t)n0 * P, (int)NP);
+#pragma omp parallel num_threads(pass_threads(c, &q))
+        {
+            slot s = slot_of(c, &q);
+            for (int g = 0; g < q.groups && s.i1 > s.i0; g++) {
+                const float *wg = c->w + (size_t)g * q.cout_g * q.kdim;
+                float *yg = c->out + (size_t)g * q.cout_g * NP;
+                if (is_direct_gemm(&q)) { /* 1x1: col_g is the input; P = H*W */
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q.cout_g, (s.i1 - s.i0) * P, q.kdim, 1.0f,
+                                wg, q.kdim, c->in[0] + (size_t)g * q.cin_g * NHW + (size_t)s.i0 * P, (int)NHW, 0.0f,
+                                yg + (size_t)s.i0 * P, (int)NP);
+                    continue;
+                }
+                for (int n0 = s.i0; n0 < s.i1; n0 += s.nbmax) {
+                    int nb = s.i1 - n0 < s.nbmax ? s.i1 - n0 : s.nbmax;
+                    hn_im2col(&q, c->in[0], N, g, n0, nb, s.col, s.phase);
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q.cout_g, nb * P, q.kdim, 1.0f, wg, q.kdim,
+                                s.col, nb * P, 0.0f, yg + (size_t)n0 * P, (int)NP);
+                }
             }
         }
     }
@@ -210,66 +225,87 @@ static void forward(const hn_op_ctx *c) {
 
 static void backward(const hn_op_ctx *c) {
     geom q = geom_of(c->g, c->node);
-    const int N = c->n, P = q.oh * q.ow;
-    const size_t NP = (size_t)N * P, HW = (size_t)q.h * q.w, NHW = (size_t)N * HW;
+    const int N = c->n, P = q.oh * q.ow, kk = q.k * q.k;
+    const size_t NP = (size_t)N * P, HW = (size_t)q.h * q.w, NHW = (size_t)N * HW, ndw = (size_t)q.cout * q.kdim;
     float *dx = c->din[0];
+    const bool acc = c->din_acc[0];
     if (c->node->bias) {
-        float *db = c->dw + (size_t)q.cout * q.kdim;
+        float *db = c->dw + ndw;
 #pragma omp parallel for schedule(static)
         for (int o = 0; o < q.cout; o++) {
             const float *row = c->dout + (size_t)o * NP;
-            float s = 0;
-            for (size_t i = 0; i < NP; i++) s += row[i];
-            db[o] = s;
+            float sum = 0;
+            for (size_t i = 0; i < NP; i++) sum += row[i];
+            db[o] = sum;
         }
     }
     if (is_depthwise(&q)) {
-        dw_backward(&q, c->in[0], c->w, c->dout, c->dw, dx, c->din_acc[0], N);
+        dw_backward(&q, c->in[0], c->w, c->dout, c->dw, dx, acc, N);
         return;
     }
-    int nbmax = chunk_images(&q, N);
     /* For stride 1 with "same" padding the input gradient is itself a "same" convolution of dY with
-     * the flipped, transposed filters: dX_g = Wt_g (C_in/g, C_out/g*K*K) x hn_im2col(dY_g). That is one
+     * the flipped, transposed filters: dX_g = Wt_g (C_in/g, C_out/g*K*K) x im2col(dY_g). That is one
      * efficient GEMM straight into dx, instead of a GEMM with a tiny inner dimension (C_out/g) whose
      * output is col-sized, followed by the col2im scatter. */
-    const bool transposed = hn_unfold_of(&q) == UNFOLD_SAME;
+    const bool transposed = !is_direct_gemm(&q) && hn_unfold_of(&q) == UNFOLD_SAME;
     geom t = q;
-    t.cin = q.cout, t.cout = q.cin, t.cin_g = q.cout_g, t.cout_g = q.cin_g, t.kdim = q.cout_g * q.k * q.k;
+    t.cin = q.cout, t.cout = q.cin, t.cin_g = q.cout_g, t.cout_g = q.cin_g, t.kdim = q.cout_g * kk;
     t.h = q.oh, t.w = q.ow, t.oh = q.h, t.ow = q.w, t.p = q.k - 1 - q.p;
-    float *col = c->scratch, *phase = col + (size_t)kdim_max(&q) * P * nbmax, *wt = phase + hn_phase_floats(&q, nbmax);
-    const int kk = q.k * q.k;
-    for (int g = 0; g < q.groups; g++) {
-        const float *wg = c->w + (size_t)g * q.cout_g * q.kdim;
-        float *dwg = c->dw + (size_t)g * q.cout_g * q.kdim;
-        const float *dyg = c->dout + (size_t)g * q.cout_g * NP;
-        if (is_direct_gemm(&q)) {
-            const float *xg = c->in[0] + (size_t)g * q.cin_g * NHW;
-            gemm_dw(q.cout_g, q.kdim, (int)NP, dyg, (int)NP, xg, (int)NHW, 0.0f, dwg);
-            if (dx)
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q.cin_g, (int)NHW, q.cout_g, 1.0f, wg, q.kdim, dyg,
-                            (int)NP, c->din_acc[0] ? 1.0f : 0.0f, dx + (size_t)g * q.cin_g * NHW, (int)NHW);
-            continue;
+    float *wt = c->scratch; /* (groups, C_in/g, C_out/g*K*K): wt[ci][co][K-1-ki][K-1-kj] = w[co][ci][ki][kj] */
+    if (dx && transposed)
+        for (int g = 0; g < q.groups; g++)
+            for (int co = 0; co < q.cout_g; co++)
+                for (int ci = 0; ci < q.cin_g; ci++)
+                    for (int r = 0; r < kk; r++)
+                        wt[(((size_t)g * q.cin_g + ci) * q.cout_g + co) * kk + (kk - 1 - r)] =
+                            c->w[(((size_t)g * q.cout_g + co) * q.cin_g + ci) * kk + r];
+#pragma omp parallel num_threads(pass_threads(c, &q))
+    {
+        slot s = slot_of(c, &q);
+        const int n = s.i1 - s.i0;
+        if (n == 0) memset(s.pdw, 0, sizeof(float) * ndw);
+        for (int g = 0; g < q.groups && n > 0; g++) {
+            const float *wg = c->w + (size_t)g * q.cout_g * q.kdim;
+            const float *dyg = c->dout + (size_t)g * q.cout_g * NP;
+            float *pdwg = s.pdw + (size_t)g * q.cout_g * q.kdim;
+            if (is_direct_gemm(&q)) {
+                const float *xg = c->in[0] + (size_t)g * q.cin_g * NHW + (size_t)s.i0 * HW;
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, q.cout_g, q.kdim, n * P, 1.0f,
+                            dyg + (size_t)s.i0 * P, (int)NP, xg, (int)NHW, 0.0f, pdwg, q.kdim);
+                if (dx)
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q.cin_g, n * P, q.cout_g, 1.0f, wg, q.kdim,
+                                dyg + (size_t)s.i0 * P, (int)NP, acc ? 1.0f : 0.0f,
+                                dx + (size_t)g * q.cin_g * NHW + (size_t)s.i0 * HW, (int)NHW);
+                continue;
+            }
+            for (int n0 = s.i0; n0 < s.i1; n0 += s.nbmax) {
+                int nb = s.i1 - n0 < s.nbmax ? s.i1 - n0 : s.nbmax;
+                hn_im2col(&q, c->in[0], N, g, n0, nb, s.col, s.phase);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, q.cout_g, q.kdim, nb * P, 1.0f,
+                            dyg + (size_t)n0 * P, (int)NP, s.col, nb * P, n0 > s.i0 ? 1.0f : 0.0f, pdwg, q.kdim);
+                if (!dx) continue;
+                if (transposed) {
+                    hn_im2col(&t, c->dout, N, g, n0, nb, s.col, NULL); /* a "same" unfolding: no phases */
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q.cin_g, nb * P, t.kdim, 1.0f,
+                                wt + (size_t)g * q.cin_g * t.kdim, t.kdim, s.col, nb * P, acc ? 1.0f : 0.0f,
+                                dx + (size_t)g * q.cin_g * NHW + (size_t)n0 * HW, (int)NHW);
+                } else {
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q.kdim, nb * P, q.cout_g, 1.0f, wg, q.kdim,
+                                dyg + (size_t)n0 * P, (int)NP, 0.0f, s.col, nb * P);
+                    hn_col2im(&q, s.col, N, g, n0, nb, dx, acc, s.phase);
+                }
+            }
         }
-        for (int n0 = 0; n0 < N; n0 += nbmax) {
-            int nb = N - n0 < nbmax ? N - n0 : nbmax;
-            hn_im2col(&q, c->in[0], N, g, n0, nb, col, phase);
-            gemm_dw(q.cout_g, q.kdim, nb * P, dyg + (size_t)n0 * P, (int)NP, col, nb * P, n0 ? 1.0f : 0.0f, dwg);
-            if (!dx || transposed) continue;
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q.kdim, nb * P, q.cout_g, 1.0f, wg, q.kdim,
-                        dyg + (size_t)n0 * P, (int)NP, 0.0f, col, nb * P);
-            hn_col2im(&q, col, N, g, n0, nb, dx, c->din_acc[0], phase);
-        }
-        if (!dx || !transposed) continue;
-        /* wt[ci][co][K-1-ki][K-1-kj] = w[co][ci][ki][kj] */
-        for (int co = 0; co < q.cout_g; co++)
-            for (int ci = 0; ci < q.cin_g; ci++)
-                for (int r = 0; r < kk; r++)
-                    wt[((size_t)ci * q.cout_g + co) * kk + (kk - 1 - r)] = wg[((size_t)co * q.cin_g + ci) * kk + r];
-        for (int n0 = 0; n0 < N; n0 += nbmax) {
-            int nb = N - n0 < nbmax ? N - n0 : nbmax;
-            hn_im2col(&t, c->dout, N, g, n0, nb, col, NULL); /* a "same" unfolding: no phases */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q.cin_g, nb * P, t.kdim, 1.0f, wt, t.kdim, col,
-                        nb * P, c->din_acc[0] ? 1.0f : 0.0f, dx + (size_t)g * q.cin_g * NHW + (size_t)n0 * HW, (int)NHW);
+        /* the weight gradient: the threads' partials, summed in thread order */
+#pragma omp barrier
+        const int nt = omp_get_num_threads();
+        const size_t slot_len = slot_floats(&q, N);
+        const float *pdw0 = s.pdw - (size_t)omp_get_thread_num() * slot_len; /* thread 0's partial */
+#pragma omp for schedule(static)
+        for (size_t i = 0; i < ndw; i++) {
+            float sum = 0;
+            for (int u = 0; u < nt; u++) sum += pdw0[(size_t)u * slot_len + i];
+            c->dw[i] = sum;
         }
     }
 }
