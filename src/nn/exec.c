@@ -220,7 +220,7 @@ hn_status hn_exec_new(hn_graph *g, int max_batch, bool with_grad, hn_exec **out)
     for (int i = 0; i < nn; i++) {
         const hn_node *n = &g->nodes[i];
         const hn_op_def *d = hn_op_get(n->op);
-        size_t ab = d->aux_bytes ? d->aux_bytes(g, n, max_batch) : 0;
+        size_t ab = d->aux_bytes ? d->aux_bytes(g, n, max_batch, with_grad) : 0;
         if (ab && !(e->aux[i] = hn_calloc(ab))) goto nomem;
         e->bytes += ab;
         if (d->scratch_floats) {

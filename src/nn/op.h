@@ -39,8 +39,9 @@ typedef struct {
     void (*init)(const hn_graph *g, const hn_node *n, float *w, float *state, hn_rng *r);
     /* Optional: PyTorch-shaped views of the parameters and state; returns how many. */
     int (*views)(const hn_graph *g, const hn_node *n, float *w, float *state, hn_param_view *v);
-    /* Optional: bytes of aux and floats of scratch for a batch of `batch`. */
-    size_t (*aux_bytes)(const hn_graph *g, const hn_node *n, int batch);
+    /* Optional: bytes of aux for a batch of `batch` (with_grad: backward will run, so forward may keep
+     * what backward can reuse), and floats of scratch. */
+    size_t (*aux_bytes)(const hn_graph *g, const hn_node *n, int batch, bool with_grad);
     size_t (*scratch_floats)(const hn_graph *g, const hn_node *n, int batch);
     void (*forward)(const hn_op_ctx *c);
     void (*backward)(const hn_op_ctx *c);

@@ -42,8 +42,8 @@ static int views(const hn_graph *g, const hn_node *n, float *w, float *state, hn
     return 4;
 }
 
-static size_t aux_bytes(const hn_graph *g, const hn_node *n, int batch) {
-    (void)g, (void)batch;
+static size_t aux_bytes(const hn_graph *g, const hn_node *n, int batch, bool with_grad) {
+    (void)g, (void)batch, (void)with_grad;
     return 2 * sizeof(float) * (size_t)n->shape.c;
 }
 

@@ -78,6 +78,20 @@ static int chunk_images(const geom *q, int batch) {
     return nb < batch ? nb : batch;
 }
 
+/* Training a stride-2 convolution keeps the whole batch's phase planes (as large as its input) from
+ * forward, so that backward unfolds for the weight gradient without splitting them again. */
+static size_t aux_bytes(const hn_graph *g, const hn_node *n, int batch, bool with_grad) {
+    geom q = geom_of(g, n);
+    if (!with_grad || is_direct_gemm(&q) || is_depthwise(&q) || hn_unfold_of(&q) != UNFOLD_PHASE2) return 0;
+    return sizeof(float) * (size_t)q.cin * batch * q.h * q.w;
+}
+
+/* The phase planes of chunk [n0, n0+nb) of group g: in the kept batch planes, or in the slot. */
+static hn_phases phases_of(const hn_op_ctx *c, const geom *q, int g, int n0, int nb, float *slot_phase, bool ready) {
+    if (c->aux) return (hn_phases){(float *)c->aux + (size_t)g * q->cin_g * c->n * q->h * q->w, c->n, n0, ready};
+    return (hn_phases){slot_phase, nb, 0, false};
+}
+
 static int64_t macs(const hn_graph *g, const hn_node *n) {
     geom q = geom_of(g, n);
     return (int64_t)q.cout * q.oh * q.ow * q.kdim;
@@ -213,7 +227,8 @@ static void forward(const hn_op_ctx *c) {
                 }
                 for (int n0 = s.i0; n0 < s.i1; n0 += s.nbmax) {
                     int nb = s.i1 - n0 < s.nbmax ? s.i1 - n0 : s.nbmax;
-                    hn_im2col(&q, c->in[0], N, g, n0, nb, s.col, s.phase);
+                    hn_phases ph = phases_of(c, &q, g, n0, nb, s.phase, false);
+                    hn_im2col(&q, c->in[0], N, g, n0, nb, s.col, &ph);
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q.cout_g, nb * P, q.kdim, 1.0f, wg, q.kdim,
                                 s.col, nb * P, 0.0f, yg + (size_t)n0 * P, (int)NP);
                 }
@@ -280,7 +295,8 @@ static void backward(const hn_op_ctx *c) {
             }
             for (int n0 = s.i0; n0 < s.i1; n0 += s.nbmax) {
                 int nb = s.i1 - n0 < s.nbmax ? s.i1 - n0 : s.nbmax;
-                hn_im2col(&q, c->in[0], N, g, n0, nb, s.col, s.phase);
+                hn_phases ph = phases_of(c, &q, g, n0, nb, s.phase, true); /* split by forward */
+                hn_im2col(&q, c->in[0], N, g, n0, nb, s.col, &ph);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, q.cout_g, q.kdim, nb * P, 1.0f,
                             dyg + (size_t)n0 * P, (int)NP, s.col, nb * P, n0 > s.i0 ? 1.0f : 0.0f, pdwg, q.kdim);
                 if (!dx) continue;
@@ -312,5 +328,5 @@ static void backward(const hn_op_ctx *c) {
 
 const hn_op_def hn_op_conv2d = {
     .name = "conv2d", .min_inputs = 1, .max_inputs = 1, .infer = infer, .init = init, .views = views,
-    .scratch_floats = scratch_floats, .forward = forward, .backward = backward, .macs = macs,
+    .aux_bytes = aux_bytes, .scratch_floats = scratch_floats, .forward = forward, .backward = backward, .macs = macs,
 };

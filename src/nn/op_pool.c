@@ -76,8 +76,8 @@ static void avg_backward(const hn_op_ctx *c) {
     }
 }
 
-static size_t max_aux(const hn_graph *g, const hn_node *n, int batch) {
-    (void)g;
+static size_t max_aux(const hn_graph *g, const hn_node *n, int batch, bool with_grad) {
+    (void)g, (void)with_grad;
     return sizeof(int32_t) * (size_t)batch * hn_shape_numel(n->shape);
 }
 

@@ -89,20 +89,21 @@ static void shift_add(float *planes, float *src, int nb, int H, int W, int dh, i
     for (ptrdiff_t t = a; t < b; t++) dst[t] += s[t];
 }
 
-/* phase (cin_g, 4, nb, OH, OW) <- the four phase planes of images [n0, n0+nb) of group grp; for one
- * channel and phase the images' planes are consecutive, as shift_copy wants. */
-static void phase_split(const geom *q, const float *x, int N, int grp, int n0, int nb, float *phase) {
+/* phase (cin_g, 4, pn, OH, OW) <- the four phase planes of images [n0, n0+nb) of group grp, at image
+ * indices [pi, pi+nb); for one channel and phase the images' planes are consecutive, as shift_copy
+ * wants. */
+static void phase_split(const geom *q, const float *x, int N, int grp, int n0, int nb, float *phase, int pn, int pi) {
     const int HW = q->h * q->w, OW = q->ow;
     const size_t P = (size_t)q->oh * q->ow;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int ci = 0; ci < q->cin_g; ci++)
         for (int b = 0; b < nb; b++) {
             const float *xi = x + ((size_t)(grp * q->cin_g + ci) * N + n0 + b) * HW;
-            float *ph = phase + (size_t)ci * 4 * nb * P + (size_t)b * P; /* phase 0 of this image */
+            float *ph = phase + (size_t)ci * 4 * pn * P + (size_t)(pi + b) * P; /* phase 0 of this image */
             for (int i = 0; i < q->oh; i++)
                 for (int a = 0; a < 2; a++) {
                     const float *restrict row = xi + (size_t)(2 * i + a) * q->w;
-                    float *restrict e = ph + (size_t)(a * 2) * nb * P + (size_t)i * OW, *restrict o = e + nb * P;
+                    float *restrict e = ph + (size_t)(a * 2) * pn * P + (size_t)i * OW, *restrict o = e + pn * P;
                     for (int j = 0; j < OW; j++) e[j] = row[2 * j], o[j] = row[2 * j + 1];
                 }
         }
@@ -129,12 +130,12 @@ static void phase_merge(const geom *q, const float *phase, int N, int grp, int n
         }
 }
 
-/* col (kdim, nb*OH*OW) <- unfolding of images [n0, n0+nb) of group grp of x (C_in, N, H, W).
- * phase: scratch of hn_phase_floats(q, nb) floats (UNFOLD_PHASE2). */
-void hn_im2col(const geom *q, const float *x, int N, int grp, int n0, int nb, float *col, float *phase) {
+void hn_im2col(const geom *q, const float *x, int N, int grp, int n0, int nb, float *col, const hn_phases *phs) {
     const int P = q->oh * q->ow, kk = q->k * q->k, HW = q->h * q->w;
     const unfold_kind u = hn_unfold_of(q);
-    if (u == UNFOLD_PHASE2) phase_split(q, x, N, grp, n0, nb, phase);
+    const float *phase = u == UNFOLD_PHASE2 ? phs->buf + (size_t)phs->pi * P : NULL; /* image n0, ci 0, phase 0 */
+    const int pn = u == UNFOLD_PHASE2 ? phs->pn : 0;
+    if (u == UNFOLD_PHASE2 && !phs->ready) phase_split(q, x, N, grp, n0, nb, phs->buf, phs->pn, phs->pi);
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < q->kdim; r++) {
         int ci = r / kk, ki = (r % kk) / q->k, kj = r % q->k;
@@ -143,7 +144,7 @@ void hn_im2col(const geom *q, const float *x, int N, int grp, int n0, int nb, fl
             int ph, dh, d;
             tap_shift(q, u, ki, kj, &ph, &dh, &d);
             const float *planes = u == UNFOLD_SAME ? x + ((size_t)(grp * q->cin_g + ci) * N + n0) * HW
-                                                   : phase + ((size_t)ci * 4 + ph) * nb * P;
+                                                   : phase + ((size_t)ci * 4 + ph) * pn * P;
             shift_copy(row, planes, nb, q->oh, q->ow, dh, d);
             continue;
         }

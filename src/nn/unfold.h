@@ -20,9 +20,19 @@ unfold_kind hn_unfold_of(const geom *q);
 /* Floats of phase scratch that im2col/col2im need for a chunk of nb images (0 unless UNFOLD_PHASE2). */
 size_t hn_phase_floats(const geom *q, int nb);
 
-/* col (kdim, nb*OH*OW) <- unfolding of images [n0, n0+nb) of group grp of x (C_in, N, H, W).
- * phase: hn_phase_floats(q, nb) floats of scratch (may be NULL when 0). */
-void hn_im2col(const geom *q, const float *x, int N, int grp, int n0, int nb, float *col, float *phase);
+/* Phase planes for UNFOLD_PHASE2: buf holds (cin_g, 4, pn, OH, OW), planes for pn images, and the
+ * chunk's first image n0 is at index pi. A chunk's scratch is {buf, nb, 0}; a whole batch's planes
+ * kept from forward for backward are {buf, N, n0}. ready: the planes are already split. */
+typedef struct {
+    float *buf;
+    int pn, pi;
+    bool ready;
+} hn_phases;
+
+/* col (kdim, nb*OH*OW) <- unfolding of images [n0, n0+nb) of group grp of x (C_in, N, H, W). For
+ * UNFOLD_PHASE2, the unfolding reads phase planes from phs (splitting them there first unless
+ * phs->ready); phs is unused otherwise and may be NULL. */
+void hn_im2col(const geom *q, const float *x, int N, int grp, int n0, int nb, float *col, const hn_phases *phs);
 
 /* dx (C_in, N, H, W) of images [n0, n0+nb) of group grp = (acc ? dx + : ) folding of col. col is
  * scratch and is modified. phase: as for im2col. */
