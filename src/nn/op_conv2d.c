@@ -16,7 +16,7 @@
 #include "op.h"
 #include "unfold.h"
 
-enum { COL_LIMIT = 1 << 21 }; /* floats of im2col scratch per chunk (8 MiB) */
+enum { COL_LIMIT = 1 << 19 }; /* floats of im2col scratch per chunk and thread (2 MiB: a core's L2) */
 
 
 static geom geom_of(const hn_graph *g, const hn_node *n) {
