@@ -314,6 +314,50 @@ static void shape_errors(void) {
     hn_graph_free(g);
 }
 
+/* Large layers are unfolded a chunk of images at a time and split over threads by images: the batch
+ * result must equal image-by-image results (outputs, input gradients, and the sum of the weight
+ * gradients), for a "same" stride-1 layer and a stride-2 one (phase planes). */
+static void chunking(void) {
+    const hn_node_spec specs[2] = {conv(8, 3, 1, 1, 1, true), conv(8, 3, 2, 1, 1, true)};
+    const hn_shape shapes[2] = {{16, 32, 32}, {32, 64, 64}};
+    for (int k = 0; k < 2; k++) {
+        hn_graph *g = chain(shapes[k], &specs[k], 1);
+        hn_graph_init_params(g, 11);
+        const int N = 8;
+        hn_shape o = g->nodes[1].shape;
+        size_t in1 = (size_t)shapes[k].c * shapes[k].h * shapes[k].w, out1 = (size_t)o.c * o.h * o.w;
+        float *x = malloc(sizeof(float) * in1 * N), *dy = malloc(sizeof(float) * out1 * N);
+        float *y = malloc(sizeof(float) * out1 * N), *dx = malloc(sizeof(float) * in1 * N);
+        float *y1 = malloc(sizeof(float) * out1), *dx1 = malloc(sizeof(float) * in1);
+        float *dw = malloc(sizeof(float) * g->nparams), *dwsum = calloc(g->nparams, sizeof(float));
+        hn_rng r;
+        hn_rng_seed(&r, 5, 5);
+        for (size_t i = 0; i < in1 * N; i++) x[i] = hn_rng_normal(&r);
+        for (size_t i = 0; i < out1 * N; i++) dy[i] = hn_rng_normal(&r);
+        hn_exec *e = NULL;
+        CHECK_OK(hn_exec_new(g, N, true, &e));
+        CHECK_OK(hn_exec_forward(e, x, N, true));
+        hn_exec_output(e, y);
+        CHECK_OK(hn_exec_backward(e, dy, dx));
+        memcpy(dw, g->grads, sizeof(float) * g->nparams);
+        double ey = 0, edx = 0, edw = 0, sdw = 0;
+        for (int b = 0; b < N; b++) {
+            CHECK_OK(hn_exec_forward(e, x + b * in1, 1, true));
+            hn_exec_output(e, y1);
+            CHECK_OK(hn_exec_backward(e, dy + b * out1, dx1));
+            for (size_t i = 0; i < out1; i++) ey = fmax(ey, fabs(y1[i] - y[b * out1 + i]));
+            for (size_t i = 0; i < in1; i++) edx = fmax(edx, fabs(dx1[i] - dx[b * in1 + i]));
+            for (size_t i = 0; i < g->nparams; i++) dwsum[i] += g->grads[i];
+        }
+        for (size_t i = 0; i < g->nparams; i++) edw = fmax(edw, fabs(dwsum[i] - dw[i])), sdw = fmax(sdw, fabs(dw[i]));
+        CHECK_MSG(ey < 1e-4 && edx < 1e-4 && edw < 1e-4 * sdw, "layer %d: batch vs single images: output %g, dx %g, dw %g (scale %g)",
+                  k, ey, edx, edw, sdw);
+        hn_exec_free(e);
+        hn_graph_free(g);
+        free(x), free(dy), free(y), free(dx), free(y1), free(dx1), free(dw), free(dwsum);
+    }
+}
+
 /* Every allocation of building, finalizing and executing a graph can fail cleanly. */
 static void alloc_failures(void) {
     int failures = 0;
@@ -347,6 +391,7 @@ int main(void) {
     loss_check();
     hand_cases();
     shape_errors();
+    chunking();
     alloc_failures();
     return check_report();
 }
