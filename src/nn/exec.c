@@ -19,6 +19,10 @@ struct hn_exec {
     bool *ancestor; /* node contributes to the output (so backward visits it) */
     bool (*acc)[HN_MAX_INPUTS]; /* per node and input: accumulate (another consumer wrote first) */
     int *fused;     /* per node: the relu/relu6 folded into it, or -1; that node is then skipped */
+    int *folded;    /* per node (inference executors): the batch norm folded into it, or -1 */
+    int *writes;    /* per node: the value its step writes (itself, or the last node folded into it) */
+    int nfolded;
+    float *post;    /* 2 x the widest folded layer: the folded batch norm's scale and shift */
     bool *skip;     /* per node: folded into its producer */
     int nbufs;
     float **bufs;   /* the distinct activation and gradient allocations */
@@ -47,6 +51,9 @@ void hn_exec_free(hn_exec *e) {
     hn_free(e->ancestor);
     hn_free(e->acc);
     hn_free(e->fused);
+    hn_free(e->folded);
+    hn_free(e->writes);
+    hn_free(e->post);
     hn_free(e->skip);
     hn_free(e);
 }
@@ -56,11 +63,18 @@ void hn_exec_free(hn_exec *e) {
 static hn_status plan_fusion(hn_exec *e) {
     const hn_graph *g = e->g;
     const int nn = g->nnodes;
-    int *consumers = hn_calloc(sizeof(int) * nn);
-    if (!consumers) return HN_ERR_NOMEM;
-    for (int i = 0; i < nn; i++) e->fused[i] = -1;
+    int *consumers = hn_calloc(sizeof(int) * nn), *consumer = hn_calloc(sizeof(int) * nn);
+    if (!consumers || !consumer) {
+        hn_free(consumers);
+        hn_free(consumer);
+        return HN_ERR_NOMEM;
+    }
+    for (int i = 0; i < nn; i++) e->fused[i] = e->folded[i] = -1;
     for (int i = 1; i < nn; i++)
-        for (int j = 0; j < g->nodes[i].ninputs; j++) consumers[g->nodes[i].inputs[j]]++;
+        for (int j = 0; j < g->nodes[i].ninputs; j++) {
+            consumers[g->nodes[i].inputs[j]]++;
+            consumer[g->nodes[i].inputs[j]] = i;
+        }
     for (int j = 1; j < nn; j++) {
         const hn_node *a = &g->nodes[j];
         if (a->op != HN_OP_RELU && a->op != HN_OP_RELU6) continue;
@@ -70,7 +84,24 @@ static hn_status plan_fusion(hn_exec *e) {
             e->skip[j] = true;
         }
     }
+    /* inference: a batch norm is a per-channel affine map, folded into the layer before it */
+    size_t widest = 0;
+    for (int p = 1; p < nn && !e->with_grad; p++) {
+        int b = consumer[p];
+        if (consumers[p] != 1 || !hn_op_get(g->nodes[p].op)->can_fold_affine || g->nodes[b].op != HN_OP_BATCHNORM)
+            continue;
+        e->folded[p] = b;
+        e->skip[b] = true;
+        e->nfolded++;
+        if ((size_t)g->nodes[b].shape.c > widest) widest = (size_t)g->nodes[b].shape.c;
+    }
+    for (int i = 0; i < nn; i++) {
+        int v = e->folded[i] >= 0 ? e->folded[i] : i;
+        e->writes[i] = e->fused[v] >= 0 ? e->fused[v] : v;
+    }
     hn_free(consumers);
+    hn_free(consumer);
+    if (e->nfolded && !(e->post = hn_alloc(sizeof(float) * 2 * widest))) return HN_ERR_NOMEM;
     return HN_OK;
 }
 
@@ -97,7 +128,7 @@ static hn_status plan_buffers(hn_exec *e) {
     last[nn - 1] = nn; /* the output is read after the pass */
     for (int i = 0; i < nn; i++) {
         if (e->skip[i]) continue;
-        int v = e->fused[i] >= 0 ? e->fused[i] : i; /* the value this step writes */
+        int v = e->writes[i]; /* the value this step writes */
         size_t need = (size_t)e->max_batch * hn_shape_numel(g->nodes[v].shape);
         int b = -1;
         if (!e->with_grad) /* the smallest free buffer that fits */
@@ -168,7 +199,7 @@ static hn_status plan_grads(hn_exec *e) {
             e->grad[u] = e->bufs[b];
         }
         if (i == nn) continue;
-        int v = e->fused[i] >= 0 ? e->fused[i] : i; /* step i read grad[v] for the last time */
+        int v = e->writes[i]; /* step i read grad[v] for the last time */
         if (v != nn - 1 && owner[v] >= 0) busy[owner[v] - first] = false;
     }
 done:
@@ -194,9 +225,13 @@ hn_status hn_exec_new(hn_graph *g, int max_batch, bool with_grad, hn_exec **out)
     e->ancestor = hn_calloc(sizeof(bool) * nn);
     e->acc = hn_calloc(sizeof(*e->acc) * nn);
     e->fused = hn_alloc(sizeof(int) * nn);
+    e->folded = hn_alloc(sizeof(int) * nn);
+    e->writes = hn_alloc(sizeof(int) * nn);
     e->skip = hn_calloc(sizeof(bool) * nn);
     e->bufs = hn_calloc(sizeof(float *) * 3 * nn);
-    if (!e->act || !e->grad || !e->aux || !e->ancestor || !e->acc || !e->fused || !e->skip || !e->bufs) goto nomem;
+    if (!e->act || !e->grad || !e->aux || !e->ancestor || !e->acc || !e->fused || !e->folded || !e->writes || !e->skip ||
+        !e->bufs)
+        goto nomem;
     if (plan_fusion(e) || plan_buffers(e)) goto nomem;
 
     /* which nodes feed the output, and in which order their consumers write their gradients */
@@ -265,11 +300,13 @@ static hn_op_ctx make_ctx(const hn_exec *e, int i) {
     c.n = e->n;
     c.training = e->last_training;
     for (int j = 0; j < n->ninputs; j++) c.in[j] = e->act[n->inputs[j]];
-    c.out = e->act[i];
-    if (e->fused[i] >= 0) {
-        int a = e->fused[i];
-        c.out = e->act[a];
-        c.act_hi = g->nodes[a].op == HN_OP_RELU6 ? 6.0f : __builtin_inff();
+    const int v = e->writes[i];
+    c.out = e->act[v];
+    if (v != i && (g->nodes[v].op == HN_OP_RELU || g->nodes[v].op == HN_OP_RELU6))
+        c.act_hi = g->nodes[v].op == HN_OP_RELU6 ? 6.0f : __builtin_inff();
+    if (e->folded[i] >= 0) {
+        c.post_scale = e->post;
+        c.post_shift = e->post + g->nodes[e->folded[i]].shape.c;
     }
     c.w = g->params + n->param_off;
     c.dw = g->grads + n->param_off;
@@ -280,9 +317,25 @@ static hn_op_ctx make_ctx(const hn_exec *e, int i) {
     return c;
 }
 
+/* e->post <- scale and shift of batch norm b in inference mode: y = x * scale + shift */
+static void fold_batchnorm(hn_exec *e, int b) {
+    const hn_node *n = &e->g->nodes[b];
+    const int C = n->shape.c;
+    const float *gamma = e->g->params + n->param_off, *beta = gamma + C;
+    const float *mean = e->g->state + n->state_off, *var = mean + C;
+    for (int c = 0; c < C; c++) {
+        float scale = gamma[c] * (1.0f / sqrtf(var[c] + n->eps)); /* as op_batchnorm.c computes it */
+        e->post[c] = scale;
+        e->post[C + c] = beta[c] - mean[c] * scale;
+    }
+}
+
 hn_status hn_exec_forward(hn_exec *e, const float *x, int n, bool training) {
     if (n < 1 || n > e->max_batch)
         return hn_error(HN_ERR_INVALID, "batch of %d samples does not fit an executor for up to %d", n, e->max_batch);
+    if (training && e->nfolded)
+        return hn_error(HN_ERR_INVALID, "batch statistics need an executor created with gradients (this one folds "
+                                        "batch norm into the layers before it, for inference)");
     const hn_graph *g = e->g;
     hn_shape in = g->nodes[0].shape;
     e->n = n;
@@ -290,6 +343,7 @@ hn_status hn_exec_forward(hn_exec *e, const float *x, int n, bool training) {
     to_channel_major(x, e->act[0], n, in.c, in.h * in.w);
     for (int i = 1; i < g->nnodes; i++) {
         if (e->skip[i]) continue;
+        if (e->folded[i] >= 0) fold_batchnorm(e, e->folded[i]);
         hn_op_ctx c = make_ctx(e, i);
         hn_op_get(g->nodes[i].op)->forward(&c);
     }

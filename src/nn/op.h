@@ -27,6 +27,10 @@ typedef struct {
      * clamp(y, 0, act_hi) -- relu (act_hi = inf) or relu6 -- written to `out`, which is then the
      * activation's buffer; backward masks dout with 0 < out < act_hi before using it. */
     float act_hi;
+    /* Folded affine epilogue (ops with can_fold_affine, inference only): when post_scale is not NULL
+     * the output of channel c is (y + bias_c) * post_scale[c] + post_shift[c] (a batch norm in
+     * inference mode folded in), before the activation epilogue. */
+    const float *post_scale, *post_shift;
 } hn_op_ctx;
 
 typedef struct {
@@ -50,6 +54,9 @@ typedef struct {
     /* The op implements the activation epilogue (act_hi), so a following relu/relu6 that is its only
      * consumer is folded into it: one pass over memory instead of three, and no intermediate buffer. */
     bool can_fuse_act;
+    /* The op implements the folded affine epilogue, so an inference-mode batch norm that is its only
+     * consumer is folded into it (and that batch norm's activation with it). */
+    bool can_fold_affine;
 } hn_op_def;
 
 const hn_op_def *hn_op_get(hn_op op);

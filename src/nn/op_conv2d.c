@@ -206,6 +206,28 @@ static slot slot_of(const hn_op_ctx *c, const geom *q) {
     return s;
 }
 
+/* Inference epilogue on output channels [co0, co0+cnt), columns [col0, col0+len) of y (C_out, NP),
+ * while they are still in this core's cache: bias, the folded batch norm, the activation. */
+static void epilogue(const hn_op_ctx *c, const geom *q, float *y, size_t NP, int co0, int cnt, size_t col0, size_t len) {
+    const float *bias = c->node->bias ? c->w + (size_t)q->cout * q->kdim : NULL;
+    const float hi = c->act_hi;
+    for (int co = co0; co < co0 + cnt; co++) {
+        float *row = y + (size_t)co * NP + col0;
+        const float a = c->post_scale[co], b = c->post_shift[co] + (bias ? bias[co] * a : 0.0f);
+        if (hi > 0) {
+#pragma omp simd
+            for (size_t i = 0; i < len; i++) {
+                float v = row[i] * a + b;
+                v = v > 0 ? v : 0;
+                row[i] = v < hi ? v : hi;
+            }
+        } else {
+#pragma omp simd
+            for (size_t i = 0; i < len; i++) row[i] = row[i] * a + b;
+        }
+    }
+}
+
 static void forward(const hn_op_ctx *c) {
     geom q = geom_of(c->g, c->node);
     const int N = c->n, P = q.oh * q.ow;
@@ -223,6 +245,8 @@ static void forward(const hn_op_ctx *c) {
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q.cout_g, (s.i1 - s.i0) * P, q.kdim, 1.0f,
                                 wg, q.kdim, c->in[0] + (size_t)g * q.cin_g * NHW + (size_t)s.i0 * P, (int)NHW, 0.0f,
                                 yg + (size_t)s.i0 * P, (int)NP);
+                    if (c->post_scale)
+                        epilogue(c, &q, c->out, NP, g * q.cout_g, q.cout_g, (size_t)s.i0 * P, (size_t)(s.i1 - s.i0) * P);
                     continue;
                 }
                 for (int n0 = s.i0; n0 < s.i1; n0 += s.nbmax) {
@@ -231,11 +255,18 @@ static void forward(const hn_op_ctx *c) {
                     hn_im2col(&q, c->in[0], N, g, n0, nb, s.col, &ph);
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q.cout_g, nb * P, q.kdim, 1.0f, wg, q.kdim,
                                 s.col, nb * P, 0.0f, yg + (size_t)n0 * P, (int)NP);
+                    if (c->post_scale)
+                        epilogue(c, &q, c->out, NP, g * q.cout_g, q.cout_g, (size_t)n0 * P, (size_t)nb * P);
                 }
             }
         }
     }
-    if (c->node->bias) add_bias(&q, c->out, c->w + (size_t)q.cout * q.kdim, NP);
+    if (is_depthwise(&q) && c->post_scale) {
+#pragma omp parallel for schedule(static)
+        for (int co = 0; co < q.cout; co++) epilogue(c, &q, c->out, NP, co, 1, 0, NP);
+    } else if (c->node->bias && !c->post_scale) {
+        add_bias(&q, c->out, c->w + (size_t)q.cout * q.kdim, NP);
+    }
 }
 
 static void backward(const hn_op_ctx *c) {
@@ -329,4 +360,5 @@ static void backward(const hn_op_ctx *c) {
 const hn_op_def hn_op_conv2d = {
     .name = "conv2d", .min_inputs = 1, .max_inputs = 1, .infer = infer, .init = init, .views = views,
     .aux_bytes = aux_bytes, .scratch_floats = scratch_floats, .forward = forward, .backward = backward, .macs = macs,
+    .can_fold_affine = true,
 };
