@@ -69,4 +69,8 @@ static inline size_t hn_shape_numel(hn_shape s) { return (size_t)s.c * (size_t)s
  * whose input gradient is a plain copy or a masked copy. */
 void hn_grad_store(float *din, const float *v, size_t len, bool acc);
 
+/* y = x * a + b, then clamped to [0, hi] when hi > 0 (the activation epilogue), over len floats;
+ * y may be x. Shared by batch norm and the convolution's folded epilogue. */
+void hn_affine_act(float *y, const float *x, size_t len, float a, float b, float hi);
+
 #endif

@@ -95,18 +95,8 @@ static void forward(const hn_op_ctx *c) {
         }
         smean[ch] = mean;
         sinv[ch] = inv;
-        float a = gamma[ch] * inv, b = beta[ch] - mean * a;
-        if (hi > 0) {
-#pragma omp simd
-            for (size_t i = 0; i < L; i++) {
-                float v = x[i] * a + b;
-                v = v > 0 ? v : 0;
-                y[i] = v < hi ? v : hi;
-            }
-        } else {
-#pragma omp simd
-            for (size_t i = 0; i < L; i++) y[i] = x[i] * a + b;
-        }
+        float a = gamma[ch] * inv;
+        hn_affine_act(y, x, L, a, beta[ch] - mean * a, hi);
     }
 }
 

@@ -210,21 +210,10 @@ static slot slot_of(const hn_op_ctx *c, const geom *q) {
  * while they are still in this core's cache: bias, the folded batch norm, the activation. */
 static void epilogue(const hn_op_ctx *c, const geom *q, float *y, size_t NP, int co0, int cnt, size_t col0, size_t len) {
     const float *bias = c->node->bias ? c->w + (size_t)q->cout * q->kdim : NULL;
-    const float hi = c->act_hi;
     for (int co = co0; co < co0 + cnt; co++) {
         float *row = y + (size_t)co * NP + col0;
-        const float a = c->post_scale[co], b = c->post_shift[co] + (bias ? bias[co] * a : 0.0f);
-        if (hi > 0) {
-#pragma omp simd
-            for (size_t i = 0; i < len; i++) {
-                float v = row[i] * a + b;
-                v = v > 0 ? v : 0;
-                row[i] = v < hi ? v : hi;
-            }
-        } else {
-#pragma omp simd
-            for (size_t i = 0; i < len; i++) row[i] = row[i] * a + b;
-        }
+        const float a = c->post_scale[co];
+        hn_affine_act(row, row, len, a, c->post_shift[co] + (bias ? bias[co] * a : 0.0f), c->act_hi);
     }
 }
 

@@ -30,3 +30,17 @@ void hn_grad_store(float *din, const float *v, size_t len, bool acc) {
         for (size_t i = 0; i < len; i++) din[i] = v[i];
     }
 }
+
+void hn_affine_act(float *y, const float *x, size_t len, float a, float b, float hi) {
+    if (hi > 0) {
+#pragma omp simd
+        for (size_t i = 0; i < len; i++) {
+            float v = x[i] * a + b;
+            v = v > 0 ? v : 0;
+            y[i] = v < hi ? v : hi;
+        }
+    } else {
+#pragma omp simd
+        for (size_t i = 0; i < len; i++) y[i] = x[i] * a + b;
+    }
+}
