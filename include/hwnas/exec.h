@@ -20,12 +20,16 @@ extern "C" {
 typedef struct hn_exec hn_exec;
 
 /* Creates an executor for batches of up to max_batch samples. With_grad allocates what backward
- * needs. The graph must be finalized and must outlive the executor. Free with hn_exec_free. */
+ * needs. Without it the executor is for inference: buffers are reused as soon as possible, and a
+ * batch norm that follows a convolution is folded into it (so such an executor runs batch norm in
+ * inference mode only). The graph must be finalized and must outlive the executor; parameters may
+ * change between passes. Free with hn_exec_free. */
 hn_status hn_exec_new(hn_graph *g, int max_batch, bool with_grad, hn_exec **out);
 void hn_exec_free(hn_exec *e);
 
 /* Runs the forward pass on x (n, C, H, W), n <= max_batch. training selects batch norm's mode: batch
- * statistics (and running-statistics update) or running statistics. */
+ * statistics (and running-statistics update) or running statistics. training on an inference
+ * executor that folded a batch norm is HN_ERR_INVALID. */
 hn_status hn_exec_forward(hn_exec *e, const float *x, int n, bool training);
 
 /* Copies the output of the last forward pass to dst (n, C, H, W). */
