@@ -4,6 +4,9 @@
  * Shapes are per sample, (C, H, W); the batch size is chosen when the graph is executed. A flat
  * vector (after flatten, global average pool or linear) is (F, 1, 1). Node 0 is always the input.
  *
+ * Building a graph allocates nothing per node beyond the node array, so spaces can build and count
+ * thousands of genotypes a second; hn_graph_finalize allocates the parameters.
+ *
  * Parameters of all nodes live in one contiguous block of floats owned by the graph (llm.c style),
  * so that an optimizer step is one loop and saving weights is one write. Per node, its parameters are
  * [weight, bias] (conv2d, linear) or [gamma, beta] (batchnorm); batch norm's running mean and
@@ -57,11 +60,12 @@ typedef struct {
 } hn_shape;
 
 #define HN_MAX_INPUTS 16
+#define HN_NAME_MAX 48 /* node names are at most HN_NAME_MAX - 1 bytes */
 
 /* What a caller fills to add a node. Fields an op does not use are ignored. */
 typedef struct {
     hn_op op;
-    const char *name;         /* optional; default "<op><index>" */
+    const char *name;         /* optional, < HN_NAME_MAX bytes; default "<op><index>" */
     int ninputs;
     int inputs[HN_MAX_INPUTS]; /* node ids, each < the new node's id */
     int out;                  /* conv2d: output channels; linear: output features */
@@ -77,7 +81,7 @@ hn_node_spec hn_spec(hn_op op, int input);
 
 typedef struct {
     hn_op op;
-    char *name;               /* owned by the graph's arena */
+    char name[HN_NAME_MAX];   /* "<op><index>" unless the spec named it */
     int ninputs;
     int inputs[HN_MAX_INPUTS];
     int out, kernel, stride, pad, groups;
@@ -89,7 +93,7 @@ typedef struct {
 } hn_node;
 
 typedef struct hn_graph {
-    hn_arena *arena;     /* owns names, the parameter and state blocks */
+    hn_arena *arena;     /* owns the parameter, gradient and state blocks */
     int nnodes, cap;
     hn_node *nodes;      /* nodes[0] is the input; the output is the last node */
     bool finalized;

@@ -20,7 +20,8 @@
  *
  * Headers, one per area: core.h (status, memory, rng, threads, logging), tensor.h (tensors, tensor
  * files), graph.h (the graph IR), exec.h (forward/backward), train.h (SGD, schedule, training loop),
- * data.h (datasets). Every function documents who owns what it returns. */
+ * data.h (datasets), space.h (search spaces and genotypes). Every function documents who owns what
+ * it returns. */
 #ifndef HWNAS_HWNAS_H
 #define HWNAS_HWNAS_H
 
@@ -28,6 +29,7 @@
 #include "hwnas/data.h"
 #include "hwnas/exec.h"
 #include "hwnas/graph.h"
+#include "hwnas/space.h"
 #include "hwnas/tensor.h"
 #include "hwnas/train.h"
 

@@ -30,7 +30,7 @@ hn_status hn_graph_new(hn_shape input, hn_graph **out) {
     hn_graph *g = hn_calloc(sizeof *g);
     if (!g) return HN_ERR_NOMEM;
     g->arena = hn_arena_new();
-    g->cap = 16;
+    g->cap = 64;
     g->nodes = hn_calloc(sizeof(hn_node) * (size_t)g->cap);
     if (!g->arena || !g->nodes) {
         hn_graph_free(g);
@@ -38,7 +38,7 @@ hn_status hn_graph_new(hn_shape input, hn_graph **out) {
     }
     hn_node *in = &g->nodes[0];
     in->op = HN_OP_INPUT;
-    in->name = hn_arena_strdup(g->arena, "input");
+    strcpy(in->name, "input");
     in->shape = input;
     g->nnodes = 1;
     *out = g;
@@ -56,39 +56,23 @@ hn_status hn_graph_add(hn_graph *g, const hn_node_spec *s, int *id) {
     HN_ASSERT(!g->finalized);
     if (s->op <= HN_OP_INPUT || s->op >= HN_OP_COUNT) return hn_error(HN_ERR_INVALID, "unknown op %d", (int)s->op);
     const hn_op_def *def = hn_op_get(s->op);
+    /* the node as error messages name it; formatted only on an error (graphs are built in hot loops) */
     char label[160];
-    if (s->name)
-        snprintf(label, sizeof label, "node '%s' (%s)", s->name, def->name);
-    else
-        snprintf(label, sizeof label, "node %d (%s)", g->nnodes, def->name);
+#define LABEL()                                                                                                \
+    (s->name ? snprintf(label, sizeof label, "node '%s' (%s)", s->name, def->name)                            \
+             : snprintf(label, sizeof label, "node %d (%s)", g->nnodes, def->name),                           \
+     label)
     if (s->ninputs < def->min_inputs || s->ninputs > def->max_inputs)
-        return hn_error(HN_ERR_INVALID, "%s: takes %d..%d inputs, got %d", label, def->min_inputs, def->max_inputs,
+        return hn_error(HN_ERR_INVALID, "%s: takes %d..%d inputs, got %d", LABEL(), def->min_inputs, def->max_inputs,
                         s->ninputs);
     for (int i = 0; i < s->ninputs; i++)
         if (s->inputs[i] < 0 || s->inputs[i] >= g->nnodes)
-            return hn_error(HN_ERR_INVALID, "%s: input %d refers to node %d, which does not exist yet", label, i,
+            return hn_error(HN_ERR_INVALID, "%s: input %d refers to node %d, which does not exist yet", LABEL(), i,
                             s->inputs[i]);
+    if (s->name && strlen(s->name) >= HN_NAME_MAX)
+        return hn_error(HN_ERR_INVALID, "%s: the name is longer than %d characters", LABEL(), HN_NAME_MAX - 1);
     if (s->name && hn_graph_find(g, s->name) >= 0)
-        return hn_error(HN_ERR_INVALID, "%s: the name is already used by another node", label);
-
-    hn_node n;
-    memset(&n, 0, sizeof n);
-    n.op = s->op;
-    n.ninputs = s->ninputs;
-    memcpy(n.inputs, s->inputs, sizeof n.inputs);
-    n.out = s->out;
-    n.kernel = s->kernel;
-    /* pooling defaults to non-overlapping windows (stride = kernel), as PyTorch does */
-    bool pool = s->op == HN_OP_AVGPOOL || s->op == HN_OP_MAXPOOL;
-    n.stride = s->stride > 0 ? s->stride : (pool && s->kernel > 0 ? s->kernel : 1);
-    n.pad = s->pad;
-    n.groups = s->groups > 0 ? s->groups : 1;
-    n.bias = s->bias;
-    n.count_include_pad = s->count_include_pad;
-    n.eps = s->eps > 0 ? s->eps : 1e-5f;
-    n.momentum = s->momentum > 0 ? s->momentum : 0.1f;
-    hn_status st = def->infer(g, &n);
-    if (st != HN_OK) return hn_error_prefix(st, "%s", label);
+        return hn_error(HN_ERR_INVALID, "%s: the name is already used by another node", LABEL());
 
     if (g->nnodes == g->cap) {
         hn_node *nodes = hn_alloc(sizeof(hn_node) * (size_t)g->cap * 2);
@@ -98,11 +82,37 @@ hn_status hn_graph_add(hn_graph *g, const hn_node_spec *s, int *id) {
         g->nodes = nodes;
         g->cap *= 2;
     }
-    char defname[64];
-    snprintf(defname, sizeof defname, "%s%d", def->name, g->nnodes);
-    n.name = hn_arena_strdup(g->arena, s->name ? s->name : defname);
-    if (!n.name) return HN_ERR_NOMEM;
-    g->nodes[g->nnodes] = n;
+    /* built in place in the next free slot, which only counts once it is valid */
+    hn_node *n = &g->nodes[g->nnodes];
+    memset(n, 0, sizeof *n);
+    n->op = s->op;
+    n->ninputs = s->ninputs;
+    memcpy(n->inputs, s->inputs, sizeof(int) * (size_t)s->ninputs);
+    n->out = s->out;
+    n->kernel = s->kernel;
+    /* pooling defaults to non-overlapping windows (stride = kernel), as PyTorch does */
+    bool pool = s->op == HN_OP_AVGPOOL || s->op == HN_OP_MAXPOOL;
+    n->stride = s->stride > 0 ? s->stride : (pool && s->kernel > 0 ? s->kernel : 1);
+    n->pad = s->pad;
+    n->groups = s->groups > 0 ? s->groups : 1;
+    n->bias = s->bias;
+    n->count_include_pad = s->count_include_pad;
+    n->eps = s->eps > 0 ? s->eps : 1e-5f;
+    n->momentum = s->momentum > 0 ? s->momentum : 0.1f;
+    hn_status st = def->infer(g, n);
+    if (st != HN_OK) return hn_error_prefix(st, "%s", LABEL());
+#undef LABEL
+    if (s->name) {
+        strcpy(n->name, s->name);
+    } else { /* "<op><index>", without printf's cost */
+        size_t len = strlen(def->name);
+        char digits[12];
+        int nd = 0;
+        for (int v = g->nnodes; v > 0 || nd == 0; v /= 10) digits[nd++] = (char)('0' + v % 10);
+        memcpy(n->name, def->name, len);
+        for (int k = 0; k < nd; k++) n->name[len + k] = digits[nd - 1 - k];
+        n->name[len + nd] = 0;
+    }
     *id = g->nnodes++;
     return HN_OK;
 }

@@ -1,0 +1,68 @@
+/* The operations every search strategy needs, written once over the genotype vector. */
+#include "hwnas/space.h"
+
+#include <string.h>
+
+static const hn_space *const spaces[] = {&hn_space_nb201, NULL};
+
+const hn_space *const *hn_space_list(void) { return spaces; }
+
+const hn_space *hn_space_find(const char *name) {
+    for (int i = 0; spaces[i]; i++)
+        if (strcmp(spaces[i]->name, name) == 0) return spaces[i];
+    return NULL;
+}
+
+uint64_t hn_space_size(const hn_space *s) {
+    uint64_t n = 1;
+    for (int i = 0; i < s->ndecisions; i++) {
+        if (n > UINT64_MAX / (uint64_t)s->choices[i]) return UINT64_MAX;
+        n *= (uint64_t)s->choices[i];
+    }
+    return n;
+}
+
+void hn_space_sample(const hn_space *s, hn_rng *r, uint8_t *g) {
+    for (int i = 0; i < s->ndecisions; i++) g[i] = (uint8_t)hn_rng_below(r, (uint32_t)s->choices[i]);
+}
+
+void hn_space_mutate(const hn_space *s, hn_rng *r, const uint8_t *parent, int k, uint8_t *child) {
+    int idx[HN_SPACE_MAX_DECISIONS], n = 0;
+    memcpy(child, parent, (size_t)s->ndecisions);
+    for (int i = 0; i < s->ndecisions; i++)
+        if (s->choices[i] > 1) idx[n++] = i;
+    HN_ASSERT(k >= 0 && k <= n);
+    for (int m = 0; m < k; m++) { /* a partial Fisher-Yates picks k distinct decisions */
+        int j = m + (int)hn_rng_below(r, (uint32_t)(n - m));
+        int t = idx[m];
+        idx[m] = idx[j], idx[j] = t;
+        int d = idx[m];
+        /* another value: shift by 1..choices-1 */
+        child[d] = (uint8_t)((parent[d] + 1 + hn_rng_below(r, (uint32_t)(s->choices[d] - 1))) % s->choices[d]);
+    }
+}
+
+void hn_space_crossover(const hn_space *s, hn_rng *r, const uint8_t *a, const uint8_t *b, uint8_t *child) {
+    for (int i = 0; i < s->ndecisions; i++) child[i] = hn_rng_below(r, 2) ? b[i] : a[i];
+}
+
+int hn_space_neighbours(const hn_space *s, const uint8_t *g, uint8_t *out) {
+    int n = 0;
+    for (int i = 0; i < s->ndecisions; i++)
+        for (int v = 0; v < s->choices[i]; v++) {
+            if (v == g[i]) continue;
+            if (out) {
+                memcpy(out + (size_t)n * s->ndecisions, g, (size_t)s->ndecisions);
+                out[(size_t)n * s->ndecisions + i] = (uint8_t)v;
+            }
+            n++;
+        }
+    return n;
+}
+
+void hn_space_decode(const hn_space *s, uint64_t index, uint8_t *g) {
+    for (int i = s->ndecisions - 1; i >= 0; i--) {
+        g[i] = (uint8_t)(index % (uint64_t)s->choices[i]);
+        index /= (uint64_t)s->choices[i];
+    }
+}
