@@ -30,7 +30,7 @@ expect 0 "train" -- "$HWNAS" --help
 expect 0 "--train-limit" -- "$HWNAS" train --help
 expect 2 "Usage" -- "$HWNAS"
 expect 2 "unknown command 'bogus'" -- "$HWNAS" bogus
-expect 2 "--net FILE is required" -- "$HWNAS" train
+expect 2 "give either --net FILE or --space NAME --arch STRING" -- "$HWNAS" train
 expect 2 "unknown or incomplete option '--bogus'" -- "$HWNAS" train --net "$NET" --bogus
 expect 2 "--epochs: expected an integer" -- "$HWNAS" train --net "$NET" --epochs abc
 expect 2 "--lr: expected a number" -- "$HWNAS" train --net "$NET" --lr -1
@@ -81,6 +81,27 @@ acc2=$(sed -n 's/.*"test_accuracy": \([0-9.]*\).*/\1/p' <<<"$out2")
 human=$("$HWNAS" train --net "$NET" --train-limit 200 --threads 1 2>&1)
 grep -q "test accuracy" <<<"$human" && grep -q "70330 parameters" <<<"$human" || { ok=0; echo "human output: $human" >&2; }
 if [ $ok = 1 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: training run" >&2; fi
+
+# search spaces and counting
+A0='|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|'
+expect 0 "nb201    15625 architectures" -- "$HWNAS" space list
+expect 0 "size        15625" -- "$HWNAS" space show nb201
+expect 2 "unknown space 'nb999'" -- "$HWNAS" space show nb999
+s1=$("$HWNAS" space sample nb201 --n 5 --seed 7); s2=$("$HWNAS" space sample nb201 --n 5 --seed 7)
+if [ "$(grep -c '^|.*|$' <<<"$s1")" -eq 5 ] && [ "$s1" = "$s2" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: space sample: $s1" >&2; fi
+# the reference table's first row (../shared/reference/nb201/nb201-cost-sample.csv): 129306 params, 15647360 MACs
+expect 0 '"params": 129306, "macs": 15647360' -- "$HWNAS" cost --space nb201 --arch "$A0" --json
+expect 0 "peak activation bytes" -- "$HWNAS" cost --space nb201 --arch "$A0" --layers
+expect 2 "at position 8: expected '+'" -- "$HWNAS" cost --space nb201 --arch '|none~0||none~0|'
+expect 2 "--input '3x32': expected CxHxW" -- "$HWNAS" cost --space nb201 --arch "$A0" --input 3x32
+# a space's architecture trains on a tiny IDX dataset (80 training, 40 test images); on 1x28x28 the
+# stem has 288 fewer weights than on 3x32x32: 129306 - 288
+mkdir -p "$T/tiny"
+idx_images() { printf '\x00\x00\x08\x03\x00\x00\x00'; printf "\\x$(printf %02x "$1")"; printf '\x00\x00\x00\x1c\x00\x00\x00\x1c'; head -c $(($1 * 784)) /dev/urandom; }
+idx_labels() { printf '\x00\x00\x08\x01\x00\x00\x00'; printf "\\x$(printf %02x "$1")"; for _ in $(seq $(($1 / 10))); do printf '\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09'; done; }
+idx_images 80 > "$T/tiny/train-images-idx3-ubyte"; idx_labels 80 > "$T/tiny/train-labels-idx1-ubyte"
+idx_images 40 > "$T/tiny/t10k-images-idx3-ubyte"; idx_labels 40 > "$T/tiny/t10k-labels-idx1-ubyte"
+expect 0 '"params": 129018' -- "$HWNAS" train --space nb201 --arch "$A0" --dataset "idx:$T/tiny" --batch 16 --json
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

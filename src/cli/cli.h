@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "hwnas/core.h"
+#include "hwnas/graph.h"
 
 /* Prints "hwnas: error: <message>" (and the library's context) to stderr; returns the exit code. */
 int cli_fail(hn_status st);
@@ -25,6 +26,12 @@ void cli_progress_init(cli_progress *p);
 void cli_progress_draw(cli_progress *p, const char *label, int64_t done, int64_t total, const char *extra);
 void cli_progress_end(cli_progress *p);
 
+/* The network of architecture string arch in space, on input "CxHxW" (NULL: the space's default)
+ * with classes outputs (<= 0: default). Not finalized. */
+hn_status cli_space_graph(const char *space, const char *arch, const char *input, int classes, hn_graph **out);
+
 int cmd_train(int argc, char **argv);
+int cmd_space(int argc, char **argv);
+int cmd_cost(int argc, char **argv);
 
 #endif

@@ -9,13 +9,16 @@
 #include "hwnas/train.h"
 
 static const char *help =
-    "Usage: hwnas train --net FILE [OPTIONS]\n"
+    "Usage: hwnas train (--net FILE | --space NAME --arch STRING) [OPTIONS]\n"
     "\n"
-    "Trains the network described by FILE (YAML, see docs/network-files.md) with SGD and a cosine\n"
+    "Trains the network described by FILE (YAML, see docs/network-files.md), or the architecture STRING\n"
+    "of a search space (built for the dataset's image shape and classes), with SGD and a cosine\n"
     "learning-rate schedule, then evaluates top-1 accuracy on the full test split.\n"
     "\n"
     "Options:\n"
-    "  --net FILE            network file (required)\n"
+    "  --net FILE            network file\n"
+    "  --space NAME          search space (hwnas space list), with --arch\n"
+    "  --arch STRING         architecture in the space's string form\n"
     "  --dataset SPEC        fashion-mnist (default), idx:DIR, cifar10:DIR or cifar100:DIR\n"
     "  --epochs N            epochs (default 1)\n"
     "  --batch B             mini-batch size (default 128)\n"
@@ -49,7 +52,7 @@ static void on_progress(void *user, int epoch, int epochs, int64_t step, int64_t
 
 int cmd_train(int argc, char **argv) {
     enum { O_NET = 256, O_DATASET, O_EPOCHS, O_BATCH, O_LR, O_MOM, O_WD, O_NONEST, O_WARMUP, O_LS, O_CROP, O_FLIP,
-           O_THREADS, O_SEED, O_LIMIT, O_LOAD, O_SAVE, O_JSON, O_HELP };
+           O_THREADS, O_SEED, O_LIMIT, O_LOAD, O_SAVE, O_JSON, O_HELP, O_SPACE, O_ARCH };
     static const struct option opts[] = {
         {"net", required_argument, 0, O_NET},         {"dataset", required_argument, 0, O_DATASET},
         {"epochs", required_argument, 0, O_EPOCHS},   {"batch", required_argument, 0, O_BATCH},
@@ -60,9 +63,10 @@ int cmd_train(int argc, char **argv) {
         {"threads", required_argument, 0, O_THREADS}, {"seed", required_argument, 0, O_SEED},
         {"train-limit", required_argument, 0, O_LIMIT}, {"load", required_argument, 0, O_LOAD},
         {"save", required_argument, 0, O_SAVE},       {"json", no_argument, 0, O_JSON},
-        {"help", no_argument, 0, O_HELP},             {0, 0, 0, 0}};
+        {"help", no_argument, 0, O_HELP},             {"space", required_argument, 0, O_SPACE},
+        {"arch", required_argument, 0, O_ARCH},       {0, 0, 0, 0}};
     hn_train_config cfg = hn_train_defaults();
-    const char *net = NULL, *dataset = "fashion-mnist", *save = NULL, *load = NULL;
+    const char *net = NULL, *dataset = "fashion-mnist", *save = NULL, *load = NULL, *space = NULL, *arch = NULL;
     bool json = false;
     long threads = 0, v;
     double f;
@@ -90,24 +94,33 @@ int cmd_train(int argc, char **argv) {
         case O_LOAD: load = optarg; break;
         case O_SAVE: save = optarg; break;
         case O_JSON: json = true; break;
+        case O_SPACE: space = optarg; break;
+        case O_ARCH: arch = optarg; break;
         case O_HELP: fputs(help, stdout); return 0;
         default:
             return cli_usage_error("train", "unknown or incomplete option '%s'", o);
         }
     }
     if (optind < argc) return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
-    if (!net) return cli_usage_error("train", "--net FILE is required");
+    if (!net == !space) return cli_usage_error("train", "give either --net FILE or --space NAME --arch STRING");
+    if (!space != !arch) return cli_usage_error("train", "--space and --arch go together");
     if (cfg.warmup_epochs > cfg.epochs)
         return cli_usage_error("train", "--warmup %d is longer than --epochs %d", cfg.warmup_epochs, cfg.epochs);
     hn_set_threads((int)threads);
 
     hn_graph *g = NULL;
     hn_dataset *train = NULL, *test = NULL;
-    hn_status st = hn_graph_load_yaml(net, &g);
+    hn_status st = net ? hn_graph_load_yaml(net, &g) : HN_OK;
     if (st) return cli_fail(st);
+    if ((st = hn_dataset_load(dataset, &train, &test))) goto done;
+    if (space) { /* the space's network for this dataset's images and classes */
+        char shape[64];
+        snprintf(shape, sizeof shape, "%dx%dx%d", train->c, train->h, train->w);
+        if ((st = cli_space_graph(space, arch, shape, train->classes, &g)) || (st = hn_graph_finalize(g))) goto done;
+        net = arch;
+    }
     hn_graph_init_params(g, cfg.seed);
     if (load && (st = hn_graph_load_weights(g, load))) goto done;
-    if ((st = hn_dataset_load(dataset, &train, &test))) goto done;
 
     progress_state ps;
     cli_progress_init(&ps.bar);

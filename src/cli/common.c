@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "hwnas/space.h"
 
 int cli_fail(hn_status st) {
     const char *msg = hn_last_error();
@@ -70,4 +71,22 @@ void cli_progress_draw(cli_progress *p, const char *label, int64_t done, int64_t
 
 void cli_progress_end(cli_progress *p) {
     if (p->enabled) fputc('\n', stderr);
+}
+
+hn_status cli_space_graph(const char *space, const char *arch, const char *input, int classes, hn_graph **out) {
+    *out = NULL;
+    const hn_space *s = hn_space_find(space);
+    if (!s) return hn_error(HN_ERR_INVALID, "unknown space '%s' (see 'hwnas space list')", space);
+    hn_space_config cfg = s->defaults;
+    if (input) {
+        char tail;
+        if (sscanf(input, "%dx%dx%d%c", &cfg.input.c, &cfg.input.h, &cfg.input.w, &tail) != 3 || cfg.input.c < 1 ||
+            cfg.input.h < 1 || cfg.input.w < 1)
+            return hn_error(HN_ERR_INVALID, "--input '%s': expected CxHxW, e.g. 1x28x28", input);
+    }
+    if (classes > 0) cfg.classes = classes;
+    uint8_t g[HN_SPACE_MAX_DECISIONS];
+    hn_status st = s->parse(s, arch, g);
+    if (st) return st;
+    return s->to_graph(s, g, &cfg, out);
 }

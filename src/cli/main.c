@@ -49,6 +49,8 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
+    if (!strcmp(cmd, "space")) return cmd_space(argc - 1, argv + 1);
+    if (!strcmp(cmd, "cost")) return cmd_cost(argc - 1, argv + 1);
     fprintf(stderr, "hwnas: unknown command '%s'\nTry 'hwnas --help'.\n", cmd);
     return 2;
 }

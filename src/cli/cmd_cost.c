@@ -1,0 +1,92 @@
+/* hwnas cost --space S --arch STRING: counts of one architecture (params, MACs, activation memory). */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "hwnas/hw.h"
+
+static const char *help =
+    "Usage: hwnas cost --space NAME --arch STRING [--input CxHxW] [--classes K] [--json] [--layers]\n"
+    "\n"
+    "Counts the network of an architecture: parameters, MACs (convolutions and linear layers), the\n"
+    "activation bytes of every tensor and the peak of a sequential schedule (float32), and weight bytes.\n"
+    "--layers adds one line (or JSON entry) per node.\n";
+
+int cmd_cost(int argc, char **argv) {
+    enum { O_SPACE = 256, O_ARCH, O_INPUT, O_CLASSES, O_JSON, O_LAYERS, O_HELP };
+    static const struct option opts[] = {{"space", required_argument, 0, O_SPACE}, {"arch", required_argument, 0, O_ARCH},
+                                         {"input", required_argument, 0, O_INPUT}, {"classes", required_argument, 0, O_CLASSES},
+                                         {"json", no_argument, 0, O_JSON},         {"layers", no_argument, 0, O_LAYERS},
+                                         {"help", no_argument, 0, O_HELP},         {0, 0, 0, 0}};
+    const char *space = NULL, *arch = NULL, *input = NULL;
+    long classes = 0;
+    bool json = false, per_layer = false;
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case O_SPACE: space = optarg; break;
+        case O_ARCH: arch = optarg; break;
+        case O_INPUT: input = optarg; break;
+        case O_CLASSES: if (!cli_int("cost", "--classes", optarg, 1, 1000000, &classes)) return 2; break;
+        case O_JSON: json = true; break;
+        case O_LAYERS: per_layer = true; break;
+        case O_HELP: fputs(help, stdout); return 0;
+        default: return cli_usage_error("cost", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) return cli_usage_error("cost", "unexpected argument '%s'", argv[optind]);
+    if (!space || !arch) return cli_usage_error("cost", "--space NAME and --arch STRING are required");
+    hn_graph *g;
+    hn_status st = cli_space_graph(space, arch, input, (int)classes, &g);
+    if (st) return cli_fail(st);
+    hn_cost t;
+    hn_layer_cost *layers = malloc(sizeof(hn_layer_cost) * (size_t)g->nnodes);
+    hn_count(g, 32, 32, &t, layers);
+    if (json) {
+        json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "space", space, "arch", arch, "params",
+                              (json_int_t)t.params, "macs", (json_int_t)t.macs, "activation_bytes",
+                              (json_int_t)t.activation_bytes, "peak_activation_bytes",
+                              (json_int_t)t.peak_activation_bytes, "weight_bytes", (json_int_t)t.weight_bytes);
+        if (per_layer) {
+            json_t *arr = json_array();
+            for (int i = 0; i < g->nnodes; i++) {
+                const hn_node *n = &g->nodes[i];
+                json_array_append_new(arr, json_pack("{s:s, s:s, s:[i,i,i], s:I, s:I, s:I}", "name", n->name, "op",
+                                                     hn_op_name(n->op), "shape", n->shape.c, n->shape.h, n->shape.w,
+                                                     "params", (json_int_t)layers[i].params, "macs",
+                                                     (json_int_t)layers[i].macs, "activation_bytes",
+                                                     (json_int_t)layers[i].activation_bytes));
+            }
+            json_object_set_new(o, "layers", arr);
+        }
+        char *s = json_dumps(o, 0);
+        puts(s);
+        free(s);
+        json_decref(o);
+    } else {
+        if (per_layer) {
+            printf("%-20s %-15s %-14s %10s %12s %12s\n", "node", "op", "shape", "params", "MACs", "act bytes");
+            for (int i = 0; i < g->nnodes; i++) {
+                const hn_node *n = &g->nodes[i];
+                char shape[48];
+                snprintf(shape, sizeof shape, "%dx%dx%d", n->shape.c, n->shape.h, n->shape.w);
+                printf("%-20s %-15s %-14s %10lld %12lld %12lld\n", n->name, hn_op_name(n->op), shape,
+                       (long long)layers[i].params, (long long)layers[i].macs, (long long)layers[i].activation_bytes);
+            }
+            printf("\n");
+        }
+        printf("params                 %lld\n", (long long)t.params);
+        printf("macs                   %lld\n", (long long)t.macs);
+        printf("activation bytes       %lld\n", (long long)t.activation_bytes);
+        printf("peak activation bytes  %lld\n", (long long)t.peak_activation_bytes);
+        printf("weight bytes           %lld\n", (long long)t.weight_bytes);
+    }
+    free(layers);
+    hn_graph_free(g);
+    return 0;
+}
