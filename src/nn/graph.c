@@ -30,13 +30,14 @@ hn_status hn_graph_new(hn_shape input, hn_graph **out) {
     hn_graph *g = hn_calloc(sizeof *g);
     if (!g) return HN_ERR_NOMEM;
     g->arena = hn_arena_new();
-    g->cap = 64;
-    g->nodes = hn_calloc(sizeof(hn_node) * (size_t)g->cap);
+    g->cap = 256; /* NAS-Bench-201 networks have about 200 nodes; slots are cleared when used */
+    g->nodes = hn_alloc(sizeof(hn_node) * (size_t)g->cap);
     if (!g->arena || !g->nodes) {
         hn_graph_free(g);
         return HN_ERR_NOMEM;
     }
     hn_node *in = &g->nodes[0];
+    memset(in, 0, sizeof *in);
     in->op = HN_OP_INPUT;
     strcpy(in->name, "input");
     in->shape = input;

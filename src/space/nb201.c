@@ -77,21 +77,27 @@ typedef struct {
     hn_status st;
 } builder;
 
-static int add(builder *b, hn_node_spec s) {
+static int add(builder *b, const hn_node_spec *s) {
     int id = -1;
-    if (b->st == HN_OK) b->st = hn_graph_add(b->g, &s, &id);
+    if (b->st == HN_OK) b->st = hn_graph_add(b->g, s, &id);
     return id;
+}
+
+/* a node of op with one input and default attributes */
+static int add1(builder *b, hn_op op, int x) {
+    hn_node_spec s = hn_spec(op, x);
+    return add(b, &s);
 }
 
 static int conv(builder *b, int x, int out, int k, int stride, int pad) {
     hn_node_spec s = hn_spec(HN_OP_CONV2D, x);
     s.out = out, s.kernel = k, s.stride = stride, s.pad = pad;
-    return add(b, s);
+    return add(b, &s);
 }
 
 static int relu_conv_bn(builder *b, int x, int out, int k, int stride, int pad) {
-    int r = add(b, hn_spec(HN_OP_RELU, x));
-    return add(b, hn_spec(HN_OP_BATCHNORM, conv(b, r, out, k, stride, pad)));
+    int r = add1(b, HN_OP_RELU, x);
+    return add1(b, HN_OP_BATCHNORM, conv(b, r, out, k, stride, pad));
 }
 
 static int sum(builder *b, const int *ids, int n) {
@@ -99,7 +105,7 @@ static int sum(builder *b, const int *ids, int n) {
     hn_node_spec s = hn_spec(HN_OP_ADD, ids[0]);
     s.ninputs = n;
     memcpy(s.inputs, ids, sizeof(int) * n);
-    return add(b, s);
+    return add(b, &s);
 }
 
 static int cell(builder *b, const uint8_t *geno, int x, int C) {
@@ -109,14 +115,14 @@ static int cell(builder *b, const uint8_t *geno, int x, int C) {
         for (int i = 0; i < j; i++) {
             int in = nodes[i];
             switch (geno[edge(i, j)]) {
-            case NB201_NONE: terms[i] = add(b, hn_spec(HN_OP_ZERO, in)); break;
+            case NB201_NONE: terms[i] = add1(b, HN_OP_ZERO, in); break;
             case NB201_SKIP: terms[i] = in; break;
             case NB201_CONV1: terms[i] = relu_conv_bn(b, in, C, 1, 1, 0); break;
             case NB201_CONV3: terms[i] = relu_conv_bn(b, in, C, 3, 1, 1); break;
             default: {
                 hn_node_spec s = hn_spec(HN_OP_AVGPOOL, in);
                 s.kernel = 3, s.stride = 1, s.pad = 1, s.count_include_pad = false;
-                terms[i] = add(b, s);
+                terms[i] = add(b, &s);
             }
             }
         }
@@ -130,7 +136,7 @@ static int reduction(builder *b, int x, int out) {
     int c = relu_conv_bn(b, a, out, 3, 1, 1);
     hn_node_spec p = hn_spec(HN_OP_AVGPOOL, x);
     p.kernel = 2, p.stride = 2;
-    int shortcut = conv(b, add(b, p), out, 1, 1, 0);
+    int shortcut = conv(b, add(b, &p), out, 1, 1, 0);
     int ids[2] = {shortcut, c};
     return sum(b, ids, 2);
 }
@@ -145,17 +151,17 @@ static hn_status to_graph(const hn_space *s, const uint8_t *geno, const hn_space
         if (geno[e] >= NB201_OPS) return hn_error(HN_ERR_INVALID, "nb201: edge %d has op %d (0..4)", e, geno[e]);
     builder b = {NULL, hn_graph_new(cfg->input, &b.g)};
     if (b.st) return b.st;
-    int x = add(&b, hn_spec(HN_OP_BATCHNORM, conv(&b, 0, cfg->width, 3, 1, 1)));
+    int x = add1(&b, HN_OP_BATCHNORM, conv(&b, 0, cfg->width, 3, 1, 1));
     int C = cfg->width;
     for (int stage = 0; stage < 3; stage++) {
         if (stage > 0) x = reduction(&b, x, C *= 2);
         for (int k = 0; k < cfg->cells; k++) x = cell(&b, geno, x, C);
     }
-    x = add(&b, hn_spec(HN_OP_RELU, add(&b, hn_spec(HN_OP_BATCHNORM, x))));
-    x = add(&b, hn_spec(HN_OP_FLATTEN, add(&b, hn_spec(HN_OP_GLOBAL_AVGPOOL, x))));
+    x = add1(&b, HN_OP_RELU, add1(&b, HN_OP_BATCHNORM, x));
+    x = add1(&b, HN_OP_FLATTEN, add1(&b, HN_OP_GLOBAL_AVGPOOL, x));
     hn_node_spec fc = hn_spec(HN_OP_LINEAR, x);
     fc.out = cfg->classes, fc.bias = true;
-    add(&b, fc);
+    add(&b, &fc);
     if (b.st) {
         hn_graph_free(b.g);
         return hn_error_prefix(b.st, "nb201 skeleton on %dx%dx%d", cfg->input.c, cfg->input.h, cfg->input.w);
