@@ -36,6 +36,7 @@ install: build
 
 bench: build
 	@HWNAS_SETUP_PEERS=1 scripts/setup.sh
+	$(BUILD)/bench_space_count nb201 5
 	bench/train_vs_torch $(BUILD)/hwnas
 
 clean:
