@@ -28,7 +28,10 @@ int main(int argc, char **argv) {
                 return 1;
             }
             hn_cost c;
-            hn_count(gr, 32, 32, &c, NULL);
+            if (hn_count(gr, 32, 32, &c, NULL) != HN_OK) {
+                fprintf(stderr, "%s\n", hn_last_error());
+                return 1;
+            }
             checksum += c.params + c.macs + c.peak_activation_bytes;
             hn_graph_free(gr);
         }

@@ -87,6 +87,7 @@ A0='|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connec
 expect 0 "nb201    15625 architectures" -- "$HWNAS" space list
 expect 0 "size        15625" -- "$HWNAS" space show nb201
 expect 2 "unknown space 'nb999'" -- "$HWNAS" space show nb999
+expect 2 "--n: expected an integer" -- "$HWNAS" space sample nb201 --n x
 s1=$("$HWNAS" space sample nb201 --n 5 --seed 7); s2=$("$HWNAS" space sample nb201 --n 5 --seed 7)
 if [ "$(grep -c '^|.*|$' <<<"$s1")" -eq 5 ] && [ "$s1" = "$s2" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: space sample: $s1" >&2; fi
 # the reference table's first row (../shared/reference/nb201/nb201-cost-sample.csv): 129306 params, 15647360 MACs

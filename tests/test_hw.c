@@ -26,13 +26,13 @@ static void chain(void) {
     add(g, l);
     hn_cost t;
     hn_layer_cost layers[8];
-    hn_count(g, 32, 32, &t, layers);
+    CHECK_OK(hn_count(g, 32, 32, &t, layers));
     CHECK(t.params == 27 && t.macs == 288 + 6);
     CHECK(t.activation_bytes == 64 + 128 + 128 + 8 + 8 + 12);
     CHECK_MSG(t.peak_activation_bytes == 256, "peak %lld", (long long)t.peak_activation_bytes);
     CHECK(t.weight_bytes == 27 * 4);
     CHECK(layers[1].params == 18 && layers[1].macs == 288 && layers[5].activation_bytes == 12);
-    hn_count(g, 8, 4, &t, NULL); /* int8 activations, 4-bit weights */
+    CHECK_OK(hn_count(g, 8, 4, &t, NULL)); /* int8 activations, 4-bit weights */
     CHECK(t.peak_activation_bytes == 64 && t.weight_bytes == 9 + 5); /* 18 weights: 9 B; 9: 4.5 -> 5 B */
     hn_graph_free(g);
 }
@@ -49,14 +49,31 @@ static void dag(void) {
     s.ninputs = 2, s.inputs[1] = b;
     add(g, s);
     hn_cost t;
-    hn_count(g, 32, 32, &t, NULL);
+    CHECK_OK(hn_count(g, 32, 32, &t, NULL));
     CHECK_MSG(t.peak_activation_bytes == 96, "peak %lld", (long long)t.peak_activation_bytes);
     CHECK(t.activation_bytes == 16 + 32 * 3 && t.params == 4 && t.macs == 16);
+    hn_graph_free(g);
+}
+
+/* A graph larger than the count's stack array: correct without injected failures, and an allocation
+ * that fails is an error, not a crash. Peak: two relu outputs of 4 bytes alive at once. */
+static void long_graph(void) {
+    hn_graph *g;
+    CHECK_OK(hn_graph_new((hn_shape){1, 1, 1}, &g));
+    int x = 0;
+    for (int i = 0; i < 1500; i++) x = add(g, hn_spec(HN_OP_RELU, x));
+    hn_cost t;
+    CHECK_OK(hn_count(g, 32, 32, &t, NULL));
+    CHECK(t.peak_activation_bytes == 8 && t.activation_bytes == 1501 * 4);
+    hn_alloc_fail_after(1);
+    CHECK_ERR(hn_count(g, 32, 32, &t, NULL), HN_ERR_NOMEM, "counting a graph of 1501 nodes");
+    hn_alloc_fail_after(0);
     hn_graph_free(g);
 }
 
 int main(void) {
     chain();
     dag();
+    long_graph();
     return check_report();
 }

@@ -29,8 +29,8 @@ typedef struct {
  * order; a node's output buffer is alive from its step to its last reader's step (the output to the
  * end), and no op runs in place -- an identity, flatten or zero writes a buffer of its own -- so the
  * peak is an upper bound for runtimes that alias those. layers may be NULL, else has g->nnodes
- * entries. */
-void hn_count(const hn_graph *g, int act_bits, int weight_bits, hn_cost *total, hn_layer_cost *layers);
+ * entries. Fails only with HN_ERR_NOMEM (graphs over 1024 nodes need a work array). */
+hn_status hn_count(const hn_graph *g, int act_bits, int weight_bits, hn_cost *total, hn_layer_cost *layers);
 
 #ifdef __cplusplus
 }

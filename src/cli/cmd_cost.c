@@ -45,8 +45,12 @@ int cmd_cost(int argc, char **argv) {
     hn_status st = cli_space_graph(space, arch, input, (int)classes, &g);
     if (st) return cli_fail(st);
     hn_cost t;
-    hn_layer_cost *layers = malloc(sizeof(hn_layer_cost) * (size_t)g->nnodes);
-    hn_count(g, 32, 32, &t, layers);
+    hn_layer_cost *layers = hn_alloc(sizeof(hn_layer_cost) * (size_t)g->nnodes);
+    if (!layers || (st = hn_count(g, 32, 32, &t, layers))) {
+        hn_free(layers);
+        hn_graph_free(g);
+        return cli_fail(layers ? st : HN_ERR_NOMEM);
+    }
     if (json) {
         json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "space", space, "arch", arch, "params",
                               (json_int_t)t.params, "macs", (json_int_t)t.macs, "activation_bytes",
@@ -86,7 +90,7 @@ int cmd_cost(int argc, char **argv) {
         printf("peak activation bytes  %lld\n", (long long)t.peak_activation_bytes);
         printf("weight bytes           %lld\n", (long long)t.weight_bytes);
     }
-    free(layers);
+    hn_free(layers);
     hn_graph_free(g);
     return 0;
 }

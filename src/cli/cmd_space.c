@@ -49,10 +49,11 @@ int cmd_space(int argc, char **argv) {
     opterr = 0;
     optind = 3;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'n' && cli_int("space", "--n", optarg, 1, 10000000, &n)) continue;
-        if (c == 's' && cli_int("space", "--seed", optarg, 0, 0x7fffffffL, &seed)) continue;
-        if (c != 'n' && c != 's') return cli_usage_error("space", "unknown or incomplete option '%s'", argv[optind - 1]);
-        return 2;
+        switch (c) {
+        case 'n': if (!cli_int("space", "--n", optarg, 1, 10000000, &n)) return 2; break;
+        case 's': if (!cli_int("space", "--seed", optarg, 0, 0x7fffffffL, &seed)) return 2; break;
+        default: return cli_usage_error("space", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
     }
     if (optind < argc) return cli_usage_error("space", "unexpected argument '%s'", argv[optind]);
     hn_rng r;

@@ -3,11 +3,11 @@
 
 #include <string.h>
 
-void hn_count(const hn_graph *g, int act_bits, int weight_bits, hn_cost *total, hn_layer_cost *layers) {
+hn_status hn_count(const hn_graph *g, int act_bits, int weight_bits, hn_cost *total, hn_layer_cost *layers) {
     memset(total, 0, sizeof *total);
     const int nn = g->nnodes;
     int last_stack[1024], *last = nn <= 1024 ? last_stack : hn_alloc(sizeof(int) * nn);
-    HN_ASSERT(last != NULL);
+    if (!last) return hn_error_prefix(HN_ERR_NOMEM, "counting a graph of %d nodes", nn);
     for (int i = 0; i < nn; i++) last[i] = i;
     for (int i = 1; i < nn; i++)
         for (int j = 0; j < g->nodes[i].ninputs; j++)
@@ -36,4 +36,5 @@ void hn_count(const hn_graph *g, int act_bits, int weight_bits, hn_cost *total, 
         if (last[i] == i) live -= act; /* nobody reads it */
     }
     if (last != last_stack) hn_free(last);
+    return HN_OK;
 }
