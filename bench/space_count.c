@@ -28,7 +28,7 @@ int main(int argc, char **argv) {
                 return 1;
             }
             hn_cost c;
-            if (hn_count(gr, 32, 32, &c, NULL) != HN_OK) {
+            if (hn_count(gr, &c, NULL) != HN_OK) {
                 fprintf(stderr, "%s\n", hn_last_error());
                 return 1;
             }

@@ -26,14 +26,26 @@ static void chain(void) {
     add(g, l);
     hn_cost t;
     hn_layer_cost layers[8];
-    CHECK_OK(hn_count(g, 32, 32, &t, layers));
+    CHECK_OK(hn_count(g, &t, layers));
     CHECK(t.params == 27 && t.macs == 288 + 6);
     CHECK(t.activation_bytes == 64 + 128 + 128 + 8 + 8 + 12);
     CHECK_MSG(t.peak_activation_bytes == 256, "peak %lld", (long long)t.peak_activation_bytes);
     CHECK(t.weight_bytes == 27 * 4);
     CHECK(layers[1].params == 18 && layers[1].macs == 288 && layers[5].activation_bytes == 12);
-    CHECK_OK(hn_count(g, 8, 4, &t, NULL)); /* int8 activations, 4-bit weights */
-    CHECK(t.peak_activation_bytes == 64 && t.weight_bytes == 9 + 5); /* 18 weights: 9 B; 9: 4.5 -> 5 B */
+    hn_graph_set_numtypes(g, HN_INT4, HN_INT8); /* int8 activations, 4-bit weights */
+    CHECK_OK(hn_count(g, &t, NULL));
+    /* conv: 18 weights, 9 B; linear: 6 weights, 3 B, and 3 biases at 32 bits, 12 B */
+    CHECK_MSG(t.peak_activation_bytes == 64 && t.weight_bytes == 9 + 3 + 12, "peak %lld, weights %lld",
+              (long long)t.peak_activation_bytes, (long long)t.weight_bytes);
+    /* per layer: the conv keeps fp8 weights and writes int4; relu, pool and flatten pass int4 on; the
+     * input takes the first layer's type; the classifier writes fp32 (32 + 64 + 64 + 4 + 4 + 96 bits) */
+    hn_graph_set_numtypes(g, HN_FP32, HN_FP32);
+    g->nodes[1].wtype = HN_FP8_E4M3, g->nodes[1].atype = HN_INT4;
+    hn_graph_propagate_numtypes(g);
+    CHECK(g->nodes[0].atype == HN_INT4 && g->nodes[4].atype == HN_INT4 && g->nodes[5].atype == HN_FP32);
+    CHECK_OK(hn_count(g, &t, NULL));
+    CHECK_MSG(t.activation_bytes == 8 + 16 + 16 + 1 + 1 + 12 && t.weight_bytes == 18 + 24 + 12, "act %lld, weights %lld",
+              (long long)t.activation_bytes, (long long)t.weight_bytes);
     hn_graph_free(g);
 }
 
@@ -49,7 +61,7 @@ static void dag(void) {
     s.ninputs = 2, s.inputs[1] = b;
     add(g, s);
     hn_cost t;
-    CHECK_OK(hn_count(g, 32, 32, &t, NULL));
+    CHECK_OK(hn_count(g, &t, NULL));
     CHECK_MSG(t.peak_activation_bytes == 96, "peak %lld", (long long)t.peak_activation_bytes);
     CHECK(t.activation_bytes == 16 + 32 * 3 && t.params == 4 && t.macs == 16);
     hn_graph_free(g);
@@ -63,10 +75,10 @@ static void long_graph(void) {
     int x = 0;
     for (int i = 0; i < 1500; i++) x = add(g, hn_spec(HN_OP_RELU, x));
     hn_cost t;
-    CHECK_OK(hn_count(g, 32, 32, &t, NULL));
+    CHECK_OK(hn_count(g, &t, NULL));
     CHECK(t.peak_activation_bytes == 8 && t.activation_bytes == 1501 * 4);
     hn_alloc_fail_after(1);
-    CHECK_ERR(hn_count(g, 32, 32, &t, NULL), HN_ERR_NOMEM, "counting a graph of 1501 nodes");
+    CHECK_ERR(hn_count(g, &t, NULL), HN_ERR_NOMEM, "counting a graph of 1501 nodes");
     hn_alloc_fail_after(0);
     hn_graph_free(g);
 }

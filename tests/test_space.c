@@ -1,8 +1,11 @@
 /* Search spaces: NAS-Bench-201's exact parameter and MAC counts against the reference table
- * (../shared/reference/nb201/nb201-cost-sample.csv, counted in PyTorch), the published ranges over
- * all 15,625 cells, genotype properties, bad architecture strings, and a forward pass. */
+ * (../shared/reference/nb201/nb201-cost-sample.csv, counted in PyTorch) and the published ranges over
+ * all 15,625 cells; the MBConv space's counts and output widths against PyTorch
+ * (tests/ref/mbconv-counts.csv, written by tests/ref/gen_mbconv.py); quantization policies; genotype
+ * properties, bad architecture strings, and a forward and backward pass, for every space. */
 #include "check.h"
 #include "hwnas/exec.h"
+#include "hwnas/hw.h"
 #include "hwnas/space.h"
 
 static void nb201_reference_counts(void) {
@@ -39,6 +42,45 @@ static void nb201_reference_counts(void) {
     CHECK_MSG(rows == 313 && exact == rows, "%d of %d rows exact", exact, rows);
 }
 
+static void mbconv_reference_counts(void) {
+    char path[1024], line[1024];
+    snprintf(path, sizeof path, "%s/ref/mbconv-counts.csv", HWNAS_TEST_DIR);
+    FILE *f = fopen(path, "r");
+    CHECK_MSG(f != NULL, "cannot open %s", path);
+    if (!f) return;
+    const hn_space *s = hn_space_find("mbconv");
+    int rows = 0, exact = 0;
+    if (!fgets(line, sizeof line, f)) line[0] = 0; /* header */
+    while (fgets(line, sizeof line, f)) {
+        char arch[512], back[512];
+        long long params, macs;
+        int channels, classes, width;
+        if (sscanf(line, "\"%511[^\"]\",%d,%d,%lld,%lld,%d", arch, &channels, &classes, &params, &macs, &width) != 6)
+            continue;
+        uint8_t g[HN_SPACE_MAX_DECISIONS];
+        hn_graph *gr = NULL;
+        CHECK_OK(s->parse(s, arch, g));
+        s->format(s, g, back, sizeof back);
+        CHECK_MSG(strcmp(back, arch) == 0, "format(parse(%s)) = %s", arch, back);
+        hn_space_config cfg = {{channels, 28, 28}, classes, 0, 0};
+        CHECK_OK(s->to_graph(s, g, &cfg, &gr));
+        if (gr) {
+            hn_shape o = gr->nodes[gr->nnodes - 1].shape;
+            bool ok = hn_graph_param_count(gr) == params && hn_graph_macs(gr) == macs && o.c == width && o.h == 1 &&
+                      o.w == 1 && gr->nodes[0].shape.c == channels;
+            CHECK_MSG(ok, "%s: params %lld (want %lld), MACs %lld (want %lld), out %dx%dx%d (want %d)", arch,
+                      (long long)hn_graph_param_count(gr), params, (long long)hn_graph_macs(gr), macs, o.c, o.h, o.w,
+                      width);
+            exact += ok;
+            hn_graph_free(gr);
+        }
+        rows++;
+    }
+    fclose(f);
+    CHECK_MSG(rows == 62 && exact == rows, "%d of %d rows exact", exact, rows);
+    CHECK(hn_space_size(s) == 3023308800000000000ULL);
+}
+
 static void nb201_all(void) {
     const hn_space *s = &hn_space_nb201;
     CHECK(hn_space_size(s) == 15625);
@@ -70,7 +112,7 @@ static void properties(const hn_space *s) {
     for (int t = 0; t < 500; t++) {
         hn_space_sample(s, &r, a);
         hn_space_sample(s, &r, b);
-        char str[1024];
+        char str[4096];
         s->format(s, a, str, sizeof str);
         bad += s->parse(s, str, c) != HN_OK || memcmp(a, c, n) != 0;
         for (int i = 0; i < n; i++) seen[i][a[i]]++;
@@ -84,8 +126,10 @@ static void properties(const hn_space *s) {
         for (int i = 0; i < n; i++) bad += c[i] != a[i] && c[i] != b[i];
     }
     CHECK_MSG(bad == 0, "%s: %d property violations", s->name, bad);
+    int unseen = 0;
     for (int i = 0; i < n; i++)
-        for (int v = 0; v < s->choices[i]; v++) CHECK_MSG(seen[i][v] > 0, "%s: decision %d never took %d", s->name, i, v);
+        for (int v = 0; v < s->choices[i]; v++) unseen += seen[i][v] == 0;
+    CHECK_MSG(unseen == 0, "%s: %d choices never sampled", s->name, unseen);
     int count = hn_space_neighbours(s, a, NULL), expect = 0;
     for (int i = 0; i < n; i++) expect += s->choices[i] - 1;
     CHECK(count == expect);
@@ -103,7 +147,7 @@ static void properties(const hn_space *s) {
 
 static void bad_strings(void) {
     const hn_space *s = &hn_space_nb201;
-    uint8_t g[6];
+    uint8_t g[HN_SPACE_MAX_DECISIONS];
     CHECK_ERR(s->parse(s, "|conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|", g), HN_ERR_INVALID,
               "at position 1: expected an op");
     CHECK_ERR(s->parse(s, "|none~0|+|none~0|none~1|", g), HN_ERR_INVALID, "at position 24: expected '+'");
@@ -112,31 +156,112 @@ static void bad_strings(void) {
     CHECK_ERR(s->parse(s, "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|x", g), HN_ERR_INVALID,
               "expected the end of the string");
     CHECK_ERR(s->parse(s, "", g), HN_ERR_INVALID, "at position 0");
+
+    s = &hn_space_mbconv;
+    const char *ok = "r28|w1.0:k3e1,skip|w0.75:k5e6,k3e3,skip|w1.0:k7e6,k3e3,skip|w0.5:k5e3,k5e3,k3e6,skip|w1.0:k3e6,skip,skip";
+    CHECK_OK(s->parse(s, ok, g));
+    CHECK_ERR(s->parse(s, "r29|w1.0:k3e1,skip", g), HN_ERR_INVALID, "at position 1: expected a resolution of 16, 20");
+    CHECK_ERR(s->parse(s, "r28|w0.6:k3e1,skip", g), HN_ERR_INVALID, "at position 5: expected a width of 0.5");
+    CHECK_ERR(s->parse(s, "r28|w1.0:k9e1,skip", g), HN_ERR_INVALID, "at position 9: expected block 1 of stage 1");
+    CHECK_ERR(s->parse(s, "r28|w1.0:skip,skip", g), HN_ERR_INVALID, "the first block of a stage changes the shape");
+    CHECK_ERR(s->parse(s, "r28|w1.0:k3e1|w1.0:k3e1", g), HN_ERR_INVALID,
+              "at position 13: expected ',' and block 2 of stage 1 (stage 1 has 2 blocks)");
+    CHECK_ERR(s->parse(s, "r28|w1.0:k3e1,k3e1,k3e1|w1.0", g), HN_ERR_INVALID,
+              "at position 18: expected '|w' and the width of stage 2");
+    char longer[256];
+    snprintf(longer, sizeof longer, "%s,skip", ok);
+    CHECK_ERR(s->parse(s, longer, g), HN_ERR_INVALID, "at position 104: expected the end of the string");
+    CHECK_ERR(s->parse(s, "r28", g), HN_ERR_INVALID, "at position 3: expected '|w' and the width of stage 1");
+
+    s = hn_space_find("mbconv+quant");
+    char q[512];
+    snprintf(q, sizeof q, "%s#int8/int3", ok);
+    CHECK_ERR(s->parse(s, q, g), HN_ERR_INVALID, "expected an activation type (fp32, int2");
+    snprintf(q, sizeof q, "%s#int8", ok);
+    CHECK_ERR(s->parse(s, q, g), HN_ERR_INVALID, "expected a weight type (fp32");
+    snprintf(q, sizeof q, "%s#int8/int8,int4/int4", ok);
+    CHECK_ERR(s->parse(s, q, g), HN_ERR_INVALID, "expected 1 or 48 WEIGHT/ACTIVATION pairs (one per slot), got 2");
+    CHECK_ERR(s->parse(s, ok, g), HN_ERR_INVALID, "expected the architecture, '#' and a quantization policy");
 }
 
-static void forward_runs(void) {
-    const hn_space *s = &hn_space_nb201;
-    hn_space_config cfg = {{1, 28, 28}, 10, 4, 1};
+/* A policy reaches the layers of its slots, and counting reads it. */
+static void quant_policy(void) {
+    const hn_space *s = hn_space_find("mbconv+quant"), *base = &hn_space_mbconv;
+    CHECK(s && s->base == base && s->ndecisions == base->ndecisions + 2 * 48 && s->nqslots == 48);
+    if (!s) return;
+    const char *arch = "r16|w0.5:k3e3,skip|w0.5:k3e1,skip,skip|w0.5:k3e1,skip,skip|w0.5:k3e1,skip,skip,skip|"
+                       "w0.5:k3e1,skip,skip";
+    char str[4096], back[4096];
+    uint8_t g[HN_SPACE_MAX_DECISIONS];
+    snprintf(str, sizeof str, "%s#int8/int8", arch);
+    CHECK_OK(s->parse(s, str, g));
+    s->format(s, g, back, sizeof back);
+    CHECK_MSG(strcmp(str, back) == 0, "a uniform policy formats as one pair: %s", back);
+    /* slot 0 (stem) int2/int4, slot 1 (block 1 expand) fp8-e4m3/fp8-e5m2, slot 3 (its project) fp4-e2m1/int16 */
+    int n = snprintf(str, sizeof str, "%s#int2/int4,fp8-e4m3/fp8-e5m2,int8/int8,fp4-e2m1/int16", arch);
+    for (int i = 4; i < 48; i++) n += snprintf(str + n, sizeof str - (size_t)n, ",fp6-e3m2/fp32");
+    CHECK_OK(s->parse(s, str, g));
+    s->format(s, g, back, sizeof back);
+    CHECK_MSG(strcmp(str, back) == 0, "format(parse(%s)) = %s", str, back);
+    hn_graph *gr = NULL;
+    CHECK_OK(s->to_graph(s, g, &s->defaults, &gr));
+    if (!gr) return;
+    /* input; stem conv, bn, relu6; block 1: expand conv (4), bn, relu6, depthwise (7), bn, relu6, project (10) */
+    const hn_node *nd = gr->nodes;
+    CHECK(nd[1].qslot == 0 && nd[1].wtype == HN_INT2 && nd[1].atype == HN_INT4);
+    CHECK(nd[0].atype == HN_INT4 && nd[2].atype == HN_INT4 && nd[3].atype == HN_INT4);
+    CHECK(nd[4].qslot == 1 && nd[4].wtype == HN_FP8_E4M3 && nd[4].atype == HN_FP8_E5M2);
+    CHECK(nd[10].qslot == 3 && nd[10].wtype == HN_FP4_E2M1 && nd[10].atype == HN_INT16);
+    CHECK(nd[gr->nnodes - 1].qslot == 47 && nd[gr->nnodes - 1].wtype == HN_FP6_E3M2);
+    hn_cost c, c32;
+    CHECK_OK(hn_count(gr, &c, NULL));
+    hn_graph_set_numtypes(gr, HN_FP32, HN_FP32);
+    CHECK_OK(hn_count(gr, &c32, NULL));
+    CHECK(c.params == c32.params && c.macs == c32.macs && c.weight_bytes < c32.weight_bytes &&
+          c.activation_bytes < c32.activation_bytes);
+    /* the stem's kernel: 1 x 8 x 3 x 3 = 72 weights at 2 bits */
+    hn_layer_cost l[512];
+    CHECK(gr->nnodes <= 512);
+    hn_graph_free(gr);
+    CHECK_OK(s->to_graph(s, g, &s->defaults, &gr));
+    CHECK_OK(hn_count(gr, &c, l));
+    CHECK_MSG(l[1].weight_bytes == 18 && l[1].activation_bytes == 8 * 16 * 16 / 2, "stem: %lld weight bytes, %lld act",
+              (long long)l[1].weight_bytes, (long long)l[1].activation_bytes);
+    hn_graph_free(gr);
+    char name[64];
+    base->qslot_name(base, 46, name, sizeof name);
+    CHECK(strcmp(name, "head conv") == 0);
+    base->qslot_name(base, 1 + 3 * 5 + 1, name, sizeof name); /* block 6 (of 15) = stage 3 block 1, depthwise */
+    CHECK_MSG(strcmp(name, "stage 3 block 1 depthwise") == 0, "%s", name);
+}
+
+/* Every sampled genotype of every space builds a graph that trains one step. */
+static void forward_runs(const hn_space *s) {
+    hn_space_config cfg = s->defaults;
+    if (!strcmp(s->base ? s->base->name : s->name, "nb201")) cfg = (hn_space_config){{1, 28, 28}, 10, 4, 1};
     hn_rng r;
     hn_rng_seed(&r, 3, 3);
     for (int t = 0; t < 5; t++) {
-        uint8_t g[6];
+        uint8_t g[HN_SPACE_MAX_DECISIONS];
         hn_space_sample(s, &r, g);
-        if (t == 0) memset(g, 0, sizeof g); /* all none: the cells output zeros */
+        if (t == 0 && s == &hn_space_nb201) memset(g, 0, 6); /* all none: the cells output zeros */
         hn_graph *gr = NULL;
         hn_exec *e = NULL;
         CHECK_OK(s->to_graph(s, g, &cfg, &gr));
         if (!gr) continue;
         CHECK_OK(hn_graph_finalize(gr));
         hn_graph_init_params(gr, 1);
-        float x[2 * 784], loss = 0;
+        hn_shape in = gr->nodes[0].shape;
+        int nx = 2 * in.c * in.h * in.w;
+        float *x = malloc(sizeof(float) * (size_t)nx), loss = 0;
         int32_t y[2] = {1, 7};
-        for (int i = 0; i < 2 * 784; i++) x[i] = hn_rng_normal(&r);
+        for (int i = 0; i < nx; i++) x[i] = hn_rng_normal(&r);
         CHECK_OK(hn_exec_new(gr, 2, true, &e));
         CHECK_OK(hn_exec_forward(e, x, 2, true));
         CHECK_OK(hn_exec_loss(e, y, 0, &loss, NULL));
         CHECK_OK(hn_exec_backward(e, NULL, NULL));
-        CHECK(isfinite(loss) && loss > 0);
+        CHECK_MSG(isfinite(loss) && loss > 0, "%s: loss %g", s->name, loss);
+        free(x);
         hn_exec_free(e);
         hn_graph_free(gr);
     }
@@ -146,8 +271,12 @@ int main(void) {
     hn_set_threads(1);
     nb201_reference_counts();
     nb201_all();
-    properties(&hn_space_nb201);
+    mbconv_reference_counts();
     bad_strings();
-    forward_runs();
+    quant_policy();
+    for (const hn_space *const *s = hn_space_list(); *s; s++) {
+        properties(*s);
+        forward_runs(*s);
+    }
     return check_report();
 }

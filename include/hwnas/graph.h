@@ -27,6 +27,7 @@
 #include <stdbool.h>
 
 #include "hwnas/core.h"
+#include "hwnas/numtype.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -81,7 +82,7 @@ hn_node_spec hn_spec(hn_op op, int input);
 
 typedef struct {
     hn_op op;
-    char name[HN_NAME_MAX];   /* "<op><index>" unless the spec named it */
+    char name[HN_NAME_MAX];   /* "<op><index>" ("relu6_3" after a digit) unless the spec named it */
     int ninputs;
     int inputs[HN_MAX_INPUTS];
     int out, kernel, stride, pad, groups;
@@ -90,6 +91,8 @@ typedef struct {
     hn_shape shape;           /* inferred output shape */
     size_t param_off, nparams; /* this node's slice of the graph's parameter block */
     size_t state_off, nstate;  /* this node's slice of the state block (batch norm statistics) */
+    int qslot;                 /* conv2d, linear: the quantization-policy slot a space gave it, or -1 */
+    hn_numtype wtype, atype;   /* number types of the weights and of the output (HN_FP32 unless set) */
 } hn_node;
 
 typedef struct hn_graph {
@@ -119,6 +122,13 @@ hn_status hn_graph_finalize(hn_graph *g);
  * +-1/sqrt(fan_in) (kaiming_uniform with a = sqrt(5)); batch norm gamma 1, beta 0, running mean 0,
  * running variance 1. Deterministic for a seed. */
 void hn_graph_init_params(hn_graph *g, uint64_t seed);
+
+/* Sets every node's weight type to w and output type to a: a uniform policy such as int8/int8. */
+void hn_graph_set_numtypes(hn_graph *g, hn_numtype w, hn_numtype a);
+/* After the layers with weights (conv2d, linear) got their types: every other node takes the type of
+ * its widest input (it passes values through), and the input node the output type of the first layer
+ * with weights (a quantized network is fed in the type its first layer computes in). */
+void hn_graph_propagate_numtypes(hn_graph *g);
 
 /* Index of the node named name, or -1. */
 int hn_graph_find(const hn_graph *g, const char *name);

@@ -16,7 +16,7 @@ typedef struct {
     int64_t macs;                  /* multiply-accumulates of convolutions and linear layers */
     int64_t activation_bytes;      /* sum of every node's output (the input included) */
     int64_t peak_activation_bytes; /* the most bytes alive at once in a sequential schedule */
-    int64_t weight_bytes;          /* parameters plus batch-norm statistics, at their bit width */
+    int64_t weight_bytes;          /* kernels at their weight type, the rest (biases, batch norm) at 32 bits */
 } hn_cost;
 
 /* Per node (index = node id). */
@@ -24,13 +24,16 @@ typedef struct {
     int64_t params, macs, activation_bytes, weight_bytes;
 } hn_layer_cost;
 
-/* Counts g (finalized or not). Activations take act_bits per value and weights weight_bits per value
- * (32 for float32; a quantization policy will set them per layer). The schedule runs the nodes in
+/* Counts g (finalized or not). Each node's output takes the bits of its activation type (atype) per
+ * value; the kernels of convolutions and linear layers take the bits of their weight type (wtype),
+ * and biases, batch-norm parameters and running statistics 32 bits each (as trained: a deployment
+ * folds batch norm, and the device models count that form). Types are fp32 unless a quantization
+ * policy (a "+quant" space) or hn_graph_set_numtypes set them. The schedule runs the nodes in
  * order; a node's output buffer is alive from its step to its last reader's step (the output to the
  * end), and no op runs in place -- an identity, flatten or zero writes a buffer of its own -- so the
  * peak is an upper bound for runtimes that alias those. layers may be NULL, else has g->nnodes
  * entries. Fails only with HN_ERR_NOMEM (graphs over 1024 nodes need a work array). */
-hn_status hn_count(const hn_graph *g, int act_bits, int weight_bits, hn_cost *total, hn_layer_cost *layers);
+hn_status hn_count(const hn_graph *g, hn_cost *total, hn_layer_cost *layers);
 
 #ifdef __cplusplus
 }

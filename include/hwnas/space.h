@@ -3,7 +3,8 @@
  * and the operations every strategy needs -- sampling, mutation, crossover, neighbours, enumeration
  * -- are written once, here, over that vector.
  *
- * Spaces: "nb201" (NAS-Bench-201 cells; src/space/nb201.c). */
+ * Spaces: "nb201" (NAS-Bench-201 cells; src/space/nb201.c), "mbconv" (MobileNetV2-style macro space;
+ * src/space/mbconv.c). */
 #ifndef HWNAS_SPACE_H
 #define HWNAS_SPACE_H
 
@@ -37,9 +38,17 @@ typedef struct hn_space {
      * genotypes needs no parameter memory). The caller frees *out with hn_graph_free. */
     hn_status (*to_graph)(const struct hn_space *s, const uint8_t *g, const hn_space_config *cfg, hn_graph **out);
     hn_space_config defaults;
+    /* Quantization-policy slots: the layers with weights that a policy sets, numbered by their
+     * position in the largest network of the space (so a slot keeps its meaning when the architecture
+     * changes); to_graph writes each layer's slot to hn_node.qslot. */
+    int nqslots;
+    /* A short description of slot i ("stem conv", "stage 2 block 1 expand") into buf. */
+    void (*qslot_name)(const struct hn_space *s, int slot, char *buf, size_t cap);
+    const struct hn_space *base; /* a joined space ("NAME+quant"): its architecture space; else NULL */
 } hn_space;
 
-/* The space named name ("nb201"), or NULL. Spaces are static: never freed. */
+/* The space named name ("nb201", "mbconv", or either joined with a quantization policy:
+ * "nb201+quant", "mbconv+quant"), or NULL. Spaces are static: never freed. */
 const hn_space *hn_space_find(const char *name);
 /* All spaces, NULL-terminated. */
 const hn_space *const *hn_space_list(void);
@@ -60,6 +69,7 @@ int hn_space_neighbours(const hn_space *s, const uint8_t *g, uint8_t *out);
 void hn_space_decode(const hn_space *s, uint64_t index, uint8_t *g);
 
 extern const hn_space hn_space_nb201;
+extern const hn_space hn_space_mbconv;
 
 #ifdef __cplusplus
 }

@@ -12,8 +12,13 @@ static const char *help =
     "Usage: hwnas cost --space NAME --arch STRING [--input CxHxW] [--classes K] [--json] [--layers]\n"
     "\n"
     "Counts the network of an architecture: parameters, MACs (convolutions and linear layers), the\n"
-    "activation bytes of every tensor and the peak of a sequential schedule (float32), and weight bytes.\n"
-    "--layers adds one line (or JSON entry) per node.\n";
+    "activation bytes of every tensor and the peak of a sequential schedule, and weight bytes. Values\n"
+    "are float32 unless the space carries a quantization policy (NAME+quant, e.g. ARCH#int8/int8).\n"
+    "--layers adds one line (or JSON entry) per node, with its weight and output types.\n"
+    "\n"
+    "Example:\n"
+    "  hwnas cost --space mbconv+quant --arch 'r28|w1.0:k3e1,skip|w0.75:k5e6,k3e3,skip|w1.0:k7e6,k3e3,skip|"
+    "w0.5:k5e3,k5e3,k3e6,skip|w1.0:k3e6,skip,skip#int8/int8'\n";
 
 int cmd_cost(int argc, char **argv) {
     enum { O_SPACE = 256, O_ARCH, O_INPUT, O_CLASSES, O_JSON, O_LAYERS, O_HELP };
@@ -46,7 +51,7 @@ int cmd_cost(int argc, char **argv) {
     if (st) return cli_fail(st);
     hn_cost t;
     hn_layer_cost *layers = hn_alloc(sizeof(hn_layer_cost) * (size_t)g->nnodes);
-    if (!layers || (st = hn_count(g, 32, 32, &t, layers))) {
+    if (!layers || (st = hn_count(g, &t, layers))) {
         hn_free(layers);
         hn_graph_free(g);
         return cli_fail(layers ? st : HN_ERR_NOMEM);
@@ -60,11 +65,13 @@ int cmd_cost(int argc, char **argv) {
             json_t *arr = json_array();
             for (int i = 0; i < g->nnodes; i++) {
                 const hn_node *n = &g->nodes[i];
-                json_array_append_new(arr, json_pack("{s:s, s:s, s:[i,i,i], s:I, s:I, s:I}", "name", n->name, "op",
-                                                     hn_op_name(n->op), "shape", n->shape.c, n->shape.h, n->shape.w,
-                                                     "params", (json_int_t)layers[i].params, "macs",
-                                                     (json_int_t)layers[i].macs, "activation_bytes",
-                                                     (json_int_t)layers[i].activation_bytes));
+                json_array_append_new(
+                    arr, json_pack("{s:s, s:s, s:[i,i,i], s:s, s:s, s:I, s:I, s:I, s:I}", "name", n->name, "op",
+                                   hn_op_name(n->op), "shape", n->shape.c, n->shape.h, n->shape.w, "weight_type",
+                                   hn_numtype_name(n->wtype), "activation_type", hn_numtype_name(n->atype), "params",
+                                   (json_int_t)layers[i].params, "macs", (json_int_t)layers[i].macs,
+                                   "activation_bytes", (json_int_t)layers[i].activation_bytes, "weight_bytes",
+                                   (json_int_t)layers[i].weight_bytes));
             }
             json_object_set_new(o, "layers", arr);
         }
@@ -74,13 +81,18 @@ int cmd_cost(int argc, char **argv) {
         json_decref(o);
     } else {
         if (per_layer) {
-            printf("%-20s %-15s %-14s %10s %12s %12s\n", "node", "op", "shape", "params", "MACs", "act bytes");
+            printf("%-14s %-15s %-11s %-18s %9s %10s %10s %9s\n", "node", "op", "shape", "types (w/a)", "params", "MACs",
+                   "act bytes", "w bytes");
             for (int i = 0; i < g->nnodes; i++) {
                 const hn_node *n = &g->nodes[i];
-                char shape[48];
+                char shape[48], types[48];
                 snprintf(shape, sizeof shape, "%dx%dx%d", n->shape.c, n->shape.h, n->shape.w);
-                printf("%-20s %-15s %-14s %10lld %12lld %12lld\n", n->name, hn_op_name(n->op), shape,
-                       (long long)layers[i].params, (long long)layers[i].macs, (long long)layers[i].activation_bytes);
+                bool weights = n->op == HN_OP_CONV2D || n->op == HN_OP_LINEAR;
+                snprintf(types, sizeof types, "%s/%s", weights ? hn_numtype_name(n->wtype) : "-",
+                         hn_numtype_name(n->atype));
+                printf("%-14s %-15s %-11s %-18s %9lld %10lld %10lld %9lld\n", n->name, hn_op_name(n->op), shape, types,
+                       (long long)layers[i].params, (long long)layers[i].macs, (long long)layers[i].activation_bytes,
+                       (long long)layers[i].weight_bytes);
             }
             printf("\n");
         }

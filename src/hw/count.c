@@ -3,7 +3,17 @@
 
 #include <string.h>
 
-hn_status hn_count(const hn_graph *g, int act_bits, int weight_bits, hn_cost *total, hn_layer_cost *layers) {
+static int64_t act_bytes(const hn_node *n) {
+    return ((int64_t)n->shape.c * n->shape.h * n->shape.w * hn_numtype_bits(n->atype) + 7) / 8;
+}
+
+/* The kernel at the node's weight type; biases, batch-norm parameters and statistics at 32 bits. */
+static int64_t weight_bytes(const hn_node *n) {
+    int64_t kernel = n->op == HN_OP_CONV2D || n->op == HN_OP_LINEAR ? (int64_t)n->nparams - (n->bias ? n->out : 0) : 0;
+    return (kernel * hn_numtype_bits(n->wtype) + 7) / 8 + ((int64_t)(n->nparams + n->nstate) - kernel) * 4;
+}
+
+hn_status hn_count(const hn_graph *g, hn_cost *total, hn_layer_cost *layers) {
     memset(total, 0, sizeof *total);
     const int nn = g->nnodes;
     int last_stack[1024], *last = nn <= 1024 ? last_stack : hn_alloc(sizeof(int) * nn);
@@ -16,8 +26,7 @@ hn_status hn_count(const hn_graph *g, int act_bits, int weight_bits, hn_cost *to
     int64_t live = 0;
     for (int i = 0; i < nn; i++) {
         const hn_node *n = &g->nodes[i];
-        int64_t act = ((int64_t)n->shape.c * n->shape.h * n->shape.w * act_bits + 7) / 8;
-        int64_t wb = ((int64_t)(n->nparams + n->nstate) * weight_bits + 7) / 8;
+        int64_t act = act_bytes(n), wb = weight_bytes(n);
         int64_t macs = hn_node_macs(g, i);
         total->params += (int64_t)n->nparams;
         total->macs += macs;
@@ -31,7 +40,7 @@ hn_status hn_count(const hn_graph *g, int act_bits, int weight_bits, hn_cost *to
             bool dup = false;
             for (int k = 0; k < j; k++) dup |= n->inputs[k] == u;
             if (last[u] == i && !dup)
-                live -= ((int64_t)g->nodes[u].shape.c * g->nodes[u].shape.h * g->nodes[u].shape.w * act_bits + 7) / 8;
+                live -= act_bytes(&g->nodes[u]);
         }
         if (last[i] == i) live -= act; /* nobody reads it */
     }

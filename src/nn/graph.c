@@ -41,6 +41,7 @@ hn_status hn_graph_new(hn_shape input, hn_graph **out) {
     in->op = HN_OP_INPUT;
     strcpy(in->name, "input");
     in->shape = input;
+    in->qslot = -1;
     g->nnodes = 1;
     *out = g;
     return HN_OK;
@@ -100,22 +101,46 @@ hn_status hn_graph_add(hn_graph *g, const hn_node_spec *s, int *id) {
     n->count_include_pad = s->count_include_pad;
     n->eps = s->eps > 0 ? s->eps : 1e-5f;
     n->momentum = s->momentum > 0 ? s->momentum : 0.1f;
+    n->qslot = -1;
     hn_status st = def->infer(g, n);
     if (st != HN_OK) return hn_error_prefix(st, "%s", LABEL());
 #undef LABEL
     if (s->name) {
         strcpy(n->name, s->name);
-    } else { /* "<op><index>", without printf's cost */
+    } else { /* "<op><index>" ("<op>_<index>" after a digit: relu6_3), without printf's cost */
         size_t len = strlen(def->name);
         char digits[12];
         int nd = 0;
         for (int v = g->nnodes; v > 0 || nd == 0; v /= 10) digits[nd++] = (char)('0' + v % 10);
         memcpy(n->name, def->name, len);
+        if (def->name[len - 1] >= '0' && def->name[len - 1] <= '9') n->name[len++] = '_';
         for (int k = 0; k < nd; k++) n->name[len + k] = digits[nd - 1 - k];
         n->name[len + nd] = 0;
     }
     *id = g->nnodes++;
     return HN_OK;
+}
+
+void hn_graph_set_numtypes(hn_graph *g, hn_numtype w, hn_numtype a) {
+    for (int i = 0; i < g->nnodes; i++) g->nodes[i].wtype = w, g->nodes[i].atype = a;
+}
+
+static bool has_weights(const hn_node *n) { return n->op == HN_OP_CONV2D || n->op == HN_OP_LINEAR; }
+
+void hn_graph_propagate_numtypes(hn_graph *g) {
+    for (int i = 1; i < g->nnodes; i++)
+        if (has_weights(&g->nodes[i])) {
+            g->nodes[0].atype = g->nodes[i].atype;
+            break;
+        }
+    for (int i = 1; i < g->nnodes; i++) {
+        hn_node *n = &g->nodes[i];
+        if (has_weights(n)) continue;
+        n->atype = g->nodes[n->inputs[0]].atype;
+        for (int j = 1; j < n->ninputs; j++)
+            if (hn_numtype_bits(g->nodes[n->inputs[j]].atype) > hn_numtype_bits(n->atype))
+                n->atype = g->nodes[n->inputs[j]].atype;
+    }
 }
 
 hn_status hn_graph_finalize(hn_graph *g) {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "builder.h"
 #include "hwnas/space.h"
 
 enum { NB201_NONE, NB201_SKIP, NB201_CONV1, NB201_CONV3, NB201_AVG, NB201_OPS };
@@ -40,8 +41,7 @@ static hn_status parse(const hn_space *s, const char *str, uint8_t *g) {
     (void)s;
     const char *p = str;
 #define EXPECT(cond, what)                                                                                  \
-    if (!(cond))                                                                                           \
-    return hn_error(HN_ERR_INVALID, "nb201 architecture '%s': at position %d: expected %s", str, (int)(p - str), what)
+    if (!(cond)) return space_parse_error("nb201", str, p, what)
     for (int j = 1; j < 4; j++) {
         if (j > 1) {
             EXPECT(*p == '+', "'+' between nodes");
@@ -71,74 +71,46 @@ static hn_status parse(const hn_space *s, const char *str, uint8_t *g) {
     return HN_OK;
 }
 
-/* Graph building: each helper adds nodes and returns the id of its output through *id. */
-typedef struct {
-    hn_graph *g;
-    hn_status st;
-} builder;
+/* Quantization-policy slots: the cells of a stage share their ops, and so their policy. */
+enum { SLOT_STEM = 0, SLOT_CELLS = 1, SLOT_REDUCTION = SLOT_CELLS + 3 * 6, SLOT_CLASSIFIER = SLOT_REDUCTION + 2 * 3,
+       NB201_SLOTS };
 
-static int add(builder *b, const hn_node_spec *s) {
-    int id = -1;
-    if (b->st == HN_OK) b->st = hn_graph_add(b->g, s, &id);
-    return id;
+static int relu_conv_bn(builder *b, int x, int out, int k, int stride, int pad, int qslot) {
+    int r = build_op(b, HN_OP_RELU, x);
+    return build_op(b, HN_OP_BATCHNORM, build_conv(b, r, out, k, stride, pad, 1, qslot));
 }
 
-/* a node of op with one input and default attributes */
-static int add1(builder *b, hn_op op, int x) {
-    hn_node_spec s = hn_spec(op, x);
-    return add(b, &s);
-}
-
-static int conv(builder *b, int x, int out, int k, int stride, int pad) {
-    hn_node_spec s = hn_spec(HN_OP_CONV2D, x);
-    s.out = out, s.kernel = k, s.stride = stride, s.pad = pad;
-    return add(b, &s);
-}
-
-static int relu_conv_bn(builder *b, int x, int out, int k, int stride, int pad) {
-    int r = add1(b, HN_OP_RELU, x);
-    return add1(b, HN_OP_BATCHNORM, conv(b, r, out, k, stride, pad));
-}
-
-static int sum(builder *b, const int *ids, int n) {
-    if (n == 1) return ids[0];
-    hn_node_spec s = hn_spec(HN_OP_ADD, ids[0]);
-    s.ninputs = n;
-    memcpy(s.inputs, ids, sizeof(int) * n);
-    return add(b, &s);
-}
-
-static int cell(builder *b, const uint8_t *geno, int x, int C) {
+static int cell(builder *b, const uint8_t *geno, int x, int C, int stage) {
     int nodes[4] = {x, -1, -1, -1};
     for (int j = 1; j < 4; j++) {
         int terms[3];
         for (int i = 0; i < j; i++) {
             int in = nodes[i];
             switch (geno[edge(i, j)]) {
-            case NB201_NONE: terms[i] = add1(b, HN_OP_ZERO, in); break;
+            case NB201_NONE: terms[i] = build_op(b, HN_OP_ZERO, in); break;
             case NB201_SKIP: terms[i] = in; break;
-            case NB201_CONV1: terms[i] = relu_conv_bn(b, in, C, 1, 1, 0); break;
-            case NB201_CONV3: terms[i] = relu_conv_bn(b, in, C, 3, 1, 1); break;
+            case NB201_CONV1: terms[i] = relu_conv_bn(b, in, C, 1, 1, 0, SLOT_CELLS + 6 * stage + edge(i, j)); break;
+            case NB201_CONV3: terms[i] = relu_conv_bn(b, in, C, 3, 1, 1, SLOT_CELLS + 6 * stage + edge(i, j)); break;
             default: {
                 hn_node_spec s = hn_spec(HN_OP_AVGPOOL, in);
                 s.kernel = 3, s.stride = 1, s.pad = 1, s.count_include_pad = false;
-                terms[i] = add(b, &s);
+                terms[i] = build_add(b, &s);
             }
             }
         }
-        nodes[j] = sum(b, terms, j);
+        nodes[j] = build_sum(b, terms, j);
     }
     return nodes[3];
 }
 
-static int reduction(builder *b, int x, int out) {
-    int a = relu_conv_bn(b, x, out, 3, 2, 1);
-    int c = relu_conv_bn(b, a, out, 3, 1, 1);
+static int reduction(builder *b, int x, int out, int r) {
+    int slot = SLOT_REDUCTION + 3 * r;
+    int a = relu_conv_bn(b, x, out, 3, 2, 1, slot);
+    int c = relu_conv_bn(b, a, out, 3, 1, 1, slot + 1);
     hn_node_spec p = hn_spec(HN_OP_AVGPOOL, x);
     p.kernel = 2, p.stride = 2;
-    int shortcut = conv(b, add(b, &p), out, 1, 1, 0);
-    int ids[2] = {shortcut, c};
-    return sum(b, ids, 2);
+    int ids[2] = {build_conv(b, build_add(b, &p), out, 1, 1, 0, 1, slot + 2), c};
+    return build_sum(b, ids, 2);
 }
 
 static hn_status to_graph(const hn_space *s, const uint8_t *geno, const hn_space_config *cfg, hn_graph **out) {
@@ -151,23 +123,33 @@ static hn_status to_graph(const hn_space *s, const uint8_t *geno, const hn_space
         if (geno[e] >= NB201_OPS) return hn_error(HN_ERR_INVALID, "nb201: edge %d has op %d (0..4)", e, geno[e]);
     builder b = {NULL, hn_graph_new(cfg->input, &b.g)};
     if (b.st) return b.st;
-    int x = add1(&b, HN_OP_BATCHNORM, conv(&b, 0, cfg->width, 3, 1, 1));
+    int x = build_op(&b, HN_OP_BATCHNORM, build_conv(&b, 0, cfg->width, 3, 1, 1, 1, SLOT_STEM));
     int C = cfg->width;
     for (int stage = 0; stage < 3; stage++) {
-        if (stage > 0) x = reduction(&b, x, C *= 2);
-        for (int k = 0; k < cfg->cells; k++) x = cell(&b, geno, x, C);
+        if (stage > 0) x = reduction(&b, x, C *= 2, stage - 1);
+        for (int k = 0; k < cfg->cells; k++) x = cell(&b, geno, x, C, stage);
     }
-    x = add1(&b, HN_OP_RELU, add1(&b, HN_OP_BATCHNORM, x));
-    x = add1(&b, HN_OP_FLATTEN, add1(&b, HN_OP_GLOBAL_AVGPOOL, x));
-    hn_node_spec fc = hn_spec(HN_OP_LINEAR, x);
-    fc.out = cfg->classes, fc.bias = true;
-    add(&b, &fc);
+    x = build_op(&b, HN_OP_RELU, build_op(&b, HN_OP_BATCHNORM, x));
+    x = build_op(&b, HN_OP_FLATTEN, build_op(&b, HN_OP_GLOBAL_AVGPOOL, x));
+    build_linear(&b, x, cfg->classes, SLOT_CLASSIFIER);
     if (b.st) {
         hn_graph_free(b.g);
         return hn_error_prefix(b.st, "nb201 skeleton on %dx%dx%d", cfg->input.c, cfg->input.h, cfg->input.w);
     }
     *out = b.g;
     return HN_OK;
+}
+
+static void qslot_name(const hn_space *s, int slot, char *buf, size_t cap) {
+    (void)s;
+    static const char *const edges[6] = {"0->1", "0->2", "1->2", "0->3", "1->3", "2->3"};
+    static const char *const convs[3] = {"conv_a", "conv_b", "shortcut"};
+    if (slot == SLOT_STEM) snprintf(buf, cap, "stem conv");
+    else if (slot < SLOT_REDUCTION)
+        snprintf(buf, cap, "stage %d cells, edge %s conv", (slot - SLOT_CELLS) / 6 + 1, edges[(slot - SLOT_CELLS) % 6]);
+    else if (slot < SLOT_CLASSIFIER)
+        snprintf(buf, cap, "reduction %d %s", (slot - SLOT_REDUCTION) / 3 + 1, convs[(slot - SLOT_REDUCTION) % 3]);
+    else snprintf(buf, cap, "classifier");
 }
 
 const hn_space hn_space_nb201 = {
@@ -179,5 +161,7 @@ const hn_space hn_space_nb201 = {
     .format = format,
     .parse = parse,
     .to_graph = to_graph,
+    .nqslots = NB201_SLOTS,
+    .qslot_name = qslot_name,
     .defaults = {{3, 32, 32}, 10, 16, 5},
 };

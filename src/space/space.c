@@ -1,13 +1,39 @@
 /* The operations every search strategy needs, written once over the genotype vector. */
 #include "hwnas/space.h"
 
+#include <pthread.h>
 #include <string.h>
 
-static const hn_space *const spaces[] = {&hn_space_nb201, NULL};
+#include "builder.h"
 
-const hn_space *const *hn_space_list(void) { return spaces; }
+/* The registry: each architecture space, then each joined with a quantization policy. The joined
+ * spaces are built once, on first use, in static storage. */
+static const hn_space *const bases[] = {&hn_space_nb201, &hn_space_mbconv};
+enum { NBASES = sizeof bases / sizeof bases[0] };
+static struct {
+    hn_space space;
+    int choices[HN_SPACE_MAX_DECISIONS];
+    char name[32], description[256];
+} joined[NBASES];
+static const hn_space *spaces[2 * NBASES + 1];
+static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
+
+static void registry_init(void) {
+    for (int i = 0; i < NBASES; i++) {
+        spaces[i] = bases[i];
+        space_join_quant(bases[i], &joined[i].space, joined[i].choices, joined[i].name, sizeof joined[i].name,
+                         joined[i].description, sizeof joined[i].description);
+        spaces[NBASES + i] = &joined[i].space;
+    }
+}
+
+const hn_space *const *hn_space_list(void) {
+    pthread_once(&registry_once, registry_init);
+    return spaces;
+}
 
 const hn_space *hn_space_find(const char *name) {
+    hn_space_list();
     for (int i = 0; spaces[i]; i++)
         if (strcmp(spaces[i]->name, name) == 0) return spaces[i];
     return NULL;
