@@ -37,6 +37,7 @@ install: build
 bench: build
 	@HWNAS_SETUP_PEERS=1 scripts/setup.sh
 	$(BUILD)/bench_space_count nb201 5
+	bench/count_vs_torch $(BUILD)
 	bench/train_vs_torch $(BUILD)/hwnas
 
 clean:

@@ -84,7 +84,8 @@ if [ $ok = 1 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: tr
 
 # search spaces and counting
 A0='|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|'
-expect 0 "nb201    15625 architectures" -- "$HWNAS" space list
+expect 0 "nb201         15625 architectures" -- "$HWNAS" space list
+expect 0 "mbconv+quant  about 10^110 architectures" -- "$HWNAS" space list
 expect 0 "size        15625" -- "$HWNAS" space show nb201
 expect 2 "unknown space 'nb999'" -- "$HWNAS" space show nb999
 expect 2 "--n: expected an integer" -- "$HWNAS" space sample nb201 --n x
@@ -103,6 +104,21 @@ idx_labels() { printf '\x00\x00\x08\x01\x00\x00\x00'; printf "\\x$(printf %02x "
 idx_images 80 > "$T/tiny/train-images-idx3-ubyte"; idx_labels 80 > "$T/tiny/train-labels-idx1-ubyte"
 idx_images 40 > "$T/tiny/t10k-images-idx3-ubyte"; idx_labels 40 > "$T/tiny/t10k-labels-idx1-ubyte"
 expect 0 '"params": 129018' -- "$HWNAS" train --space nb201 --arch "$A0" --dataset "idx:$T/tiny" --batch 16 --json
+
+# the MBConv space: the smallest network (first row of tests/ref/mbconv-counts.csv, counted in PyTorch)
+M0='r16|w0.5:k3e1,skip|w0.5:k3e1,skip,skip|w0.5:k3e1,skip,skip|w0.5:k3e1,skip,skip,skip|w0.5:k3e1,skip,skip'
+expect 0 '"params": 20242, "macs": 140032' -- "$HWNAS" cost --space mbconv --arch "$M0" --json
+expect 2 "at position 9: expected an MBConv op: the first block of a stage changes the shape" -- \
+  "$HWNAS" cost --space mbconv --arch 'r16|w0.5:skip,skip'
+expect 0 "stage 5 block 3 project" -- "$HWNAS" space show mbconv
+# an int8/int8 policy: every activation takes a quarter of its float32 bytes
+f32=$("$HWNAS" cost --space mbconv --arch "$M0" --json | sed 's/.*"activation_bytes": \([0-9]*\).*/\1/')
+i8=$("$HWNAS" cost --space mbconv+quant --arch "$M0#int8/int8" --json | sed 's/.*"activation_bytes": \([0-9]*\).*/\1/')
+if [ -n "$f32" ] && [ "$i8" -eq $((f32 / 4)) ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: int8 activation bytes $i8, float32 $f32" >&2; fi
+expect 0 '"weight_type": "int4", "activation_type": "int8"' -- "$HWNAS" cost --space mbconv+quant --arch "$M0#int4/int8" --json --layers
+expect 2 "expected 1 or 48 WEIGHT/ACTIVATION pairs" -- "$HWNAS" cost --space mbconv+quant --arch "$M0#int8/int8,int8/int8"
+# trains at its own resolution: the 28x28 images are resized to 16x16
+expect 0 "resizing the images from 28x28 to 16x16" -- "$HWNAS" train --space mbconv --arch "$M0" --dataset "idx:$T/tiny" --batch 16
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -186,6 +186,36 @@ static void batches(void) {
     CHECK(shifted > 20 && shifted < 50);
 }
 
+/* Bilinear resizing with half-pixel centres, against hand-computed values. */
+static void resize(void) {
+    hn_dataset d = {.n = 2, .c = 1, .h = 4, .w = 4, .classes = 2};
+    uint8_t px[32];
+    for (int i = 0; i < 16; i++) px[i] = (uint8_t)(10 * i + (i % 3)); /* image 0 */
+    for (int i = 0; i < 16; i++) px[16 + i] = (uint8_t)(i % 4 < 2 ? 0 : 100); /* image 1: left 0, right 100 */
+    d.images = hn_alloc(32);
+    memcpy(d.images, px, 32);
+    /* 4 -> 2 samples at 0.5 and 2.5: the mean of each 2x2 block */
+    CHECK_OK(hn_dataset_resize(&d, 2, 2));
+    CHECK(d.h == 2 && d.w == 2);
+    int want[8];
+    for (int oy = 0; oy < 2; oy++)
+        for (int ox = 0; ox < 2; ox++) {
+            int a = 8 * oy + 2 * ox, s = px[a] + px[a + 1] + px[a + 4] + px[a + 5];
+            want[2 * oy + ox] = (2 * s + 4) / 8; /* s / 4 rounded half up */
+            want[4 + 2 * oy + ox] = ox ? 100 : 0;
+        }
+    int bad = 0;
+    for (int i = 0; i < 8; i++) bad += d.images[i] != want[i];
+    CHECK_MSG(bad == 0, "%d of 8 pixels differ from the 2x2 block means", bad);
+    /* 2 -> 4 samples at -0.25 (clamped to 0), 0.25, 0.75, 1.25 (clamped to the edge): 0, 25, 75, 100 */
+    CHECK_OK(hn_dataset_resize(&d, 4, 4));
+    const uint8_t *r = d.images + 16;
+    CHECK_MSG(r[0] == 0 && r[1] == 25 && r[2] == 75 && r[3] == 100 && r[12] == 0 && r[15] == 100, "%d %d %d %d", r[0],
+              r[1], r[2], r[3]);
+    CHECK_ERR(hn_dataset_resize(&d, 0, 4), HN_ERR_INVALID, "sizes must be positive");
+    hn_free(d.images);
+}
+
 static void fashion_mnist(void) {
     hn_dataset *tr, *te;
     CHECK_OK(hn_dataset_load("fashion-mnist", &tr, &te));
@@ -206,6 +236,7 @@ int main(void) {
     idx_cases();
     cifar_cases();
     batches();
+    resize();
     fashion_mnist();
     rmdir(dir);
     return check_report();

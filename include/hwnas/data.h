@@ -51,6 +51,11 @@ hn_status hn_dataset_load(const char *spec, hn_dataset **train, hn_dataset **tes
 
 void hn_dataset_free(hn_dataset *d);
 
+/* Resizes every image to h x w, bilinearly with half-pixel centres (PyTorch's interpolate with
+ * mode="bilinear", align_corners=False, antialias=False), rounding halves up. For networks
+ * whose input resolution is searched. The normalisation is kept. */
+hn_status hn_dataset_resize(hn_dataset *d, int h, int w);
+
 /* Sets mean and std per channel from the dataset's own images. */
 void hn_dataset_compute_norm(hn_dataset *d);
 

@@ -55,6 +55,8 @@ const hn_space *const *hn_space_list(void);
 
 /* Number of genotypes (product of the choices); saturates at UINT64_MAX. */
 uint64_t hn_space_size(const hn_space *s);
+/* log10 of the number of genotypes, for spaces too large for hn_space_size. */
+double hn_space_log10_size(const hn_space *s);
 
 /* Uniform sample. */
 void hn_space_sample(const hn_space *s, hn_rng *r, uint8_t *g);

@@ -118,6 +118,11 @@ int cmd_train(int argc, char **argv) {
         snprintf(shape, sizeof shape, "%dx%dx%d", train->c, train->h, train->w);
         if ((st = cli_space_graph(space, arch, shape, train->classes, &g)) || (st = hn_graph_finalize(g))) goto done;
         net = arch;
+        hn_shape in = g->nodes[0].shape; /* a searched resolution: the images are resized to it */
+        if (in.h != train->h || in.w != train->w) {
+            if (!json) fprintf(stderr, "resizing the images from %dx%d to %dx%d (bilinear)\n", train->h, train->w, in.h, in.w);
+            if ((st = hn_dataset_resize(train, in.h, in.w)) || (st = hn_dataset_resize(test, in.h, in.w))) goto done;
+        }
     }
     hn_graph_init_params(g, cfg.seed);
     if (load && (st = hn_graph_load_weights(g, load))) goto done;

@@ -1,6 +1,7 @@
 /* The operations every search strategy needs, written once over the genotype vector. */
 #include "hwnas/space.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -46,6 +47,12 @@ uint64_t hn_space_size(const hn_space *s) {
         n *= (uint64_t)s->choices[i];
     }
     return n;
+}
+
+double hn_space_log10_size(const hn_space *s) {
+    double l = 0;
+    for (int i = 0; i < s->ndecisions; i++) l += log10((double)s->choices[i]);
+    return l;
 }
 
 void hn_space_sample(const hn_space *s, hn_rng *r, uint8_t *g) {
