@@ -136,6 +136,8 @@ static void gradient_checks(void) {
     one("conv groups 2 (4->6)", (hn_shape){4, 5, 5}, conv(6, 3, 1, 1, 2, true), 2, true, X_NORMAL);
     one("conv depthwise s2", (hn_shape){4, 7, 7}, conv(4, 3, 2, 1, 4, false), 2, true, X_NORMAL);
     one("conv depthwise 5x5 p2 bias", (hn_shape){3, 6, 5}, conv(3, 5, 1, 2, 3, true), 2, true, X_NORMAL);
+    one("conv depthwise 7x7 s2 p3 even", (hn_shape){3, 8, 6}, conv(3, 7, 2, 3, 3, false), 2, true, X_NORMAL);
+    one("conv depthwise 3x3 p0 valid", (hn_shape){2, 5, 6}, conv(2, 3, 1, 0, 2, false), 2, true, X_NORMAL);
     one("conv depthwise multiplier 2", (hn_shape){3, 5, 5}, conv(6, 3, 1, 1, 3, false), 2, true, X_NORMAL);
     one("conv 1x1", (hn_shape){4, 3, 5}, conv(3, 1, 1, 0, 1, false), 3, true, X_NORMAL);
     one("conv 1x1 stride 2", (hn_shape){4, 5, 5}, conv(3, 1, 2, 0, 1, true), 2, true, X_NORMAL);
