@@ -50,7 +50,7 @@ static void bad_files(void) {
     CHECK_ERR(load_text("input: [1, 28, 28]\nlayers:\n  - {op: conv2d, out: 4, kernal: 3}\n", &g), HN_ERR_INVALID,
               ":3: unknown field 'kernal'");
     CHECK_ERR(load_text("input: [1, 28, 28]\nlayers:\n  - {op: conv2d, out: -4, kernel: 3}\n", &g), HN_ERR_INVALID,
-              "field 'out': expected an integer >= 1, got '-4'");
+              "field 'out': expected an integer in [1, 2147483647], got '-4'");
     CHECK_ERR(load_text("input: [1, 28, 28]\nlayers:\n  - {op: conv2d, out: 4, kernel: 3, bias: maybe}\n", &g),
               HN_ERR_INVALID, "field 'bias': expected true or false, got 'maybe'");
     CHECK_ERR(load_text("input: [1, 4, 4]\nlayers:\n  - {op: conv2d, out: 4, kernel: 7}\n", &g), HN_ERR_SHAPE,
