@@ -1,0 +1,109 @@
+/* The systolic-array model (include/hwnas/hw.h). A layer is the GEMM ifmap (Sr x T) . filter (T x Sc);
+ * the array holds one operand tile per fold and streams the third dimension through it:
+ *
+ *   dataflow  held in the array (rows x cols)   streamed   folds
+ *   OS        outputs   Sr x Sc                  T          ceil(Sr/R) ceil(Sc/C)
+ *   WS        filters   T  x Sc                  Sr         ceil(T/R)  ceil(Sc/C)
+ *   IS        inputs    T  x Sr                  Sc         ceil(T/R)  ceil(Sr/C)
+ *
+ * Per fold SCALE-Sim v2 spends the streamed length plus the array's fill and drain: T + R + C - 2
+ * cycles for OS, n + 2R + C - 2 for WS and IS (n = Sr or Sc: the stationary tile is loaded through
+ * the R rows first), and a layer takes folds x that - 1 cycles. Its compute utilisation averages per
+ * fold mapped PEs x streamed length over R x C x the fold's demand length, which for WS and IS it
+ * counts as n + 2R + 2C - 3. SRAM traffic: the streamed operands are read once per fold that needs
+ * them; OS writes each output once plus R + C words per fold; WS and IS write every partial sum, once
+ * per row fold. These formulas reproduce every row of SCALE-Sim's own reports exactly
+ * (../shared/reference/scalesim, tests/test_hw.c).
+ *
+ * DRAM (not SCALE-Sim's trace-driven buffers, an estimate): an operand whose unique words fit in its
+ * SRAM is fetched once; one that does not is fetched again for every SRAM read. Outputs are written
+ * once. With a limited bandwidth the layer stalls until the slowest operand's traffic is through. */
+#include <string.h>
+
+#include "hwnas/hw.h"
+
+static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+void hn_systolic_layer_cost(const hn_systolic *a, const hn_systolic_layer *l, hn_systolic_result *r) {
+    memset(r, 0, sizeof *r);
+    const int64_t R = a->rows, C = a->cols, rep = l->repeats > 0 ? l->repeats : 1;
+    const int64_t oh = (l->ifmap_h - l->filter_h) / l->stride + 1, ow = (l->ifmap_w - l->filter_w) / l->stride + 1;
+    const int64_t Sr = oh * ow, T = (int64_t)l->filter_h * l->filter_w * l->channels, Sc = l->filters;
+    int64_t folds, per_fold, streamed, util_len, mapped;
+    switch (a->dataflow) {
+    case HN_DATAFLOW_OS: {
+        int64_t rf = cdiv(Sr, R), cf = cdiv(Sc, C);
+        folds = rf * cf, per_fold = T + R + C - 2, streamed = T, util_len = per_fold, mapped = Sr * Sc;
+        r->sram_ifmap_reads = Sr * T * cf;
+        r->sram_filter_reads = T * Sc * rf;
+        r->sram_ofmap_writes = Sr * Sc + folds * (R + C);
+        break;
+    }
+    case HN_DATAFLOW_WS: {
+        int64_t rf = cdiv(T, R), cf = cdiv(Sc, C);
+        folds = rf * cf, per_fold = Sr + 2 * R + C - 2, streamed = Sr, util_len = Sr + 2 * R + 2 * C - 3, mapped = T * Sc;
+        r->sram_ifmap_reads = Sr * T * cf;
+        r->sram_filter_reads = T * Sc;
+        r->sram_ofmap_writes = Sr * Sc * rf;
+        break;
+    }
+    default: {
+        int64_t rf = cdiv(T, R), cf = cdiv(Sr, C);
+        folds = rf * cf, per_fold = Sc + 2 * R + C - 2, streamed = Sc, util_len = Sc + 2 * R + 2 * C - 3, mapped = T * Sr;
+        r->sram_ifmap_reads = T * Sr;
+        r->sram_filter_reads = T * Sc * cf;
+        r->sram_ofmap_writes = Sr * Sc * rf;
+        break;
+    }
+    }
+    const int64_t compute = folds * per_fold - 1;
+    r->mapping_efficiency = 100.0 * (double)mapped / ((double)folds * R * C);
+    r->compute_utilization = r->mapping_efficiency * (double)streamed / (double)util_len;
+    r->macs = Sr * T * Sc;
+
+    /* DRAM: unique words if they fit in the operand's SRAM, else every SRAM read goes to DRAM */
+    const double words_per_kb = 1024.0 / (a->word_bytes > 0 ? a->word_bytes : 1);
+    const int64_t ifmap_unique = (int64_t)l->ifmap_h * l->ifmap_w * l->channels, filter_unique = T * Sc;
+    r->dram_ifmap_reads = ifmap_unique <= a->ifmap_sram_kb * words_per_kb ? ifmap_unique : r->sram_ifmap_reads;
+    r->dram_filter_reads = filter_unique <= a->filter_sram_kb * words_per_kb ? filter_unique : r->sram_filter_reads;
+    r->dram_ofmap_writes = Sr * Sc;
+    int64_t total = compute;
+    if (a->bandwidth > 0) {
+        const int64_t traffic[3] = {r->dram_ifmap_reads, r->dram_filter_reads, r->dram_ofmap_writes};
+        for (int i = 0; i < 3; i++) {
+            int64_t t = (int64_t)((double)traffic[i] / a->bandwidth + 0.999999);
+            if (t > total) total = t;
+        }
+    }
+    /* repeats run one after another; percentages are per copy */
+    r->stall_cycles = (total - compute) * rep;
+    r->total_cycles = total * rep;
+    r->macs *= rep;
+    int64_t *counts[] = {&r->sram_ifmap_reads, &r->sram_filter_reads, &r->sram_ofmap_writes,
+                         &r->dram_ifmap_reads, &r->dram_filter_reads, &r->dram_ofmap_writes};
+    for (int i = 0; i < 6; i++) *counts[i] *= rep;
+    r->overall_utilization = 100.0 * (double)r->macs / ((double)r->total_cycles * R * C);
+    r->energy_j = 1e-12 * ((double)r->macs * a->mac_pj +
+                           (double)(r->sram_ifmap_reads + r->sram_filter_reads + r->sram_ofmap_writes) * a->sram_pj_per_word +
+                           (double)(r->dram_ifmap_reads + r->dram_filter_reads + r->dram_ofmap_writes) * a->dram_pj_per_word);
+}
+
+void hn_systolic_accumulate(const hn_systolic *a, hn_systolic_result *t, const hn_systolic_result *r) {
+    /* mapping efficiency and compute utilisation weighted by each layer's compute cycles */
+    double tc = (double)(t->total_cycles - t->stall_cycles), rc = (double)(r->total_cycles - r->stall_cycles);
+    if (tc + rc > 0) {
+        t->mapping_efficiency = (t->mapping_efficiency * tc + r->mapping_efficiency * rc) / (tc + rc);
+        t->compute_utilization = (t->compute_utilization * tc + r->compute_utilization * rc) / (tc + rc);
+    }
+    t->total_cycles += r->total_cycles;
+    t->stall_cycles += r->stall_cycles;
+    t->macs += r->macs;
+    t->sram_ifmap_reads += r->sram_ifmap_reads;
+    t->sram_filter_reads += r->sram_filter_reads;
+    t->sram_ofmap_writes += r->sram_ofmap_writes;
+    t->dram_ifmap_reads += r->dram_ifmap_reads;
+    t->dram_filter_reads += r->dram_filter_reads;
+    t->dram_ofmap_writes += r->dram_ofmap_writes;
+    t->energy_j += r->energy_j;
+    t->overall_utilization = t->total_cycles ? 100.0 * (double)t->macs / ((double)t->total_cycles * a->rows * a->cols) : 0;
+}
