@@ -32,6 +32,8 @@ static void chain(void) {
     CHECK_MSG(t.peak_activation_bytes == 256, "peak %lld", (long long)t.peak_activation_bytes);
     CHECK(t.weight_bytes == 27 * 4);
     CHECK(layers[1].params == 18 && layers[1].macs == 288 && layers[5].activation_bytes == 12);
+    CHECK(layers[0].live_bytes == 64 && layers[1].live_bytes == 192 && layers[2].live_bytes == 256 &&
+          layers[5].live_bytes == 20);
     hn_graph_set_numtypes(g, HN_INT4, HN_INT8); /* int8 activations, 4-bit weights */
     CHECK_OK(hn_count(g, &t, NULL));
     /* conv: 18 weights, 9 B; linear: 6 weights, 3 B, and 3 biases at 32 bits, 12 B */

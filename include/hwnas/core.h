@@ -111,6 +111,10 @@ const char *hn_blas_better_core(void);
 /* Wall-clock seconds from a monotonic clock. */
 double hn_now(void);
 
+/* Spearman's rank correlation of a[0..n) and b[0..n) (ties get their average rank); NaN when n < 2,
+ * when a sequence is constant, or when its scratch (3n values) cannot be allocated. */
+double hn_spearman(const double *a, const double *b, int n);
+
 /* ---- logging ------------------------------------------------------------------------------ */
 
 typedef enum { HN_LOG_ERROR = 0, HN_LOG_WARN, HN_LOG_INFO, HN_LOG_DEBUG } hn_log_level;

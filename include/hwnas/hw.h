@@ -19,9 +19,10 @@ typedef struct {
     int64_t weight_bytes;          /* kernels at their weight type, the rest (biases, batch norm) at 32 bits */
 } hn_cost;
 
-/* Per node (index = node id). */
+/* Per node (index = node id). live_bytes: the activation bytes alive while the node runs (its inputs,
+ * its output and every earlier output still to be read): the peak is the largest of them. */
 typedef struct {
-    int64_t params, macs, activation_bytes, weight_bytes;
+    int64_t params, macs, activation_bytes, weight_bytes, live_bytes;
 } hn_layer_cost;
 
 /* Counts g (finalized or not). Each node's output takes the bits of its activation type (atype) per
@@ -74,6 +75,16 @@ void hn_systolic_layer_cost(const hn_systolic *a, const hn_systolic_layer *l, hn
 /* Adds r to the running total t (cycles, counts and energy summed; percentages re-weighted). */
 void hn_systolic_accumulate(const hn_systolic *a, hn_systolic_result *t, const hn_systolic_result *r);
 
+/* Maps a network onto the array, one node at a time (docs/hardware.md): convolutions as SCALE-Sim
+ * layers on their padded input (grouped and depthwise convolutions as one layer per group), linear
+ * layers as 1x1 convolutions of a 1x1 input; pooling, additions and batch norms or activations that
+ * no producer absorbs run on one row of PEs as a vector unit (cols lanes, one operation per lane per
+ * cycle, operands streamed through the SRAMs); fused nodes, concat and zero cost nothing. layers
+ * (g->nnodes entries, or NULL) gets each node's result, *total their sum. Fails only with
+ * HN_ERR_NOMEM. */
+hn_status hn_systolic_graph(const hn_systolic *a, const hn_graph *g, hn_systolic_result *total,
+                            hn_systolic_result *layers);
+
 /* Reads a SCALE-Sim v2 configuration file (.cfg: ArrayHeight, ArrayWidth, IfmapSramSzkB,
  * FilterSramSzkB, OfmapSramSzkB, Dataflow, Bandwidth, InterfaceBandwidth) into *a, keeping *a's
  * other fields. Errors name the file, line and key. */
@@ -81,6 +92,96 @@ hn_status hn_scalesim_read_config(const char *path, hn_systolic *a);
 /* Reads a SCALE-Sim topology CSV (Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width,
  * Channels, Num Filter, Strides). *layers is allocated with hn_alloc; the caller frees it. */
 hn_status hn_scalesim_read_topology(const char *path, hn_systolic_layer **layers, int *n);
+
+/* ---- Device profiles and the cost of a network on a device (src/hw/device.c) ------------------- */
+
+typedef enum { HN_DEVICE_SYSTOLIC, HN_DEVICE_MCU, HN_DEVICE_ROOFLINE, HN_DEVICE_HOST } hn_device_kind;
+
+/* Data-type classes of MCU kernels and roofline peaks: a layer computes in the class of its weight
+ * and input types (integers of at most 8 bits: int8; 16: int16; fp8/fp6/fp4 minifloats: fp8 where the
+ * device has it, else fp16, else fp32; fp32: fp32). */
+typedef enum { HN_CLASS_INT8, HN_CLASS_INT16, HN_CLASS_FP8, HN_CLASS_FP16, HN_CLASS_FP32, HN_CLASS_COUNT } hn_dtype_class;
+/* Kinds of MCU kernels. */
+typedef enum { HN_KERNEL_CONV, HN_KERNEL_DEPTHWISE, HN_KERNEL_POINTWISE, HN_KERNEL_LINEAR, HN_KERNEL_COUNT } hn_kernel_kind;
+
+typedef struct {
+    double clock_hz;
+    int64_t sram_bytes, flash_bytes;                 /* the device's memories */
+    int64_t runtime_sram_bytes, runtime_flash_bytes; /* what the runtime itself takes */
+    double macs_per_cycle[HN_CLASS_COUNT][HN_KERNEL_COUNT]; /* sustained; 0: the class is not supported */
+    double elementwise_cycles;                       /* cycles per element of pooling, add, activation */
+    double power_w;                                  /* active power, for energy = power x latency */
+} hn_mcu;
+
+typedef struct {
+    double peak_ops[HN_CLASS_COUNT]; /* operations/s (a MAC is 2); 0: not supported */
+    double bandwidth_bytes_s;        /* memory bandwidth */
+    double layer_overhead_s;         /* fixed cost per layer (kernel launch) */
+    double op_pj[HN_CLASS_COUNT];    /* energy per MAC (multiply + accumulate) per class */
+    double byte_pj;                  /* energy per byte moved to or from memory */
+} hn_roofline;
+
+typedef struct {
+    int threads; /* 0: all cores */
+    int warmup, runs;
+    char lut_path[512]; /* latency lookup table cache ("": none) */
+} hn_host;
+
+typedef struct {
+    char name[64];
+    char description[256];
+    char path[512]; /* the profile file */
+    hn_device_kind kind;
+    hn_systolic systolic;
+    hn_mcu mcu;
+    hn_roofline roofline;
+    hn_host host;
+} hn_device;
+
+/* The metrics of a network (or one layer) on a device. Names as configs use them: latency_s,
+ * energy_j, cycles, peak_sram_bytes, flash_bytes, fits, macs, params. */
+typedef struct {
+    double latency_s, energy_j;
+    int64_t cycles;          /* device cycles (systolic, MCU); 0 where the device has no clock model */
+    int64_t peak_sram_bytes; /* MCU: activations under the schedule + kernel scratch + runtime */
+    int64_t flash_bytes;     /* MCU: deployed weights + runtime */
+    bool fits;               /* MCU: peak_sram_bytes <= sram and flash_bytes <= flash; else true */
+    int64_t macs, params;
+} hn_hw_cost;
+
+/* Reads a device profile (YAML; docs/hardware.md). Errors name the file, line and field. */
+hn_status hn_device_load(const char *path, hn_device *d);
+/* Finds a profile by name (NAME.yaml) in the directories dirs (NULL-terminated) and in each directory
+ * of $HWNAS_DEVICE_PATH (colon-separated, searched first); a name with a '/' or ending in .yaml is a
+ * path. Writes the file's path to path. */
+hn_status hn_device_find(const char *name, const char *const *dirs, char *path, size_t cap);
+/* Costs g (finalized or not; forward pass, one sample) on d. layers (g->nnodes entries, or NULL) gets
+ * each node's share; layers that a device fuses into their producer (batch norm, activations) cost 0. */
+hn_status hn_device_cost(const hn_device *d, const hn_graph *g, hn_hw_cost *total, hn_hw_cost *layers);
+/* ---- The host (src/hw/host.c) -------------------------------------------------------------------- */
+
+/* Measures the forward pass of g (finalized) at batch 1 with the engine's inference executor on h's
+ * threads: h->warmup passes, then the median of h->runs. */
+hn_status hn_host_measure(const hn_host *h, hn_graph *g, double *seconds);
+
+/* A latency lookup table in the style of FBNet and ProxylessNAS: each node is measured once, alone
+ * (a graph of just that op on its input shape and types, at batch 1, on h's threads), keyed by its op,
+ * shapes and attributes, and cached in a file; a network's latency is predicted as the sum of its
+ * nodes' entries (nodes the inference engine fuses into their producer count 0). */
+typedef struct hn_host_lut hn_host_lut;
+/* Opens the table, reading path if it exists (a TSV of key, seconds; "" means no file). */
+hn_status hn_host_lut_open(const hn_host *h, const char *path, hn_host_lut **out);
+/* Predicts g's latency, measuring the nodes not yet in the table. per_node (g->nnodes, or NULL). */
+hn_status hn_host_lut_predict(hn_host_lut *lut, const hn_graph *g, double *seconds, double *per_node);
+/* Entries in the table. */
+int hn_host_lut_size(const hn_host_lut *lut);
+/* Writes the table back to its file (if it has one and grew) and frees it. */
+hn_status hn_host_lut_close(hn_host_lut *lut);
+
+/* The value of a named metric of c; false if the name is unknown. */
+bool hn_hw_metric(const hn_hw_cost *c, const char *name, double *value);
+/* The metric names, NULL-terminated. */
+const char *const *hn_hw_metric_names(void);
 
 #ifdef __cplusplus
 }

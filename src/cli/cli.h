@@ -33,5 +33,6 @@ hn_status cli_space_graph(const char *space, const char *arch, const char *input
 int cmd_train(int argc, char **argv);
 int cmd_space(int argc, char **argv);
 int cmd_cost(int argc, char **argv);
+int cmd_hw(int argc, char **argv);
 
 #endif

@@ -12,14 +12,18 @@ static const char *usage =
     "Usage: hwnas COMMAND [OPTIONS]\n"
     "\n"
     "Commands:\n"
-    "  train     train a network (a YAML network file) on a dataset and report accuracy and speed\n"
+    "  train     train a network (a file, or an architecture of a space) and report accuracy and speed\n"
+    "  space     list, describe and sample the search spaces\n"
+    "  cost      count an architecture: parameters, MACs, activation and weight memory\n"
+    "  hw        device profiles and hardware models: latency, energy, memory on a device\n"
     "\n"
     "Options:\n"
     "  --help      show this help (hwnas COMMAND --help for a command's options)\n"
     "  --version   print the version\n"
     "\n"
-    "Example:\n"
-    "  hwnas train --net examples/nets/fmnist-cnn.yaml --epochs 1\n";
+    "Examples:\n"
+    "  hwnas train --net examples/nets/fmnist-cnn.yaml --epochs 1\n"
+    "  hwnas hw cost --device cortex-m7 --space mbconv+quant --arch \"$(hwnas space sample mbconv)#int8/int8\"\n";
 
 /* If OpenBLAS fell back to generic kernels on a CPU it did not recognise, run again with the right
  * kernel set (OpenBLAS reads OPENBLAS_CORETYPE only when it is loaded). */
@@ -51,6 +55,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "space")) return cmd_space(argc - 1, argv + 1);
     if (!strcmp(cmd, "cost")) return cmd_cost(argc - 1, argv + 1);
+    if (!strcmp(cmd, "hw")) return cmd_hw(argc - 1, argv + 1);
     fprintf(stderr, "hwnas: unknown command '%s'\nTry 'hwnas --help'.\n", cmd);
     return 2;
 }

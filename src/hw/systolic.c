@@ -18,9 +18,10 @@
  * DRAM (not SCALE-Sim's trace-driven buffers, an estimate): an operand whose unique words fit in its
  * SRAM is fetched once; one that does not is fetched again for every SRAM read. Outputs are written
  * once. With a limited bandwidth the layer stalls until the slowest operand's traffic is through. */
+#include <stdio.h>
 #include <string.h>
 
-#include "hwnas/hw.h"
+#include "models.h"
 
 static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -106,4 +107,58 @@ void hn_systolic_accumulate(const hn_systolic *a, hn_systolic_result *t, const h
     t->dram_ofmap_writes += r->dram_ofmap_writes;
     t->energy_j += r->energy_j;
     t->overall_utilization = t->total_cycles ? 100.0 * (double)t->macs / ((double)t->total_cycles * a->rows * a->cols) : 0;
+}
+
+/* an element-wise node on one row of PEs: ops operations, reads and writes words */
+static void vector_op(const hn_systolic *a, int64_t ops, int64_t reads, int64_t writes, hn_systolic_result *r) {
+    memset(r, 0, sizeof *r);
+    if (ops == 0) return;
+    int64_t cycles = cdiv(ops, a->cols), dram = reads + writes;
+    if (a->bandwidth > 0 && (double)dram / a->bandwidth > (double)cycles) {
+        int64_t t = (int64_t)((double)dram / a->bandwidth + 0.999999);
+        r->stall_cycles = t - cycles;
+        cycles = t;
+    }
+    r->total_cycles = cycles;
+    r->mapping_efficiency = r->compute_utilization = 100.0 / a->rows;
+    r->sram_ifmap_reads = r->dram_ifmap_reads = reads;
+    r->sram_ofmap_writes = r->dram_ofmap_writes = writes;
+    r->energy_j = 1e-12 * ((double)ops * a->mac_pj + (double)(reads + writes) * (a->sram_pj_per_word + a->dram_pj_per_word));
+}
+
+hn_status hn_systolic_graph(const hn_systolic *a, const hn_graph *g, hn_systolic_result *total,
+                            hn_systolic_result *layers) {
+    memset(total, 0, sizeof *total);
+    bool *fused = hn_alloc(sizeof(bool) * (size_t)g->nnodes);
+    hn_status st = fused ? hw_fused_nodes(g, fused) : hn_error_prefix(HN_ERR_NOMEM, "mapping %d nodes", g->nnodes);
+    if (st) {
+        hn_free(fused);
+        return st;
+    }
+    for (int i = 0; i < g->nnodes; i++) {
+        const hn_node *n = &g->nodes[i];
+        hn_systolic_result r;
+        memset(&r, 0, sizeof r);
+        if (!fused[i] && (n->op == HN_OP_CONV2D || n->op == HN_OP_LINEAR)) {
+            hn_shape in = g->nodes[n->inputs[0]].shape;
+            hn_systolic_layer l = {.filter_h = 1, .filter_w = 1, .stride = 1, .repeats = 1};
+            snprintf(l.name, sizeof l.name, "%s", n->name);
+            if (n->op == HN_OP_CONV2D) {
+                l.ifmap_h = in.h + 2 * n->pad, l.ifmap_w = in.w + 2 * n->pad;
+                l.filter_h = l.filter_w = n->kernel, l.stride = n->stride;
+                l.channels = in.c / n->groups, l.filters = n->out / n->groups, l.repeats = n->groups;
+            } else {
+                l.ifmap_h = l.ifmap_w = 1, l.channels = in.c * in.h * in.w, l.filters = n->out;
+            }
+            hn_systolic_layer_cost(a, &l, &r);
+        } else if (!fused[i]) {
+            int64_t ops = hw_elementwise_ops(g, n), out = (int64_t)n->shape.c * n->shape.h * n->shape.w, reads = ops;
+            if (n->op == HN_OP_ADD) reads = out * n->ninputs;
+            vector_op(a, ops, reads, ops ? out : 0, &r);
+        }
+        if (layers) layers[i] = r;
+        hn_systolic_accumulate(a, total, &r);
+    }
+    hn_free(fused);
+    return HN_OK;
 }

@@ -1,0 +1,75 @@
+/* Fusion and data-type classes shared by the device models (models.h). */
+#include <string.h>
+
+#include "models.h"
+
+static bool is_weighted(hn_op op) { return op == HN_OP_CONV2D || op == HN_OP_LINEAR; }
+
+hn_status hw_fused_nodes(const hn_graph *g, bool *fused) {
+    int *readers = hn_calloc(sizeof(int) * (size_t)g->nnodes);
+    if (!readers) return hn_error_prefix(HN_ERR_NOMEM, "fusing a graph of %d nodes", g->nnodes);
+    for (int i = 1; i < g->nnodes; i++)
+        for (int j = 0; j < g->nodes[i].ninputs; j++) readers[g->nodes[i].inputs[j]]++;
+    for (int i = 0; i < g->nnodes; i++) {
+        const hn_node *n = &g->nodes[i];
+        const hn_node *in = i ? &g->nodes[n->inputs[0]] : NULL;
+        bool single = i && readers[n->inputs[0]] == 1;
+        switch (n->op) {
+        case HN_OP_INPUT:
+        case HN_OP_FLATTEN:
+        case HN_OP_IDENTITY: fused[i] = true; break;
+        case HN_OP_BATCHNORM: fused[i] = single && is_weighted(in->op); break;
+        case HN_OP_RELU:
+        case HN_OP_RELU6:
+            fused[i] = single && (is_weighted(in->op) || in->op == HN_OP_BATCHNORM || in->op == HN_OP_ADD);
+            break;
+        default: fused[i] = false;
+        }
+    }
+    hn_free(readers);
+    return HN_OK;
+}
+
+static hn_dtype_class class_of(hn_numtype t) {
+    switch (t) {
+    case HN_INT2:
+    case HN_INT4:
+    case HN_INT8: return HN_CLASS_INT8;
+    case HN_INT16: return HN_CLASS_INT16;
+    case HN_FP8_E4M3:
+    case HN_FP8_E5M2:
+    case HN_FP6_E3M2:
+    case HN_FP4_E2M1: return HN_CLASS_FP8;
+    default: return HN_CLASS_FP32;
+    }
+}
+
+/* the wider of two classes: a layer computes in the widest type it reads */
+static hn_dtype_class wider(hn_dtype_class a, hn_dtype_class b) {
+    static const int rank[HN_CLASS_COUNT] = {[HN_CLASS_INT8] = 0, [HN_CLASS_FP8] = 1, [HN_CLASS_INT16] = 2,
+                                             [HN_CLASS_FP16] = 3, [HN_CLASS_FP32] = 4};
+    return rank[a] >= rank[b] ? a : b;
+}
+
+hn_dtype_class hw_dtype_class(const hn_graph *g, const hn_node *n) {
+    hn_dtype_class c = n->op == HN_OP_INPUT ? class_of(n->atype) : class_of(g->nodes[n->inputs[0]].atype);
+    if (is_weighted(n->op)) c = wider(c, class_of(n->wtype));
+    return c;
+}
+
+int64_t hw_elementwise_ops(const hn_graph *g, const hn_node *n) {
+    const int64_t out = (int64_t)n->shape.c * n->shape.h * n->shape.w;
+    switch (n->op) {
+    case HN_OP_AVGPOOL:
+    case HN_OP_MAXPOOL: return out * n->kernel * n->kernel;
+    case HN_OP_GLOBAL_AVGPOOL: {
+        hn_shape in = g->nodes[n->inputs[0]].shape;
+        return (int64_t)in.c * in.h * in.w;
+    }
+    case HN_OP_ADD: return out * (n->ninputs - 1);
+    case HN_OP_BATCHNORM:
+    case HN_OP_RELU:
+    case HN_OP_RELU6: return out;
+    default: return 0; /* conv and linear count MACs; concat, zero and views move or write nothing */
+    }
+}

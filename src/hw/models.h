@@ -1,0 +1,36 @@
+/* What the device models share (internal to src/hw/): which nodes a deployed network fuses away, the
+ * data-type class a layer computes in, and each model's graph cost, dispatched by hn_device_cost. */
+#ifndef HWNAS_HW_MODELS_H
+#define HWNAS_HW_MODELS_H
+
+#include "hwnas/hw.h"
+
+/* For every node, whether a deployment runs it inside its producer at no cost: a batch norm whose
+ * input is a convolution or linear layer read by nothing else (folded into the weights), and a
+ * relu/relu6 whose input is read by nothing else and is a convolution, linear layer, batch norm or
+ * add (applied as the producer writes its output); flatten, identity and the input are views.
+ * fused has g->nnodes entries. Fails only with HN_ERR_NOMEM. */
+hn_status hw_fused_nodes(const hn_graph *g, bool *fused);
+
+/* The class a node computes in, from its weight type (if it has weights) and its input's type. */
+hn_dtype_class hw_dtype_class(const hn_graph *g, const hn_node *n);
+
+/* Element-wise work of a node without MACs (pooling windows, additions, standalone batch norm or
+ * activation), in operations per sample; 0 for views and fused nodes. */
+int64_t hw_elementwise_ops(const hn_graph *g, const hn_node *n);
+
+/* Bytes of a node's output at its activation type; elements of its kernel (conv2d, linear; else 0). */
+int64_t hw_act_bytes(const hn_node *n);
+int64_t hw_kernel_elems(const hn_node *n);
+
+/* The sequential schedule's activation memory: nodes run in order, each writes a buffer of its own
+ * -- or, where fused[i] (fused may be NULL), its producer's -- which lives until its last reader has
+ * run (the output's until the end). live[i] (may be NULL): bytes alive while node i runs; *peak their
+ * maximum. Fails only with HN_ERR_NOMEM. */
+hn_status hw_schedule(const hn_graph *g, const bool *fused, int64_t *live, int64_t *peak);
+
+hn_status mcu_graph_cost(const hn_mcu *m, const hn_graph *g, hn_hw_cost *total, hn_hw_cost *layers);
+hn_status roofline_graph_cost(const hn_roofline *r, const hn_graph *g, hn_hw_cost *total, hn_hw_cost *layers);
+hn_status host_graph_cost(const hn_host *h, const hn_graph *g, hn_hw_cost *total, hn_hw_cost *layers);
+
+#endif
