@@ -191,7 +191,240 @@ static void scalesim_files(void) {
     remove(cfg);
 }
 
+/* A made-up MCU with round numbers, so that every figure below can be computed by hand. */
+static hn_mcu test_mcu(void) {
+    hn_mcu m = {.clock_hz = 1e6, .sram_bytes = 1000, .flash_bytes = 2000, .runtime_sram_bytes = 10,
+                .runtime_flash_bytes = 100, .elementwise_cycles = 1, .power_w = 1};
+    const double int8[HN_KERNEL_COUNT] = {1, 0.5, 2, 1};
+    memcpy(m.macs_per_cycle[HN_CLASS_INT8], int8, sizeof int8);
+    return m;
+}
+
+static hn_device mcu_device(void) {
+    hn_device d;
+    memset(&d, 0, sizeof d);
+    d.kind = HN_DEVICE_MCU;
+    d.mcu = test_mcu();
+    return d;
+}
+
+static hn_graph *conv_chain(void) {
+    /* input 1x4x4 -> conv3x3 p1 2ch -> batchnorm -> relu -> gap -> flatten -> linear 3 */
+    hn_graph *g;
+    CHECK_OK(hn_graph_new((hn_shape){1, 4, 4}, &g));
+    hn_node_spec c = hn_spec(HN_OP_CONV2D, 0);
+    c.out = 2, c.kernel = 3, c.pad = 1;
+    int x = add(g, c);
+    x = add(g, hn_spec(HN_OP_BATCHNORM, x));
+    x = add(g, hn_spec(HN_OP_RELU, x));
+    x = add(g, hn_spec(HN_OP_GLOBAL_AVGPOOL, x));
+    x = add(g, hn_spec(HN_OP_FLATTEN, x));
+    hn_node_spec l = hn_spec(HN_OP_LINEAR, x);
+    l.out = 3, l.bias = true;
+    add(g, l);
+    return g;
+}
+
+static void mcu_cases(void) {
+    hn_device d = mcu_device();
+    hn_hw_cost t, layers[8];
+    /* chain, int8: the conv's step holds the input (16 B), its output (32 B) and CMSIS-NN's im2col
+     * scratch (4 x 1 x 3 x 3 = 36 B): 84, plus the runtime's 10. Batch norm and relu are fused, flatten
+     * is a view. Cycles: conv 288 MACs at 1, pooling 32 elements at 1, linear 6 MACs at 1. Flash:
+     * conv 18 B of weights + 2 x 12 B (bias, multiplier, shift), linear 6 + 3 x 12, runtime 100. */
+    hn_graph *g = conv_chain();
+    hn_graph_set_numtypes(g, HN_INT8, HN_INT8);
+    CHECK_OK(hn_device_cost(&d, g, &t, layers));
+    CHECK_MSG(t.peak_sram_bytes == 94 && t.cycles == 326 && t.flash_bytes == 184 && t.fits, "chain: sram %lld cycles %lld flash %lld",
+              (long long)t.peak_sram_bytes, (long long)t.cycles, (long long)t.flash_bytes);
+    CHECK(fabs(t.latency_s - 326e-6) < 1e-12 && fabs(t.energy_j - 326e-6) < 1e-12);
+    CHECK(layers[1].cycles == 288 && layers[2].cycles == 0 && layers[3].cycles == 0 && layers[4].cycles == 32);
+    /* float32 on a device with only int8 kernels is an error that names the node */
+    hn_graph_set_numtypes(g, HN_FP32, HN_FP32);
+    CHECK_ERR(hn_device_cost(&d, g, &t, NULL), HN_ERR_INVALID, "node 'conv2d1': the device has no conv kernel");
+    hn_graph_free(g);
+
+    /* residual: input 2x2x2 (8 B); a = pointwise conv (8 B, no scratch); relu fused into it;
+     * add(input, a) (8 B): 8, 16, 16, 24 -> peak 24 + 10. Counting without fusion agrees here. */
+    CHECK_OK(hn_graph_new((hn_shape){2, 2, 2}, &g));
+    hn_node_spec c = hn_spec(HN_OP_CONV2D, 0);
+    c.out = 2, c.kernel = 1;
+    int a = add(g, c), r = add(g, hn_spec(HN_OP_RELU, a));
+    hn_node_spec s = hn_spec(HN_OP_ADD, 0);
+    s.ninputs = 2, s.inputs[1] = r;
+    add(g, s);
+    hn_graph_set_numtypes(g, HN_INT8, HN_INT8);
+    hn_cost cnt;
+    CHECK_OK(hn_device_cost(&d, g, &t, NULL));
+    CHECK_OK(hn_count(g, &cnt, NULL));
+    CHECK_MSG(t.peak_sram_bytes == 34 && cnt.peak_activation_bytes == 24, "residual: %lld, counting %lld",
+              (long long)t.peak_sram_bytes, (long long)cnt.peak_activation_bytes);
+    CHECK(t.cycles == 16 / 2 + 8); /* 16 MACs at 2 per cycle, 8 additions */
+    hn_graph_free(g);
+
+    /* concat: input 1x2x2 (4 B); pointwise convs to 2 and 3 channels (8 and 12 B); concat (20 B):
+     * 4, 12, 24 (the input dies), 20 + 20 = 40 -> 50. Without fusable nodes the MCU's peak is the
+     * counting's peak plus the runtime. */
+    CHECK_OK(hn_graph_new((hn_shape){1, 2, 2}, &g));
+    c = hn_spec(HN_OP_CONV2D, 0);
+    c.out = 2, c.kernel = 1;
+    int c1 = add(g, c);
+    c.out = 3;
+    int c2 = add(g, c);
+    s = hn_spec(HN_OP_CONCAT, c1);
+    s.ninputs = 2, s.inputs[1] = c2;
+    add(g, s);
+    hn_graph_set_numtypes(g, HN_INT8, HN_INT8);
+    CHECK_OK(hn_device_cost(&d, g, &t, NULL));
+    CHECK_OK(hn_count(g, &cnt, NULL));
+    CHECK_MSG(t.peak_sram_bytes == 50 && cnt.peak_activation_bytes + 10 == 50 && t.cycles == 4 + 6,
+              "concat: %lld, counting %lld, cycles %lld", (long long)t.peak_sram_bytes,
+              (long long)cnt.peak_activation_bytes, (long long)t.cycles);
+    /* too little SRAM: does not fit */
+    d.mcu.sram_bytes = 49;
+    CHECK_OK(hn_device_cost(&d, g, &t, NULL));
+    CHECK(!t.fits);
+    hn_graph_free(g);
+}
+
+static void roofline_case(void) {
+    /* conv 3x3 p1 1->2 on 4x4, float32: 576 operations at 1e9/s = 0.576 us; 264 bytes (input 64,
+     * output 128, weights 72) at 1e8 B/s = 2.64 us: memory-bound, + 1 us overhead. Energy: 288 MACs x
+     * 1 pJ + 264 B x 10 pJ. The fused batch norm and relu cost nothing. */
+    hn_device d;
+    memset(&d, 0, sizeof d);
+    d.kind = HN_DEVICE_ROOFLINE;
+    d.roofline.peak_ops[HN_CLASS_FP32] = 1e9;
+    d.roofline.bandwidth_bytes_s = 1e8;
+    d.roofline.layer_overhead_s = 1e-6;
+    d.roofline.op_pj[HN_CLASS_FP32] = 1;
+    d.roofline.byte_pj = 10;
+    hn_graph *g;
+    CHECK_OK(hn_graph_new((hn_shape){1, 4, 4}, &g));
+    hn_node_spec c = hn_spec(HN_OP_CONV2D, 0);
+    c.out = 2, c.kernel = 3, c.pad = 1;
+    int x = add(g, c);
+    add(g, hn_spec(HN_OP_RELU, add(g, hn_spec(HN_OP_BATCHNORM, x))));
+    hn_hw_cost t;
+    CHECK_OK(hn_device_cost(&d, g, &t, NULL));
+    CHECK_MSG(fabs(t.latency_s - 3.64e-6) < 1e-12 && fabs(t.energy_j - 2928e-12) < 1e-18, "latency %g energy %g",
+              t.latency_s, t.energy_j);
+    hn_graph_free(g);
+}
+
+/* The graph mapping of the systolic model: a padded 3x3 convolution on 3x32x32 is SCALE-Sim's layer
+ * on a 34x34 input (set A's stem3x3 on the 8x8 OS array: 10495 cycles); a depthwise convolution runs
+ * one layer per channel. */
+static void systolic_graph(void) {
+    hn_systolic a = {.rows = 8, .cols = 8, .dataflow = HN_DATAFLOW_OS, .ifmap_sram_kb = 64, .filter_sram_kb = 64,
+                     .ofmap_sram_kb = 64, .word_bytes = 1, .clock_hz = 1e9};
+    hn_graph *g;
+    CHECK_OK(hn_graph_new((hn_shape){3, 32, 32}, &g));
+    hn_node_spec c = hn_spec(HN_OP_CONV2D, 0);
+    c.out = 16, c.kernel = 3, c.pad = 1;
+    int x = add(g, c);
+    x = add(g, hn_spec(HN_OP_RELU, add(g, hn_spec(HN_OP_BATCHNORM, x))));
+    hn_node_spec dw = hn_spec(HN_OP_CONV2D, x);
+    dw.out = 16, dw.kernel = 3, dw.pad = 1, dw.groups = 16;
+    add(g, dw);
+    hn_systolic_result total, layers[8];
+    CHECK_OK(hn_systolic_graph(&a, g, &total, layers));
+    hn_systolic_layer one = {"dw", 34, 34, 3, 3, 1, 1, 1, 1};
+    hn_systolic_result r1;
+    hn_systolic_layer_cost(&a, &one, &r1);
+    CHECK_MSG(layers[1].total_cycles == 10495 && layers[2].total_cycles == 0 && layers[3].total_cycles == 0 &&
+                  layers[4].total_cycles == 16 * r1.total_cycles && total.total_cycles == 10495 + 16 * r1.total_cycles,
+              "conv %lld, depthwise %lld (one channel %lld)", (long long)layers[1].total_cycles,
+              (long long)layers[4].total_cycles, (long long)r1.total_cycles);
+    hn_graph_free(g);
+}
+
+static void device_files(void) {
+    hn_device d;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/../devices", HWNAS_TEST_DIR);
+    const char *dirs[] = {path, NULL};
+    char found[1024];
+    const char *names[] = {"cortex-m7", "cortex-m4", "systolic-32x32", "eyeriss", "edge-gpu", "host"};
+    for (int i = 0; i < 6; i++) {
+        CHECK_OK(hn_device_find(names[i], dirs, found, sizeof found));
+        CHECK_OK(hn_device_load(found, &d));
+        CHECK(!strcmp(d.name, names[i]));
+    }
+    CHECK_OK(hn_device_load(found, &d)); /* the last one: host */
+    CHECK(d.kind == HN_DEVICE_HOST && d.host.runs == 15);
+    CHECK_ERR(hn_device_find("nosuch", dirs, found, sizeof found), HN_ERR_INVALID, "unknown device 'nosuch'");
+    const char *tmp = "test_hw_device.yaml";
+    struct {
+        const char *text, *want;
+    } bad[] = {
+        {"name: x\nkind: fpga\n", "test_hw_device.yaml:2: field 'kind': expected systolic, mcu, roofline or host, got 'fpga'"},
+        {"name: x\nkind: mcu\nclock_hz: 1e6\nsram_bytes: 10\nflash_bytes: 10\nmacs_per_cycle: {int8: {conv: 1}}\nsram: 3\n",
+         "test_hw_device.yaml:7: unknown field 'sram'"},
+        {"name: x\nkind: mcu\nclock_hz: 1e6\nsram_bytes: 10\nflash_bytes: 10\nmacs_per_cycle: {int7: {conv: 1}}\n",
+         "test_hw_device.yaml:6: unknown field 'int7' in macs_per_cycle"},
+        {"name: x\nkind: systolic\nrows: 0\n", "test_hw_device.yaml:3: field 'rows': expected an integer in [1, 65536], got '0'"},
+        {"name: x\nkind: systolic\nrows: 4\ncols: 4\nclock_hz: 1e9\n", "a systolic profile needs the field 'ifmap_sram_kb'"},
+        {"kind: host\n", "missing the field 'name'"},
+        {"name: x\nkind: roofline\npeak_ops: {fp32: -1}\n", "test_hw_device.yaml:3: field 'fp32': expected a number"},
+        {"name: [x\n", "YAML syntax error"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        FILE *f = fopen(tmp, "w");
+        fputs(bad[i].text, f);
+        fclose(f);
+        CHECK_ERR(hn_device_load(tmp, &d), HN_ERR_INVALID, bad[i].want);
+    }
+    remove(tmp);
+}
+
+/* The host: a measured latency, and a lookup table that measures each distinct node once, predicts
+ * the fused nodes as free, and survives a round trip through its file. */
+static void host_cases(void) {
+    hn_host h = {1, 1, 3, ""};
+    hn_graph *g = conv_chain();
+    CHECK_OK(hn_graph_finalize(g));
+    hn_graph_init_params(g, 1);
+    double t = 0;
+    CHECK_OK(hn_host_measure(&h, g, &t));
+    CHECK(t > 0 && t < 1);
+    const char *path = "test_hw_lut.tsv";
+    remove(path);
+    hn_host_lut *lut;
+    double pred, per[8];
+    CHECK_OK(hn_host_lut_open(&h, path, &lut));
+    CHECK_OK(hn_host_lut_predict(lut, g, &pred, per));
+    CHECK(hn_host_lut_size(lut) == 3 && pred > 0 && per[2] == 0 && per[3] == 0 && per[1] > 0); /* conv, gap, linear */
+    CHECK_OK(hn_host_lut_close(lut));
+    CHECK_OK(hn_host_lut_open(&h, path, &lut));
+    CHECK(hn_host_lut_size(lut) == 3);
+    double again;
+    CHECK_OK(hn_host_lut_predict(lut, g, &again, NULL));
+    CHECK(fabs(again - pred) <= 1e-6 * pred && hn_host_lut_size(lut) == 3); /* the file keeps 9 digits */
+    CHECK_OK(hn_host_lut_close(lut));
+    FILE *f = fopen(path, "a");
+    fputs("broken line\n", f);
+    fclose(f);
+    CHECK_ERR(hn_host_lut_open(&h, path, &lut), HN_ERR_FORMAT, "test_hw_lut.tsv:4: expected KEY<tab>SECONDS");
+    remove(path);
+    hn_graph_free(g);
+}
+
+static void spearman(void) {
+    double a[5] = {1, 2, 3, 4, 5}, b[5] = {10, 20, 30, 40, 50}, c[5] = {5, 4, 3, 2, 1}, ties[5] = {1, 1, 2, 3, 3};
+    CHECK(fabs(hn_spearman(a, b, 5) - 1) < 1e-12 && fabs(hn_spearman(a, c, 5) + 1) < 1e-12);
+    /* ranks of ties: 1.5 1.5 3 4.5 4.5 against 1..5: Pearson of the ranks = 0.9486833 */
+    CHECK_MSG(fabs(hn_spearman(ties, a, 5) - 0.9486832980505138) < 1e-12, "%.12f", hn_spearman(ties, a, 5));
+    CHECK(isnan(hn_spearman(a, b, 1)));
+}
+
 int main(void) {
+    mcu_cases();
+    roofline_case();
+    systolic_graph();
+    device_files();
+    host_cases();
+    spearman();
     scalesim_reference("scalesim-v2-set-a.csv", 56, false);
     scalesim_reference("scalesim-v2-set-c-bandwidth.csv", 21, true);
     scalesim_files();

@@ -165,7 +165,8 @@ hn_status hn_device_cost(const hn_device *d, const hn_graph *g, hn_hw_cost *tota
 hn_status hn_host_measure(const hn_host *h, hn_graph *g, double *seconds);
 
 /* A latency lookup table in the style of FBNet and ProxylessNAS: each node is measured once, alone
- * (a graph of just that op on its input shape and types, at batch 1, on h's threads), keyed by its op,
+ * (a graph of just that op on its input shape and types, at batch 1, on h's threads; the fastest of
+ * at least h->runs runs and 5 ms, which a shared machine's interference disturbs least), keyed by its op,
  * shapes and attributes, and cached in a file; a network's latency is predicted as the sum of its
  * nodes' entries (nodes the inference engine fuses into their producer count 0). */
 typedef struct hn_host_lut hn_host_lut;

@@ -281,7 +281,25 @@ static int systolic(const char *config, const char *topology, bool json) {
     return 0;
 }
 
-/* N random architectures measured on the host, against the lookup table's predictions and MACs */
+static hn_status space_net(const hn_space *s, const uint8_t *geno, hn_graph **g) {
+    hn_status st = s->to_graph(s, geno, &s->defaults, g);
+    if (!st && (st = hn_graph_finalize(*g))) {
+        hn_graph_free(*g);
+        *g = NULL;
+    }
+    if (!st) hn_graph_init_params(*g, 1);
+    return st;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* N random architectures measured on the host, against the lookup table's predictions and MACs.
+ * A shared machine drifts: every network is measured in PASSES rounds over all of them, and its
+ * latency is the median of its rounds. */
+enum { PASSES = 3 };
 static int validate(const char *device, const char *space, long n, long seed, bool json) {
     hn_device d;
     hn_status st = load_device(device, &d);
@@ -289,34 +307,50 @@ static int validate(const char *device, const char *space, long n, long seed, bo
     if (d.kind != HN_DEVICE_HOST) return cli_usage_error("hw", "validate needs a host device, '%s' is %s", d.name, kind_names[d.kind]);
     const hn_space *s = hn_space_find(space);
     if (!s) return cli_usage_error("hw", "unknown space '%s' (see 'hwnas space list')", space);
-    double *measured = hn_alloc(sizeof(double) * 3 * (size_t)n), *predicted = measured + n, *macs = predicted + n;
+    double *rounds = hn_alloc(sizeof(double) * (PASSES + 3) * (size_t)n), *measured = rounds + PASSES * n,
+           *predicted = measured + n, *macs = predicted + n;
+    uint8_t *genos = hn_alloc((size_t)n * HN_SPACE_MAX_DECISIONS);
     hn_host_lut *lut = NULL;
-    if (!measured) return cli_fail(HN_ERR_NOMEM);
+    if (!rounds || !genos) {
+        hn_free(rounds), hn_free(genos);
+        return cli_fail(HN_ERR_NOMEM);
+    }
     st = hn_host_lut_open(&d.host, d.host.lut_path, &lut);
     hn_rng r;
     hn_rng_seed(&r, (uint64_t)seed, 0x9e3779b97f4a7c15ULL);
+    for (long i = 0; i < n; i++) hn_space_sample(s, &r, genos + i * HN_SPACE_MAX_DECISIONS);
     cli_progress bar;
     cli_progress_init(&bar);
     double t0 = hn_now();
-    for (long i = 0; !st && i < n; i++) {
-        uint8_t geno[HN_SPACE_MAX_DECISIONS];
-        hn_space_sample(s, &r, geno);
+    for (long k = 0; !st && k < (PASSES + 1) * n; k++) { /* the table first, then the rounds */
+        long i = k % n, pass = k / n;
         hn_graph *g = NULL;
-        if (!(st = s->to_graph(s, geno, &s->defaults, &g)) && !(st = hn_graph_finalize(g))) {
-            hn_graph_init_params(g, 1);
-            macs[i] = (double)hn_graph_macs(g);
-            if (!(st = hn_host_measure(&d.host, g, &measured[i]))) st = hn_host_lut_predict(lut, g, &predicted[i], NULL);
+        if (!(st = space_net(s, genos + i * HN_SPACE_MAX_DECISIONS, &g))) {
+            if (pass == 0) {
+                macs[i] = (double)hn_graph_macs(g);
+                st = hn_host_lut_predict(lut, g, &predicted[i], NULL);
+            } else {
+                st = hn_host_measure(&d.host, g, &rounds[(pass - 1) * n + i]);
+            }
         }
         hn_graph_free(g);
         char extra[64];
-        snprintf(extra, sizeof extra, "%ld/%ld, table %d entries", i + 1, n, hn_host_lut_size(lut));
-        cli_progress_draw(&bar, "measuring", i + 1, n, extra);
+        snprintf(extra, sizeof extra, "%s %ld/%ld, table %d entries", pass ? "round" : "table", pass ? pass : 0L, (long)PASSES,
+                 hn_host_lut_size(lut));
+        cli_progress_draw(&bar, "measuring", k + 1, (PASSES + 1) * n, extra);
     }
     cli_progress_end(&bar);
     hn_status st2 = hn_host_lut_close(lut);
     if (!st) st = st2;
+    for (long i = 0; !st && i < n; i++) {
+        double v[PASSES];
+        for (int p = 0; p < PASSES; p++) v[p] = rounds[p * n + i];
+        qsort(v, PASSES, sizeof(double), cmp_double);
+        measured[i] = v[PASSES / 2];
+    }
+    hn_free(genos);
     if (st) {
-        hn_free(measured);
+        hn_free(rounds);
         return cli_fail(st);
     }
     double rho_lut = hn_spearman(predicted, measured, (int)n), rho_macs = hn_spearman(macs, measured, (int)n);
@@ -324,12 +358,12 @@ static int validate(const char *device, const char *space, long n, long seed, bo
         print_json(json_pack("{s:s, s:s, s:I, s:f, s:f, s:f}", "device", d.name, "space", space, "n", (json_int_t)n,
                              "spearman_lut", rho_lut, "spearman_macs", rho_macs, "seconds", hn_now() - t0));
     } else {
-        printf("%ld %s architectures measured on %s (%d thread%s, median of %d)\n", n, space, d.name, d.host.threads,
-               d.host.threads == 1 ? "" : "s", d.host.runs);
+        printf("%ld %s architectures measured on %s (%d thread%s; median of %d rounds of %d runs each)\n", n, space,
+               d.name, d.host.threads, d.host.threads == 1 ? "" : "s", PASSES, d.host.runs);
         printf("Spearman rank correlation with the measured latency:\n");
         printf("  lookup table  %.3f\n  MACs          %.3f\n", rho_lut, rho_macs);
     }
-    hn_free(measured);
+    hn_free(rounds);
     return 0;
 }
 

@@ -13,14 +13,17 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-hn_status hn_host_measure(const hn_host *h, hn_graph *g, double *seconds) {
+/* Times g's forward pass: h->warmup passes, then at least h->runs (and, with min_total, until that
+ * many seconds have passed, at most 1000 runs); the median, or the minimum if fastest. */
+static hn_status measure(const hn_host *h, hn_graph *g, double min_total, bool fastest, double *seconds) {
     if (!g->finalized) return hn_error(HN_ERR_INVALID, "measuring on the host needs a finalized graph (parameters)");
+    enum { MAX_RUNS = 1000 };
     int saved = hn_get_threads();
     if (h->threads > 0) hn_set_threads(h->threads);
     hn_shape in = g->nodes[0].shape;
     size_t nx = (size_t)in.c * in.h * in.w;
     float *x = hn_alloc(sizeof(float) * nx);
-    double *t = hn_alloc(sizeof(double) * (size_t)(h->runs > 0 ? h->runs : 1));
+    double *t = hn_alloc(sizeof(double) * MAX_RUNS);
     hn_exec *e = NULL;
     hn_status st = x && t ? hn_exec_new(g, 1, false, &e) : hn_error_prefix(HN_ERR_NOMEM, "measuring on the host");
     if (!st) {
@@ -28,15 +31,17 @@ hn_status hn_host_measure(const hn_host *h, hn_graph *g, double *seconds) {
         hn_rng_seed(&r, 7, 7);
         for (size_t i = 0; i < nx; i++) x[i] = hn_rng_normal(&r);
         for (int i = 0; !st && i < h->warmup; i++) st = hn_exec_forward(e, x, 1, false);
-        int runs = h->runs > 0 ? h->runs : 1;
-        for (int i = 0; !st && i < runs; i++) {
+        int runs = 0;
+        double total = 0;
+        while (!st && runs < MAX_RUNS && (runs < (h->runs > 0 ? h->runs : 1) || total < min_total)) {
             double t0 = hn_now();
             st = hn_exec_forward(e, x, 1, false);
-            t[i] = hn_now() - t0;
+            t[runs] = hn_now() - t0;
+            total += t[runs++];
         }
         if (!st) {
             qsort(t, (size_t)runs, sizeof(double), cmp_double);
-            *seconds = runs % 2 ? t[runs / 2] : (t[runs / 2 - 1] + t[runs / 2]) / 2;
+            *seconds = fastest ? t[0] : runs % 2 ? t[runs / 2] : (t[runs / 2 - 1] + t[runs / 2]) / 2;
         }
     }
     hn_exec_free(e);
@@ -45,6 +50,8 @@ hn_status hn_host_measure(const hn_host *h, hn_graph *g, double *seconds) {
     hn_set_threads(saved);
     return st;
 }
+
+hn_status hn_host_measure(const hn_host *h, hn_graph *g, double *seconds) { return measure(h, g, 0, false, seconds); }
 
 /* ---- the lookup table: an open-addressing hash of key -> seconds ---- */
 
@@ -134,42 +141,74 @@ static void key_of(const hn_host_lut *l, const hn_graph *g, const hn_node *n, ch
              hn_numtype_name(n->wtype), hn_numtype_name(n->atype), l->host.threads);
 }
 
-/* Measures node n alone: a graph of its op on its first input's shape (every input is that tensor). */
-static hn_status measure_node(const hn_host_lut *l, const hn_graph *g, const hn_node *n, double *seconds) {
+/* A spec that rebuilds node n on node ids in[] of another graph. */
+static hn_node_spec spec_of(const hn_node *n, const int *in) {
+    hn_node_spec s = hn_spec(n->op, 0);
+    s.ninputs = n->ninputs;
+    memcpy(s.inputs, in, sizeof(int) * (size_t)n->ninputs);
+    s.out = n->out, s.kernel = n->kernel, s.stride = n->stride, s.pad = n->pad, s.groups = n->groups;
+    s.bias = n->bias, s.count_include_pad = n->count_include_pad, s.eps = n->eps, s.momentum = n->momentum;
+    return s;
+}
+
+/* Measures a unit alone: node n on its first input's shape (every input is that tensor), followed by
+ * the nodes the engine fuses into it (ids follow[0..nf), a chain). */
+static hn_status measure_unit(const hn_host_lut *l, const hn_graph *g, const hn_node *n, const int *follow, int nf,
+                              double *seconds) {
     hn_graph *one;
     hn_status st = hn_graph_new(g->nodes[n->inputs[0]].shape, &one);
     if (st) return st;
-    hn_node_spec s = hn_spec(n->op, 0);
-    s.ninputs = n->ninputs; /* inputs[] = 0 for all */
-    s.out = n->out, s.kernel = n->kernel, s.stride = n->stride, s.pad = n->pad, s.groups = n->groups;
-    s.bias = n->bias, s.count_include_pad = n->count_include_pad, s.eps = n->eps, s.momentum = n->momentum;
-    int id;
-    if (!(st = hn_graph_add(one, &s, &id)) && !(st = hn_graph_finalize(one))) {
+    int zeros[HN_MAX_INPUTS] = {0}, id = 0;
+    hn_node_spec s = spec_of(n, zeros);
+    st = hn_graph_add(one, &s, &id);
+    for (int k = 0; !st && k < nf; k++) {
+        s = spec_of(&g->nodes[follow[k]], &id);
+        st = hn_graph_add(one, &s, &id);
+    }
+    if (!st && !(st = hn_graph_finalize(one))) {
         hn_graph_init_params(one, 1);
-        st = hn_host_measure(&l->host, one, seconds);
+        st = measure(&l->host, one, 0.005, true, seconds); /* the fastest of >= 5 ms of runs: robust to interference */
     }
     hn_graph_free(one);
     return st ? hn_error_prefix(st, "measuring node '%s'", n->name) : HN_OK;
 }
 
+/* Nodes are predicted in units: a node and the batch norms and activations fused into it (measured
+ * together, as the engine runs them: a folded batch norm adds an epilogue to the convolution). */
 hn_status hn_host_lut_predict(hn_host_lut *l, const hn_graph *g, double *seconds, double *per_node) {
-    bool *fused = hn_alloc(sizeof(bool) * (size_t)g->nnodes);
-    hn_status st = fused ? hw_fused_nodes(g, fused) : hn_error_prefix(HN_ERR_NOMEM, "predicting %d nodes", g->nnodes);
+    const int nn = g->nnodes;
+    bool *fused = hn_alloc(sizeof(bool) * (size_t)nn);
+    int *owner = hn_alloc(sizeof(int) * (size_t)nn), *follow = hn_alloc(sizeof(int) * (size_t)nn);
+    hn_status st = fused && owner && follow ? hw_fused_nodes(g, fused) : hn_error_prefix(HN_ERR_NOMEM, "predicting %d nodes", nn);
+    for (int i = 0; !st && i < nn; i++) {
+        const hn_node *n = &g->nodes[i];
+        bool op = n->op == HN_OP_BATCHNORM || n->op == HN_OP_RELU || n->op == HN_OP_RELU6;
+        owner[i] = fused[i] && op ? owner[n->inputs[0]] : i;
+    }
     *seconds = 0;
-    for (int i = 0; !st && i < g->nnodes; i++) {
+    for (int i = 0; !st && i < nn; i++) {
         const hn_node *n = &g->nodes[i];
         double t = 0;
-        if (!fused[i] && n->op != HN_OP_ZERO) {
+        if (!fused[i]) {
             char key[KEY_MAX];
             key_of(l, g, n, key);
+            int nf = 0;
+            for (int j = i + 1; j < nn; j++)
+                if (fused[j] && owner[j] == i && j != i) {
+                    follow[nf++] = j;
+                    size_t len = strlen(key);
+                    snprintf(key + len, KEY_MAX - len, "+%s", hn_op_name(g->nodes[j].op));
+                }
             entry *e = l->cap ? slot_of(l, key) : NULL;
             if (e && e->key[0]) t = e->seconds;
-            else if (!(st = measure_node(l, g, n, &t))) st = put(l, key, t);
+            else if (!(st = measure_unit(l, g, n, follow, nf, &t))) st = put(l, key, t);
         }
         *seconds += t;
         if (per_node) per_node[i] = t;
     }
     hn_free(fused);
+    hn_free(owner);
+    hn_free(follow);
     return st;
 }
 

@@ -25,7 +25,7 @@ hn_status roofline_graph_cost(const hn_roofline *r, const hn_graph *g, hn_hw_cos
         if (fused[i] || n->op == HN_OP_CONCAT || n->op == HN_OP_ZERO) continue;
         hn_dtype_class c = supported(r, hw_dtype_class(g, n));
         int64_t macs = hn_node_macs(g, i), ops = 2 * macs + hw_elementwise_ops(g, n);
-        double bytes = (double)hw_act_bytes(n) + (double)(hw_kernel_elems(n) * hn_numtype_bits(n->wtype) + 7) / 8;
+        double bytes = (double)(hw_act_bytes(n) + (hw_kernel_elems(n) * hn_numtype_bits(n->wtype) + 7) / 8);
         for (int j = 0; j < n->ninputs; j++) bytes += (double)hw_act_bytes(&g->nodes[n->inputs[j]]);
         double compute = (double)ops / r->peak_ops[c], memory = bytes / r->bandwidth_bytes_s;
         hn_hw_cost l = {.latency_s = (compute > memory ? compute : memory) + r->layer_overhead_s,
