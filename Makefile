@@ -38,6 +38,7 @@ bench: build
 	@HWNAS_SETUP_PEERS=1 scripts/setup.sh
 	$(BUILD)/bench_space_count nb201 5
 	bench/count_vs_torch $(BUILD)
+	$(BUILD)/bench_systolic_vs_scalesim ../shared
 	bench/train_vs_torch $(BUILD)/hwnas
 
 clean:

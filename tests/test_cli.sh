@@ -120,5 +120,24 @@ expect 2 "expected 1 or 48 WEIGHT/ACTIVATION pairs" -- "$HWNAS" cost --space mbc
 # trains at its own resolution: the 28x28 images are resized to 16x16
 expect 0 "resizing the images from 28x28 to 16x16" -- "$HWNAS" train --space mbconv --arch "$M0" --dataset "idx:$T/tiny" --batch 16
 
+# hardware models
+expect 0 "cortex-m7        mcu" -- "$HWNAS" hw list
+expect 0 "MACs/cycle" -- "$HWNAS" hw show cortex-m7
+expect 2 "unknown device 'm99'" -- "$HWNAS" hw show m99
+expect 0 '"fits": true' -- "$HWNAS" hw cost --device cortex-m7 --space mbconv+quant --arch "$M0#int8/int8" --json
+expect 0 "fits             yes" -- "$HWNAS" hw cost --device cortex-m4 --space mbconv+quant --arch "$M0#int8/int8"
+expect 0 '"layers": [' -- "$HWNAS" hw cost --device systolic-32x32 --space nb201 --arch "$A0" --json --layers
+expect 0 "latency_s" -- "$HWNAS" hw cost --device edge-gpu --net "$NET"
+expect 0 "latency_s" -- "$HWNAS" hw cost --device host --space mbconv --arch "$M0"
+expect 2 "cost needs either --space NAME --arch STRING or --net FILE" -- "$HWNAS" hw cost --device host
+# SCALE-Sim's own files: set A's topology on its 32x32 output-stationary array (stem3x3: 2847 cycles)
+SS=$SRC/../shared/reference/scalesim
+printf '[general]\nrun_name = os32\n[architecture_presets]\nArrayHeight: 32\nArrayWidth: 32\nIfmapSramSzkB: 64\nFilterSramSzkB: 64\nOfmapSramSzkB: 64\nDataflow: os\nBandwidth: 10\n[run_presets]\nInterfaceBandwidth: CALC\n' > "$T/os32.cfg"
+expect 0 '"layer": "stem3x3", "total_cycles": 2847, "stall_cycles": 0, "mapping_efficiency": 50.0' -- "$HWNAS" hw systolic --config "$T/os32.cfg" --topology "$SS/set-a-topology.csv" --json
+expect 0 "stem3x3              2847" -- "$HWNAS" hw systolic --config "$T/os32.cfg" --topology "$SS/set-a-topology.csv"
+printf 'ArrayHeight: 32\nArrayWidth: 32\nDataflow: diagonal\n' > "$T/bad.cfg"
+expect 2 "bad.cfg:3: Dataflow: bad value 'diagonal' (os, ws or is)" -- "$HWNAS" hw systolic --config "$T/bad.cfg" --topology "$SS/set-a-topology.csv"
+expect 0 "lookup table" -- "$HWNAS" hw validate --device host --space mbconv --n 4
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -228,7 +228,8 @@ static int cost(const char *device, const char *space, const char *arch, const c
 }
 
 static json_t *systolic_json(const char *name, const hn_systolic_result *r) {
-    json_t *o = json_pack("{s:I, s:I, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "total_cycles",
+    json_t *o = name ? json_pack("{s:s}", "layer", name) : json_object();
+    json_t *m = json_pack("{s:I, s:I, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "total_cycles",
                           (json_int_t)r->total_cycles, "stall_cycles", (json_int_t)r->stall_cycles, "mapping_efficiency",
                           r->mapping_efficiency, "compute_utilization", r->compute_utilization, "overall_utilization",
                           r->overall_utilization, "sram_ifmap_reads", (json_int_t)r->sram_ifmap_reads,
@@ -236,7 +237,8 @@ static json_t *systolic_json(const char *name, const hn_systolic_result *r) {
                           (json_int_t)r->sram_ofmap_writes, "dram_ifmap_reads", (json_int_t)r->dram_ifmap_reads,
                           "dram_filter_reads", (json_int_t)r->dram_filter_reads, "dram_ofmap_writes",
                           (json_int_t)r->dram_ofmap_writes, "energy_j", r->energy_j);
-    if (name) json_object_set_new(o, "layer", json_string(name));
+    json_object_update(o, m); /* after "layer" */
+    json_decref(m);
     return o;
 }
 
