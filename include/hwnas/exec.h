@@ -32,6 +32,11 @@ void hn_exec_free(hn_exec *e);
  * executor that folded a batch norm is HN_ERR_INVALID. */
 hn_status hn_exec_forward(hn_exec *e, const float *x, int n, bool training);
 
+/* With seconds (g->nnodes entries, the caller's; NULL turns it off), every forward pass writes the
+ * wall time of each node's step: the input's layout conversion for node 0, 0 for nodes folded into
+ * their producer (their work is in the producer's time). */
+void hn_exec_profile(hn_exec *e, double *seconds);
+
 /* Copies the output of the last forward pass to dst (n, C, H, W). */
 void hn_exec_output(const hn_exec *e, float *dst);
 

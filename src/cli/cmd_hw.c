@@ -332,7 +332,7 @@ static int validate(const char *device, const char *space, long n, long seed, bo
                 macs[i] = (double)hn_graph_macs(g);
                 st = hn_host_lut_predict(lut, g, &predicted[i], NULL);
             } else {
-                st = hn_host_measure(&d.host, g, &rounds[(pass - 1) * n + i]);
+                st = hn_host_measure(&d.host, g, &rounds[(pass - 1) * n + i], NULL);
             }
         }
         hn_graph_free(g);

@@ -13,9 +13,17 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* median of t[0..n), sorting t */
+static double median(double *t, int n) {
+    qsort(t, (size_t)n, sizeof(double), cmp_double);
+    return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+}
+
 /* Times g's forward pass: h->warmup passes, then at least h->runs (and, with min_total, until that
- * many seconds have passed, at most 1000 runs); the median, or the minimum if fastest. */
-static hn_status measure(const hn_host *h, hn_graph *g, double min_total, bool fastest, double *seconds) {
+ * many seconds have passed, at most 1000 runs); the median, or the minimum if fastest. per_node
+ * (g->nnodes, or NULL): each node's median over the runs. */
+static hn_status measure(const hn_host *h, hn_graph *g, double min_total, bool fastest, double *seconds,
+                         double *per_node) {
     if (!g->finalized) return hn_error(HN_ERR_INVALID, "measuring on the host needs a finalized graph (parameters)");
     enum { MAX_RUNS = 1000 };
     int saved = hn_get_threads();
@@ -24,8 +32,11 @@ static hn_status measure(const hn_host *h, hn_graph *g, double min_total, bool f
     size_t nx = (size_t)in.c * in.h * in.w;
     float *x = hn_alloc(sizeof(float) * nx);
     double *t = hn_alloc(sizeof(double) * MAX_RUNS);
+    const int nn = g->nnodes;
+    double *prof = per_node ? hn_alloc(sizeof(double) * (size_t)nn * MAX_RUNS) : NULL; /* (run, node) */
     hn_exec *e = NULL;
-    hn_status st = x && t ? hn_exec_new(g, 1, false, &e) : hn_error_prefix(HN_ERR_NOMEM, "measuring on the host");
+    hn_status st = x && t && (prof || !per_node) ? hn_exec_new(g, 1, false, &e)
+                                                  : hn_error_prefix(HN_ERR_NOMEM, "measuring on the host");
     if (!st) {
         hn_rng r;
         hn_rng_seed(&r, 7, 7);
@@ -34,24 +45,32 @@ static hn_status measure(const hn_host *h, hn_graph *g, double min_total, bool f
         int runs = 0;
         double total = 0;
         while (!st && runs < MAX_RUNS && (runs < (h->runs > 0 ? h->runs : 1) || total < min_total)) {
+            if (prof) hn_exec_profile(e, prof + (size_t)runs * nn);
             double t0 = hn_now();
             st = hn_exec_forward(e, x, 1, false);
             t[runs] = hn_now() - t0;
             total += t[runs++];
         }
         if (!st) {
-            qsort(t, (size_t)runs, sizeof(double), cmp_double);
-            *seconds = fastest ? t[0] : runs % 2 ? t[runs / 2] : (t[runs / 2 - 1] + t[runs / 2]) / 2;
+            double m = median(t, runs);
+            *seconds = fastest ? t[0] : m;
+        }
+        for (int i = 0; !st && prof && i < nn; i++) {
+            for (int k = 0; k < runs; k++) t[k] = prof[(size_t)k * nn + i];
+            per_node[i] = median(t, runs);
         }
     }
     hn_exec_free(e);
     hn_free(x);
     hn_free(t);
+    hn_free(prof);
     hn_set_threads(saved);
     return st;
 }
 
-hn_status hn_host_measure(const hn_host *h, hn_graph *g, double *seconds) { return measure(h, g, 0, false, seconds); }
+hn_status hn_host_measure(const hn_host *h, hn_graph *g, double *seconds, double *per_node) {
+    return measure(h, g, 0, false, seconds, per_node);
+}
 
 /* ---- the lookup table: an open-addressing hash of key -> seconds ---- */
 
@@ -167,7 +186,7 @@ static hn_status measure_unit(const hn_host_lut *l, const hn_graph *g, const hn_
     }
     if (!st && !(st = hn_graph_finalize(one))) {
         hn_graph_init_params(one, 1);
-        st = measure(&l->host, one, 0.005, true, seconds); /* the fastest of >= 5 ms of runs: robust to interference */
+        st = measure(&l->host, one, 0.005, true, seconds, NULL); /* the fastest of >= 5 ms of runs: robust to interference */
     }
     hn_graph_free(one);
     return st ? hn_error_prefix(st, "measuring node '%s'", n->name) : HN_OK;
@@ -233,21 +252,13 @@ hn_status hn_host_lut_close(hn_host_lut *l) {
     return st;
 }
 
-/* hn_device_cost for the host: the measured total, each node's share from the lookup table (without
- * a cache file: built for this call). */
+/* hn_device_cost for the host: the measured total, and each node's measured share. */
 hn_status host_graph_cost(const hn_host *h, const hn_graph *g, hn_hw_cost *total, hn_hw_cost *layers) {
-    hn_status st = hn_host_measure(h, (hn_graph *)g, &total->latency_s);
+    double *per = layers ? hn_alloc(sizeof(double) * (size_t)g->nnodes) : NULL;
+    if (layers && !per) return hn_error_prefix(HN_ERR_NOMEM, "costing %d nodes", g->nnodes);
+    hn_status st = hn_host_measure(h, (hn_graph *)g, &total->latency_s, per);
     total->fits = true;
-    if (st || !layers) return st;
-    hn_host_lut *lut;
-    double *per = hn_alloc(sizeof(double) * (size_t)g->nnodes), predicted;
-    if (!per) return hn_error_prefix(HN_ERR_NOMEM, "costing %d nodes", g->nnodes);
-    if (!(st = hn_host_lut_open(h, h->lut_path, &lut))) {
-        st = hn_host_lut_predict(lut, g, &predicted, per);
-        hn_status st2 = hn_host_lut_close(lut);
-        if (!st) st = st2;
-    }
-    for (int i = 0; !st && i < g->nnodes; i++)
+    for (int i = 0; !st && layers && i < g->nnodes; i++)
         layers[i] = (hn_hw_cost){.latency_s = per[i], .fits = true, .macs = hn_node_macs(g, i),
                                  .params = (int64_t)g->nodes[i].nparams};
     hn_free(per);

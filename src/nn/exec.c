@@ -26,6 +26,7 @@ struct hn_exec {
     bool *skip;     /* per node: folded into its producer */
     int nbufs;
     float **bufs;   /* the distinct activation and gradient allocations */
+    double *profile; /* per node (caller's, or NULL): seconds each node's forward step took */
     int n;          /* batch of the last forward */
     bool forward_done, loss_done, last_training;
     size_t bytes;
@@ -340,17 +341,25 @@ hn_status hn_exec_forward(hn_exec *e, const float *x, int n, bool training) {
     hn_shape in = g->nodes[0].shape;
     e->n = n;
     e->last_training = training;
+    double t0 = e->profile ? hn_now() : 0;
     to_channel_major(x, e->act[0], n, in.c, in.h * in.w);
     for (int i = 1; i < g->nnodes; i++) {
+        if (e->profile) {
+            double t = hn_now();
+            e->profile[i - 1] = t - t0, t0 = t;
+        }
         if (e->skip[i]) continue;
         if (e->folded[i] >= 0) fold_batchnorm(e, e->folded[i]);
         hn_op_ctx c = make_ctx(e, i);
         hn_op_get(g->nodes[i].op)->forward(&c);
     }
+    if (e->profile) e->profile[g->nnodes - 1] = hn_now() - t0;
     e->forward_done = true;
     e->loss_done = false;
     return HN_OK;
 }
+
+void hn_exec_profile(hn_exec *e, double *seconds) { e->profile = seconds; }
 
 void hn_exec_output(const hn_exec *e, float *dst) {
     HN_ASSERT(e->forward_done);
