@@ -34,5 +34,6 @@ int cmd_train(int argc, char **argv);
 int cmd_space(int argc, char **argv);
 int cmd_cost(int argc, char **argv);
 int cmd_hw(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@ static const char *usage =
     "  space     list, describe and sample the search spaces\n"
     "  cost      count an architecture: parameters, MACs, activation and weight memory\n"
     "  hw        device profiles and hardware models: latency, energy, memory on a device\n"
+    "  bench     benchmark search strategies on a tabular benchmark (NAS-Bench-201), many seeds\n"
     "\n"
     "Options:\n"
     "  --help      show this help (hwnas COMMAND --help for a command's options)\n"
@@ -56,6 +57,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "space")) return cmd_space(argc - 1, argv + 1);
     if (!strcmp(cmd, "cost")) return cmd_cost(argc - 1, argv + 1);
     if (!strcmp(cmd, "hw")) return cmd_hw(argc - 1, argv + 1);
+    if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
     fprintf(stderr, "hwnas: unknown command '%s'\nTry 'hwnas --help'.\n", cmd);
     return 2;
 }

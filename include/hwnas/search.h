@@ -1,0 +1,66 @@
+/* Search strategies behind one ask/tell interface.
+ *
+ * A strategy proposes genotypes (ask) and is told their objective values (tell), so evaluation can
+ * happen anywhere: this thread, a worker process, another machine. Objectives are minimized: a
+ * caller maximizing accuracy tells -accuracy. A trial that violates constraints is told with its
+ * total violation (> 0); strategies prefer feasible trials and never call an infeasible one best.
+ *
+ * Determinism and resuming: a strategy's only randomness is its own generator, seeded at creation.
+ * Its state is rebuilt by replaying the told trials in order -- for each, ask() (whose proposal is
+ * discarded) then tell() with the recorded genotype and values -- which reproduces the original run
+ * exactly as long as the trials were told in the order they were asked.
+ *
+ * Duplicates: a strategy does not propose a genotype it has already proposed while the space has
+ * unseen ones (it redraws, up to a bound), except where its method re-evaluates on purpose.
+ *
+ * Example:
+ *     hn_strategy *s;
+ *     hn_strategy_new("rea", &hn_space_nb201, NULL, 1, 42, &s);
+ *     for (int t = 0; t < 100; t++) {
+ *         uint8_t g[HN_SPACE_MAX_DECISIONS]; double loss;
+ *         hn_strategy_ask(s, g);
+ *         loss = -accuracy_of(g);
+ *         hn_strategy_tell(s, g, &loss, 0);
+ *     }
+ *     hn_strategy_free(s);
+ */
+#ifndef HWNAS_SEARCH_H
+#define HWNAS_SEARCH_H
+
+#include "hwnas/space.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HN_MAX_OBJECTIVES 8
+
+/* Hyper-parameters; a field left 0 takes the strategy's default (docs/search.md). */
+typedef struct {
+    int population;  /* rea: 20 (the aging population) */
+    int sample;      /* rea: 10 (tournament size) */
+    int mutations;   /* rea: 1 (decisions changed per child) */
+    int restarts;    /* local: random samples a restart evaluates before climbing: 1 */
+} hn_strategy_options;
+
+typedef struct hn_strategy hn_strategy;
+
+/* Creates strategy name ("random", "rea", "local") over space for nobj objectives. options may be
+ * NULL (all defaults). The caller frees it with hn_strategy_free. Unknown names and options a
+ * strategy cannot use are HN_ERR_INVALID. */
+hn_status hn_strategy_new(const char *name, const hn_space *space, const hn_strategy_options *options, int nobj,
+                          uint64_t seed, hn_strategy **out);
+void hn_strategy_free(hn_strategy *s);
+
+/* Writes the next genotype to propose to g (space->ndecisions bytes). */
+hn_status hn_strategy_ask(hn_strategy *s, uint8_t *g);
+/* Reports the nobj objective values (minimized) of g, and its constraint violation (0: feasible). */
+hn_status hn_strategy_tell(hn_strategy *s, const uint8_t *g, const double *values, double violation);
+
+/* The names of the strategies, NULL-terminated. */
+const char *const *hn_strategy_names(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,110 @@
+/* The strategy interface (include/hwnas/search.h): creation, ask/tell, the set of proposed genotypes. */
+#include <string.h>
+
+#include "strategy.h"
+
+static const strategy_def *const defs[] = {&strategy_random, &strategy_rea, &strategy_local};
+static const char *const names[] = {"random", "rea", "local", NULL};
+
+const char *const *hn_strategy_names(void) { return names; }
+
+/* FNV-1a of the decisions; never 0 (the empty mark) */
+static uint64_t hash_of(const hn_strategy *s, const uint8_t *g) {
+    uint64_t h = 1469598103934665603ULL;
+    for (int i = 0; i < s->space->ndecisions; i++) h = (h ^ g[i]) * 1099511628211ULL;
+    return h ? h : 1;
+}
+
+static size_t find(const hn_strategy *s, uint64_t h) {
+    size_t i = (size_t)h & (s->seen_cap - 1);
+    while (s->seen[i] && s->seen[i] != h) i = (i + 1) & (s->seen_cap - 1);
+    return i;
+}
+
+bool strategy_seen(const hn_strategy *s, const uint8_t *g) {
+    uint64_t h = hash_of(s, g);
+    return s->seen[find(s, h)] == h;
+}
+
+/* adds g to the set; grows it at half load (a failed allocation only disables de-duplication) */
+static void mark(hn_strategy *s, const uint8_t *g) {
+    if (2 * (s->seen_n + 1) > s->seen_cap) {
+        uint64_t *old = s->seen;
+        size_t oldcap = s->seen_cap;
+        uint64_t *grown = hn_calloc(sizeof(uint64_t) * oldcap * 2);
+        if (!grown) return;
+        s->seen = grown, s->seen_cap = oldcap * 2;
+        for (size_t i = 0; i < oldcap; i++)
+            if (old[i]) s->seen[find(s, old[i])] = old[i];
+        hn_free(old);
+    }
+    uint64_t h = hash_of(s, g);
+    size_t i = find(s, h);
+    if (!s->seen[i]) s->seen[i] = h, s->seen_n++;
+}
+
+enum { TRIES = 64 };
+
+void strategy_sample_new(hn_strategy *s, uint8_t *g) {
+    for (int t = 0; t < TRIES; t++) {
+        hn_space_sample(s->space, &s->rng, g);
+        if (!strategy_seen(s, g)) return;
+    }
+}
+
+void strategy_mutate_new(hn_strategy *s, const uint8_t *parent, int k, uint8_t *child) {
+    for (int t = 0; t < TRIES; t++) {
+        hn_space_mutate(s->space, &s->rng, parent, k, child);
+        if (!strategy_seen(s, child)) return;
+    }
+}
+
+hn_status hn_strategy_new(const char *name, const hn_space *space, const hn_strategy_options *options, int nobj,
+                          uint64_t seed, hn_strategy **out) {
+    *out = NULL;
+    const strategy_def *def = NULL;
+    for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
+        if (!strcmp(defs[i]->name, name)) def = defs[i];
+    if (!def) return hn_error(HN_ERR_INVALID, "unknown strategy '%s' (known: random, rea, local)", name);
+    if (nobj < 1 || nobj > HN_MAX_OBJECTIVES)
+        return hn_error(HN_ERR_INVALID, "%d objectives (1..%d)", nobj, HN_MAX_OBJECTIVES);
+    hn_strategy *s = hn_calloc(sizeof *s);
+    if (!s) return hn_error_prefix(HN_ERR_NOMEM, "strategy %s", name);
+    s->def = def, s->space = space, s->nobj = nobj;
+    if (options) s->opt = *options;
+    hn_rng_seed(&s->rng, seed, 0x853c49e6748fea9bULL);
+    s->seen_cap = 1024;
+    s->seen = hn_calloc(sizeof(uint64_t) * s->seen_cap);
+    s->state = def->state_size ? hn_calloc(def->state_size) : NULL;
+    hn_status st = !s->seen || (def->state_size && !s->state) ? hn_error_prefix(HN_ERR_NOMEM, "strategy %s", name) : HN_OK;
+    if (!st && def->init) st = def->init(s);
+    if (st) {
+        hn_strategy_free(s);
+        return st;
+    }
+    *out = s;
+    return HN_OK;
+}
+
+void hn_strategy_free(hn_strategy *s) {
+    if (!s) return;
+    if (s->def->destroy) s->def->destroy(s);
+    hn_free(s->state);
+    hn_free(s->seen);
+    hn_free(s);
+}
+
+hn_status hn_strategy_ask(hn_strategy *s, uint8_t *g) {
+    s->def->ask(s, g);
+    mark(s, g);
+    return HN_OK;
+}
+
+hn_status hn_strategy_tell(hn_strategy *s, const uint8_t *g, const double *values, double violation) {
+    for (int i = 0; i < s->space->ndecisions; i++)
+        if (g[i] >= s->space->choices[i])
+            return hn_error(HN_ERR_INVALID, "told a genotype whose decision %d is %d (0..%d)", i, g[i],
+                            s->space->choices[i] - 1);
+    s->def->tell(s, g, values, violation);
+    return HN_OK;
+}

@@ -1,0 +1,172 @@
+/* Search: the strategies' contract (deterministic for a seed, valid proposals, no repeats, REA's
+ * aging, constraint order), that they learn on the NAS-Bench-201 table, and the tabular evaluator. */
+#include "../src/search/strategy.h"
+#include "check.h"
+#include "hwnas/estimate.h"
+#include "hwnas/search.h"
+
+static const char *table_path(void) {
+    static char path[1024];
+    snprintf(path, sizeof path, "%s/../../shared/reference/nb201/nb201-cifar10-12epoch.csv", HWNAS_TEST_DIR);
+    return path;
+}
+
+/* a made-up objective: the sum of the decisions (minimized) */
+static double toy(const hn_space *s, const uint8_t *g) {
+    double v = 0;
+    for (int i = 0; i < s->ndecisions; i++) v += g[i];
+    return v;
+}
+
+static void contract(const char *name, const hn_space *space) {
+    enum { T = 300 };
+    static uint8_t a[T][HN_SPACE_MAX_DECISIONS], b[T][HN_SPACE_MAX_DECISIONS];
+    for (int run = 0; run < 2; run++) {
+        hn_strategy *s;
+        CHECK_OK(hn_strategy_new(name, space, NULL, 1, 7, &s));
+        if (!s) return;
+        for (int t = 0; t < T; t++) {
+            uint8_t *g = run ? b[t] : a[t];
+            CHECK_OK(hn_strategy_ask(s, g));
+            double v = toy(space, g);
+            CHECK_OK(hn_strategy_tell(s, g, &v, 0));
+        }
+        hn_strategy_free(s);
+    }
+    int same = 0, invalid = 0, repeats = 0;
+    for (int t = 0; t < T; t++) {
+        same += !memcmp(a[t], b[t], (size_t)space->ndecisions);
+        for (int i = 0; i < space->ndecisions; i++) invalid += a[t][i] >= space->choices[i];
+        for (int u = 0; u < t; u++) repeats += !memcmp(a[t], a[u], (size_t)space->ndecisions);
+    }
+    CHECK_MSG(same == T, "%s on %s: %d of %d proposals repeat for the same seed", name, space->name, same, T);
+    CHECK_MSG(invalid == 0 && repeats == 0, "%s on %s: %d invalid decisions, %d repeated proposals", name, space->name,
+              invalid, repeats);
+}
+
+static int distance(const uint8_t *a, const uint8_t *b, int n) {
+    int d = 0;
+    for (int i = 0; i < n; i++) d += a[i] != b[i];
+    return d;
+}
+
+/* REA with a population of 2: the excellent first trial ages out after two more, and the children
+ * are then one decision from one of the two survivors (which differ from it everywhere). */
+static void rea_aging(void) {
+    const hn_space *sp = &hn_space_nb201;
+    hn_strategy_options o = {.population = 2, .sample = 2, .mutations = 1};
+    hn_strategy *s;
+    CHECK_OK(hn_strategy_new("rea", sp, &o, 1, 3, &s));
+    if (!s) return;
+    uint8_t A[6] = {0, 0, 0, 0, 0, 0}, B[6] = {3, 3, 3, 3, 3, 3}, C[6] = {4, 4, 4, 4, 4, 3}, g[6];
+    double best = -100, ok = -1, worse = -0.5;
+    for (int k = 0; k < 3; k++) CHECK_OK(hn_strategy_ask(s, g)); /* proposals are random while filling */
+    CHECK_OK(hn_strategy_tell(s, A, &best, 0));
+    CHECK_OK(hn_strategy_tell(s, B, &ok, 0));
+    CHECK_OK(hn_strategy_ask(s, g));
+    CHECK(distance(g, A, 6) == 1 || distance(g, B, 6) == 1); /* A is in the population */
+    CHECK_OK(hn_strategy_tell(s, C, &worse, 0));             /* A dies */
+    int bad = 0;
+    for (int k = 0; k < 50; k++) {
+        CHECK_OK(hn_strategy_ask(s, g));
+        bad += distance(g, B, 6) != 1 && distance(g, C, 6) != 1;
+    }
+    CHECK_MSG(bad == 0, "%d children of a dead parent", bad);
+    hn_strategy_free(s);
+}
+
+static void constraint_order(void) {
+    CHECK(strategy_better(5, 0, -5, 1));  /* feasible beats infeasible, whatever the values */
+    CHECK(!strategy_better(-5, 1, 5, 0));
+    CHECK(strategy_better(9, 0.5, -9, 2)); /* two infeasible: less violation */
+    CHECK(strategy_better(1, 0, 2, 0));
+}
+
+/* On the NB201 table over 10 seeds, REA and local search beat random search's mean at 100 and 300
+ * trials. Every run is deterministic, so the margins (0.2 points) hold run after run. */
+static void learns(const hn_table *t) {
+    int val = hn_table_metric_index(t, "cifar10-val"), test = hn_table_metric_index(t, "cifar10-test");
+    CHECK(val >= 0 && test >= 0);
+    const char *names[3] = {"random", "rea", "local"};
+    double mean[3][2] = {{0}};
+    const int trials[2] = {100, 300};
+    for (int k = 0; k < 3; k++)
+        for (int m = 0; m < 2; m++)
+            for (int seed = 0; seed < 10; seed++) {
+                hn_strategy *s;
+                CHECK_OK(hn_strategy_new(names[k], &hn_space_nb201, NULL, 1, (uint64_t)seed, &s));
+                double best = -1, report = 0;
+                for (int i = 0; i < trials[m]; i++) {
+                    uint8_t g[6];
+                    hn_strategy_ask(s, g);
+                    const double *row = hn_table_lookup(t, g);
+                    double loss = -row[val];
+                    hn_strategy_tell(s, g, &loss, 0);
+                    if (row[val] > best) best = row[val], report = row[test];
+                }
+                mean[k][m] += report / 10;
+                hn_strategy_free(s);
+            }
+    for (int k = 1; k < 3; k++)
+        for (int m = 0; m < 2; m++)
+            CHECK_MSG(mean[k][m] > mean[0][m] + 0.2, "%s at %d trials: %.3f, random %.3f", names[k], trials[m], mean[k][m],
+                      mean[0][m]);
+}
+
+static void table_files(void) {
+    hn_table *t = NULL;
+    CHECK_OK(hn_table_load(table_path(), &hn_space_nb201, &t));
+    if (!t) return;
+    CHECK(hn_table_rows(t) == 15625 && hn_table_metrics(t) == 3); /* arch_index, cifar10-val, cifar10-test */
+    uint8_t g[6];
+    hn_space_nb201.parse(&hn_space_nb201, "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|", g);
+    const double *row = hn_table_lookup(t, g);
+    CHECK(row && row[hn_table_metric_index(t, "cifar10-test")] > 80);
+    learns(t);
+    hn_table_free(t);
+
+    const char *tmp = "test_search_table.csv";
+    struct {
+        const char *text, *want;
+        hn_status st;
+    } bad[] = {
+        {"a,b\n1,2\n", "test_search_table.csv:2: no column holds a nb201 architecture string", HN_ERR_FORMAT},
+        {"arch,acc\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,0.5\n|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|,x\n",
+         "test_search_table.csv:3: column 'acc': expected a number, got 'x'", HN_ERR_FORMAT},
+        {"arch,acc\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,1\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,2\n",
+         "test_search_table.csv:3: architecture '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|' is already in row 1",
+         HN_ERR_FORMAT},
+        {"arch,acc\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,1\n\"|none~0|,2\n",
+         "test_search_table.csv:3: a quote is not closed", HN_ERR_FORMAT},
+        {"arch,acc\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,1\n|conv~0|,2\n",
+         "test_search_table.csv:3: column 'arch': nb201 architecture '|conv~0|': at position 1", HN_ERR_INVALID},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        FILE *f = fopen(tmp, "w");
+        fputs(bad[i].text, f);
+        fclose(f);
+        CHECK_ERR(hn_table_load(tmp, &hn_space_nb201, &t), bad[i].st, bad[i].want);
+    }
+    /* the MBConv reference counts: quoted architecture strings with commas */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/ref/mbconv-counts.csv", HWNAS_TEST_DIR);
+    CHECK_OK(hn_table_load(path, &hn_space_mbconv, &t));
+    if (t) CHECK(hn_table_rows(t) == 62 && hn_table_metric_index(t, "macs") >= 0);
+    hn_table_free(t);
+    remove(tmp);
+}
+
+int main(void) {
+    const hn_space *spaces[] = {&hn_space_nb201, &hn_space_mbconv, hn_space_find("mbconv+quant")};
+    for (const char *const *n = hn_strategy_names(); *n; n++)
+        for (int i = 0; i < 3; i++) contract(*n, spaces[i]);
+    rea_aging();
+    constraint_order();
+    table_files();
+    CHECK_ERR(hn_strategy_new("tpe", &hn_space_nb201, NULL, 1, 0, &(hn_strategy *){NULL}), HN_ERR_INVALID,
+              "unknown strategy 'tpe'");
+    hn_strategy_options o = {.population = 5, .sample = 9};
+    CHECK_ERR(hn_strategy_new("rea", &hn_space_nb201, &o, 1, 0, &(hn_strategy *){NULL}), HN_ERR_INVALID,
+              "rea: population 5, sample 9");
+    return check_report();
+}
