@@ -39,6 +39,7 @@ bench: build
 	$(BUILD)/bench_space_count nb201 5
 	bench/count_vs_torch $(BUILD)
 	$(BUILD)/bench_systolic_vs_scalesim ../shared
+	bench/search_vs_optuna $(BUILD)/hwnas
 	bench/train_vs_torch $(BUILD)/hwnas
 
 clean:

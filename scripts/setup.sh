@@ -8,7 +8,7 @@ set -euo pipefail
 # tests/bench only: PyTorch (reference data, the training peer)
 pkgs=(build-essential cmake pkg-config libopenblas-openmp-dev libyaml-dev libjansson-dev zlib1g-dev
       dataset-fashion-mnist)
-if [ "${HWNAS_SETUP_PEERS:-0}" = 1 ]; then pkgs+=(python3-torch python3-numpy); fi
+if [ "${HWNAS_SETUP_PEERS:-0}" = 1 ]; then pkgs+=(python3-torch python3-numpy python3-optuna); fi
 
 missing=()
 for p in "${pkgs[@]}"; do
