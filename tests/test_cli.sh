@@ -139,5 +139,12 @@ printf 'ArrayHeight: 32\nArrayWidth: 32\nDataflow: diagonal\n' > "$T/bad.cfg"
 expect 2 "bad.cfg:3: Dataflow: bad value 'diagonal' (os, ws or is)" -- "$HWNAS" hw systolic --config "$T/bad.cfg" --topology "$SS/set-a-topology.csv"
 expect 0 "lookup table" -- "$HWNAS" hw validate --device host --space mbconv --n 4
 
+# search strategies on the NB201 table
+TAB=$SRC/../shared/reference/nb201/nb201-cifar10-12epoch.csv
+expect 0 '"strategy": "rea"' -- "$HWNAS" bench --space nb201 --table "$TAB" --optimize cifar10-val --report cifar10-test --strategy rea --trials 50 --seeds 3 --json
+expect 0 "local " -- "$HWNAS" bench --space nb201 --table "$TAB" --optimize cifar10-val --report cifar10-test --trials 30 --seeds 2
+expect 2 "no column 'val' (metrics: arch_index, cifar10-val, cifar10-test)" -- "$HWNAS" bench --space nb201 --table "$TAB" --optimize val --report cifar10-test
+expect 2 "unknown strategy 'tpe'" -- "$HWNAS" bench --space nb201 --table "$TAB" --optimize cifar10-val --report cifar10-test --strategy tpe
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
