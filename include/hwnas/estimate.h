@@ -22,8 +22,9 @@ int hn_table_metrics(const hn_table *t);
 const char *hn_table_metric_name(const hn_table *t, int i);
 /* The index of the metric named name, or -1. */
 int hn_table_metric_index(const hn_table *t, const char *name);
-/* Rows in the table. */
+/* Rows in the table, and the genotype of row i (owned by the table). */
 int hn_table_rows(const hn_table *t);
+const uint8_t *hn_table_genotype(const hn_table *t, int i);
 
 /* The metric values of genotype g (hn_table_metrics of them, owned by the table), or NULL if the
  * table has no row for it. */

@@ -57,6 +57,21 @@ hn_status hn_strategy_ask(hn_strategy *s, uint8_t *g);
 /* Reports the nobj objective values (minimized) of g, and its constraint violation (0: feasible). */
 hn_status hn_strategy_tell(hn_strategy *s, const uint8_t *g, const double *values, double violation);
 
+/* ---- Pareto fronts (src/search/pareto.c); n points of m objectives, minimized, row-major ---- */
+
+/* Non-dominated sorting with constraint-domination (Deb et al. 2002): a feasible point dominates an
+ * infeasible one, of two infeasible ones the smaller violation dominates, and between feasible ones
+ * Pareto dominance. violation (n, or NULL: all feasible). rank[i] = front of point i (0: the Pareto
+ * front). Returns the number of fronts, or -1 if its scratch cannot be allocated. O(m n^2). */
+int hn_pareto_rank(const double *points, const double *violation, int n, int m, int *rank);
+/* Crowding distance of the k points idx[0..k) of one front into dist[0..k): the normalized perimeter
+ * of the box between each point's neighbours, summed over objectives; infinite at the extremes. */
+void hn_pareto_crowding(const double *points, int m, const int *idx, int k, double *dist);
+/* The hypervolume the points dominate up to the reference point ref (m entries); exact for 2 or 3
+ * objectives (HN_ERR_INVALID otherwise). Points not strictly better than ref in every objective add
+ * nothing. */
+hn_status hn_hypervolume(const double *points, int n, int m, const double *ref, double *hv);
+
 /* The names of the strategies, NULL-terminated. */
 const char *const *hn_strategy_names(void);
 

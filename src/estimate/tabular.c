@@ -176,6 +176,7 @@ void hn_table_free(hn_table *t) {
 int hn_table_metrics(const hn_table *t) { return t->nmetrics; }
 const char *hn_table_metric_name(const hn_table *t, int i) { return t->names[i]; }
 int hn_table_rows(const hn_table *t) { return t->nrows; }
+const uint8_t *hn_table_genotype(const hn_table *t, int i) { return t->genos + (size_t)i * t->space->ndecisions; }
 
 int hn_table_metric_index(const hn_table *t, const char *name) {
     for (int i = 0; i < t->nmetrics; i++)
