@@ -3,8 +3,8 @@
 
 #include "strategy.h"
 
-static const strategy_def *const defs[] = {&strategy_random, &strategy_rea, &strategy_local, &strategy_nsga2, &strategy_reinforce};
-static const char *const names[] = {"random", "rea", "local", "nsga2", "reinforce", NULL};
+static const strategy_def *const defs[] = {&strategy_random, &strategy_rea, &strategy_local, &strategy_nsga2, &strategy_reinforce, &strategy_bo};
+static const char *const names[] = {"random", "rea", "local", "nsga2", "reinforce", "bo", NULL};
 
 const char *const *hn_strategy_names(void) { return names; }
 
@@ -65,7 +65,7 @@ hn_status hn_strategy_new(const char *name, const hn_space *space, const hn_stra
     const strategy_def *def = NULL;
     for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
         if (!strcmp(defs[i]->name, name)) def = defs[i];
-    if (!def) return hn_error(HN_ERR_INVALID, "unknown strategy '%s' (known: random, rea, local, nsga2, reinforce)", name);
+    if (!def) return hn_error(HN_ERR_INVALID, "unknown strategy '%s' (known: random, rea, local, nsga2, reinforce, bo)", name);
     if (nobj < 1 || nobj > HN_MAX_OBJECTIVES)
         return hn_error(HN_ERR_INVALID, "%d objectives (1..%d)", nobj, HN_MAX_OBJECTIVES);
     hn_strategy *s = hn_calloc(sizeof *s);

@@ -39,6 +39,6 @@ static inline bool strategy_better(double va, double viola, double vb, double vi
     return viola > 0 ? viola < violb : va < vb;
 }
 
-extern const strategy_def strategy_random, strategy_rea, strategy_local, strategy_nsga2, strategy_reinforce;
+extern const strategy_def strategy_random, strategy_rea, strategy_local, strategy_nsga2, strategy_reinforce, strategy_bo;
 
 #endif
