@@ -44,6 +44,41 @@ static void contract(const char *name, const hn_space *space) {
               invalid, repeats);
 }
 
+/* Resuming: a strategy that replays the first 60 told trials (ask, discard, tell the recorded one)
+ * proposes what the original proposes next. */
+static void replay(const char *name, const hn_space *space) {
+    enum { T = 60, NEXT = 20 };
+    static uint8_t rec[T][HN_SPACE_MAX_DECISIONS];
+    hn_strategy *a, *b;
+    CHECK_OK(hn_strategy_new(name, space, NULL, 1, 11, &a));
+    CHECK_OK(hn_strategy_new(name, space, NULL, 1, 11, &b));
+    if (!a || !b) return;
+    for (int t = 0; t < T; t++) {
+        hn_strategy_ask(a, rec[t]);
+        double v = toy(space, rec[t]);
+        hn_strategy_tell(a, rec[t], &v, 0);
+    }
+    for (int t = 0; t < T; t++) {
+        uint8_t g[HN_SPACE_MAX_DECISIONS];
+        hn_strategy_ask(b, g);
+        double v = toy(space, rec[t]);
+        hn_strategy_tell(b, rec[t], &v, 0);
+    }
+    int differ = 0;
+    for (int t = 0; t < NEXT; t++) {
+        uint8_t ga[HN_SPACE_MAX_DECISIONS], gb[HN_SPACE_MAX_DECISIONS];
+        hn_strategy_ask(a, ga);
+        hn_strategy_ask(b, gb);
+        differ += memcmp(ga, gb, (size_t)space->ndecisions) != 0;
+        double v = toy(space, ga);
+        hn_strategy_tell(a, ga, &v, 0);
+        hn_strategy_tell(b, gb, &v, 0);
+    }
+    CHECK_MSG(differ == 0, "%s: %d of %d proposals differ after a replay", name, differ, NEXT);
+    hn_strategy_free(a);
+    hn_strategy_free(b);
+}
+
 static int distance(const uint8_t *a, const uint8_t *b, int n) {
     int d = 0;
     for (int i = 0; i < n; i++) d += a[i] != b[i];
@@ -188,8 +223,10 @@ static void table_files(void) {
 
 int main(void) {
     const hn_space *spaces[] = {&hn_space_nb201, &hn_space_mbconv, hn_space_find("mbconv+quant")};
-    for (const char *const *n = hn_strategy_names(); *n; n++)
+    for (const char *const *n = hn_strategy_names(); *n; n++) {
         for (int i = 0; i < 3; i++) contract(*n, spaces[i]);
+        replay(*n, &hn_space_nb201);
+    }
     rea_aging();
     constraint_order();
     pareto();
