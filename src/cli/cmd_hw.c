@@ -301,7 +301,7 @@ static int cmp_double(const void *a, const void *b) {
 /* N random architectures measured on the host, against the lookup table's predictions and MACs.
  * A shared machine drifts: every network is measured in PASSES rounds over all of them, and its
  * latency is the median of its rounds. */
-enum { PASSES = 3 };
+enum { PASSES = 5 };
 static int validate(const char *device, const char *space, long n, long seed, bool json) {
     hn_device d;
     hn_status st = load_device(device, &d);
@@ -350,15 +350,24 @@ static int validate(const char *device, const char *space, long n, long seed, bo
         qsort(v, PASSES, sizeof(double), cmp_double);
         measured[i] = v[PASSES / 2];
     }
-    hn_free(genos);
     if (st) {
-        hn_free(rounds);
+        hn_free(rounds), hn_free(genos);
         return cli_fail(st);
     }
     double rho_lut = hn_spearman(predicted, measured, (int)n), rho_macs = hn_spearman(macs, measured, (int)n);
     if (json) {
-        print_json(json_pack("{s:s, s:s, s:I, s:f, s:f, s:f}", "device", d.name, "space", space, "n", (json_int_t)n,
-                             "spearman_lut", rho_lut, "spearman_macs", rho_macs, "seconds", hn_now() - t0));
+        json_t *archs = json_array(), *meas = json_array(), *pred = json_array(), *mac = json_array();
+        for (long i = 0; i < n; i++) {
+            char arch[8192];
+            s->format(s, genos + i * HN_SPACE_MAX_DECISIONS, arch, sizeof arch);
+            json_array_append_new(archs, json_string(arch));
+            json_array_append_new(meas, json_real(measured[i]));
+            json_array_append_new(pred, json_real(predicted[i]));
+            json_array_append_new(mac, json_integer((json_int_t)macs[i]));
+        }
+        print_json(json_pack("{s:s, s:s, s:I, s:f, s:f, s:f, s:o, s:o, s:o, s:o}", "device", d.name, "space", space,
+                             "n", (json_int_t)n, "spearman_lut", rho_lut, "spearman_macs", rho_macs, "seconds",
+                             hn_now() - t0, "archs", archs, "measured_s", meas, "predicted_s", pred, "macs", mac));
     } else {
         printf("%ld %s architectures measured on %s (%d thread%s; median of %d rounds of %d runs each)\n", n, space,
                d.name, d.host.threads, d.host.threads == 1 ? "" : "s", PASSES, d.host.runs);
@@ -366,6 +375,7 @@ static int validate(const char *device, const char *space, long n, long seed, bo
         printf("  lookup table  %.3f\n  MACs          %.3f\n", rho_lut, rho_macs);
     }
     hn_free(rounds);
+    hn_free(genos);
     return 0;
 }
 
