@@ -376,7 +376,7 @@ static void host_cases(void) {
     CHECK_OK(hn_graph_finalize(g));
     hn_graph_init_params(g, 1);
     double t = 0, nodes[8], sum = 0;
-    CHECK_OK(hn_host_measure(&h, g, &t, nodes));
+    CHECK_OK(hn_host_measure(&h, g, false, &t, nodes));
     for (int i = 0; i < g->nnodes; i++) sum += nodes[i];
     /* the steps add up to about the pass (medians of each, and the clock reads in between) */
     CHECK_MSG(t > 0 && t < 1 && nodes[1] > 0 && sum > 0.3 * t && sum < 3 * t, "pass %g s, steps %g s", t, sum);

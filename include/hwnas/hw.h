@@ -161,9 +161,10 @@ hn_status hn_device_cost(const hn_device *d, const hn_graph *g, hn_hw_cost *tota
 /* ---- The host (src/hw/host.c) -------------------------------------------------------------------- */
 
 /* Measures the forward pass of g (finalized) at batch 1 with the engine's inference executor on h's
- * threads: h->warmup passes, then the median of h->runs. per_node (g->nnodes entries, or NULL) gets
- * each node's median step time (hn_exec_profile; 0 for nodes folded into their producer). */
-hn_status hn_host_measure(const hn_host *h, hn_graph *g, double *seconds, double *per_node);
+ * threads: h->warmup passes, then the median of h->runs (with fastest, the minimum: what a shared
+ * machine's interference disturbs least). per_node (g->nnodes entries, or NULL) gets each node's
+ * median (minimum) step time (hn_exec_profile; 0 for nodes folded into their producer). */
+hn_status hn_host_measure(const hn_host *h, hn_graph *g, bool fastest, double *seconds, double *per_node);
 
 /* A latency lookup table in the style of FBNet and ProxylessNAS: each node is measured once, alone
  * (a graph of just that op on its input shape and types, at batch 1, on h's threads; the fastest of

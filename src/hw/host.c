@@ -21,7 +21,7 @@ static double median(double *t, int n) {
 
 /* Times g's forward pass: h->warmup passes, then at least h->runs (and, with min_total, until that
  * many seconds have passed, at most 1000 runs); the median, or the minimum if fastest. per_node
- * (g->nnodes, or NULL): each node's median over the runs. */
+ * (g->nnodes, or NULL): each node's median (minimum) over the runs. */
 static hn_status measure(const hn_host *h, hn_graph *g, double min_total, bool fastest, double *seconds,
                          double *per_node) {
     if (!g->finalized) return hn_error(HN_ERR_INVALID, "measuring on the host needs a finalized graph (parameters)");
@@ -57,7 +57,8 @@ static hn_status measure(const hn_host *h, hn_graph *g, double min_total, bool f
         }
         for (int i = 0; !st && prof && i < nn; i++) {
             for (int k = 0; k < runs; k++) t[k] = prof[(size_t)k * nn + i];
-            per_node[i] = median(t, runs);
+            double m = median(t, runs);
+            per_node[i] = fastest ? t[0] : m;
         }
     }
     hn_exec_free(e);
@@ -68,8 +69,8 @@ static hn_status measure(const hn_host *h, hn_graph *g, double min_total, bool f
     return st;
 }
 
-hn_status hn_host_measure(const hn_host *h, hn_graph *g, double *seconds, double *per_node) {
-    return measure(h, g, 0, false, seconds, per_node);
+hn_status hn_host_measure(const hn_host *h, hn_graph *g, bool fastest, double *seconds, double *per_node) {
+    return measure(h, g, 0, fastest, seconds, per_node);
 }
 
 /* ---- the lookup table: an open-addressing hash of key -> seconds ---- */
@@ -256,7 +257,7 @@ hn_status hn_host_lut_close(hn_host_lut *l) {
 hn_status host_graph_cost(const hn_host *h, const hn_graph *g, hn_hw_cost *total, hn_hw_cost *layers) {
     double *per = layers ? hn_alloc(sizeof(double) * (size_t)g->nnodes) : NULL;
     if (layers && !per) return hn_error_prefix(HN_ERR_NOMEM, "costing %d nodes", g->nnodes);
-    hn_status st = hn_host_measure(h, (hn_graph *)g, &total->latency_s, per);
+    hn_status st = hn_host_measure(h, (hn_graph *)g, false, &total->latency_s, per);
     total->fits = true;
     for (int i = 0; !st && layers && i < g->nnodes; i++)
         layers[i] = (hn_hw_cost){.latency_s = per[i], .fits = true, .macs = hn_node_macs(g, i),
