@@ -147,6 +147,11 @@ static void gradient_checks(void) {
     one("relu6", (hn_shape){2, 3, 5}, hn_spec(HN_OP_RELU6, -1), 2, true, X_AWAY_FROM_KINKS); /* values up to 11.6 */
     one("avgpool 3 s2 p1 include pad", (hn_shape){2, 5, 7}, pool(HN_OP_AVGPOOL, 3, 2, 1, true), 2, true, X_NORMAL);
     one("avgpool 3 s2 p1 exclude pad", (hn_shape){2, 5, 7}, pool(HN_OP_AVGPOOL, 3, 2, 1, false), 2, true, X_NORMAL);
+    /* stride 1: the interior is summed along row segments, the border window by window */
+    one("avgpool 3 s1 p1 exclude pad (NB201)", (hn_shape){2, 5, 7}, pool(HN_OP_AVGPOOL, 3, 1, 1, false), 2, true, X_NORMAL);
+    one("avgpool 3 s1 p1 include pad", (hn_shape){2, 6, 5}, pool(HN_OP_AVGPOOL, 3, 1, 1, true), 2, true, X_NORMAL);
+    one("avgpool 3 s1 p0", (hn_shape){2, 5, 6}, pool(HN_OP_AVGPOOL, 3, 1, 0, true), 2, true, X_NORMAL);
+    one("avgpool 5 s1 p2 all border", (hn_shape){2, 6, 4}, pool(HN_OP_AVGPOOL, 5, 1, 2, false), 2, true, X_NORMAL);
     one("avgpool 2 default stride", (hn_shape){2, 5, 4}, pool(HN_OP_AVGPOOL, 2, 0, 0, true), 2, true, X_NORMAL);
     one("maxpool 3 s2 p1", (hn_shape){2, 7, 7}, pool(HN_OP_MAXPOOL, 3, 2, 1, false), 2, true, X_AWAY_FROM_KINKS);
     one("maxpool 2 s1", (hn_shape){2, 4, 5}, pool(HN_OP_MAXPOOL, 2, 1, 0, false), 2, true, X_AWAY_FROM_KINKS);

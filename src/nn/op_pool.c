@@ -37,6 +37,41 @@ static int window(const hn_node *n, hn_shape in, int oh, int ow, int *h0, int *h
     return n->count_include_pad ? padded : (*h1 - *h0) * (*w1 - *w0);
 }
 
+/* output (oh, ow) of one plane, by its clipped window */
+static float avg_at(const hn_node *n, hn_shape in, const float *x, int oh, int ow) {
+    int h0, h1, w0, w1, div = window(n, in, oh, ow, &h0, &h1, &w0, &w1);
+    float s = 0;
+    for (int ih = h0; ih < h1; ih++)
+        for (int iw = w0; iw < w1; iw++) s += x[ih * in.w + iw];
+    return s / (float)div;
+}
+
+/* With stride 1, the outputs whose window lies inside the input (all but a border of `pad`) are
+ * summed tap by tap along whole row segments, which vectorises; the border goes through avg_at. */
+static void avg_plane_stride1(const hn_node *n, hn_shape in, hn_shape o, const float *x, float *y) {
+    const int k = n->kernel, p = n->pad, lo = p, hi_h = o.h - p, hi_w = o.w - p;
+    const float inv = 1.0f / (float)(k * k);
+    for (int oh = 0; oh < o.h; oh++) {
+        float *restrict yr = y + (size_t)oh * o.w;
+        if (oh < lo || oh >= hi_h || hi_w <= lo) {
+            for (int ow = 0; ow < o.w; ow++) yr[ow] = avg_at(n, in, x, oh, ow);
+            continue;
+        }
+        for (int ow = 0; ow < lo; ow++) yr[ow] = avg_at(n, in, x, oh, ow);
+        for (int ow = hi_w; ow < o.w; ow++) yr[ow] = avg_at(n, in, x, oh, ow);
+        for (int ow = lo; ow < hi_w; ow++) yr[ow] = 0;
+        for (int ki = 0; ki < k; ki++) {
+            const float *xr = x + (size_t)(oh - p + ki) * in.w; /* window row; column ow - p + kj */
+            for (int kj = 0; kj < k; kj++) {
+                const float *restrict xs = xr + kj - p + lo; /* input of output column lo */
+                float *restrict yd = yr + lo;
+                for (int t = 0; t < hi_w - lo; t++) yd[t] += xs[t];
+            }
+        }
+        for (int ow = lo; ow < hi_w; ow++) yr[ow] *= inv;
+    }
+}
+
 static void avg_forward(const hn_op_ctx *c) {
     const hn_node *n = c->node;
     hn_shape in = hn_in_shape(c->g, n, 0), o = n->shape;
@@ -45,14 +80,12 @@ static void avg_forward(const hn_op_ctx *c) {
     for (int p = 0; p < planes; p++) {
         const float *x = c->in[0] + (size_t)p * in.h * in.w;
         float *y = c->out + (size_t)p * o.h * o.w;
+        if (n->stride == 1) {
+            avg_plane_stride1(n, in, o, x, y);
+            continue;
+        }
         for (int oh = 0; oh < o.h; oh++)
-            for (int ow = 0; ow < o.w; ow++) {
-                int h0, h1, w0, w1, div = window(n, in, oh, ow, &h0, &h1, &w0, &w1);
-                float s = 0;
-                for (int ih = h0; ih < h1; ih++)
-                    for (int iw = w0; iw < w1; iw++) s += x[ih * in.w + iw];
-                y[oh * o.w + ow] = s / (float)div;
-            }
+            for (int ow = 0; ow < o.w; ow++) y[oh * o.w + ow] = avg_at(n, in, x, oh, ow);
     }
 }
 
