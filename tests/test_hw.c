@@ -377,9 +377,12 @@ static void host_cases(void) {
     hn_graph_init_params(g, 1);
     double t = 0, nodes[8], sum = 0;
     CHECK_OK(hn_host_measure(&h, g, false, &t, nodes));
+    CHECK(t > 0 && t < 1 && nodes[1] > 0);
+    /* the fastest steps of the runs add up to no more than the fastest whole pass (which also holds
+     * the clock reads between steps), and are most of it */
+    CHECK_OK(hn_host_measure(&h, g, true, &t, nodes));
     for (int i = 0; i < g->nnodes; i++) sum += nodes[i];
-    /* the steps add up to about the pass (medians of each, and the clock reads in between) */
-    CHECK_MSG(t > 0 && t < 1 && nodes[1] > 0 && sum > 0.3 * t && sum < 3 * t, "pass %g s, steps %g s", t, sum);
+    CHECK_MSG(sum <= t * 1.0001 && sum > 0.3 * t, "fastest pass %g s, fastest steps %g s", t, sum);
     const char *path = "test_hw_lut.tsv";
     remove(path);
     hn_host_lut *lut;

@@ -111,6 +111,9 @@ const char *hn_blas_better_core(void);
 /* Wall-clock seconds from a monotonic clock. */
 double hn_now(void);
 
+/* FNV-1a of n bytes: the key hash of the library's open-addressing tables (genotypes, latency keys). */
+uint64_t hn_hash(const void *data, size_t n);
+
 /* Spearman's rank correlation of a[0..n) and b[0..n) (ties get their average rank); NaN when n < 2,
  * when a sequence is constant, or when its scratch (3n values) cannot be allocated. */
 double hn_spearman(const double *a, const double *b, int n);

@@ -1,4 +1,4 @@
-/* Rank statistics (include/hwnas/core.h). */
+/* Rank statistics and hashing (include/hwnas/core.h). */
 #include <math.h>
 #include <stdlib.h>
 
@@ -45,4 +45,11 @@ double hn_spearman(const double *a, const double *b, int n) {
     hn_free(ra);
     hn_free(idx);
     return rho;
+}
+
+uint64_t hn_hash(const void *data, size_t n) {
+    const unsigned char *p = data;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
 }

@@ -47,16 +47,10 @@ static int split(char *line, char **fields) {
     return n;
 }
 
-static uint64_t hash(const uint8_t *g, int n) {
-    uint64_t h = 1469598103934665603ULL;
-    for (int i = 0; i < n; i++) h = (h ^ g[i]) * 1099511628211ULL;
-    return h;
-}
-
 /* the slot of g: its row's, or the empty one where it would go */
 static int *slot_of(const hn_table *t, const uint8_t *g) {
     const int nd = t->space->ndecisions;
-    for (uint64_t i = hash(g, nd) & (uint64_t)(t->slot_cap - 1);; i = (i + 1) & (uint64_t)(t->slot_cap - 1)) {
+    for (uint64_t i = hn_hash(g, (size_t)nd) & (uint64_t)(t->slot_cap - 1);; i = (i + 1) & (uint64_t)(t->slot_cap - 1)) {
         int r = t->slots[i];
         if (!r || !memcmp(t->genos + (size_t)(r - 1) * nd, g, (size_t)nd)) return &t->slots[i];
     }

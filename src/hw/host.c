@@ -88,14 +88,8 @@ struct hn_host_lut {
     int cap, n, loaded; /* loaded: entries that came from the file */
 };
 
-static uint64_t hash(const char *s) {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 static entry *slot_of(const hn_host_lut *l, const char *key) {
-    for (uint64_t i = hash(key) & (uint64_t)(l->cap - 1);; i = (i + 1) & (uint64_t)(l->cap - 1))
+    for (uint64_t i = hn_hash(key, strlen(key)) & (uint64_t)(l->cap - 1);; i = (i + 1) & (uint64_t)(l->cap - 1))
         if (!l->slots[i].key[0] || !strcmp(l->slots[i].key, key)) return &l->slots[i];
 }
 

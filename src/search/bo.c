@@ -26,6 +26,7 @@ typedef struct {
     int *offset;            /* per decision: first one-hot index */
     mlp net[ENSEMBLE];
     float *adam;            /* Adam moments for one net: 2 x params */
+    float *gw1;             /* first-layer gradient: D x HIDDEN */
     int n, cap;             /* told trials */
     uint8_t *genos;         /* cap x nd */
     double *value, *viol;   /* cap */
@@ -50,15 +51,16 @@ static hn_status init(hn_strategy *s) {
         b->net[e].w2 = b->net[e].b1 + HIDDEN;
     }
     b->adam = hn_alloc(sizeof(float) * 2 * nparams(b));
+    b->gw1 = hn_calloc(sizeof(float) * (size_t)b->D * HIDDEN);
     b->pending = hn_alloc((size_t)MAX_BATCH * (size_t)nd);
-    if (!b->adam || !b->pending) return hn_error_prefix(HN_ERR_NOMEM, "bo");
+    if (!b->adam || !b->gw1 || !b->pending) return hn_error_prefix(HN_ERR_NOMEM, "bo");
     return HN_OK;
 }
 
 static void destroy(hn_strategy *s) {
     bo *b = s->state;
     for (int e = 0; e < ENSEMBLE; e++) hn_free(b->net[e].w1);
-    hn_free(b->offset), hn_free(b->adam), hn_free(b->pending), hn_free(b->genos), hn_free(b->value),
+    hn_free(b->offset), hn_free(b->adam), hn_free(b->gw1), hn_free(b->pending), hn_free(b->genos), hn_free(b->value),
         hn_free(b->scratch);
 }
 
@@ -93,9 +95,8 @@ static void train(hn_strategy *s, bo *b, int e, const float *t, bool first) {
     const float lr = 0.01f, b1 = 0.9f, b2 = 0.999f;
     const int nd = s->space->ndecisions;
     /* the first layer's gradient only touches the rows of the chosen values (the one-hot inputs that
-     * are 1); Adam then updates every weight, the others with a zero gradient */
-    float *gw1 = hn_calloc(sizeof(float) * (size_t)b->D * HIDDEN);
-    if (!gw1) return;
+     * are 1); Adam then updates every weight, the others with a zero gradient (and zeroes gw1 again) */
+    float *gw1 = b->gw1;
     for (int ep = 1; ep <= (first ? EPOCHS : REFIT_EPOCHS); ep++) {
         float gb2 = 0;
         memset(gw2, 0, sizeof gw2), memset(gb1, 0, sizeof gb1);
@@ -128,7 +129,6 @@ static void train(hn_strategy *s, bo *b, int e, const float *t, bool first) {
         ADAM(m->b2, gb2, o + 2 * HIDDEN);
 #undef ADAM
     }
-    hn_free(gw1);
 }
 
 static void propose_batch(hn_strategy *s, bo *b) {

@@ -34,8 +34,9 @@ static hn_status init(hn_strategy *s) {
     a->genos = hn_alloc(n2 * (size_t)a->nd);
     a->values = hn_alloc(sizeof(double) * n2 * (size_t)a->m);
     a->violation = hn_alloc(sizeof(double) * n2);
-    a->rank = hn_alloc(sizeof(int) * n2);
-    a->crowd = hn_alloc(sizeof(double) * n2);
+    /* zeroed: if a ranking cannot get its scratch, selection sees ties rather than garbage */
+    a->rank = hn_calloc(sizeof(int) * n2);
+    a->crowd = hn_calloc(sizeof(double) * n2);
     a->pending = hn_alloc((size_t)a->N * (size_t)a->nd);
     a->idx = hn_alloc(sizeof(int) * n2);
     a->dist = hn_alloc(sizeof(double) * n2);

@@ -8,10 +8,9 @@ static const char *const names[] = {"random", "rea", "local", "nsga2", "reinforc
 
 const char *const *hn_strategy_names(void) { return names; }
 
-/* FNV-1a of the decisions; never 0 (the empty mark) */
+/* the decisions' hash; never 0 (the empty mark) */
 static uint64_t hash_of(const hn_strategy *s, const uint8_t *g) {
-    uint64_t h = 1469598103934665603ULL;
-    for (int i = 0; i < s->space->ndecisions; i++) h = (h ^ g[i]) * 1099511628211ULL;
+    uint64_t h = hn_hash(g, (size_t)s->space->ndecisions);
     return h ? h : 1;
 }
 
