@@ -1,6 +1,7 @@
 /* The engine against PyTorch: forward outputs, losses, every parameter gradient and the input
  * gradient of two networks in both batch-norm modes, running statistics, and the loss over 10 SGD
- * steps (momentum, Nesterov, weight decay, cosine schedule). Reference data: tests/ref/ref.hntf,
+ * steps (momentum, Nesterov, weight decay, cosine schedule), and the zero-cost proxies. Reference
+ * data: tests/ref/ref.hntf,
  * written by tests/ref/gen_ref.py in float64.
  *
  * Tolerance: max |ours - ref| <= 1e-4 x max |ref| + 1e-6 per tensor (2e-4 for the SGD losses, which
@@ -9,6 +10,7 @@
  * index (those give errors of order 1). The 1e-6 floor is for gradients that are exactly zero in
  * exact arithmetic (a conv bias followed by training-mode batch norm), where float32 leaves ~1e-8. */
 #include "check.h"
+#include "hwnas/estimate.h"
 #include "hwnas/exec.h"
 #include "hwnas/tensor.h"
 #include "hwnas/train.h"
@@ -137,6 +139,38 @@ static void sgd_case(void) {
     hn_graph_free(g);
 }
 
+/* The zero-cost proxies at the reference network's initial parameters against the same definitions
+ * computed by PyTorch (gen_ref.py's proxies()); each within 1e-4 of its own magnitude. The graph's
+ * parameters and statistics must come back unchanged. */
+static void proxy_case(const char *tag) {
+    char name[1024];
+    hn_graph *g = load_net(tag);
+    snprintf(name, sizeof name, "%s.x", tag);
+    const hn_tensor *x = need(name);
+    int n = (int)x->shape[0];
+    int32_t y[64];
+    snprintf(name, sizeof name, "%s.y", tag);
+    for (int i = 0; i < n; i++) y[i] = (int32_t)need(name)->data[i];
+    size_t bytes = sizeof(float) * (g->nparams + g->nstate);
+    float *before = malloc(bytes);
+    memcpy(before, g->params, sizeof(float) * g->nparams);
+    memcpy(before + g->nparams, g->state, sizeof(float) * g->nstate);
+    double v[HN_PROXY_COUNT];
+    CHECK_OK(hn_proxies(g, x->data, y, n, v));
+    snprintf(name, sizeof name, "%s.proxies", tag);
+    const hn_tensor *want = need(name);
+    for (int p = 0; p < HN_PROXY_NASWOT + 1; p++) {
+        double w = want->data[p];
+        CHECK_MSG(fabs(v[p] - w) <= 1e-4 * fabs(w) + 1e-6, "%s %s: got %.9g, want %.9g", tag,
+                  hn_proxy_name((hn_proxy)p), v[p], w);
+    }
+    CHECK(v[HN_PROXY_PARAMS] == (double)hn_graph_param_count(g) && v[HN_PROXY_MACS] == (double)hn_graph_macs(g));
+    CHECK(!memcmp(before, g->params, sizeof(float) * g->nparams) &&
+          !memcmp(before + g->nparams, g->state, sizeof(float) * g->nstate));
+    free(before);
+    hn_graph_free(g);
+}
+
 int main(void) {
     char path[1024];
     snprintf(path, sizeof path, "%s/ref/ref.hntf", HWNAS_TEST_DIR);
@@ -148,6 +182,8 @@ int main(void) {
     }
     net_case("cnn", 0.0f);
     net_case("allops", 0.1f);
+    proxy_case("cnn");
+    proxy_case("allops");
     sgd_case();
     hn_tensor_set_free(&ref);
     return check_report();

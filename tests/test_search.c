@@ -1,5 +1,6 @@
 /* Search: the strategies' contract (deterministic for a seed, valid proposals, no repeats, REA's
- * aging, constraint order), that they learn on the NAS-Bench-201 table, and the tabular evaluator. */
+ * aging, constraint order), that they learn on the NAS-Bench-201 table, the tabular evaluator, and
+ * the zero-cost proxies' numerics (their values against PyTorch are in test_ref). */
 #include "../src/search/strategy.h"
 #include "check.h"
 #include "hwnas/estimate.h"
@@ -221,6 +222,55 @@ static void table_files(void) {
     remove(tmp);
 }
 
+/* synflow where float overflows: 45 x (1x1 conv 16->16, ReLU) and a linear 16->1, every weight 0.5, no
+ * biases. Each layer multiplies the all-ones input by 8, so R = 8^46 = 2^138 (> FLT_MAX), and each of
+ * the 46 layers is homogeneous of degree 1 in its weights: sum w dR/dw = R per layer, synflow = 46 R.
+ * Every value is a power of two, so the scaled passes must give it exactly (the sum of 2 outputs
+ * doubles it). A network that ignores its input has an undefined jacob_cov. */
+static void synflow_overflow(void) {
+    hn_graph *g;
+    int id = 0;
+    CHECK_OK(hn_graph_new((hn_shape){16, 1, 1}, &g));
+    for (int l = 0; l < 45; l++) {
+        hn_node_spec c = hn_spec(HN_OP_CONV2D, id);
+        c.out = 16, c.kernel = 1;
+        CHECK_OK(hn_graph_add(g, &c, &id));
+        hn_node_spec r = hn_spec(HN_OP_RELU, id);
+        CHECK_OK(hn_graph_add(g, &r, &id));
+    }
+    hn_node_spec fc = hn_spec(HN_OP_LINEAR, id);
+    fc.out = 2;
+    CHECK_OK(hn_graph_add(g, &fc, &id));
+    CHECK_OK(hn_graph_finalize(g));
+    for (size_t i = 0; i < g->nparams; i++) g->params[i] = -0.5f; /* synflow takes absolute values */
+    float x[2 * 16];
+    int32_t y[2] = {0, 1};
+    for (int i = 0; i < 32; i++) x[i] = (float)(i % 7) - 3;
+    double v[HN_PROXY_COUNT];
+    CHECK_OK(hn_proxies(g, x, y, 2, v));
+    CHECK_MSG(v[HN_PROXY_SYNFLOW] == 2 * 46 * ldexp(1, 138), "synflow %.17g, want 2 x 46 x 2^138", v[HN_PROXY_SYNFLOW]);
+    CHECK(isfinite(v[HN_PROXY_SNIP]) && isfinite(v[HN_PROXY_GRAD_NORM]));
+    CHECK(g->params[0] == -0.5f);
+    hn_graph_free(g);
+    /* an all-"none" NB201 cell: the output is a constant */
+    uint8_t geno[HN_SPACE_MAX_DECISIONS] = {0};
+    const hn_space *nb = &hn_space_nb201;
+    CHECK_OK(nb->parse(nb, "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", geno));
+    hn_space_config cfg = nb->defaults;
+    cfg.width = 4, cfg.cells = 1, cfg.input = (hn_shape){3, 8, 8};
+    CHECK_OK(nb->to_graph(nb, geno, &cfg, &g));
+    CHECK_OK(hn_graph_finalize(g));
+    hn_graph_init_params(g, 1);
+    float img[4 * 3 * 64];
+    int32_t lab[4] = {0, 1, 2, 3};
+    for (int i = 0; i < 4 * 3 * 64; i++) img[i] = (float)((i * 37) % 11) - 5;
+    CHECK_OK(hn_proxies(g, img, lab, 4, v));
+    CHECK(isnan(v[HN_PROXY_JACOB_COV]) && v[HN_PROXY_SYNFLOW] >= 0);
+    CHECK_ERR(hn_proxies(g, img, lab, 1, v), HN_ERR_INVALID, "batch of 1 images");
+    hn_graph_free(g);
+    CHECK(hn_proxy_from_name("naswot") == HN_PROXY_NASWOT && hn_proxy_from_name("zen") == HN_PROXY_COUNT);
+}
+
 int main(void) {
     const hn_space *spaces[] = {&hn_space_nb201, &hn_space_mbconv, hn_space_find("mbconv+quant")};
     for (const char *const *n = hn_strategy_names(); *n; n++) {
@@ -231,6 +281,7 @@ int main(void) {
     constraint_order();
     pareto();
     table_files();
+    synflow_overflow();
     CHECK_ERR(hn_strategy_new("tpe", &hn_space_nb201, NULL, 1, 0, &(hn_strategy *){NULL}), HN_ERR_INVALID,
               "unknown strategy 'tpe'");
     hn_strategy_options o = {.population = 5, .sample = 9};

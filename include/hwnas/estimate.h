@@ -1,5 +1,6 @@
-/* Accuracy estimators. So far: tabular benchmarks -- a CSV table keyed by a space's string form
- * (NAS-Bench-201's, or any user table with the same layout) that answers a genotype's metrics at once. */
+/* Accuracy estimators: tabular benchmarks -- a CSV table keyed by a space's string form
+ * (NAS-Bench-201's, or any user table with the same layout) that answers a genotype's metrics at once --
+ * and zero-cost proxies, scores of an untrained network from one mini-batch (src/estimate/proxy.c). */
 #ifndef HWNAS_ESTIMATE_H
 #define HWNAS_ESTIMATE_H
 
@@ -29,6 +30,31 @@ const uint8_t *hn_table_genotype(const hn_table *t, int i);
 /* The metric values of genotype g (hn_table_metrics of them, owned by the table), or NULL if the
  * table has no row for it. */
 const double *hn_table_lookup(const hn_table *t, const uint8_t *g);
+
+/* ---- zero-cost proxies (src/estimate/proxy.c; definitions in docs/search.md) ---- */
+
+typedef enum {
+    HN_PROXY_SYNFLOW,
+    HN_PROXY_SNIP,
+    HN_PROXY_GRAD_NORM,
+    HN_PROXY_JACOB_COV,
+    HN_PROXY_NASWOT,
+    HN_PROXY_PARAMS, /* baselines: counted, not computed */
+    HN_PROXY_MACS,
+    HN_PROXY_COUNT
+} hn_proxy;
+
+/* "synflow", "snip", "grad_norm", "jacob_cov", "naswot", "params", "macs". */
+const char *hn_proxy_name(hn_proxy p);
+/* The proxy named name, or HN_PROXY_COUNT. */
+hn_proxy hn_proxy_from_name(const char *name);
+
+/* Every proxy of g (finalized, with the weights to score -- normally a fresh initialisation) on the
+ * mini-batch x (n, C, H, W; normalised as for training) with labels y, into out. Larger is better for
+ * all of them except params and macs, which are plain counts. A proxy that is undefined for g (e.g.
+ * jacob_cov of a network whose output ignores its input) is NaN. g's parameters and statistics are
+ * left as they were. n in [2, 512]. */
+hn_status hn_proxies(hn_graph *g, const float *x, const int32_t *y, int n, double out[HN_PROXY_COUNT]);
 
 #ifdef __cplusplus
 }

@@ -40,6 +40,11 @@ void hn_exec_profile(hn_exec *e, double *seconds);
 /* Copies the output of the last forward pass to dst (n, C, H, W). */
 void hn_exec_output(const hn_exec *e, float *dst);
 
+/* Copies node id's output of the last forward pass to dst (n, C, H, W). Only an executor with gradients
+ * keeps every value; there, the output of a layer whose activation was fused into it is not stored
+ * (read the activation's node instead). Both cases are HN_ERR_INVALID. */
+hn_status hn_exec_value(const hn_exec *e, int id, float *dst);
+
 /* Softmax cross-entropy of the last forward pass's output (which must be flat: (K, 1, 1)) against
  * labels[0..n), averaged over the batch, with optional label smoothing eps (targets (1-eps) one-hot +
  * eps/K, as PyTorch's label_smoothing). Stores the loss in *loss, the number of correct top-1

@@ -60,6 +60,9 @@ typedef struct {
     int c, h, w;
 } hn_shape;
 
+/* Elements of a tensor of shape s (one sample). */
+static inline size_t hn_shape_numel(hn_shape s) { return (size_t)s.c * (size_t)s.h * (size_t)s.w; }
+
 #define HN_MAX_INPUTS 16
 #define HN_NAME_MAX 48 /* node names are at most HN_NAME_MAX - 1 bytes */
 

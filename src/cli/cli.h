@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "hwnas/core.h"
+#include "hwnas/data.h"
 #include "hwnas/graph.h"
 
 /* Prints "hwnas: error: <message>" (and the library's context) to stderr; returns the exit code. */
@@ -30,10 +31,17 @@ void cli_progress_end(cli_progress *p);
  * with classes outputs (<= 0: default). Not finalized. */
 hn_status cli_space_graph(const char *space, const char *arch, const char *input, int classes, hn_graph **out);
 
+/* The network to run -- the network file net, or architecture arch of space built for the dataset's
+ * images and classes -- finalized, and the dataset's splits (hn_dataset_load's spec), resized to a
+ * searched input resolution (with a note on stderr unless quiet). On an error all three are NULL. */
+hn_status cli_net_and_data(const char *net, const char *space, const char *arch, const char *dataset, bool quiet,
+                           hn_graph **g, hn_dataset **train, hn_dataset **test);
+
 int cmd_train(int argc, char **argv);
 int cmd_space(int argc, char **argv);
 int cmd_cost(int argc, char **argv);
 int cmd_hw(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_proxy(int argc, char **argv);
 
 #endif

@@ -110,20 +110,9 @@ int cmd_train(int argc, char **argv) {
 
     hn_graph *g = NULL;
     hn_dataset *train = NULL, *test = NULL;
-    hn_status st = net ? hn_graph_load_yaml(net, &g) : HN_OK;
+    hn_status st = cli_net_and_data(net, space, arch, dataset, json, &g, &train, &test);
     if (st) return cli_fail(st);
-    if ((st = hn_dataset_load(dataset, &train, &test))) goto done;
-    if (space) { /* the space's network for this dataset's images and classes */
-        char shape[64];
-        snprintf(shape, sizeof shape, "%dx%dx%d", train->c, train->h, train->w);
-        if ((st = cli_space_graph(space, arch, shape, train->classes, &g)) || (st = hn_graph_finalize(g))) goto done;
-        net = arch;
-        hn_shape in = g->nodes[0].shape; /* a searched resolution: the images are resized to it */
-        if (in.h != train->h || in.w != train->w) {
-            if (!json) fprintf(stderr, "resizing the images from %dx%d to %dx%d (bilinear)\n", train->h, train->w, in.h, in.w);
-            if ((st = hn_dataset_resize(train, in.h, in.w)) || (st = hn_dataset_resize(test, in.h, in.w))) goto done;
-        }
-    }
+    if (space) net = arch;
     hn_graph_init_params(g, cfg.seed);
     if (load && (st = hn_graph_load_weights(g, load))) goto done;
 

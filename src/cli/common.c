@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "hwnas/data.h"
 #include "hwnas/space.h"
 
 int cli_fail(hn_status st) {
@@ -89,4 +90,27 @@ hn_status cli_space_graph(const char *space, const char *arch, const char *input
     hn_status st = s->parse(s, arch, g);
     if (st) return st;
     return s->to_graph(s, g, &cfg, out);
+}
+
+hn_status cli_net_and_data(const char *net, const char *space, const char *arch, const char *dataset, bool quiet,
+                           hn_graph **g, hn_dataset **train, hn_dataset **test) {
+    *g = NULL, *train = *test = NULL;
+    hn_status st = net ? hn_graph_load_yaml(net, g) : HN_OK;
+    if (!st) st = hn_dataset_load(dataset, train, test);
+    if (!st && space) { /* the space's network for this dataset's images and classes */
+        char shape[64];
+        snprintf(shape, sizeof shape, "%dx%dx%d", (*train)->c, (*train)->h, (*train)->w);
+        if (!(st = cli_space_graph(space, arch, shape, (*train)->classes, g))) st = hn_graph_finalize(*g);
+        hn_shape in = st ? (hn_shape){0, 0, 0} : (*g)->nodes[0].shape; /* a searched resolution: resize to it */
+        if (!st && (in.h != (*train)->h || in.w != (*train)->w)) {
+            if (!quiet)
+                fprintf(stderr, "resizing the images from %dx%d to %dx%d (bilinear)\n", (*train)->h, (*train)->w, in.h, in.w);
+            if (!(st = hn_dataset_resize(*train, in.h, in.w))) st = hn_dataset_resize(*test, in.h, in.w);
+        }
+    }
+    if (st) {
+        hn_graph_free(*g), hn_dataset_free(*train), hn_dataset_free(*test);
+        *g = NULL, *train = *test = NULL;
+    }
+    return st;
 }

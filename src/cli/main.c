@@ -17,6 +17,7 @@ static const char *usage =
     "  cost      count an architecture: parameters, MACs, activation and weight memory\n"
     "  hw        device profiles and hardware models: latency, energy, memory on a device\n"
     "  bench     benchmark search strategies on a tabular benchmark (NAS-Bench-201), many seeds\n"
+    "  proxy     zero-cost proxies of an untrained network (synflow, snip, grad_norm, jacob_cov, naswot)\n"
     "\n"
     "Options:\n"
     "  --help      show this help (hwnas COMMAND --help for a command's options)\n"
@@ -58,6 +59,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "cost")) return cmd_cost(argc - 1, argv + 1);
     if (!strcmp(cmd, "hw")) return cmd_hw(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "proxy")) return cmd_proxy(argc - 1, argv + 1);
     fprintf(stderr, "hwnas: unknown command '%s'\nTry 'hwnas --help'.\n", cmd);
     return 2;
 }

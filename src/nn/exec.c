@@ -367,6 +367,18 @@ void hn_exec_output(const hn_exec *e, float *dst) {
     to_batch_major(e->act[e->g->nnodes - 1], dst, e->n, s.c, s.h * s.w);
 }
 
+hn_status hn_exec_value(const hn_exec *e, int id, float *dst) {
+    const hn_graph *g = e->g;
+    if (!e->forward_done) return hn_error(HN_ERR_INVALID, "reading a value before any forward pass");
+    if (id < 0 || id >= g->nnodes) return hn_error(HN_ERR_INVALID, "no node %d (the graph has %d)", id, g->nnodes);
+    if (!e->with_grad || !e->act[id])
+        return hn_error(HN_ERR_INVALID, "node %s's output is not kept (%s)", g->nodes[id].name,
+                        e->with_grad ? "its activation is fused into it" : "an inference executor reuses buffers");
+    hn_shape s = g->nodes[id].shape;
+    to_batch_major(e->act[id], dst, e->n, s.c, s.h * s.w);
+    return HN_OK;
+}
+
 hn_status hn_exec_loss(hn_exec *e, const int32_t *labels, float smoothing, float *loss, int *correct) {
     HN_ASSERT(e->forward_done);
     const hn_graph *g = e->g;

@@ -63,7 +63,6 @@ const hn_op_def *hn_op_get(hn_op op);
 
 /* Shape of input i of node n. */
 static inline hn_shape hn_in_shape(const hn_graph *g, const hn_node *n, int i) { return g->nodes[n->inputs[i]].shape; }
-static inline size_t hn_shape_numel(hn_shape s) { return (size_t)s.c * (size_t)s.h * (size_t)s.w; }
 
 /* din = v (overwrite) or din += v (accumulate), elementwise over len floats. Shared by the ops
  * whose input gradient is a plain copy or a masked copy. */

@@ -11,11 +11,13 @@ in float64 so that the reference is the exact answer to float32 rounding, and wr
   <net>.<mode>.grad.<param>  gradient of every parameter
   <net>.<mode>.dx            gradient of the input
   <net>.train.state.<bn>     running statistics after the training-mode forward
+  <net>.proxies              zero-cost proxies synflow, snip, grad_norm, jacob_cov, naswot at the
+                             initial parameters, as zero-cost-nas and NASWOT define them
 and for the 10-step SGD check on the CNN (momentum 0.9, Nesterov, weight decay 5e-4, cosine over 10):
   sgd.x, sgd.y, sgd.losses   10 batches of 8 and the loss before each step
 The file format is hwnas's versioned tensor file (include/hwnas/tensor.h).
 """
-import os, struct, yaml, numpy as np, torch, torch.nn as nn, torch.nn.functional as F
+import copy, os, struct, yaml, numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 torch.manual_seed(1234)
@@ -67,6 +69,7 @@ class Net(nn.Module):
 
     def forward(self, x):
         v = {"input": x}
+        self.relu_outs = []
         for op, name, ins in self.layers:
             a = [v[i] for i in ins]
             if name in self.mods:
@@ -74,8 +77,8 @@ class Net(nn.Module):
                 if op == "linear" and t.dim() == 4:
                     t = t.flatten(1)
                 y = self.mods[name](t)
-            elif op == "relu": y = F.relu(a[0])
-            elif op == "relu6": y = F.relu6(a[0])
+            elif op == "relu": y = F.relu(a[0]); self.relu_outs.append(y)
+            elif op == "relu6": y = F.relu6(a[0]); self.relu_outs.append(y)
             elif op == "global_avgpool": y = a[0].mean((2, 3), keepdim=True)
             elif op == "flatten": y = a[0].flatten(1)
             elif op == "add": y = sum(a[1:], a[0])
@@ -111,6 +114,7 @@ def net_case(tag, n, classes, smoothing):
     y = torch.randint(0, classes, (n,))
     put(f"{tag}.x", x)
     put(f"{tag}.y", y.to(torch.float64))
+    put(f"{tag}.proxies", proxies(net, x, y))
     for mode in ("train", "eval"):
         net.train(mode == "train")
         xx = x.clone().requires_grad_(True)
@@ -127,6 +131,38 @@ def net_case(tag, n, classes, smoothing):
             for name, t in net.state_dict().items():
                 if "running" in name:
                     put(f"{tag}.train.state.{name.split('.', 1)[1]}", t)
+
+
+def proxies(net, x, y):
+    """synflow, snip, grad_norm, jacob_cov, naswot of net at its current parameters (left unchanged)."""
+    saved = copy.deepcopy(net.state_dict())
+    weighted = [m for m in net.mods.values() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    net.train()
+    net.zero_grad()
+    loss = F.cross_entropy(net(x), y)
+    loss.backward()
+    grad_norm = sum(m.weight.grad.norm().item() for m in weighted)
+    snip = sum((m.weight.grad * m.weight).abs().sum().item() for m in weighted)
+    codes = torch.cat([(r > 0).flatten(1).to(torch.float64) for r in net.relu_outs], 1)
+    k = codes @ codes.t() + (1 - codes) @ (1 - codes).t()
+    naswot = torch.linalg.slogdet(k)[1].item()
+    xx = x.clone().requires_grad_(True)
+    net(xx).backward(torch.ones(x.shape[0], net(x).shape[1]))
+    jac = xx.grad.reshape(x.shape[0], -1).numpy()
+    ev = np.linalg.eigvalsh(np.corrcoef(jac))
+    jacob_cov = -np.sum(np.log(ev + 1e-5) + 1.0 / (ev + 1e-5))
+    net.load_state_dict(saved)
+    with torch.no_grad():
+        for t in net.state_dict().values():
+            if t.is_floating_point():
+                t.abs_()
+    net.eval()
+    net.zero_grad()
+    net(torch.ones(1, *x.shape[1:])).sum().backward()
+    synflow = sum((m.weight.grad * m.weight).abs().sum().item() for m in weighted)
+    net.load_state_dict(saved)
+    net.zero_grad()
+    return torch.tensor([synflow, snip, grad_norm, jacob_cov, naswot])
 
 
 net_case("cnn", 6, 10, 0.0)
