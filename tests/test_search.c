@@ -22,27 +22,36 @@ static double toy(const hn_space *s, const uint8_t *g) {
 static void contract(const char *name, const hn_space *space) {
     enum { T = 150 }; /* past REA's population, several NSGA-II generations and BO batches */
     static uint8_t a[T][HN_SPACE_MAX_DECISIONS], b[T][HN_SPACE_MAX_DECISIONS];
+    static double fa[T], fb[T];
     for (int run = 0; run < 2; run++) {
         hn_strategy *s;
         CHECK_OK(hn_strategy_new(name, space, NULL, 1, 7, &s));
         if (!s) return;
         for (int t = 0; t < T; t++) {
             uint8_t *g = run ? b[t] : a[t];
-            CHECK_OK(hn_strategy_ask(s, g));
+            double *f = run ? &fb[t] : &fa[t];
+            CHECK_OK(hn_strategy_ask(s, g, f));
             double v = toy(space, g);
-            CHECK_OK(hn_strategy_tell(s, g, &v, 0));
+            CHECK_OK(hn_strategy_tell(s, g, *f, &v, 0));
         }
         hn_strategy_free(s);
     }
-    int same = 0, invalid = 0, repeats = 0;
+    int same = 0, invalid = 0, repeats = 0, below = 0;
     for (int t = 0; t < T; t++) {
-        same += !memcmp(a[t], b[t], (size_t)space->ndecisions);
+        same += !memcmp(a[t], b[t], (size_t)space->ndecisions) && fa[t] == fb[t];
         for (int i = 0; i < space->ndecisions; i++) invalid += a[t][i] >= space->choices[i];
-        for (int u = 0; u < t; u++) repeats += !memcmp(a[t], a[u], (size_t)space->ndecisions);
+        invalid += !(fa[t] > 0 && fa[t] <= 1);
+        below += fa[t] < 1;
+        for (int u = 0; u < t; u++) /* a multi-fidelity strategy re-evaluates at a higher fidelity */
+            repeats += !memcmp(a[t], a[u], (size_t)space->ndecisions) && fa[t] <= fa[u];
     }
     CHECK_MSG(same == T, "%s on %s: %d of %d proposals repeat for the same seed", name, space->name, same, T);
-    CHECK_MSG(invalid == 0 && repeats == 0, "%s on %s: %d invalid decisions, %d repeated proposals", name, space->name,
-              invalid, repeats);
+    CHECK_MSG(invalid == 0 && repeats == 0, "%s on %s: %d invalid decisions or fidelities, %d repeated proposals", name,
+              space->name, invalid, repeats);
+    hn_strategy *s;
+    CHECK_OK(hn_strategy_new(name, space, NULL, 1, 7, &s));
+    CHECK((below > 0) == hn_strategy_multi_fidelity(s));
+    hn_strategy_free(s);
 }
 
 /* Resuming: a strategy that replays the first 60 told trials (ask, discard, tell the recorded one)
@@ -50,30 +59,33 @@ static void contract(const char *name, const hn_space *space) {
 static void replay(const char *name, const hn_space *space) {
     enum { T = 60, NEXT = 20 };
     static uint8_t rec[T][HN_SPACE_MAX_DECISIONS];
+    static double fid[T];
     hn_strategy *a, *b;
     CHECK_OK(hn_strategy_new(name, space, NULL, 1, 11, &a));
     CHECK_OK(hn_strategy_new(name, space, NULL, 1, 11, &b));
     if (!a || !b) return;
     for (int t = 0; t < T; t++) {
-        hn_strategy_ask(a, rec[t]);
+        hn_strategy_ask(a, rec[t], &fid[t]);
         double v = toy(space, rec[t]);
-        hn_strategy_tell(a, rec[t], &v, 0);
+        hn_strategy_tell(a, rec[t], fid[t], &v, 0);
     }
     for (int t = 0; t < T; t++) {
         uint8_t g[HN_SPACE_MAX_DECISIONS];
-        hn_strategy_ask(b, g);
+        double f;
+        hn_strategy_ask(b, g, &f);
         double v = toy(space, rec[t]);
-        hn_strategy_tell(b, rec[t], &v, 0);
+        hn_strategy_tell(b, rec[t], fid[t], &v, 0);
     }
     int differ = 0;
     for (int t = 0; t < NEXT; t++) {
         uint8_t ga[HN_SPACE_MAX_DECISIONS], gb[HN_SPACE_MAX_DECISIONS];
-        hn_strategy_ask(a, ga);
-        hn_strategy_ask(b, gb);
-        differ += memcmp(ga, gb, (size_t)space->ndecisions) != 0;
+        double fa, fb;
+        hn_strategy_ask(a, ga, &fa);
+        hn_strategy_ask(b, gb, &fb);
+        differ += memcmp(ga, gb, (size_t)space->ndecisions) != 0 || fa != fb;
         double v = toy(space, ga);
-        hn_strategy_tell(a, ga, &v, 0);
-        hn_strategy_tell(b, gb, &v, 0);
+        hn_strategy_tell(a, ga, fa, &v, 0);
+        hn_strategy_tell(b, gb, fb, &v, 0);
     }
     CHECK_MSG(differ == 0, "%s: %d of %d proposals differ after a replay", name, differ, NEXT);
     hn_strategy_free(a);
@@ -96,19 +108,68 @@ static void rea_aging(void) {
     if (!s) return;
     uint8_t A[6] = {0, 0, 0, 0, 0, 0}, B[6] = {3, 3, 3, 3, 3, 3}, C[6] = {4, 4, 4, 4, 4, 3}, g[6];
     double best = -100, ok = -1, worse = -0.5;
-    for (int k = 0; k < 3; k++) CHECK_OK(hn_strategy_ask(s, g)); /* proposals are random while filling */
-    CHECK_OK(hn_strategy_tell(s, A, &best, 0));
-    CHECK_OK(hn_strategy_tell(s, B, &ok, 0));
-    CHECK_OK(hn_strategy_ask(s, g));
+    for (int k = 0; k < 3; k++) CHECK_OK(hn_strategy_ask(s, g, NULL)); /* proposals are random while filling */
+    CHECK_OK(hn_strategy_tell(s, A, 1, &best, 0));
+    CHECK_OK(hn_strategy_tell(s, B, 1, &ok, 0));
+    CHECK_OK(hn_strategy_ask(s, g, NULL));
     CHECK(distance(g, A, 6) == 1 || distance(g, B, 6) == 1); /* A is in the population */
-    CHECK_OK(hn_strategy_tell(s, C, &worse, 0));             /* A dies */
+    CHECK_OK(hn_strategy_tell(s, C, 1, &worse, 0));             /* A dies */
     int bad = 0;
     for (int k = 0; k < 50; k++) {
-        CHECK_OK(hn_strategy_ask(s, g));
+        CHECK_OK(hn_strategy_ask(s, g, NULL));
         bad += distance(g, B, 6) != 1 && distance(g, C, 6) != 1;
     }
     CHECK_MSG(bad == 0, "%d children of a dead parent", bad);
     hn_strategy_free(s);
+}
+
+/* Hyperband with eta 3 down to 1/9 (Li et al.'s table): bracket 2 evaluates 9 genotypes at 1/9, the
+ * best 3 at 1/3 and the best one at 1; bracket 1: 5 at 1/3, then 1 at 1; bracket 0: 3 at 1; then
+ * bracket 2 again. Successive halving repeats bracket 2. With nothing told, proposals run ahead into
+ * the next bracket instead of waiting. */
+static void hyperband_schedule(void) {
+    const hn_space *sp = &hn_space_nb201;
+    const int want_n[] = {9, 3, 1, 5, 1, 3, 9}, want_sh[] = {9, 3, 1, 9, 3, 1};
+    const double want_f[] = {1.0 / 9, 1.0 / 3, 1, 1.0 / 3, 1, 1, 1.0 / 9};
+    for (int sh = 0; sh < 2; sh++) {
+        hn_strategy *s;
+        CHECK_OK(hn_strategy_new(sh ? "sh" : "hyperband", sp, NULL, 1, 5, &s));
+        if (!s) return;
+        int bad = 0, not_best = 0;
+        double first[9];
+        for (int r = 0; r < (sh ? 6 : 7); r++) {
+            int n = sh ? want_sh[r] : want_n[r];
+            double f = sh ? want_f[r % 3] : want_f[r];
+            uint8_t g[9][HN_SPACE_MAX_DECISIONS];
+            double got_f = 0, v[9];
+            for (int k = 0; k < n; k++) {
+                CHECK_OK(hn_strategy_ask(s, g[k], &got_f));
+                bad += fabs(got_f - f) > 1e-12;
+                v[k] = toy(sp, g[k]);
+                if (r == 0) first[k] = v[k];
+                if (r == 1) { /* a promoted genotype is among the 3 best of the first rung */
+                    int better = 0;
+                    for (int j = 0; j < 9; j++) better += first[j] < v[k];
+                    not_best += better >= 3;
+                }
+            }
+            for (int k = 0; k < n; k++) CHECK_OK(hn_strategy_tell(s, g[k], got_f, &v[k], 0));
+        }
+        CHECK_MSG(bad == 0 && not_best == 0, "%s: %d proposals at the wrong fidelity, %d promotions not of the best",
+                  sh ? "sh" : "hyperband", bad, not_best);
+        hn_strategy_free(s);
+    }
+    hn_strategy *s;
+    CHECK_OK(hn_strategy_new("hyperband", sp, NULL, 1, 5, &s));
+    uint8_t g[HN_SPACE_MAX_DECISIONS];
+    double f = 0;
+    for (int k = 0; k < 9; k++) CHECK_OK(hn_strategy_ask(s, g, &f));
+    CHECK_OK(hn_strategy_ask(s, g, &f));
+    CHECK(f == 1.0 / 3); /* bracket 1 opened while bracket 2 waits */
+    CHECK_ERR(hn_strategy_ask(s, g, NULL), HN_ERR_INVALID, "asks at a fidelity");
+    hn_strategy_free(s);
+    hn_strategy_options o = {.eta = 1};
+    CHECK_ERR(hn_strategy_new("sh", sp, &o, 1, 0, &s), HN_ERR_INVALID, "sh: eta 1");
 }
 
 static void constraint_order(void) {
@@ -134,10 +195,10 @@ static void learns(const hn_table *t) {
                 double best = -1, report = 0;
                 for (int i = 0; i < trials[m]; i++) {
                     uint8_t g[6];
-                    hn_strategy_ask(s, g);
+                    hn_strategy_ask(s, g, NULL);
                     const double *row = hn_table_lookup(t, g);
                     double loss = -row[val];
-                    hn_strategy_tell(s, g, &loss, 0);
+                    hn_strategy_tell(s, g, 1, &loss, 0);
                     if (row[val] > best) best = row[val], report = row[test];
                 }
                 mean[k][m] += report / 10;
@@ -278,6 +339,7 @@ int main(void) {
         replay(*n, &hn_space_nb201);
     }
     rea_aging();
+    hyperband_schedule();
     constraint_order();
     pareto();
     table_files();

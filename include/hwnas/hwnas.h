@@ -27,8 +27,12 @@
 
 #include "hwnas/core.h"
 #include "hwnas/data.h"
+#include "hwnas/estimate.h"
 #include "hwnas/exec.h"
 #include "hwnas/graph.h"
+#include "hwnas/hw.h"
+#include "hwnas/numtype.h"
+#include "hwnas/search.h"
 #include "hwnas/space.h"
 #include "hwnas/tensor.h"
 #include "hwnas/train.h"

@@ -13,14 +13,18 @@
  * Duplicates: a strategy does not propose a genotype it has already proposed while the space has
  * unseen ones (it redraws, up to a bound), except where its method re-evaluates on purpose.
  *
+ * Fidelity: multi-fidelity strategies (hyperband, sh) ask for an evaluation at a fidelity in (0, 1]
+ * -- a share of the full training budget (epochs, data), which the caller maps to its own units --
+ * and may ask for the same genotype again at a higher fidelity. Every other strategy asks at 1.
+ *
  * Example:
  *     hn_strategy *s;
  *     hn_strategy_new("rea", &hn_space_nb201, NULL, 1, 42, &s);
  *     for (int t = 0; t < 100; t++) {
- *         uint8_t g[HN_SPACE_MAX_DECISIONS]; double loss;
- *         hn_strategy_ask(s, g);
- *         loss = -accuracy_of(g);
- *         hn_strategy_tell(s, g, &loss, 0);
+ *         uint8_t g[HN_SPACE_MAX_DECISIONS]; double fidelity, loss;
+ *         hn_strategy_ask(s, g, &fidelity);
+ *         loss = -accuracy_of(g, fidelity);
+ *         hn_strategy_tell(s, g, fidelity, &loss, 0);
  *     }
  *     hn_strategy_free(s);
  */
@@ -41,21 +45,27 @@ typedef struct {
     int sample;      /* rea: 10 (tournament size) */
     int mutations;   /* rea: 1 (decisions changed per child) */
     int restarts;    /* local: random samples a restart evaluates before climbing: 1 */
+    int eta;         /* hyperband, sh: 3 (a rung keeps the best 1/eta and evaluates them eta times longer) */
+    double min_fidelity; /* hyperband, sh: 1/9 (the cheapest rung's fidelity; rungs are 1, 1/eta, ...) */
 } hn_strategy_options;
 
 typedef struct hn_strategy hn_strategy;
 
-/* Creates strategy name ("random", "rea", "local") over space for nobj objectives. options may be
+/* Creates strategy name (hn_strategy_names) over space for nobj objectives. options may be
  * NULL (all defaults). The caller frees it with hn_strategy_free. Unknown names and options a
  * strategy cannot use are HN_ERR_INVALID. */
 hn_status hn_strategy_new(const char *name, const hn_space *space, const hn_strategy_options *options, int nobj,
                           uint64_t seed, hn_strategy **out);
 void hn_strategy_free(hn_strategy *s);
 
-/* Writes the next genotype to propose to g (space->ndecisions bytes). */
-hn_status hn_strategy_ask(hn_strategy *s, uint8_t *g);
-/* Reports the nobj objective values (minimized) of g, and its constraint violation (0: feasible). */
-hn_status hn_strategy_tell(hn_strategy *s, const uint8_t *g, const double *values, double violation);
+/* Writes the next genotype to propose to g (space->ndecisions bytes) and the fidelity to evaluate it
+ * at to *fidelity (may be NULL for a strategy that is not multi-fidelity). */
+hn_status hn_strategy_ask(hn_strategy *s, uint8_t *g, double *fidelity);
+/* Reports the nobj objective values (minimized) of g evaluated at fidelity, and its constraint
+ * violation (0: feasible). */
+hn_status hn_strategy_tell(hn_strategy *s, const uint8_t *g, double fidelity, const double *values, double violation);
+/* Whether s asks at fidelities below 1. */
+bool hn_strategy_multi_fidelity(const hn_strategy *s);
 
 /* ---- Pareto fronts (src/search/pareto.c); n points of m objectives, minimized, row-major ---- */
 

@@ -25,8 +25,11 @@ static const char *help =
     "--objectives METRIC:max|min,... (2 or 3) reports instead the hypervolume of each run's trials,\n"
     "with every objective scaled to [0, 1] over the whole table and the reference point at 1.1.\n"
     "Metrics: the table's columns, and params and macs counted on each architecture's network.\n"
-    "Single-objective strategies (rea, local) optimize the first objective.\n"
-    "Strategies: random, rea, local, nsga2 (default: all). random always runs: it is the baseline.\n"
+    "Single-objective strategies (all but nsga2) optimize the first objective.\n"
+    "Strategies: random, rea, local, nsga2, reinforce, bo, hyperband, sh (default: random, rea, local,\n"
+    "nsga2). random always runs: it is the baseline. A table has one fidelity: every evaluation counts as\n"
+    "a trial and reads the same row, so multi-fidelity strategies (hyperband, sh) only pay for their\n"
+    "re-evaluations here; they save time where fidelity is training time (hwnas search).\n"
     "\n"
     "Examples:\n"
     "  hwnas bench --space nb201 --table ../shared/reference/nb201/nb201-cifar10-12epoch.csv \\\n"
@@ -83,8 +86,8 @@ static hn_status run(const char *name, const setup *u, int trials, int seeds, re
         double best = INFINITY, best_report = NAN, hv = 0;
         for (int t = 0; t < trials && !st; t++) {
             uint8_t g[HN_SPACE_MAX_DECISIONS];
-            double t0 = hn_now();
-            hn_strategy_ask(s, g);
+            double t0 = hn_now(), fidelity;
+            hn_strategy_ask(s, g, &fidelity);
             strategy_s += hn_now() - t0;
             const double *row = hn_table_lookup(u->table, g);
             if (!row) {
@@ -96,7 +99,7 @@ static hn_status run(const char *name, const setup *u, int trials, int seeds, re
             double *v = points + (size_t)t * u->m;
             for (int k = 0; k < u->m; k++) v[k] = objective(u, g, row, k);
             t0 = hn_now();
-            st = hn_strategy_tell(s, g, v, 0);
+            st = hn_strategy_tell(s, g, fidelity, v, 0);
             strategy_s += hn_now() - t0;
             if (u->m == 1) {
                 if (v[0] < best) best = v[0], best_report = row[u->report];

@@ -199,7 +199,8 @@ static void propose_batch(hn_strategy *s, bo *b) {
     hn_free(t), hn_free(cand), hn_free(score), hn_free(top);
 }
 
-static void ask(hn_strategy *s, uint8_t *g) {
+static void ask(hn_strategy *s, uint8_t *g, double *fidelity) {
+    (void)fidelity;
     bo *b = s->state;
     if (b->n < INIT) {
         strategy_sample_new(s, g);
@@ -210,7 +211,8 @@ static void ask(hn_strategy *s, uint8_t *g) {
     memcpy(g, b->pending + (size_t)b->next++ * s->space->ndecisions, (size_t)s->space->ndecisions);
 }
 
-static void tell(hn_strategy *s, const uint8_t *g, const double *values, double violation) {
+static void tell(hn_strategy *s, const uint8_t *g, double fidelity, const double *values, double violation) {
+    (void)fidelity;
     bo *b = s->state;
     const int nd = s->space->ndecisions;
     if (b->n == b->cap) {

@@ -64,7 +64,8 @@ static void step(hn_strategy *s, local *l) {
     }
 }
 
-static void ask(hn_strategy *s, uint8_t *g) {
+static void ask(hn_strategy *s, uint8_t *g, double *fidelity) {
+    (void)fidelity;
     local *l = s->state;
     const int nd = s->space->ndecisions;
     while (l->climbing) {
@@ -80,7 +81,8 @@ static void ask(hn_strategy *s, uint8_t *g) {
     strategy_sample_new(s, g);
 }
 
-static void tell(hn_strategy *s, const uint8_t *g, const double *values, double violation) {
+static void tell(hn_strategy *s, const uint8_t *g, double fidelity, const double *values, double violation) {
+    (void)fidelity;
     local *l = s->state;
     const int nd = s->space->ndecisions;
     if (l->climbing) {

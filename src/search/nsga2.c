@@ -130,7 +130,8 @@ static void new_generation(hn_strategy *s, nsga2 *a) {
     a->npending = a->N, a->next = 0;
 }
 
-static void ask(hn_strategy *s, uint8_t *g) {
+static void ask(hn_strategy *s, uint8_t *g, double *fidelity) {
+    (void)fidelity;
     nsga2 *a = s->state;
     if (a->nparents < a->N) {
         strategy_sample_new(s, g);
@@ -140,7 +141,8 @@ static void ask(hn_strategy *s, uint8_t *g) {
     memcpy(g, a->pending + (size_t)a->next++ * a->nd, (size_t)a->nd);
 }
 
-static void tell(hn_strategy *s, const uint8_t *g, const double *values, double violation) {
+static void tell(hn_strategy *s, const uint8_t *g, double fidelity, const double *values, double violation) {
+    (void)fidelity;
     nsga2 *a = s->state;
     int slot = a->nparents < a->N ? a->nparents++ : a->N + a->nchildren++;
     memcpy(a->genos + (size_t)slot * a->nd, g, (size_t)a->nd);

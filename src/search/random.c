@@ -2,10 +2,13 @@
  * baseline every other strategy must beat (Li & Talwalkar 2019; Yang et al. 2020). */
 #include "strategy.h"
 
-static void ask(hn_strategy *s, uint8_t *g) { strategy_sample_new(s, g); }
+static void ask(hn_strategy *s, uint8_t *g, double *fidelity) {
+    (void)fidelity;
+    strategy_sample_new(s, g);
+}
 
-static void tell(hn_strategy *s, const uint8_t *g, const double *values, double violation) {
-    (void)s, (void)g, (void)values, (void)violation;
+static void tell(hn_strategy *s, const uint8_t *g, double fidelity, const double *values, double violation) {
+    (void)s, (void)g, (void)fidelity, (void)values, (void)violation;
 }
 
 const strategy_def strategy_random = {.name = "random", .ask = ask, .tell = tell};

@@ -36,7 +36,8 @@ static void destroy(hn_strategy *s) {
     hn_free(r->value);
 }
 
-static void ask(hn_strategy *s, uint8_t *g) {
+static void ask(hn_strategy *s, uint8_t *g, double *fidelity) {
+    (void)fidelity;
     rea *r = s->state;
     if (r->n < s->opt.population) {
         strategy_sample_new(s, g);
@@ -50,7 +51,8 @@ static void ask(hn_strategy *s, uint8_t *g) {
     strategy_mutate_new(s, r->genos + (size_t)best * s->space->ndecisions, s->opt.mutations, g);
 }
 
-static void tell(hn_strategy *s, const uint8_t *g, const double *values, double violation) {
+static void tell(hn_strategy *s, const uint8_t *g, double fidelity, const double *values, double violation) {
+    (void)fidelity;
     rea *r = s->state;
     int slot;
     if (r->n < s->opt.population) {

@@ -58,7 +58,8 @@ static void sample(hn_strategy *s, reinforce *r, uint8_t *g) {
     }
 }
 
-static void ask(hn_strategy *s, uint8_t *g) {
+static void ask(hn_strategy *s, uint8_t *g, double *fidelity) {
+    (void)fidelity;
     reinforce *r = s->state;
     for (int t = 0; t < 64; t++) { /* a sharp policy repeats itself: redraw, then explore uniformly */
         sample(s, r, g);
@@ -67,7 +68,8 @@ static void ask(hn_strategy *s, uint8_t *g) {
     strategy_sample_new(s, g);
 }
 
-static void tell(hn_strategy *s, const uint8_t *g, const double *values, double violation) {
+static void tell(hn_strategy *s, const uint8_t *g, double fidelity, const double *values, double violation) {
+    (void)fidelity;
     reinforce *r = s->state;
     if (violation <= 0 && (r->told == 0 || -values[0] < r->worst)) r->worst = -values[0];
     double reward = violation > 0 ? r->worst : -values[0];

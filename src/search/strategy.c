@@ -3,8 +3,9 @@
 
 #include "strategy.h"
 
-static const strategy_def *const defs[] = {&strategy_random, &strategy_rea, &strategy_local, &strategy_nsga2, &strategy_reinforce, &strategy_bo};
-static const char *const names[] = {"random", "rea", "local", "nsga2", "reinforce", "bo", NULL};
+static const strategy_def *const defs[] = {&strategy_random, &strategy_rea,       &strategy_local,     &strategy_nsga2,
+                                           &strategy_reinforce, &strategy_bo, &strategy_hyperband, &strategy_sh};
+static const char *const names[] = {"random", "rea", "local", "nsga2", "reinforce", "bo", "hyperband", "sh", NULL};
 
 const char *const *hn_strategy_names(void) { return names; }
 
@@ -64,7 +65,7 @@ hn_status hn_strategy_new(const char *name, const hn_space *space, const hn_stra
     const strategy_def *def = NULL;
     for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
         if (!strcmp(defs[i]->name, name)) def = defs[i];
-    if (!def) return hn_error(HN_ERR_INVALID, "unknown strategy '%s' (known: random, rea, local, nsga2, reinforce, bo)", name);
+    if (!def) return hn_error(HN_ERR_INVALID, "unknown strategy '%s' (known: random, rea, local, nsga2, reinforce, bo, hyperband, sh)", name);
     if (nobj < 1 || nobj > HN_MAX_OBJECTIVES)
         return hn_error(HN_ERR_INVALID, "%d objectives (1..%d)", nobj, HN_MAX_OBJECTIVES);
     hn_strategy *s = hn_calloc(sizeof *s);
@@ -93,17 +94,24 @@ void hn_strategy_free(hn_strategy *s) {
     hn_free(s);
 }
 
-hn_status hn_strategy_ask(hn_strategy *s, uint8_t *g) {
-    s->def->ask(s, g);
+bool hn_strategy_multi_fidelity(const hn_strategy *s) { return s->def->multi_fidelity; }
+
+hn_status hn_strategy_ask(hn_strategy *s, uint8_t *g, double *fidelity) {
+    if (!fidelity && s->def->multi_fidelity)
+        return hn_error(HN_ERR_INVALID, "strategy %s asks at a fidelity: the caller must take it", s->def->name);
+    double f = 1;
+    s->def->ask(s, g, &f);
+    if (fidelity) *fidelity = f;
     mark(s, g);
     return HN_OK;
 }
 
-hn_status hn_strategy_tell(hn_strategy *s, const uint8_t *g, const double *values, double violation) {
+hn_status hn_strategy_tell(hn_strategy *s, const uint8_t *g, double fidelity, const double *values, double violation) {
+    if (!(fidelity > 0 && fidelity <= 1)) return hn_error(HN_ERR_INVALID, "told a fidelity of %g (0 < fidelity <= 1)", fidelity);
     for (int i = 0; i < s->space->ndecisions; i++)
         if (g[i] >= s->space->choices[i])
             return hn_error(HN_ERR_INVALID, "told a genotype whose decision %d is %d (0..%d)", i, g[i],
                             s->space->choices[i] - 1);
-    s->def->tell(s, g, values, violation);
+    s->def->tell(s, g, fidelity, values, violation);
     return HN_OK;
 }

@@ -10,8 +10,9 @@ typedef struct {
     const char *name;
     size_t state_size;                                   /* zeroed state allocated for the strategy */
     hn_status (*init)(hn_strategy *s);                   /* may be NULL */
-    void (*ask)(hn_strategy *s, uint8_t *g);
-    void (*tell)(hn_strategy *s, const uint8_t *g, const double *values, double violation);
+    bool multi_fidelity;                                 /* asks at fidelities below 1 */
+    void (*ask)(hn_strategy *s, uint8_t *g, double *fidelity); /* fidelity: 1 unless multi_fidelity */
+    void (*tell)(hn_strategy *s, const uint8_t *g, double fidelity, const double *values, double violation);
     void (*destroy)(hn_strategy *s);                     /* frees what init allocated; may be NULL */
 } strategy_def;
 
@@ -39,6 +40,7 @@ static inline bool strategy_better(double va, double viola, double vb, double vi
     return viola > 0 ? viola < violb : va < vb;
 }
 
-extern const strategy_def strategy_random, strategy_rea, strategy_local, strategy_nsga2, strategy_reinforce, strategy_bo;
+extern const strategy_def strategy_random, strategy_rea, strategy_local, strategy_nsga2, strategy_reinforce, strategy_bo,
+    strategy_hyperband, strategy_sh;
 
 #endif
