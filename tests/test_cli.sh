@@ -120,6 +120,12 @@ expect 2 "expected 1 or 48 WEIGHT/ACTIVATION pairs" -- "$HWNAS" cost --space mbc
 # trains at its own resolution: the 28x28 images are resized to 16x16
 expect 0 "resizing the images from 28x28 to 16x16" -- "$HWNAS" train --space mbconv --arch "$M0" --dataset "idx:$T/tiny" --batch 16
 
+# zero-cost proxies on the tiny dataset
+expect 0 '"synflow": ' -- "$HWNAS" proxy --space mbconv --arch "$M0" --dataset "idx:$T/tiny" --batch 16 --json
+expect 0 "naswot     " -- "$HWNAS" proxy --space nb201 --arch "$A0" --dataset "idx:$T/tiny" --batch 8
+expect 2 "--batch: expected an integer in [2, 512]" -- "$HWNAS" proxy --space nb201 --arch "$A0" --batch 1
+expect 2 "give either --net FILE or --space NAME --arch STRING" -- "$HWNAS" proxy
+
 # hardware models
 expect 0 "cortex-m7        mcu" -- "$HWNAS" hw list
 expect 0 "MACs/cycle" -- "$HWNAS" hw show cortex-m7
@@ -144,6 +150,7 @@ TAB=$SRC/../shared/reference/nb201/nb201-cifar10-12epoch.csv
 expect 0 '"strategy": "rea"' -- "$HWNAS" bench --space nb201 --table "$TAB" --optimize cifar10-val --report cifar10-test --strategy rea --trials 50 --seeds 3 --json
 expect 0 "local " -- "$HWNAS" bench --space nb201 --table "$TAB" --optimize cifar10-val --report cifar10-test --trials 30 --seeds 2
 expect 2 "no column 'val' (metrics: arch_index, cifar10-val, cifar10-test)" -- "$HWNAS" bench --space nb201 --table "$TAB" --optimize val --report cifar10-test
+expect 0 '"strategy": "hyperband"' -- "$HWNAS" bench --space nb201 --table "$TAB" --optimize cifar10-val --report cifar10-test --strategy hyperband --trials 40 --seeds 2 --json
 expect 2 "unknown strategy 'tpe'" -- "$HWNAS" bench --space nb201 --table "$TAB" --optimize cifar10-val --report cifar10-test --strategy tpe
 
 echo "$pass passed, $fail failed"
