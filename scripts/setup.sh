@@ -3,10 +3,11 @@
 # only for packages that are missing, so a second run costs a dpkg query and nothing else.
 set -euo pipefail
 
-# build: compiler, CMake, OpenBLAS (OpenMP flavour, so it shares hwnas's thread pool), libyaml, jansson, zlib
+# build: compiler, CMake, OpenBLAS (OpenMP flavour, so it shares hwnas's thread pool), libyaml, jansson, zlib,
+# SQLite (study stores)
 # data: Debian's Fashion-MNIST (the default dataset)
 # tests/bench only: PyTorch (reference data, the training peer)
-pkgs=(build-essential cmake pkg-config libopenblas-openmp-dev libyaml-dev libjansson-dev zlib1g-dev
+pkgs=(build-essential cmake pkg-config libopenblas-openmp-dev libyaml-dev libjansson-dev zlib1g-dev libsqlite3-dev
       dataset-fashion-mnist)
 if [ "${HWNAS_SETUP_PEERS:-0}" = 1 ]; then pkgs+=(python3-torch python3-numpy python3-optuna); fi
 

@@ -25,7 +25,8 @@ typedef enum {
     HN_ERR_SHAPE,       /* tensor shapes that do not connect */
     HN_ERR_NOMEM,       /* an allocation failed */
     HN_ERR_UNSUPPORTED, /* a valid request this build cannot serve */
-    HN_ERR_INTERNAL     /* a bug: an invariant did not hold */
+    HN_ERR_INTERNAL,    /* a bug: an invariant did not hold */
+    HN_ERR_INTERRUPTED  /* the caller asked a long operation to stop (a stop flag) */
 } hn_status;
 
 /* Short fixed name of a status ("invalid input", ...). Static string; never NULL. */

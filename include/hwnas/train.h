@@ -49,6 +49,9 @@ typedef struct {
     /* Optional progress callback, called after each step (the library itself never prints). */
     void (*progress)(void *user, int epoch, int epochs, int64_t step, int64_t steps, double images_per_s, float loss);
     void *progress_user;
+    /* Optional: polled before each step; when it becomes non-zero, training stops with
+     * HN_ERR_INTERRUPTED (e.g. set from a SIGINT handler). */
+    volatile int *stop;
 } hn_train_config;
 
 /* The defaults above (those of the PyTorch peer). */

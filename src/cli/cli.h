@@ -37,11 +37,16 @@ hn_status cli_space_graph(const char *space, const char *arch, const char *input
 hn_status cli_net_and_data(const char *net, const char *space, const char *arch, const char *dataset, bool quiet,
                            hn_graph **g, hn_dataset **train, hn_dataset **test);
 
+/* Where shipped data lives, NULL-terminated: PREFIX/share/hwnas/SUB next to an installed binary, then
+ * the source tree this binary was built from (sub: "devices", "examples/studies"). Static storage. */
+const char *const *cli_data_dirs(const char *sub);
+
 int cmd_train(int argc, char **argv);
 int cmd_space(int argc, char **argv);
 int cmd_cost(int argc, char **argv);
 int cmd_hw(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_proxy(int argc, char **argv);
+int cmd_search(int argc, char **argv);
 
 #endif

@@ -35,32 +35,14 @@ static const char *help =
 
 static const char *const kind_names[] = {"systolic", "mcu", "roofline", "host"};
 
-/* Where shipped profiles live: next to an installed binary (PREFIX/share/hwnas/devices), then the
- * source tree this binary was built from. */
-static const char *const *device_dirs(void) {
-    static char installed[PATH_MAX + 32];
-    static const char *dirs[3];
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    int k = 0;
-    if (n > 0) {
-        exe[n] = 0;
-        snprintf(installed, sizeof installed, "%s/../share/hwnas/devices", dirname(exe));
-        dirs[k++] = installed;
-    }
-    dirs[k++] = HWNAS_SOURCE_DIR "/devices";
-    dirs[k] = NULL;
-    return dirs;
-}
-
 static hn_status load_device(const char *name, hn_device *d) {
     char path[1024];
-    hn_status st = hn_device_find(name, device_dirs(), path, sizeof path);
+    hn_status st = hn_device_find(name, cli_data_dirs("devices"), path, sizeof path);
     return st ? st : hn_device_load(path, d);
 }
 
 static int list(void) {
-    const char *const *dirs = device_dirs();
+    const char *const *dirs = cli_data_dirs("devices");
     int shown = 0;
     char seen[64][64];
     for (int i = 0; dirs[i]; i++) {

@@ -1,5 +1,8 @@
 /* CLI helpers: error reporting, option parsing, the progress bar. */
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <string.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,4 +116,29 @@ hn_status cli_net_and_data(const char *net, const char *space, const char *arch,
         *g = NULL, *train = *test = NULL;
     }
     return st;
+}
+
+const char *const *cli_data_dirs(const char *sub) {
+    enum { MAX_SUBS = 4 };
+    static struct {
+        char sub[32], installed[PATH_MAX + 64], source[PATH_MAX];
+        const char *dirs[3];
+    } cache[MAX_SUBS];
+    int i = 0;
+    while (i < MAX_SUBS && cache[i].sub[0] && strcmp(cache[i].sub, sub)) i++;
+    HN_ASSERT(i < MAX_SUBS);
+    if (cache[i].sub[0]) return cache[i].dirs;
+    snprintf(cache[i].sub, sizeof cache[i].sub, "%s", sub);
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    int k = 0;
+    if (n > 0) {
+        exe[n] = 0;
+        snprintf(cache[i].installed, sizeof cache[i].installed, "%s/../share/hwnas/%s", dirname(exe), sub);
+        cache[i].dirs[k++] = cache[i].installed;
+    }
+    snprintf(cache[i].source, sizeof cache[i].source, "%s/%s", HWNAS_SOURCE_DIR, sub);
+    cache[i].dirs[k++] = cache[i].source;
+    cache[i].dirs[k] = NULL;
+    return cache[i].dirs;
 }

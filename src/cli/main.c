@@ -17,6 +17,7 @@ static const char *usage =
     "  cost      count an architecture: parameters, MACs, activation and weight memory\n"
     "  hw        device profiles and hardware models: latency, energy, memory on a device\n"
     "  bench     benchmark search strategies on a tabular benchmark (NAS-Bench-201), many seeds\n"
+    "  search    run a study: search a space for a device, train the chosen network (the main job)\n"
     "  proxy     zero-cost proxies of an untrained network (synflow, snip, grad_norm, jacob_cov, naswot)\n"
     "\n"
     "Options:\n"
@@ -24,6 +25,7 @@ static const char *usage =
     "  --version   print the version\n"
     "\n"
     "Examples:\n"
+    "  hwnas search                  # the default study: MBConv on Fashion-MNIST for a Cortex-M7\n"
     "  hwnas train --net examples/nets/fmnist-cnn.yaml --epochs 1\n"
     "  hwnas hw cost --device cortex-m7 --space mbconv+quant --arch \"$(hwnas space sample mbconv)#int8/int8\"\n";
 
@@ -60,6 +62,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "hw")) return cmd_hw(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
     if (!strcmp(cmd, "proxy")) return cmd_proxy(argc - 1, argv + 1);
+    if (!strcmp(cmd, "search")) return cmd_search(argc - 1, argv + 1);
     fprintf(stderr, "hwnas: unknown command '%s'\nTry 'hwnas --help'.\n", cmd);
     return 2;
 }

@@ -17,6 +17,7 @@ const char *hn_status_str(hn_status s) {
     case HN_ERR_NOMEM: return "out of memory";
     case HN_ERR_UNSUPPORTED: return "unsupported";
     case HN_ERR_INTERNAL: return "internal error";
+    case HN_ERR_INTERRUPTED: return "interrupted";
     }
     return "unknown status";
 }

@@ -7,6 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* parses what parser was given into f->doc */
+static hn_status parse(yfile *f, yaml_parser_t *parser) {
+    hn_status st = HN_OK;
+    if (!yaml_parser_load(parser, &f->doc))
+        st = hn_error(HN_ERR_INVALID, "%s:%d: YAML syntax error: %s", f->path, (int)parser->problem_mark.line + 1,
+                      parser->problem ? parser->problem : "unknown");
+    else if (!yroot(f)) {
+        yaml_document_delete(&f->doc);
+        st = hn_error(HN_ERR_INVALID, "%s: the file is empty", f->path);
+    }
+    yaml_parser_delete(parser);
+    return st;
+}
+
 hn_status yfile_load(yfile *f, const char *path, const char *kind) {
     f->path = path;
     FILE *fp = fopen(path, "rb");
@@ -14,13 +28,17 @@ hn_status yfile_load(yfile *f, const char *path, const char *kind) {
     yaml_parser_t parser;
     yaml_parser_initialize(&parser);
     yaml_parser_set_input_file(&parser, fp);
-    hn_status st = HN_OK;
-    if (!yaml_parser_load(&parser, &f->doc))
-        st = hn_error(HN_ERR_INVALID, "%s:%d: YAML syntax error: %s", path, (int)parser.problem_mark.line + 1,
-                      parser.problem ? parser.problem : "unknown");
-    yaml_parser_delete(&parser);
+    hn_status st = parse(f, &parser);
     fclose(fp);
     return st;
+}
+
+hn_status yfile_parse(yfile *f, const char *text, size_t len, const char *path) {
+    f->path = path;
+    yaml_parser_t parser;
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    return parse(f, &parser);
 }
 
 void yfile_free(yfile *f) { yaml_document_delete(&f->doc); }

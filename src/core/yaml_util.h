@@ -15,6 +15,8 @@ typedef struct {
 
 /* Parses path; kind names the file in messages ("network file"). On success free with yfile_free. */
 hn_status yfile_load(yfile *f, const char *path, const char *kind);
+/* The same from text (len bytes) in memory; path names it in messages. An empty document is an error. */
+hn_status yfile_parse(yfile *f, const char *text, size_t len, const char *path);
 void yfile_free(yfile *f);
 
 static inline int yline(const yaml_node_t *n) { return (int)n->start_mark.line + 1; }

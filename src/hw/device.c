@@ -196,9 +196,9 @@ hn_status hn_device_load(const char *path, hn_device *d) {
     hn_status st = yfile_load(&f, path, "device profile");
     if (st) return st;
     yaml_node_t *root = yroot(&f);
-    if (!root || root->type != YAML_MAPPING_NODE) {
+    if (root->type != YAML_MAPPING_NODE) {
         st = hn_error(HN_ERR_INVALID, "%s:%d: expected a mapping with name, kind and the model's fields", path,
-                      root ? yline(root) : 1);
+                      yline(root));
         goto done;
     }
     bool have_kind = false;

@@ -126,7 +126,6 @@ static hn_status parse_layer(const ctx *c, hn_graph *g, const yaml_node_t *m, in
 
 static hn_status parse_root(const ctx *c, hn_graph **out) {
     yaml_node_t *root = yroot(c);
-    if (!root) return hn_error(HN_ERR_INVALID, "%s: the file is empty", c->path);
     if (root->type != YAML_MAPPING_NODE)
         return hn_error(HN_ERR_INVALID, "%s:%d: expected a mapping with 'input' and 'layers'", c->path, yline(root));
     yaml_node_t *input = NULL, *layers = NULL;

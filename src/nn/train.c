@@ -96,6 +96,10 @@ hn_status hn_train(hn_graph *g, const hn_dataset *train, const hn_dataset *test,
         int64_t seen = 0;
         for (int64_t i = 0; i < n_train; i += batch, step++) {
             int n = n_train - i < batch ? (int)(n_train - i) : batch;
+            if (cfg->stop && *cfg->stop) {
+                st = hn_error(HN_ERR_INTERRUPTED, "training stopped at step %lld of %lld", (long long)step, (long long)steps);
+                goto done;
+            }
             const hn_augment *aug = cfg->augment.crop_pad > 0 || cfg->augment.flip ? &cfg->augment : NULL;
             hn_dataset_batch(train, perm + i, n, aug, &rng, x, y);
             float loss;

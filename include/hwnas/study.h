@@ -1,0 +1,131 @@
+/* Studies: a search described by a study file (YAML), run by one or several worker processes over a
+ * durable store (SQLite), from the first trial to the trained model.
+ *
+ * A study file names a space, a dataset, a target device, objectives and constraints over metric
+ * names, a strategy, a budget, a fidelity schedule and the final training (docs/studies.md).
+ *
+ * The store holds the config, every trial (genotype string, state, fidelity, metrics, timings, error
+ * text, weights file) and an event log: every ask and every tell of the strategy, in one global order.
+ * A worker rebuilds the strategy by replaying that log, and appends to it only inside a write
+ * transaction after catching up, so all workers drive identical strategies, a killed worker's trials
+ * are re-queued, and a resumed serial study makes exactly the trials of an uninterrupted one.
+ *
+ * Example:
+ *     hn_study_config cfg;
+ *     hn_study_config_load("examples/studies/nb201-table.yaml", &cfg);
+ *     hn_study *s;
+ *     const char *dirs[] = {"devices", NULL};
+ *     hn_study_create("out/nb201", &cfg, dirs, &s);   // or hn_study_open("out/nb201", dirs, &s) to resume
+ *     hn_study_work(s, NULL, NULL, NULL);             // search, final training, outputs
+ *     hn_study_close(s);
+ */
+#ifndef HWNAS_STUDY_H
+#define HWNAS_STUDY_H
+
+#include "hwnas/hw.h"
+#include "hwnas/search.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HN_STUDY_MAX_OBJECTIVES 4
+#define HN_STUDY_MAX_CONSTRAINTS 8
+
+typedef struct {
+    char metric[64];
+    bool maximize;
+} hn_study_objective;
+
+typedef struct {
+    char metric[64];
+    bool at_most; /* metric <= bound (else >=) */
+    double bound;
+    int line;     /* in the study file, for messages */
+} hn_study_constraint;
+
+typedef struct {
+    char path[512];          /* the study file it was read from */
+    char name[128];
+    /* what is searched */
+    char space[64];          /* a space name (hwnas space list) */
+    hn_space_config space_cfg;
+    char numtypes[32];       /* "W/A" types every layer gets for the hardware metrics ("" : fp32) */
+    /* how accuracy is estimated: by training on dataset, or looked up in table */
+    char dataset[512];       /* hn_dataset_load spec */
+    char table[512];         /* a tabular benchmark (hn_table_load); then accuracy_column names the metric */
+    char accuracy_column[64];
+    int validation;          /* training images held out to measure a candidate's accuracy */
+    /* where it runs */
+    char device[512];        /* a profile name or file; "" : none (counting metrics only) */
+    int device_line;
+    hn_study_objective objectives[HN_STUDY_MAX_OBJECTIVES];
+    int nobjectives;
+    hn_study_constraint constraints[HN_STUDY_MAX_CONSTRAINTS];
+    int nconstraints;
+    /* how it searches */
+    char strategy[32];
+    hn_strategy_options strategy_options;
+    int trials;              /* budget: evaluations (at any fidelity) */
+    double time_s;           /* budget: seconds of search per process run (0: no limit) */
+    /* the fidelity a full evaluation trains with; a strategy's fidelity f trains f of it */
+    double epochs;           /* epochs over train_fraction of the training images (may be < 1) */
+    double train_fraction;
+    int batch;
+    float lr;
+    /* the chosen model: the most accurate feasible trial of the front, retrained on all training images */
+    int final_epochs;        /* 0: no final training */
+    uint64_t seed;
+    int threads;             /* 0: all cores */
+} hn_study_config;
+
+/* Reads a study file; relative paths in it (a table, a device file) are taken relative to the file.
+ * Every mistake is HN_ERR_INVALID naming the file, line and field: unknown keys, wrong types, values
+ * out of range, unknown spaces, strategies, devices and metrics. */
+hn_status hn_study_config_load(const char *path, hn_study_config *cfg);
+/* The same from text already in memory (the store keeps the study file's text); path names it. */
+hn_status hn_study_config_parse(const char *text, size_t len, const char *path, hn_study_config *cfg);
+/* The metric names objectives and constraints may use: accuracy, params, macs, train_seconds and, with
+ * a device, its hardware metrics (hn_hw_metric_names). */
+bool hn_study_metric_known(const hn_study_config *cfg, const char *name);
+
+typedef struct hn_study hn_study;
+
+/* Creates a study directory (it must not hold a study yet) for the config read from cfg->path: the
+ * store, its config text, and the subdirectory for weights. Device profiles named in the config are
+ * looked up in device_dirs (NULL-terminated; see hn_device_find). Free with hn_study_close. */
+hn_status hn_study_create(const char *dir, const hn_study_config *cfg, const char *const *device_dirs, hn_study **out);
+/* Opens an existing study to resume it or to join it as another worker. A missing, half-written or
+ * corrupt store is HN_ERR_IO / HN_ERR_FORMAT naming the file. */
+hn_status hn_study_open(const char *dir, const char *const *device_dirs, hn_study **out);
+hn_status hn_study_close(hn_study *s);
+const hn_study_config *hn_study_get_config(const hn_study *s);
+/* The study's directory. */
+const char *hn_study_dir(const hn_study *s);
+
+/* What a worker reports while it works (the library never prints). */
+typedef struct {
+    int done, running, queued, failed, pruned, budget;
+    int trial;               /* the trial just finished (or started), -1 if none */
+    const char *genotype;    /* its string */
+    double fidelity;
+    const char *state;       /* "running", "done", "failed", "pruned" */
+    double accuracy;         /* its accuracy, or NaN */
+    double best_accuracy;    /* best accuracy so far at full fidelity, NaN if none */
+    int front;               /* size of the current Pareto front */
+    double elapsed_s, eta_s; /* this process; eta NaN if unknown */
+    const char *phase;       /* "search", "final training", "outputs" */
+    int64_t step, steps;     /* final training: SGD steps done and in all */
+} hn_study_progress;
+
+/* Works on the study until its budget is spent and every trial is finished, then (in the one worker
+ * that gets there first) trains the chosen model and writes the outputs. on_event (may be NULL) is
+ * called when a trial starts or ends; *stop (may be NULL) is polled between trials and inside training:
+ * set it (e.g. from a signal handler) to stop cleanly -- running trials go back to the queue. */
+hn_status hn_study_work(hn_study *s, void (*on_event)(void *user, const hn_study_progress *p), void *user,
+                        volatile int *stop);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,168 @@
+/* hwnas search: runs a study -- from a study file to a Pareto front, the chosen model trained, and
+ * the outputs -- or resumes one (several processes may work on one study at once). */
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "hwnas/study.h"
+
+static const char *help =
+    "Usage: hwnas search [STUDY.yaml] [--out DIR] [--verbose] [--threads T]\n"
+    "       hwnas search --resume DIR [--verbose] [--threads T]\n"
+    "\n"
+    "Searches the space of the study file for the networks that trade the objectives best under its\n"
+    "constraints, trains the most accurate feasible one on all training images, and writes the study\n"
+    "directory: study.db (every trial, durable), trials.csv, pareto.csv, pareto.json, model.hntf.\n"
+    "Without a study file it runs the built-in default, examples/studies/default.yaml: MBConv networks on\n"
+    "Fashion-MNIST for a Cortex-M7-class microcontroller (docs/studies.md describes every option).\n"
+    "\n"
+    "Options:\n"
+    "  --out DIR       the study directory (default: NAME-YYYYmmdd-HHMMSS in the current directory)\n"
+    "  --resume DIR    continue the study in DIR after an interruption (Ctrl-C, a crash, kill -9), or\n"
+    "                  join it as one more worker: start the same command in several terminals\n"
+    "  --verbose       one line per finished trial\n"
+    "  --threads T     threads per worker (default: the study's, else all cores)\n"
+    "  --help          show this help\n";
+
+static volatile int stop_flag;
+
+static void on_sigint(int sig) {
+    (void)sig;
+    stop_flag = 1;
+    signal(SIGINT, SIG_DFL); /* a second Ctrl-C ends the process at once */
+}
+
+typedef struct {
+    bool tty, verbose;
+    int width;
+} view;
+
+static void fmt_time(double s, char *buf, size_t cap) {
+    if (!isfinite(s) || s < 0) snprintf(buf, cap, "--:--");
+    else snprintf(buf, cap, "%02d:%02d", (int)s / 60, (int)s % 60);
+}
+
+static void on_event(void *user, const hn_study_progress *p) {
+    view *v = user;
+    char el[16], eta[16];
+    fmt_time(p->elapsed_s, el, sizeof el);
+    fmt_time(p->eta_s, eta, sizeof eta);
+    bool ended = p->trial >= 0 && strcmp(p->state, "running");
+    if (v->verbose && ended) {
+        char acc[32] = "";
+        if (!isnan(p->accuracy)) snprintf(acc, sizeof acc, "  accuracy %.2f %%", p->accuracy);
+        fprintf(v->tty ? stderr : stdout, "%s%-7s trial %d  fidelity %.3g%s  %s\n", v->tty ? "\r\033[K" : "", p->state,
+                p->trial, p->fidelity, acc, p->genotype);
+    }
+    if (!v->tty) return;
+    if (!strcmp(p->phase, "search")) {
+        int finished = p->done + p->failed + p->pruned;
+        char best[32] = "-";
+        if (!isnan(p->best_accuracy)) snprintf(best, sizeof best, "%.2f %%", p->best_accuracy);
+        fprintf(stderr, "\r\033[Ksearch %d/%d trials (%d running, %d queued, %d pruned)  fidelity %.3g  best %s  front %d  %s  ETA %s",
+                finished, p->budget, p->running, p->queued, p->pruned, p->trial >= 0 ? p->fidelity : 1, best, p->front, el,
+                eta);
+    } else if (!strcmp(p->phase, "final training") && p->steps) {
+        fprintf(stderr, "\r\033[Kfinal training: step %lld/%lld  %s  ETA %s", (long long)p->step, (long long)p->steps, el, eta);
+    } else {
+        fprintf(stderr, "\r\033[K%s ...  %s", p->phase, el);
+    }
+    fflush(stderr);
+}
+
+/* The front and the chosen model, from pareto.json's sibling files: print pareto.csv as a table. */
+static void summary(const char *dir) {
+    char path[1200], line[8192];
+    snprintf(path, sizeof path, "%s/pareto.csv", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    printf("\nPareto front (%s):\n", path);
+    while (fgets(line, sizeof line, f)) fputs(line, stdout);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/pareto.json", dir);
+    if ((f = fopen(path, "r"))) {
+        while (fgets(line, sizeof line, f))
+            if (strstr(line, "\"chosen_trial\"") || strstr(line, "\"final_test_accuracy\"") || strstr(line, "\"final_weights\""))
+                fputs(line, stdout);
+        fclose(f);
+    }
+}
+
+int cmd_search(int argc, char **argv) {
+    enum { O_OUT = 256, O_RESUME, O_VERBOSE, O_THREADS, O_HELP };
+    static const struct option opts[] = {{"out", required_argument, 0, O_OUT},   {"resume", required_argument, 0, O_RESUME},
+                                         {"verbose", no_argument, 0, O_VERBOSE}, {"threads", required_argument, 0, O_THREADS},
+                                         {"help", no_argument, 0, O_HELP},       {0, 0, 0, 0}};
+    const char *out = NULL, *resume = NULL;
+    long threads = -1;
+    view v = {.tty = isatty(2)};
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case O_OUT: out = optarg; break;
+        case O_RESUME: resume = optarg; break;
+        case O_VERBOSE: v.verbose = true; break;
+        case O_THREADS: if (!cli_int("search", "--threads", optarg, 1, 1024, &threads)) return 2; break;
+        case O_HELP: fputs(help, stdout); return 0;
+        default: return cli_usage_error("search", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind + 1 < argc) return cli_usage_error("search", "unexpected argument '%s'", argv[optind + 1]);
+    const char *file = optind < argc ? argv[optind] : NULL;
+    if (resume && (file || out)) return cli_usage_error("search", "--resume DIR continues a study: give no study file or --out");
+
+    hn_study *s = NULL;
+    hn_status st;
+    if (resume) {
+        st = hn_study_open(resume, cli_data_dirs("devices"), &s);
+    } else {
+        char def[1200];
+        if (!file) { /* the built-in default */
+            const char *const *dirs = cli_data_dirs("examples/studies");
+            for (int i = 0; dirs[i] && !file; i++) {
+                snprintf(def, sizeof def, "%s/default.yaml", dirs[i]);
+                if (access(def, R_OK) == 0) file = def;
+            }
+            if (!file) return cli_fail(hn_error(HN_ERR_IO, "examples/studies/default.yaml not found (is hwnas installed?)"));
+        }
+        hn_study_config cfg;
+        if ((st = hn_study_config_load(file, &cfg))) return cli_fail(st);
+        char dir[1024];
+        if (!out) {
+            char stamp[32];
+            time_t now = time(NULL);
+            strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
+            snprintf(dir, sizeof dir, "%s-%s", cfg.name, stamp);
+            out = dir;
+        }
+        st = hn_study_create(out, &cfg, cli_data_dirs("devices"), &s);
+        if (!st) fprintf(stderr, "study %s (%s) in %s\n", cfg.name, file, out);
+    }
+    if (st) return cli_fail(st);
+    const hn_study_config *cfg = hn_study_get_config(s);
+    hn_set_threads(threads > 0 ? (int)threads : cfg->threads);
+    if (resume) fprintf(stderr, "resuming study %s in %s\n", cfg->name, resume);
+    signal(SIGINT, on_sigint);
+    st = hn_study_work(s, on_event, &v, &stop_flag);
+    signal(SIGINT, SIG_DFL);
+    if (v.tty) fputs("\r\033[K", stderr);
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", hn_study_dir(s));
+    hn_study_close(s);
+    if (st == HN_ERR_INTERRUPTED) {
+        fprintf(stderr, "hwnas: %s\n", hn_last_error());
+        return 130;
+    }
+    if (st) return cli_fail(st);
+    summary(dir);
+    printf("\nstudy directory: %s\n", dir);
+    return 0;
+}

@@ -1,0 +1,112 @@
+/* A study's tables: trials.csv (every trial), pareto.csv and pareto.json (the front and the chosen
+ * model), written into the study directory. */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../study/study_internal.h"
+
+/* every metric name that occurs, in order of first appearance (at most MAX_METRICS) */
+static int metric_names(const study_table *t, char names[][32]) {
+    int n = 0;
+    for (int i = 0; i < t->n; i++)
+        for (int k = 0; k < t->metrics[i].n; k++) {
+            int j = 0;
+            while (j < n && strcmp(names[j], t->metrics[i].name[k])) j++;
+            if (j == n && n < MAX_METRICS) snprintf(names[n++], 32, "%s", t->metrics[i].name[k]);
+        }
+    return n;
+}
+
+/* a CSV field, quoted when it holds a comma or a quote (RFC 4180) */
+static void csv_field(FILE *f, const char *s) {
+    if (!strpbrk(s, ",\"\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static hn_status write_csv(const char *path, const study_table *t, const int *rows, int n, char names[][32], int nm) {
+    FILE *f = fopen(path, "w");
+    if (!f) return hn_error(HN_ERR_IO, "%s: cannot write", path);
+    fputs("trial,genotype,state,fidelity,violation,seconds", f);
+    for (int k = 0; k < nm; k++) fprintf(f, ",%s", names[k]);
+    fputc('\n', f);
+    for (int r = 0; r < n; r++) {
+        int i = rows ? rows[r] : r;
+        fprintf(f, "%d,", t->id[i]);
+        csv_field(f, t->genotype[i]);
+        fprintf(f, ",%s,%.6g,%.6g,%.3f", t->state[i], t->fidelity[i], t->violation[i], t->seconds[i]);
+        for (int k = 0; k < nm; k++) {
+            double v;
+            if (study_metric(&t->metrics[i], names[k], &v)) fprintf(f, ",%.10g", v);
+            else fputc(',', f);
+        }
+        fputc('\n', f);
+    }
+    return fclose(f) ? hn_error(HN_ERR_IO, "%s: cannot write", path) : HN_OK;
+}
+
+static json_t *trial_json(const study_table *t, int i) {
+    json_t *o = json_pack("{s:i, s:s, s:f}", "trial", t->id[i], "genotype", t->genotype[i], "fidelity", t->fidelity[i]);
+    json_t *m = json_object();
+    for (int k = 0; k < t->metrics[i].n; k++) json_object_set_new(m, t->metrics[i].name[k], json_real(t->metrics[i].value[k]));
+    json_object_set_new(o, "metrics", m);
+    return o;
+}
+
+hn_status study_write_outputs(hn_study *s) {
+    study_table t;
+    hn_status st = study_trials_load(s, &t);
+    if (st) return st;
+    char names[MAX_METRICS][32], path[1200];
+    int nm = metric_names(&t, names);
+    int *idx = hn_alloc(sizeof(int) * (size_t)(t.n ? t.n : 1));
+    if (!idx) {
+        study_trials_free(&t);
+        return hn_error(HN_ERR_NOMEM, "outputs");
+    }
+    int n = study_front(&s->cfg, &t, idx);
+    snprintf(path, sizeof path, "%s/trials.csv", s->dir);
+    st = write_csv(path, &t, NULL, t.n, names, nm);
+    snprintf(path, sizeof path, "%s/pareto.csv", s->dir);
+    if (!st) st = write_csv(path, &t, idx, n, names, nm);
+    if (!st) {
+        const hn_study_config *c = &s->cfg;
+        json_t *root = json_pack("{s:s, s:s, s:s}", "study", c->name, "space", c->space, "device", c->device);
+        json_t *objs = json_array(), *front = json_array();
+        for (int k = 0; k < c->nobjectives; k++)
+            json_array_append_new(objs, json_pack("{s:s, s:s}", "metric", c->objectives[k].metric, "goal",
+                                                  c->objectives[k].maximize ? "max" : "min"));
+        for (int i = 0; i < n; i++) json_array_append_new(front, trial_json(&t, idx[i]));
+        json_object_set_new(root, "objectives", objs);
+        json_object_set_new(root, "front", front);
+        static const char *const keys[] = {"chosen_trial", "final_test_accuracy", "final_epochs", "final_train_seconds",
+                                           "final_weights"};
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+            char *v = NULL;
+            if (!store_meta_get(&s->db, keys[k], &v) && v) {
+                double x;
+                char *end;
+                x = strtod(v, &end);
+                json_object_set_new(root, keys[k], *end || !*v ? json_string(v) : x == floor(x) && fabs(x) < 1e15 ? json_integer((json_int_t)x) : json_real(x));
+            }
+            hn_free(v);
+        }
+        snprintf(path, sizeof path, "%s/pareto.json", s->dir);
+        if (json_dump_file(root, path, JSON_INDENT(2) | JSON_REAL_PRECISION(10)))
+            st = hn_error(HN_ERR_IO, "%s: cannot write", path);
+        json_decref(root);
+    }
+    hn_free(idx);
+    study_trials_free(&t);
+    return st;
+}

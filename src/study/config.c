@@ -1,0 +1,343 @@
+/* Study files (YAML; docs/studies.md): reading them into hn_study_config with errors that name the
+ * line and the field. */
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/yaml_util.h"
+#include "hwnas/study.h"
+
+static const char *const top_keys = "name, space, numtypes, dataset, validation, table, accuracy, device, objectives, "
+                                    "constraints, strategy, budget, fidelity, final, seed, threads";
+
+static hn_status bad(const yfile *f, const yaml_node_t *n, const char *fmt, const char *a, const char *b) {
+    char msg[512];
+    snprintf(msg, sizeof msg, fmt, a, b);
+    return hn_error(HN_ERR_INVALID, "%s:%d: %s", f->path, yline(n), msg);
+}
+
+static hn_status unknown_key(const yfile *f, const yaml_node_t *k, const char *where, const char *known) {
+    char msg[600];
+    snprintf(msg, sizeof msg, "unknown key '%s'%s (known: %s)", yscalar(k) ? yscalar(k) : "?", where, known);
+    return hn_error(HN_ERR_INVALID, "%s:%d: %s", f->path, yline(k), msg);
+}
+
+static hn_status string(const yfile *f, const yaml_node_t *n, const char *field, char *dst, size_t cap) {
+    const char *s = yscalar(n);
+    if (!s || !*s) return bad(f, n, "field '%s': expected a string%s", field, "");
+    if (strlen(s) >= cap) return bad(f, n, "field '%s': longer than the %s-byte limit", field, cap >= 512 ? "511" : "63");
+    snprintf(dst, cap, "%s", s);
+    return HN_OK;
+}
+
+/* A number with an optional unit: bytes (B, KB, MB, GB: powers of 1024), seconds (s, ms, us, min, h),
+ * joules (J, mJ, uJ), or a plain multiplier (k, M, G). "320KB" = 327680, "50ms" = 0.05. */
+static bool parse_quantity(const char *s, double *out) {
+    static const struct {
+        const char *unit;
+        double scale;
+    } units[] = {{"", 1},       {"B", 1},     {"KB", 1024},  {"MB", 1048576}, {"GB", 1073741824.0}, {"KiB", 1024},
+                 {"MiB", 1048576}, {"s", 1}, {"ms", 1e-3},  {"us", 1e-6},    {"min", 60},           {"h", 3600},
+                 {"J", 1},      {"mJ", 1e-3}, {"uJ", 1e-6},  {"k", 1e3},      {"M", 1e6},            {"G", 1e9}};
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || !isfinite(v)) return false;
+    while (*end == ' ') end++;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (!strcmp(end, units[i].unit)) {
+            *out = v * units[i].scale;
+            return true;
+        }
+    return false;
+}
+
+static hn_status quantity(const yfile *f, const yaml_node_t *n, const char *field, double lo, double *out) {
+    const char *s = yscalar(n);
+    if (!s || !parse_quantity(s, out) || *out < lo)
+        return bad(f, n, "field '%s': expected a number with an optional unit (e.g. 320KB, 50ms, 8min), got '%s'", field,
+                   s ? s : "(not a scalar)");
+    return HN_OK;
+}
+
+/* a map's pairs; NULL-safe iteration over a scalar or sequence is the caller's check */
+#define FOR_PAIRS(f, n, p) for (yaml_node_pair_t *p = (n)->data.mapping.pairs.start; p < (n)->data.mapping.pairs.top; p++)
+
+static hn_status expect(const yfile *f, const yaml_node_t *n, yaml_node_type_t type, const char *field, const char *example) {
+    if (n->type == type) return HN_OK;
+    return bad(f, n, "field '%s': expected %s", field, example);
+}
+
+/* space: NAME, or {name: NAME, width: C, cells: N} */
+static hn_status read_space(const yfile *f, const yaml_node_t *v, hn_study_config *c) {
+    const yaml_node_t *name = v;
+    if (v->type == YAML_MAPPING_NODE) {
+        name = NULL;
+        FOR_PAIRS(f, v, p) {
+            const yaml_node_t *k = ynode(f, p->key), *x = ynode(f, p->value);
+            const char *key = yscalar(k);
+            long iv;
+            hn_status st = HN_OK;
+            if (key && !strcmp(key, "name")) name = x;
+            else if (key && !strcmp(key, "width")) st = yint(f, x, "width", 1, 4096, &iv), c->space_cfg.width = (int)iv;
+            else if (key && !strcmp(key, "cells")) st = yint(f, x, "cells", 1, 64, &iv), c->space_cfg.cells = (int)iv;
+            else st = unknown_key(f, k, " in 'space'", "name, width, cells");
+            if (st) return st;
+        }
+        if (!name) return bad(f, v, "field 'space': missing its 'name'%s%s", "", "");
+    }
+    hn_status st = string(f, name, "space", c->space, sizeof c->space);
+    if (st) return st;
+    const hn_space *sp = hn_space_find(c->space);
+    if (!sp) return bad(f, name, "unknown space '%s' (see 'hwnas space list')%s", c->space, "");
+    int width = c->space_cfg.width, cells = c->space_cfg.cells;
+    c->space_cfg = sp->defaults;
+    if (v->type == YAML_MAPPING_NODE) { /* keep what the mapping set */
+        if (width) c->space_cfg.width = width;
+        if (cells) c->space_cfg.cells = cells;
+    }
+    return HN_OK;
+}
+
+/* strategy: NAME, or {name: NAME, population:, sample:, mutations:, restarts:, eta:, min_fidelity:} */
+static hn_status read_strategy(const yfile *f, const yaml_node_t *v, hn_study_config *c) {
+    const yaml_node_t *name = v;
+    hn_strategy_options *o = &c->strategy_options;
+    if (v->type == YAML_MAPPING_NODE) {
+        name = NULL;
+        FOR_PAIRS(f, v, p) {
+            const yaml_node_t *k = ynode(f, p->key), *x = ynode(f, p->value);
+            const char *key = yscalar(k) ? yscalar(k) : "";
+            long iv = 0;
+            hn_status st = HN_OK;
+            if (!strcmp(key, "name")) name = x;
+            else if (!strcmp(key, "population")) st = yint(f, x, key, 2, 100000, &iv), o->population = (int)iv;
+            else if (!strcmp(key, "sample")) st = yint(f, x, key, 1, 100000, &iv), o->sample = (int)iv;
+            else if (!strcmp(key, "mutations")) st = yint(f, x, key, 1, 256, &iv), o->mutations = (int)iv;
+            else if (!strcmp(key, "restarts")) st = yint(f, x, key, 1, 100000, &iv), o->restarts = (int)iv;
+            else if (!strcmp(key, "eta")) st = yint(f, x, key, 2, 100, &iv), o->eta = (int)iv;
+            else if (!strcmp(key, "min_fidelity")) st = ydouble(f, x, key, 1e-6, 1, &o->min_fidelity);
+            else st = unknown_key(f, k, " in 'strategy'", "name, population, sample, mutations, restarts, eta, min_fidelity");
+            if (st) return st;
+        }
+        if (!name) return bad(f, v, "field 'strategy': missing its 'name'%s%s", "", "");
+    }
+    hn_status st = string(f, name, "strategy", c->strategy, sizeof c->strategy);
+    if (st) return st;
+    for (const char *const *n = hn_strategy_names(); *n; n++)
+        if (!strcmp(*n, c->strategy)) return HN_OK;
+    return bad(f, name, "unknown strategy '%s' (known: random, rea, local, nsga2, reinforce, bo, hyperband, sh)%s",
+               c->strategy, "");
+}
+
+/* objectives: {METRIC: max|min, ...}; metrics are checked once the device is known */
+static hn_status read_objectives(const yfile *f, const yaml_node_t *v, hn_study_config *c) {
+    hn_status st = expect(f, v, YAML_MAPPING_NODE, "objectives", "a mapping such as {accuracy: max, latency_s: min}");
+    if (st) return st;
+    FOR_PAIRS(f, v, p) {
+        const yaml_node_t *k = ynode(f, p->key), *x = ynode(f, p->value);
+        if (c->nobjectives == HN_STUDY_MAX_OBJECTIVES) return bad(f, k, "at most %s objectives%s", "4", "");
+        hn_study_objective *o = &c->objectives[c->nobjectives++];
+        if ((st = string(f, k, "objectives", o->metric, sizeof o->metric))) return st;
+        const char *dir = yscalar(x);
+        if (!dir || (strcmp(dir, "max") && strcmp(dir, "min")))
+            return bad(f, x, "objective '%s': expected max or min, got '%s'", o->metric, dir ? dir : "(not a scalar)");
+        o->maximize = !strcmp(dir, "max");
+    }
+    return c->nobjectives ? HN_OK : bad(f, v, "field 'objectives': no objective given%s%s", "", "");
+}
+
+/* constraints: ["METRIC <= VALUE", ...] */
+static hn_status read_constraints(const yfile *f, const yaml_node_t *v, hn_study_config *c) {
+    hn_status st = expect(f, v, YAML_SEQUENCE_NODE, "constraints", "a list such as [peak_sram_bytes <= 320KB]");
+    if (st) return st;
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+        const yaml_node_t *x = ynode(f, *it);
+        const char *s = yscalar(x);
+        if (c->nconstraints == HN_STUDY_MAX_CONSTRAINTS) return bad(f, x, "at most %s constraints%s", "8", "");
+        hn_study_constraint *k = &c->constraints[c->nconstraints++];
+        char metric[64], op[3], value[64];
+        if (!s || sscanf(s, "%63[a-z0-9_] %2[<=>] %63s", metric, op, value) != 3 || (strcmp(op, "<=") && strcmp(op, ">=")) ||
+            !parse_quantity(value, &k->bound))
+            return bad(f, x, "constraint '%s': expected METRIC <= VALUE or METRIC >= VALUE (e.g. flash_bytes <= 1MB)%s",
+                       s ? s : "(not a scalar)", "");
+        snprintf(k->metric, sizeof k->metric, "%s", metric);
+        k->at_most = !strcmp(op, "<=");
+        k->line = yline(x);
+    }
+    return HN_OK;
+}
+
+static hn_status read_budget(const yfile *f, const yaml_node_t *v, hn_study_config *c) {
+    hn_status st = expect(f, v, YAML_MAPPING_NODE, "budget", "a mapping such as {trials: 40, time: 8min}");
+    FOR_PAIRS(f, v, p) {
+        if (st) break;
+        const yaml_node_t *k = ynode(f, p->key), *x = ynode(f, p->value);
+        const char *key = yscalar(k) ? yscalar(k) : "";
+        long iv;
+        if (!strcmp(key, "trials")) st = yint(f, x, key, 1, 10000000, &iv), c->trials = (int)iv;
+        else if (!strcmp(key, "time")) st = quantity(f, x, key, 0, &c->time_s);
+        else st = unknown_key(f, k, " in 'budget'", "trials, time");
+    }
+    return st;
+}
+
+static hn_status read_fidelity(const yfile *f, const yaml_node_t *v, hn_study_config *c) {
+    hn_status st = expect(f, v, YAML_MAPPING_NODE, "fidelity", "a mapping such as {epochs: 1, train_fraction: 0.3}");
+    FOR_PAIRS(f, v, p) {
+        if (st) break;
+        const yaml_node_t *k = ynode(f, p->key), *x = ynode(f, p->value);
+        const char *key = yscalar(k) ? yscalar(k) : "";
+        long iv;
+        double d;
+        if (!strcmp(key, "epochs")) st = ydouble(f, x, key, 1e-3, 10000, &c->epochs);
+        else if (!strcmp(key, "train_fraction")) st = ydouble(f, x, key, 1e-6, 1, &c->train_fraction);
+        else if (!strcmp(key, "batch")) st = yint(f, x, key, 1, 65536, &iv), c->batch = (int)iv;
+        else if (!strcmp(key, "lr")) st = ydouble(f, x, key, 1e-9, 100, &d), c->lr = (float)d;
+        else st = unknown_key(f, k, " in 'fidelity'", "epochs, train_fraction, batch, lr");
+    }
+    return st;
+}
+
+static hn_status read_final(const yfile *f, const yaml_node_t *v, hn_study_config *c) {
+    hn_status st = expect(f, v, YAML_MAPPING_NODE, "final", "a mapping such as {epochs: 2}");
+    FOR_PAIRS(f, v, p) {
+        if (st) break;
+        const yaml_node_t *k = ynode(f, p->key), *x = ynode(f, p->value);
+        long iv;
+        if (yscalar(k) && !strcmp(yscalar(k), "epochs")) st = yint(f, x, "epochs", 0, 10000, &iv), c->final_epochs = (int)iv;
+        else st = unknown_key(f, k, " in 'final'", "epochs");
+    }
+    return st;
+}
+
+/* a path in the study file, relative to the file's directory unless absolute or a name without '/' */
+static void resolve(const char *file, const char *value, char *dst, size_t cap) {
+    if (value[0] == '/' || !strchr(value, '/')) {
+        snprintf(dst, cap, "%s", value);
+        return;
+    }
+    char copy[512];
+    snprintf(copy, sizeof copy, "%s", file);
+    const char *dir = dirname(copy);
+    if (strlen(dir) + strlen(value) + 2 > cap) { /* too long to join: keep it as written */
+        snprintf(dst, cap, "%s", value);
+        return;
+    }
+    memcpy(dst, dir, strlen(dir));
+    dst[strlen(dir)] = '/';
+    memcpy(dst + strlen(dir) + 1, value, strlen(value) + 1);
+}
+
+bool hn_study_metric_known(const hn_study_config *cfg, const char *name) {
+    static const char *const base[] = {"accuracy", "params", "macs", "train_seconds", NULL};
+    for (int i = 0; base[i]; i++)
+        if (!strcmp(base[i], name)) return true;
+    if (!cfg->device[0]) return false;
+    for (const char *const *m = hn_hw_metric_names(); *m; m++)
+        if (!strcmp(*m, name)) return true;
+    return false;
+}
+
+static hn_status read_root(const yfile *f, hn_study_config *c) {
+    const yaml_node_t *root = yroot(f);
+    if (root->type != YAML_MAPPING_NODE)
+        return bad(f, root, "expected a mapping with space, dataset, objectives, ...%s%s", "", "");
+    const yaml_node_t *objectives = NULL;
+    hn_status st = HN_OK;
+    FOR_PAIRS(f, root, p) {
+        const yaml_node_t *k = ynode(f, p->key), *v = ynode(f, p->value);
+        const char *key = yscalar(k) ? yscalar(k) : "";
+        char buf[512];
+        long iv;
+        if (!strcmp(key, "name")) st = string(f, v, key, c->name, sizeof c->name);
+        else if (!strcmp(key, "space")) st = read_space(f, v, c);
+        else if (!strcmp(key, "numtypes")) {
+            char ws[16], as[16];
+            st = string(f, v, key, c->numtypes, sizeof c->numtypes);
+            if (!st && (sscanf(c->numtypes, "%15[^/]/%15s", ws, as) != 2 || hn_numtype_from_name(ws) == HN_NUMTYPE_COUNT ||
+                        hn_numtype_from_name(as) == HN_NUMTYPE_COUNT))
+                st = bad(f, v, "field 'numtypes': expected WEIGHTS/ACTIVATIONS such as int8/int8, got '%s'%s", c->numtypes, "");
+        } else if (!strcmp(key, "dataset")) st = string(f, v, key, c->dataset, sizeof c->dataset);
+        else if (!strcmp(key, "validation")) st = yint(f, v, key, 1, 10000000, &iv), c->validation = (int)iv;
+        else if (!strcmp(key, "table")) {
+            if (!(st = string(f, v, key, buf, sizeof buf))) resolve(f->path, buf, c->table, sizeof c->table);
+        } else if (!strcmp(key, "accuracy")) st = string(f, v, key, c->accuracy_column, sizeof c->accuracy_column);
+        else if (!strcmp(key, "device")) {
+            if (!(st = string(f, v, key, buf, sizeof buf))) resolve(f->path, buf, c->device, sizeof c->device);
+            c->device_line = yline(v);
+        } else if (!strcmp(key, "objectives")) st = read_objectives(f, v, c), objectives = v;
+        else if (!strcmp(key, "constraints")) st = read_constraints(f, v, c);
+        else if (!strcmp(key, "strategy")) st = read_strategy(f, v, c);
+        else if (!strcmp(key, "budget")) st = read_budget(f, v, c);
+        else if (!strcmp(key, "fidelity")) st = read_fidelity(f, v, c);
+        else if (!strcmp(key, "final")) st = read_final(f, v, c);
+        else if (!strcmp(key, "seed")) st = yint(f, v, key, 0, 0x7fffffffL, &iv), c->seed = (uint64_t)iv;
+        else if (!strcmp(key, "threads")) st = yint(f, v, key, 0, 1024, &iv), c->threads = (int)iv;
+        else st = unknown_key(f, k, "", top_keys);
+        if (st) return st;
+    }
+    if (!c->space[0]) return bad(f, root, "missing the field 'space' (e.g. space: mbconv)%s%s", "", "");
+    if (!objectives) return bad(f, root, "missing the field 'objectives' (e.g. objectives: {accuracy: max})%s%s", "", "");
+    if (!c->dataset[0] == !c->table[0])
+        return bad(f, root, "give either 'dataset' (accuracy by training) or 'table' (a tabular benchmark)%s%s", "", "");
+    if (c->table[0] && !c->accuracy_column[0])
+        return bad(f, root, "with 'table', name the column that is the accuracy (e.g. accuracy: cifar10-val)%s%s", "", "");
+    /* metric names, now that the device is known */
+    for (int i = 0; i < c->nobjectives; i++)
+        if (!hn_study_metric_known(c, c->objectives[i].metric)) {
+            const yaml_node_t *k = NULL;
+            int j = 0;
+            FOR_PAIRS(f, objectives, p) if (j++ == i) k = ynode(f, p->key);
+            return bad(f, k, "objective '%s': unknown metric (accuracy, params, macs, train_seconds%s)",
+                       c->objectives[i].metric, c->device[0] ? ", and the device's: latency_s, energy_j, cycles, "
+                                                               "peak_sram_bytes, flash_bytes, fits" : "; a device adds latency_s, energy_j, ...");
+        }
+    for (int i = 0; i < c->nconstraints; i++)
+        if (!hn_study_metric_known(c, c->constraints[i].metric))
+            return hn_error(HN_ERR_INVALID, "%s:%d: constraint on '%s': unknown metric%s", f->path, c->constraints[i].line,
+                            c->constraints[i].metric, c->device[0] ? "" : " (hardware metrics need a 'device')");
+    return HN_OK;
+}
+
+hn_status hn_study_config_parse(const char *text, size_t len, const char *path, hn_study_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    snprintf(cfg->path, sizeof cfg->path, "%s", path);
+    snprintf(cfg->name, sizeof cfg->name, "study");
+    snprintf(cfg->strategy, sizeof cfg->strategy, "rea");
+    cfg->trials = 100, cfg->epochs = 1, cfg->train_fraction = 1, cfg->batch = 128, cfg->lr = 0.1f, cfg->final_epochs = 1;
+    cfg->validation = 10000;
+    yfile f;
+    hn_status st = yfile_parse(&f, text, len, cfg->path);
+    if (st) return st;
+    st = read_root(&f, cfg);
+    yfile_free(&f);
+    return st;
+}
+
+hn_status hn_study_config_load(const char *path, hn_study_config *cfg) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return hn_error(HN_ERR_IO, "%s: cannot open the study file (does it exist?)", path);
+    char *text = NULL;
+    size_t len = 0, cap = 0, got;
+    char chunk[4096];
+    hn_status st = HN_OK;
+    while ((got = fread(chunk, 1, sizeof chunk, fp)) > 0 && !st) {
+        if (len + got + 1 > cap) {
+            cap = 2 * (len + got + 1);
+            char *grown = hn_alloc(cap);
+            if (!grown) st = hn_error_prefix(HN_ERR_NOMEM, "%s", path);
+            else {
+                if (len) memcpy(grown, text, len);
+                hn_free(text);
+                text = grown;
+            }
+        }
+        if (!st) memcpy(text + len, chunk, got), len += got;
+    }
+    fclose(fp);
+    if (!st) st = hn_study_config_parse(text ? text : "", len, path, cfg);
+    hn_free(text);
+    return st;
+}

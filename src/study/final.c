@@ -1,0 +1,134 @@
+/* The end of a study: one worker -- the one that finds nothing left to run -- chooses the model (the
+ * most accurate feasible trial of the front), retrains it on every training image for the final
+ * epochs, measures it on the test split and saves it. */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hwnas/train.h"
+#include "study_internal.h"
+
+hn_status study_claim_final(hn_study *s, bool *mine) {
+    *mine = false;
+    hn_status st = store_begin(&s->db);
+    if (st) return st;
+    int64_t busy = 0;
+    char *final = NULL;
+    st = store_int(&s->db, 0, &busy, "SELECT count(*) FROM trials WHERE state IN ('queued', 'running')");
+    if (!st && !busy) st = store_meta_get(&s->db, "final", &final);
+    if (!st && !busy && (!final || (strcmp(final, "done") && strcmp(final, s->worker)))) {
+        /* unclaimed, or claimed by a worker that died: take it */
+        long pid = final ? strtol(final, NULL, 10) : 0;
+        bool alive = pid > 0 && pid != (long)getpid() && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+        if (!alive) {
+            st = store_meta_set(&s->db, "final", s->worker);
+            *mine = !st;
+        }
+    }
+    hn_free(final);
+    if (!st) st = store_commit(&s->db);
+    else store_rollback(&s->db);
+    return st;
+}
+
+/* No trial met the constraints: name each constraint that no trial met, with the closest value seen. */
+static hn_status infeasible(const hn_study *s, const study_table *t) {
+    const hn_study_config *c = &s->cfg;
+    char msg[2048] = "";
+    for (int k = 0; k < c->nconstraints; k++) {
+        const hn_study_constraint *q = &c->constraints[k];
+        double closest = NAN;
+        bool met = false;
+        for (int i = 0; i < t->n; i++) {
+            double v;
+            if (!study_metric(&t->metrics[i], q->metric, &v)) continue;
+            met |= q->at_most ? v <= q->bound : v >= q->bound;
+            if (isnan(closest) || (q->at_most ? v < closest : v > closest)) closest = v;
+        }
+        if (!met && !isnan(closest))
+            snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "%s%s:%d: constraint %s %s %g was met by none of the %d trials (the closest: %g)",
+                     msg[0] ? "; " : "", c->path, q->line, q->metric, q->at_most ? "<=" : ">=", q->bound, t->n, closest);
+    }
+    return hn_error(HN_ERR_INVALID, "%s", msg[0] ? msg : "no trial finished feasible (see trials.csv for their errors)");
+}
+
+typedef struct {
+    hn_study *s;
+    void (*on_event)(void *, const hn_study_progress *);
+    void *user;
+    double last;
+} final_progress;
+
+static void on_step(void *user, int epoch, int epochs, int64_t step, int64_t steps, double ips, float loss) {
+    (void)epoch, (void)epochs, (void)ips, (void)loss;
+    final_progress *f = user;
+    double now = hn_now();
+    if (!f->on_event || (now - f->last < 0.5 && step < steps)) return;
+    f->last = now;
+    hn_study_progress p = {.trial = -1, .accuracy = NAN, .best_accuracy = NAN, .phase = "final training",
+                           .elapsed_s = now - f->s->started, .step = step, .steps = steps};
+    p.eta_s = step ? (now - f->s->final_started) / (double)step * (double)(steps - step) : NAN;
+    f->on_event(f->user, &p);
+}
+
+hn_status study_final(hn_study *s, volatile int *stop, void (*on_event)(void *, const hn_study_progress *), void *user) {
+    study_table t;
+    hn_status st = study_trials_load(s, &t);
+    if (st) return st;
+    int *idx = hn_alloc(sizeof(int) * (size_t)(t.n ? t.n : 1));
+    if (!idx) {
+        study_trials_free(&t);
+        return hn_error(HN_ERR_NOMEM, "final");
+    }
+    int n = study_front(&s->cfg, &t, idx), best = -1;
+    double best_acc = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        double a = -INFINITY;
+        study_metric(&t.metrics[idx[i]], "accuracy", &a);
+        if (a > best_acc) best_acc = a, best = idx[i];
+    }
+    hn_graph *net = NULL;
+    char value[64], genotype[GENOTYPE_MAX];
+    if (best < 0) {
+        st = infeasible(s, &t);
+        goto done;
+    }
+    snprintf(genotype, sizeof genotype, "%s", t.genotype[best]);
+    snprintf(value, sizeof value, "%d", t.id[best]);
+    if ((st = store_meta_set(&s->db, "chosen_trial", value))) goto done;
+    if (!s->table && s->cfg.final_epochs > 0) {
+        uint8_t g[HN_SPACE_MAX_DECISIONS];
+        hn_dataset *train, *test;
+        if ((st = s->space->parse(s->space, genotype, g)) || (st = study_graph(s, g, &net)) ||
+            (st = hn_graph_finalize(net)) || (st = study_data_at(s, net->nodes[0].shape.h, net->nodes[0].shape.w, &train, &test)))
+            goto done;
+        hn_train_config tc = hn_train_defaults();
+        tc.epochs = s->cfg.final_epochs, tc.batch = s->cfg.batch, tc.lr = s->cfg.lr, tc.stop = stop;
+        tc.seed = s->cfg.seed ^ hn_hash(genotype, strlen(genotype));
+        final_progress fp = {s, on_event, user, 0};
+        tc.progress = on_step, tc.progress_user = &fp;
+        s->final_started = hn_now();
+        hn_graph_init_params(net, tc.seed);
+        hn_train_result r;
+        char path[1200];
+        snprintf(path, sizeof path, "%s/model.hntf", s->dir);
+        if ((st = hn_train(net, train, test, &tc, &r)) || (st = hn_graph_save_weights(net, path))) goto done;
+        snprintf(value, sizeof value, "%.4f", r.test_accuracy);
+        if ((st = store_meta_set(&s->db, "final_test_accuracy", value))) goto done;
+        snprintf(value, sizeof value, "%.1f", r.train_seconds);
+        if ((st = store_meta_set(&s->db, "final_train_seconds", value))) goto done;
+        snprintf(value, sizeof value, "%d", s->cfg.final_epochs);
+        if ((st = store_meta_set(&s->db, "final_epochs", value)) || (st = store_meta_set(&s->db, "final_weights", "model.hntf")))
+            goto done;
+    }
+    st = store_meta_set(&s->db, "final", "done");
+done:
+    hn_graph_free(net);
+    hn_free(idx);
+    study_trials_free(&t);
+    return st;
+}

@@ -1,0 +1,103 @@
+/* What the files of src/study/ (and src/report/) share: the study object, trials as the store holds
+ * them, and the steps of a worker. Internal. */
+#ifndef HWNAS_STUDY_INTERNAL_H
+#define HWNAS_STUDY_INTERNAL_H
+
+#include "hwnas/data.h"
+#include "hwnas/estimate.h"
+#include "hwnas/study.h"
+#include "store.h"
+
+#define MAX_STUDY_RES 8
+#define MAX_METRICS 24
+#define GENOTYPE_MAX 4096
+
+typedef struct {
+    int h, w;
+    hn_dataset *train, *test;
+} study_res;
+
+struct hn_study {
+    char dir[1024];
+    hn_study_config cfg;
+    store db;
+    const hn_space *space;
+    hn_device device;
+    bool has_device;
+    hn_numtype wtype, atype;  /* cfg.numtypes, if set */
+    hn_strategy *strategy;    /* driven only by the event log (study_sync) */
+    int64_t cursor;           /* the last event applied to the strategy */
+    hn_table *table;          /* the tabular estimator, or NULL */
+    hn_shape data_shape;      /* the dataset's images, once read */
+    int data_classes;
+    study_res res[MAX_STUDY_RES]; /* the dataset at each resolution used so far */
+    int nres;
+    char worker[32];          /* this process's id in trials.worker: its pid */
+    double started;           /* hn_now() when this process started working */
+    int asked_here;           /* trials this process created */
+    double final_started;     /* hn_now() when the final training started */
+};
+
+typedef struct {
+    int id;
+    char genotype[GENOTYPE_MAX];
+    double fidelity;
+} study_trial;
+
+typedef struct {
+    int n;
+    char name[MAX_METRICS][32];
+    double value[MAX_METRICS];
+    bool fresh; /* the cheap metrics were computed now, not read from the cache: store them */
+} study_metrics;
+
+/* metrics by name */
+bool study_metric(const study_metrics *m, const char *name, double *value);
+void study_metric_set(study_metrics *m, const char *name, double value);
+
+/* The dataset's splits at resolution h x w (loaded and resized once per resolution; owned by s). */
+hn_status study_data_at(hn_study *s, int h, int w, hn_dataset **train, hn_dataset **test);
+/* The network of g for this study's data and number types (not finalized); cfg for to_graph. */
+hn_status study_space_config(hn_study *s, hn_space_config *sc);
+hn_status study_graph(hn_study *s, const uint8_t *g, hn_graph **net);
+
+/* The cheap metrics cached for genotype (m->n stays 0 if none). */
+hn_status study_cache_get(hn_study *s, const char *genotype, study_metrics *m);
+
+/* The next trial for this worker: a queued one (re-queued after a crash) or a new one from the
+ * strategy while the budget lasts; *got false when there is nothing left to start. */
+hn_status study_next(hn_study *s, volatile int *stop, study_trial *t, bool *got);
+/* Records the result of trial t and appends its tell event. */
+hn_status study_finish(hn_study *s, const study_trial *t, const char *state, const study_metrics *m, double violation,
+                       double seconds, const char *error, const char *weights);
+/* Puts a trial this worker was running back in the queue. */
+void study_requeue(hn_study *s, int id);
+/* Fills p's counts (done, running, queued, failed, pruned, budget, best accuracy, front size). */
+void study_counts(hn_study *s, hn_study_progress *p);
+
+/* The objective values (minimized) of a finished trial's metrics. */
+void study_objectives(const hn_study_config *c, const study_metrics *m, double *values);
+/* All finished trials' metrics, in id order: ids, states, fidelities, metrics (arrays of n,
+ * hn_alloc'd, caller frees each with study_trials_free). */
+typedef struct {
+    int n;
+    int *id;
+    char (*state)[16];
+    char (*genotype)[GENOTYPE_MAX];
+    double *fidelity, *violation, *seconds;
+    study_metrics *metrics;
+} study_table;
+hn_status study_trials_load(hn_study *s, study_table *t);
+void study_trials_free(study_table *t);
+/* The trials of the front: done, feasible, at the highest fidelity any done trial reached, not
+ * dominated in the objectives. Writes their indices into t to idx (n entries) and returns how many. */
+int study_front(const hn_study_config *c, const study_table *t, int *idx);
+
+/* Whether this worker is the one to train the chosen model and write the outputs (the others leave). */
+hn_status study_claim_final(hn_study *s, bool *mine);
+/* Retrains the chosen model on every training image and measures it on the test split. */
+hn_status study_final(hn_study *s, volatile int *stop, void (*on_event)(void *, const hn_study_progress *), void *user);
+/* trials.csv, pareto.csv, pareto.json (src/report/outputs.c). */
+hn_status study_write_outputs(hn_study *s);
+
+#endif

@@ -1,0 +1,325 @@
+/* Trials in the store: the event log that drives the strategy, claiming and asking trials, recording
+ * results, the cache of cheap metrics, and reading the trials back. */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "study_internal.h"
+
+/* seconds since the epoch, for the trials' timestamps */
+static double wall_clock(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* what a failed trial tells the strategy: worse than any infeasible one */
+#define FAILED_VIOLATION 1e9
+
+bool study_metric(const study_metrics *m, const char *name, double *value) {
+    for (int i = 0; i < m->n; i++)
+        if (!strcmp(m->name[i], name)) return *value = m->value[i], true;
+    return false;
+}
+
+void study_metric_set(study_metrics *m, const char *name, double value) {
+    for (int i = 0; i < m->n; i++)
+        if (!strcmp(m->name[i], name)) {
+            m->value[i] = value;
+            return;
+        }
+    if (m->n == MAX_METRICS) return;
+    snprintf(m->name[m->n], sizeof m->name[0], "%s", name);
+    m->value[m->n++] = value;
+}
+
+static bool cheap(const char *name) { return strcmp(name, "accuracy") && strcmp(name, "train_seconds"); }
+
+hn_status study_cache_get(hn_study *s, const char *genotype, study_metrics *m) {
+    sqlite3_stmt *q;
+    hn_status st = store_query(&s->db, &q, "SELECT name, value FROM cache WHERE genotype = %Q", genotype);
+    if (st) return st;
+    while (sqlite3_step(q) == SQLITE_ROW) study_metric_set(m, (const char *)sqlite3_column_text(q, 0), sqlite3_column_double(q, 1));
+    sqlite3_finalize(q);
+    return HN_OK;
+}
+
+static hn_status load_metrics(hn_study *s, int id, study_metrics *m) {
+    sqlite3_stmt *q;
+    m->n = 0;
+    hn_status st = store_query(&s->db, &q, "SELECT name, value FROM metrics WHERE trial = %d", id);
+    if (st) return st;
+    while (sqlite3_step(q) == SQLITE_ROW) study_metric_set(m, (const char *)sqlite3_column_text(q, 0), sqlite3_column_double(q, 1));
+    sqlite3_finalize(q);
+    return HN_OK;
+}
+
+void study_objectives(const hn_study_config *c, const study_metrics *m, double *values) {
+    for (int k = 0; k < c->nobjectives; k++) {
+        double v = 0; /* a pruned trial has no accuracy: the worst a maximized percentage can be */
+        study_metric(m, c->objectives[k].metric, &v);
+        values[k] = c->objectives[k].maximize ? -v : v;
+    }
+}
+
+/* Applies the events after the cursor to the strategy, in their order: an ask must propose what the
+ * store recorded (the strategy is deterministic), a tell reports the recorded result. */
+static hn_status sync_strategy(hn_study *s) {
+    sqlite3_stmt *q;
+    hn_status st = store_query(&s->db, &q,
+                               "SELECT e.seq, e.kind, t.id, t.genotype, t.fidelity, t.state, t.violation FROM events e "
+                               "JOIN trials t ON t.id = e.trial WHERE e.seq > %lld ORDER BY e.seq",
+                               (long long)s->cursor);
+    if (st) return st;
+    int rc;
+    while (!st && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        int id = sqlite3_column_int(q, 2);
+        const char *kind = (const char *)sqlite3_column_text(q, 1), *geno = (const char *)sqlite3_column_text(q, 3);
+        double fidelity = sqlite3_column_double(q, 4);
+        uint8_t g[HN_SPACE_MAX_DECISIONS];
+        if (!strcmp(kind, "ask")) {
+            double f;
+            char mine[GENOTYPE_MAX];
+            st = hn_strategy_ask(s->strategy, g, &f);
+            s->space->format(s->space, g, mine, sizeof mine);
+            if (!st && (strcmp(mine, geno) || fabs(f - fidelity) > 1e-12))
+                st = hn_error(HN_ERR_FORMAT,
+                              "%s: replaying trial %d, the strategy proposes %s at fidelity %g where the store has %s at "
+                              "%g (was the study's strategy or hwnas changed since it started?)",
+                              s->db.path, id, mine, f, geno, fidelity);
+        } else {
+            study_metrics m;
+            double values[HN_STUDY_MAX_OBJECTIVES];
+            const char *state = (const char *)sqlite3_column_text(q, 5);
+            double viol = !strcmp(state, "failed") ? FAILED_VIOLATION : sqlite3_column_double(q, 6);
+            if (!(st = load_metrics(s, id, &m)) && !(st = s->space->parse(s->space, geno, g))) {
+                study_objectives(&s->cfg, &m, values);
+                st = hn_strategy_tell(s->strategy, g, fidelity, values, viol);
+            }
+        }
+        s->cursor = sqlite3_column_int64(q, 0);
+    }
+    if (!st && rc != SQLITE_DONE) st = store_error(&s->db, "reading the event log");
+    sqlite3_finalize(q);
+    return st;
+}
+
+/* A worker id is "PID:TOKEN"; the token tells this process from an earlier one that had its pid. */
+static bool worker_alive(const hn_study *s, const char *worker) {
+    if (!worker) return false;
+    if (!strcmp(worker, s->worker)) return true;
+    long pid = strtol(worker, NULL, 10);
+    if (pid <= 0 || pid == (long)getpid()) return false; /* our pid, another token: a dead predecessor */
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+/* running trials whose worker died (killed, crashed) go back to the queue */
+static hn_status requeue_orphans(hn_study *s) {
+    sqlite3_stmt *q;
+    hn_status st = store_query(&s->db, &q, "SELECT id, worker FROM trials WHERE state = 'running'");
+    if (st) return st;
+    int dead[256], n = 0;
+    while (sqlite3_step(q) == SQLITE_ROW && n < 256)
+        if (!worker_alive(s, (const char *)sqlite3_column_text(q, 1))) dead[n++] = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    for (int i = 0; i < n && !st; i++)
+        st = store_exec(&s->db, "UPDATE trials SET state = 'queued', worker = NULL WHERE id = %d", dead[i]);
+    return st;
+}
+
+static hn_status claim_or_ask(hn_study *s, volatile int *stop, study_trial *t, bool *got) {
+    hn_status st = sync_strategy(s);
+    if (!st) st = requeue_orphans(s);
+    if (st) return st;
+    sqlite3_stmt *q;
+    if ((st = store_query(&s->db, &q, "SELECT id, genotype, fidelity FROM trials WHERE state = 'queued' ORDER BY id LIMIT 1")))
+        return st;
+    *got = sqlite3_step(q) == SQLITE_ROW;
+    if (*got) {
+        t->id = sqlite3_column_int(q, 0);
+        snprintf(t->genotype, sizeof t->genotype, "%s", (const char *)sqlite3_column_text(q, 1));
+        t->fidelity = sqlite3_column_double(q, 2);
+    }
+    sqlite3_finalize(q);
+    if (*got)
+        return store_exec(&s->db, "UPDATE trials SET state = 'running', worker = %Q, started = %.17g WHERE id = %d",
+                          s->worker, wall_clock(), t->id);
+    int64_t made;
+    if ((st = store_int(&s->db, 0, &made, "SELECT count(*) FROM trials"))) return st;
+    bool time_left = s->cfg.time_s <= 0 || hn_now() - s->started < s->cfg.time_s;
+    if (made >= s->cfg.trials || !time_left || (stop && *stop)) return HN_OK;
+    uint8_t g[HN_SPACE_MAX_DECISIONS];
+    if ((st = hn_strategy_ask(s->strategy, g, &t->fidelity))) return st;
+    s->space->format(s->space, g, t->genotype, sizeof t->genotype);
+    if ((st = store_exec(&s->db,
+                         "INSERT INTO trials(genotype, fidelity, state, worker, started) VALUES(%Q, %.17g, 'running', %Q, %.17g)",
+                         t->genotype, t->fidelity, s->worker, wall_clock())))
+        return st;
+    t->id = (int)sqlite3_last_insert_rowid(s->db.db);
+    if ((st = store_exec(&s->db, "INSERT INTO events(kind, trial) VALUES('ask', %d)", t->id))) return st;
+    s->cursor = sqlite3_last_insert_rowid(s->db.db); /* our ask was that event */
+    s->asked_here++;
+    *got = true;
+    return HN_OK;
+}
+
+hn_status study_next(hn_study *s, volatile int *stop, study_trial *t, bool *got) {
+    *got = false;
+    hn_status st = store_begin(&s->db);
+    if (st) return st;
+    st = claim_or_ask(s, stop, t, got);
+    if (!st) st = store_commit(&s->db);
+    else store_rollback(&s->db);
+    if (st) *got = false;
+    return st;
+}
+
+hn_status study_finish(hn_study *s, const study_trial *t, const char *state, const study_metrics *m, double violation,
+                       double seconds, const char *error, const char *weights) {
+    hn_status st = store_begin(&s->db);
+    if (st) return st;
+    st = store_exec(&s->db,
+                    "UPDATE trials SET state = %Q, violation = %.17g, worker = NULL, finished = %.17g, seconds = %.17g, "
+                    "error = %Q, weights = %Q WHERE id = %d",
+                    state, violation, wall_clock(), seconds, error[0] ? error : NULL, weights[0] ? weights : NULL, t->id);
+    for (int i = 0; i < m->n && !st; i++) {
+        st = store_exec(&s->db, "INSERT OR REPLACE INTO metrics(trial, name, value) VALUES(%d, %Q, %.17g)", t->id,
+                        m->name[i], m->value[i]);
+        if (!st && m->fresh && cheap(m->name[i]))
+            st = store_exec(&s->db, "INSERT OR IGNORE INTO cache(genotype, name, value) VALUES(%Q, %Q, %.17g)", t->genotype,
+                            m->name[i], m->value[i]);
+    }
+    if (!st) st = store_exec(&s->db, "INSERT INTO events(kind, trial) VALUES('tell', %d)", t->id);
+    if (!st) st = store_commit(&s->db);
+    else store_rollback(&s->db);
+    return st;
+}
+
+void study_requeue(hn_study *s, int id) {
+    store_exec(&s->db, "UPDATE trials SET state = 'queued', worker = NULL WHERE id = %d AND state = 'running'", id);
+}
+
+hn_status study_trials_load(hn_study *s, study_table *t) {
+    memset(t, 0, sizeof *t);
+    int64_t n, maxid;
+    hn_status st = store_int(&s->db, 0, &n, "SELECT count(*) FROM trials");
+    if (!st) st = store_int(&s->db, 0, &maxid, "SELECT max(id) FROM trials");
+    if (st) return st;
+    size_t k = (size_t)(n ? n : 1);
+    t->id = hn_alloc(sizeof(int) * k);
+    t->state = hn_alloc(sizeof *t->state * k);
+    t->genotype = hn_alloc(sizeof *t->genotype * k);
+    t->fidelity = hn_alloc(sizeof(double) * 3 * k);
+    t->metrics = hn_calloc(sizeof(study_metrics) * k);
+    int *row = hn_alloc(sizeof(int) * (size_t)(maxid + 1));
+    if (!t->id || !t->state || !t->genotype || !t->fidelity || !t->metrics || !row) {
+        hn_free(row);
+        study_trials_free(t);
+        return hn_error(HN_ERR_NOMEM, "reading %lld trials", (long long)n);
+    }
+    t->violation = t->fidelity + k, t->seconds = t->fidelity + 2 * k;
+    sqlite3_stmt *q;
+    if (!(st = store_query(&s->db, &q, "SELECT id, state, genotype, fidelity, violation, seconds FROM trials ORDER BY id"))) {
+        while (sqlite3_step(q) == SQLITE_ROW && t->n < n) {
+            int i = t->n++;
+            t->id[i] = sqlite3_column_int(q, 0);
+            row[t->id[i]] = i;
+            snprintf(t->state[i], sizeof t->state[i], "%s", (const char *)sqlite3_column_text(q, 1));
+            snprintf(t->genotype[i], sizeof t->genotype[i], "%s", (const char *)sqlite3_column_text(q, 2));
+            t->fidelity[i] = sqlite3_column_double(q, 3);
+            t->violation[i] = sqlite3_column_double(q, 4);
+            t->seconds[i] = sqlite3_column_double(q, 5);
+        }
+        sqlite3_finalize(q);
+    }
+    if (!st && !(st = store_query(&s->db, &q, "SELECT trial, name, value FROM metrics ORDER BY trial"))) {
+        while (sqlite3_step(q) == SQLITE_ROW) {
+            int id = sqlite3_column_int(q, 0);
+            if (id >= 0 && id <= maxid)
+                study_metric_set(&t->metrics[row[id]], (const char *)sqlite3_column_text(q, 1), sqlite3_column_double(q, 2));
+        }
+        sqlite3_finalize(q);
+    }
+    hn_free(row);
+    if (st) study_trials_free(t);
+    return st;
+}
+
+void study_trials_free(study_table *t) {
+    hn_free(t->id), hn_free(t->state), hn_free(t->genotype), hn_free(t->fidelity), hn_free(t->metrics);
+    memset(t, 0, sizeof *t);
+}
+
+int study_front(const hn_study_config *c, const study_table *t, int *idx) {
+    double top = 0;
+    for (int i = 0; i < t->n; i++)
+        if (!strcmp(t->state[i], "done") && t->fidelity[i] > top) top = t->fidelity[i];
+    int m = c->nobjectives, k = 0;
+    double *pts = hn_alloc(sizeof(double) * (size_t)(t->n ? t->n : 1) * m);
+    int *cand = hn_alloc(sizeof(int) * (size_t)(t->n ? t->n : 1) * 2), *rank = cand ? cand + t->n : NULL;
+    if (!pts || !cand) {
+        hn_free(pts), hn_free(cand);
+        return 0;
+    }
+    for (int i = 0; i < t->n; i++)
+        if (!strcmp(t->state[i], "done") && t->violation[i] <= 0 && t->fidelity[i] == top) {
+            study_objectives(c, &t->metrics[i], pts + (size_t)k * m);
+            cand[k++] = i;
+        }
+    int n = 0;
+    if (k && hn_pareto_rank(pts, NULL, k, m, rank) >= 0)
+        for (int j = 0; j < k; j++)
+            if (rank[j] == 0) idx[n++] = cand[j];
+    /* in order of the first objective, best first */
+    for (int a = 1; a < n; a++)
+        for (int b = a; b > 0; b--) {
+            double va = 0, vb = 0;
+            study_metric(&t->metrics[idx[b]], c->objectives[0].metric, &va);
+            study_metric(&t->metrics[idx[b - 1]], c->objectives[0].metric, &vb);
+            if (c->objectives[0].maximize ? va > vb : va < vb) {
+                int x = idx[b];
+                idx[b] = idx[b - 1], idx[b - 1] = x;
+            }
+        }
+    hn_free(pts), hn_free(cand);
+    return n;
+}
+
+void study_counts(hn_study *s, hn_study_progress *p) {
+    static const char *const states[] = {"done", "running", "queued", "failed", "pruned"};
+    int *dst[] = {&p->done, &p->running, &p->queued, &p->failed, &p->pruned};
+    for (int i = 0; i < 5; i++) {
+        int64_t v = 0;
+        store_int(&s->db, 0, &v, "SELECT count(*) FROM trials WHERE state = %Q", states[i]);
+        *dst[i] = (int)v;
+    }
+    p->budget = s->cfg.trials;
+    p->best_accuracy = NAN;
+    p->front = 0;
+    study_table t;
+    if (study_trials_load(s, &t)) return;
+    int *idx = hn_alloc(sizeof(int) * (size_t)(t.n ? t.n : 1));
+    if (idx) {
+        p->front = study_front(&s->cfg, &t, idx);
+        for (int i = 0; i < p->front; i++) {
+            double a;
+            if (study_metric(&t.metrics[idx[i]], "accuracy", &a) && !(a <= p->best_accuracy)) p->best_accuracy = a;
+        }
+    }
+    /* ETA: the trials left at the mean time of those finished, shared by the workers running */
+    double total = 0;
+    int finished = 0;
+    for (int i = 0; i < t.n; i++)
+        if (strcmp(t.state[i], "running") && strcmp(t.state[i], "queued")) total += t.seconds[i], finished++;
+    int left = s->cfg.trials - finished, workers = p->running > 0 ? p->running : 1;
+    p->eta_s = finished ? total / finished * left / workers : NAN;
+    if (s->cfg.time_s > 0 && p->elapsed_s + (isnan(p->eta_s) ? 0 : p->eta_s) > s->cfg.time_s)
+        p->eta_s = s->cfg.time_s - p->elapsed_s > 0 ? s->cfg.time_s - p->elapsed_s : 0;
+    hn_free(idx);
+    study_trials_free(&t);
+}
