@@ -22,9 +22,7 @@ hn_status study_claim_final(hn_study *s, bool *mine) {
     if (!st && !busy) st = store_meta_get(&s->db, "final", &final);
     if (!st && !busy && (!final || (strcmp(final, "done") && strcmp(final, s->worker)))) {
         /* unclaimed, or claimed by a worker that died: take it */
-        long pid = final ? strtol(final, NULL, 10) : 0;
-        bool alive = pid > 0 && pid != (long)getpid() && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
-        if (!alive) {
+        if (!study_worker_alive(s, final)) {
             st = store_meta_set(&s->db, "final", s->worker);
             *mine = !st;
         }

@@ -70,6 +70,8 @@ hn_status study_next(hn_study *s, volatile int *stop, study_trial *t, bool *got)
 /* Records the result of trial t and appends its tell event. */
 hn_status study_finish(hn_study *s, const study_trial *t, const char *state, const study_metrics *m, double violation,
                        double seconds, const char *error, const char *weights);
+/* Whether the worker with this id ("PID:TOKEN") is this process or another one still running. */
+bool study_worker_alive(const hn_study *s, const char *worker);
 /* Puts a trial this worker was running back in the queue. */
 void study_requeue(hn_study *s, int id);
 /* Fills p's counts (done, running, queued, failed, pruned, budget, best accuracy, front size). */

@@ -109,13 +109,22 @@ static hn_status sync_strategy(hn_study *s) {
     return st;
 }
 
-/* A worker id is "PID:TOKEN"; the token tells this process from an earlier one that had its pid. */
-static bool worker_alive(const hn_study *s, const char *worker) {
+bool study_worker_alive(const hn_study *s, const char *worker) {
     if (!worker) return false;
     if (!strcmp(worker, s->worker)) return true;
     long pid = strtol(worker, NULL, 10);
     if (pid <= 0 || pid == (long)getpid()) return false; /* our pid, another token: a dead predecessor */
-    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+    if (kill((pid_t)pid, 0) != 0 && errno != EPERM) return false;
+    /* a killed process nobody has reaped yet (a zombie) still answers kill() */
+    char path[64], stat[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return true; /* no /proc: trust kill() */
+    size_t n = fread(stat, 1, sizeof stat - 1, f);
+    fclose(f);
+    stat[n] = 0;
+    const char *close = strrchr(stat, ')'); /* "pid (comm) S ..." */
+    return !(close && close[1] == ' ' && (close[2] == 'Z' || close[2] == 'X'));
 }
 
 /* running trials whose worker died (killed, crashed) go back to the queue */
@@ -125,7 +134,7 @@ static hn_status requeue_orphans(hn_study *s) {
     if (st) return st;
     int dead[256], n = 0;
     while (sqlite3_step(q) == SQLITE_ROW && n < 256)
-        if (!worker_alive(s, (const char *)sqlite3_column_text(q, 1))) dead[n++] = sqlite3_column_int(q, 0);
+        if (!study_worker_alive(s, (const char *)sqlite3_column_text(q, 1))) dead[n++] = sqlite3_column_int(q, 0);
     sqlite3_finalize(q);
     for (int i = 0; i < n && !st; i++)
         st = store_exec(&s->db, "UPDATE trials SET state = 'queued', worker = NULL WHERE id = %d", dead[i]);
