@@ -22,6 +22,8 @@
 #ifndef HWNAS_STUDY_H
 #define HWNAS_STUDY_H
 
+#include <stdio.h>
+
 #include "hwnas/hw.h"
 #include "hwnas/search.h"
 
@@ -124,6 +126,20 @@ typedef struct {
  * set it (e.g. from a signal handler) to stop cleanly -- running trials go back to the queue. */
 hn_status hn_study_work(hn_study *s, void (*on_event)(void *user, const hn_study_progress *p), void *user,
                         volatile int *stop);
+
+/* Where a study stands: its trials by state, the front's size and best accuracy, and the chosen model. */
+typedef struct {
+    hn_study_progress counts;   /* done, running, queued, failed, pruned, budget, best_accuracy, front */
+    bool finished;              /* the final training and the outputs are done */
+    int chosen_trial;           /* -1 until chosen */
+    double final_test_accuracy; /* NaN until trained */
+} hn_study_status;
+hn_status hn_study_get_status(hn_study *s, hn_study_status *out);
+
+/* Writes the trials -- all of them, or only the front with the chosen model -- to f as CSV (one row per
+ * trial: trial, genotype, state, fidelity, violation, seconds, then every metric) or JSON. The front:
+ * done, feasible trials at the highest fidelity reached, not dominated in the objectives. */
+hn_status hn_study_export(hn_study *s, bool front_only, bool json, FILE *f);
 
 #ifdef __cplusplus
 }

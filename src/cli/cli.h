@@ -48,5 +48,6 @@ int cmd_hw(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_proxy(int argc, char **argv);
 int cmd_search(int argc, char **argv);
+int cmd_study(int argc, char **argv);
 
 #endif

@@ -34,9 +34,8 @@ static void csv_field(FILE *f, const char *s) {
     fputc('"', f);
 }
 
-static hn_status write_csv(const char *path, const study_table *t, const int *rows, int n, char names[][32], int nm) {
-    FILE *f = fopen(path, "w");
-    if (!f) return hn_error(HN_ERR_IO, "%s: cannot write", path);
+/* the rows (indices into t; NULL: all) as CSV */
+static void write_csv(FILE *f, const study_table *t, const int *rows, int n, char names[][32], int nm) {
     fputs("trial,genotype,state,fidelity,violation,seconds", f);
     for (int k = 0; k < nm; k++) fprintf(f, ",%s", names[k]);
     fputc('\n', f);
@@ -52,7 +51,6 @@ static hn_status write_csv(const char *path, const study_table *t, const int *ro
         }
         fputc('\n', f);
     }
-    return fclose(f) ? hn_error(HN_ERR_IO, "%s: cannot write", path) : HN_OK;
 }
 
 static json_t *trial_json(const study_table *t, int i) {
@@ -63,50 +61,85 @@ static json_t *trial_json(const study_table *t, int i) {
     return o;
 }
 
-hn_status study_write_outputs(hn_study *s) {
+/* The study's question, its front and the chosen model as one JSON object (pareto.json). */
+static json_t *front_json(hn_study *s, const study_table *t, const int *idx, int n) {
+    const hn_study_config *c = &s->cfg;
+    json_t *root = json_pack("{s:s, s:s, s:s}", "study", c->name, "space", c->space, "device", c->device);
+    json_t *objs = json_array(), *front = json_array();
+    for (int k = 0; k < c->nobjectives; k++)
+        json_array_append_new(objs, json_pack("{s:s, s:s}", "metric", c->objectives[k].metric, "goal",
+                                              c->objectives[k].maximize ? "max" : "min"));
+    for (int i = 0; i < n; i++) json_array_append_new(front, trial_json(t, idx[i]));
+    json_object_set_new(root, "objectives", objs);
+    json_object_set_new(root, "front", front);
+    static const char *const keys[] = {"chosen_trial", "final_test_accuracy", "final_epochs", "final_train_seconds",
+                                       "final_weights"};
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        char *v = NULL;
+        if (!store_meta_get(&s->db, keys[k], &v) && v) {
+            char *end;
+            double x = strtod(v, &end);
+            json_object_set_new(root, keys[k], *end || !*v                        ? json_string(v)
+                                               : x == floor(x) && fabs(x) < 1e15 ? json_integer((json_int_t)x)
+                                                                                   : json_real(x));
+        }
+        hn_free(v);
+    }
+    return root;
+}
+
+hn_status hn_study_export(hn_study *s, bool front_only, bool json, FILE *f) {
     study_table t;
     hn_status st = study_trials_load(s, &t);
     if (st) return st;
-    char names[MAX_METRICS][32], path[1200];
+    char names[MAX_METRICS][32];
     int nm = metric_names(&t, names);
     int *idx = hn_alloc(sizeof(int) * (size_t)(t.n ? t.n : 1));
     if (!idx) {
         study_trials_free(&t);
-        return hn_error(HN_ERR_NOMEM, "outputs");
+        return hn_error(HN_ERR_NOMEM, "export");
     }
-    int n = study_front(&s->cfg, &t, idx);
-    snprintf(path, sizeof path, "%s/trials.csv", s->dir);
-    st = write_csv(path, &t, NULL, t.n, names, nm);
-    snprintf(path, sizeof path, "%s/pareto.csv", s->dir);
-    if (!st) st = write_csv(path, &t, idx, n, names, nm);
-    if (!st) {
-        const hn_study_config *c = &s->cfg;
-        json_t *root = json_pack("{s:s, s:s, s:s}", "study", c->name, "space", c->space, "device", c->device);
-        json_t *objs = json_array(), *front = json_array();
-        for (int k = 0; k < c->nobjectives; k++)
-            json_array_append_new(objs, json_pack("{s:s, s:s}", "metric", c->objectives[k].metric, "goal",
-                                                  c->objectives[k].maximize ? "max" : "min"));
-        for (int i = 0; i < n; i++) json_array_append_new(front, trial_json(&t, idx[i]));
-        json_object_set_new(root, "objectives", objs);
-        json_object_set_new(root, "front", front);
-        static const char *const keys[] = {"chosen_trial", "final_test_accuracy", "final_epochs", "final_train_seconds",
-                                           "final_weights"};
-        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
-            char *v = NULL;
-            if (!store_meta_get(&s->db, keys[k], &v) && v) {
-                double x;
-                char *end;
-                x = strtod(v, &end);
-                json_object_set_new(root, keys[k], *end || !*v ? json_string(v) : x == floor(x) && fabs(x) < 1e15 ? json_integer((json_int_t)x) : json_real(x));
-            }
-            hn_free(v);
-        }
-        snprintf(path, sizeof path, "%s/pareto.json", s->dir);
-        if (json_dump_file(root, path, JSON_INDENT(2) | JSON_REAL_PRECISION(10)))
-            st = hn_error(HN_ERR_IO, "%s: cannot write", path);
+    int n = front_only ? study_front(&s->cfg, &t, idx) : t.n;
+    if (!front_only)
+        for (int i = 0; i < n; i++) idx[i] = i;
+    if (json && front_only) {
+        json_t *root = front_json(s, &t, idx, n);
+        json_dumpf(root, f, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+        fputc('\n', f);
         json_decref(root);
+    } else if (json) {
+        json_t *all = json_array();
+        for (int i = 0; i < n; i++) {
+            json_t *o = trial_json(&t, i);
+            json_object_set_new(o, "state", json_string(t.state[i]));
+            json_object_set_new(o, "seconds", json_real(t.seconds[i]));
+            json_array_append_new(all, o);
+        }
+        json_dumpf(all, f, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+        fputc('\n', f);
+        json_decref(all);
+    } else {
+        write_csv(f, &t, idx, n, names, nm);
     }
     hn_free(idx);
     study_trials_free(&t);
+    return ferror(f) ? hn_error(HN_ERR_IO, "writing the export") : HN_OK;
+}
+
+/* path = the study directory's name; one export into it */
+static hn_status export_file(hn_study *s, const char *name, bool front_only, bool json) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", s->dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f) return hn_error(HN_ERR_IO, "%s: cannot write", path);
+    hn_status st = hn_study_export(s, front_only, json, f);
+    if (fclose(f) && !st) st = hn_error(HN_ERR_IO, "%s: cannot write", path);
+    return st ? hn_error_prefix(st, "%s", path) : HN_OK;
+}
+
+hn_status study_write_outputs(hn_study *s) {
+    hn_status st = export_file(s, "trials.csv", false, false);
+    if (!st) st = export_file(s, "pareto.csv", true, false);
+    if (!st) st = export_file(s, "pareto.json", true, true);
     return st;
 }

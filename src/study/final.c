@@ -130,3 +130,21 @@ done:
     study_trials_free(&t);
     return st;
 }
+
+hn_status hn_study_get_status(hn_study *s, hn_study_status *out) {
+    memset(out, 0, sizeof *out);
+    out->counts.elapsed_s = 0;
+    study_counts(s, &out->counts);
+    out->counts.trial = -1;
+    out->chosen_trial = -1;
+    out->final_test_accuracy = NAN;
+    char *v = NULL;
+    hn_status st = store_meta_get(&s->db, "final", &v);
+    out->finished = !st && v && !strcmp(v, "done");
+    hn_free(v);
+    if (!st && !(st = store_meta_get(&s->db, "chosen_trial", &v)) && v) out->chosen_trial = atoi(v);
+    hn_free(v);
+    if (!st && !(st = store_meta_get(&s->db, "final_test_accuracy", &v)) && v) out->final_test_accuracy = atof(v);
+    hn_free(v);
+    return st;
+}

@@ -194,8 +194,13 @@ hn_status study_finish(hn_study *s, const study_trial *t, const char *state, con
     if (st) return st;
     st = store_exec(&s->db,
                     "UPDATE trials SET state = %Q, violation = %.17g, worker = NULL, finished = %.17g, seconds = %.17g, "
-                    "error = %Q, weights = %Q WHERE id = %d",
-                    state, violation, wall_clock(), seconds, error[0] ? error : NULL, weights[0] ? weights : NULL, t->id);
+                    "error = %Q, weights = %Q WHERE id = %d AND state = 'running' AND worker = %Q",
+                    state, violation, wall_clock(), seconds, error[0] ? error : NULL, weights[0] ? weights : NULL, t->id,
+                    s->worker);
+    if (!st && sqlite3_changes(s->db.db) == 0) { /* taken from us (we seemed dead): its owner reports it, once */
+        store_rollback(&s->db);
+        return HN_OK;
+    }
     for (int i = 0; i < m->n && !st; i++) {
         st = store_exec(&s->db, "INSERT OR REPLACE INTO metrics(trial, name, value) VALUES(%d, %Q, %.17g)", t->id,
                         m->name[i], m->value[i]);
