@@ -42,7 +42,7 @@ hn_status hn_idx_load(const char *images_path, const char *labels_path, int clas
 hn_status hn_cifar_load(const char *const *paths, int npaths, int label_bytes, int classes, hn_dataset **out);
 
 /* Loads the training and test splits named by spec:
- *   "fashion-mnist"   Debian's dataset-fashion-mnist (HN_FASHION_MNIST_DIR)
+ *   "fashion-mnist"   Debian's dataset-fashion-mnist (HN_FASHION_MNIST_DIR, or the directory $HWNAS_FASHION_MNIST)
  *   "idx:DIR"         DIR/{train-images-idx3-ubyte,train-labels-idx1-ubyte,t10k-...}[.gz]
  *   "cifar10:DIR"     DIR/data_batch_{1..5}.bin and DIR/test_batch.bin
  *   "cifar100:DIR"    DIR/train.bin and DIR/test.bin

@@ -55,6 +55,7 @@ typedef struct {
     char numtypes[32];       /* "W/A" types every layer gets for the hardware metrics ("" : fp32) */
     /* how accuracy is estimated: by training on dataset, or looked up in table */
     char dataset[512];       /* hn_dataset_load spec */
+    int dataset_line;
     char table[512];         /* a tabular benchmark (hn_table_load); then accuracy_column names the metric */
     char accuracy_column[64];
     int validation;          /* training images held out to measure a candidate's accuracy */

@@ -1,6 +1,7 @@
 /* Dataset specs, normalisation and mini-batch assembly with augmentation. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -74,8 +75,8 @@ static hn_status load_cifar_dir(const char *dir, bool hundred, hn_dataset **trai
 hn_status hn_dataset_load(const char *spec, hn_dataset **train, hn_dataset **test) {
     *train = *test = NULL;
     hn_status st;
-    if (strcmp(spec, "fashion-mnist") == 0)
-        st = load_idx_dir(HN_FASHION_MNIST_DIR, train, test);
+    if (strcmp(spec, "fashion-mnist") == 0) /* Debian's package, or where $HWNAS_FASHION_MNIST says */
+        st = load_idx_dir(getenv("HWNAS_FASHION_MNIST") ? getenv("HWNAS_FASHION_MNIST") : HN_FASHION_MNIST_DIR, train, test);
     else if (strncmp(spec, "idx:", 4) == 0)
         st = load_idx_dir(spec + 4, train, test);
     else if (strncmp(spec, "cifar10:", 8) == 0)

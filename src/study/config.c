@@ -259,7 +259,7 @@ static hn_status read_root(const yfile *f, hn_study_config *c) {
             if (!st && (sscanf(c->numtypes, "%15[^/]/%15s", ws, as) != 2 || hn_numtype_from_name(ws) == HN_NUMTYPE_COUNT ||
                         hn_numtype_from_name(as) == HN_NUMTYPE_COUNT))
                 st = bad(f, v, "field 'numtypes': expected WEIGHTS/ACTIVATIONS such as int8/int8, got '%s'%s", c->numtypes, "");
-        } else if (!strcmp(key, "dataset")) st = string(f, v, key, c->dataset, sizeof c->dataset);
+        } else if (!strcmp(key, "dataset")) st = string(f, v, key, c->dataset, sizeof c->dataset), c->dataset_line = yline(v);
         else if (!strcmp(key, "validation")) st = yint(f, v, key, 1, 10000000, &iv), c->validation = (int)iv;
         else if (!strcmp(key, "table")) {
             if (!(st = string(f, v, key, buf, sizeof buf))) resolve(f->path, buf, c->table, sizeof c->table);

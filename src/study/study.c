@@ -71,15 +71,19 @@ hn_status hn_study_create(const char *dir, const hn_study_config *cfg, const cha
     *out = NULL;
     char path[1200], *text = NULL;
     size_t len = 0;
-    if (mkdir(dir, 0777) && errno != EEXIST) return hn_error(HN_ERR_IO, "%s: cannot create the study directory: %s", dir, strerror(errno));
-    snprintf(path, sizeof path, "%s/weights", dir);
-    if (mkdir(path, 0777) && errno != EEXIST) return hn_error(HN_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
     hn_study *s = new_study(dir);
     if (!s) return hn_error(HN_ERR_NOMEM, "study");
     s->cfg = *cfg;
-    snprintf(path, sizeof path, "%s/study.db", dir);
+    hn_space_config sc;
+    /* everything that can be wrong with the study file first: nothing is created for a bad one */
     hn_status st = read_file(cfg->path, &text, &len);
     if (!st) st = setup(s, device_dirs);
+    if (!st) st = study_space_config(s, &sc); /* reads the dataset's shape: a missing dataset fails here */
+    if (!st && mkdir(dir, 0777) && errno != EEXIST)
+        st = hn_error(HN_ERR_IO, "%s: cannot create the study directory: %s", dir, strerror(errno));
+    snprintf(path, sizeof path, "%s/weights", dir);
+    if (!st && mkdir(path, 0777) && errno != EEXIST) st = hn_error(HN_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    snprintf(path, sizeof path, "%s/study.db", dir);
     if (!st) st = store_open(&s->db, path, true);
     if (!st && !(st = store_begin(&s->db))) {
         st = store_meta_set(&s->db, "study_file", cfg->path);
@@ -150,7 +154,7 @@ hn_status study_data_at(hn_study *s, int h, int w, hn_dataset **train, hn_datase
         st = hn_dataset_resize(r->test, h, w);
     if (st) {
         hn_dataset_free(r->train), hn_dataset_free(r->test);
-        return hn_error_prefix(st, "%s: dataset '%s'", s->cfg.path, s->cfg.dataset);
+        return hn_error_prefix(st, "%s:%d: dataset '%s'", s->cfg.path, s->cfg.dataset_line, s->cfg.dataset);
     }
     r->h = h, r->w = w;
     s->nres++;
@@ -166,7 +170,7 @@ hn_status study_space_config(hn_study *s, hn_space_config *sc) {
     if (!s->data_shape.c) {
         hn_dataset *train, *test;
         hn_status st = hn_dataset_load(s->cfg.dataset, &train, &test);
-        if (st) return hn_error_prefix(st, "%s: dataset '%s'", s->cfg.path, s->cfg.dataset);
+        if (st) return hn_error_prefix(st, "%s:%d: dataset '%s'", s->cfg.path, s->cfg.dataset_line, s->cfg.dataset);
         s->data_shape = (hn_shape){train->c, train->h, train->w};
         s->data_classes = train->classes;
         if (s->cfg.validation >= train->n)

@@ -1,0 +1,303 @@
+/* Studies end to end on small budgets: study-file errors name their line; a tabular study's front is
+ * the non-dominated set of its trials; a study killed with SIGKILL mid-trial and resumed equals the
+ * uninterrupted one; three workers share one study with no trial run twice; corrupt, half-written and
+ * infeasible studies give clear errors. Study work runs in child processes (fork before any OpenMP
+ * region in this process), which also gives the kill -9 a process to kill. */
+#define _DEFAULT_SOURCE /* usleep, mkdtemp, setenv */
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "hwnas/study.h"
+
+static char tmp[256];
+static const char *devices[] = {HWNAS_SOURCE_DIR "/devices", NULL};
+
+static void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+/* an IDX image file of n random 28x28 images and a label file cycling 0..9 */
+static void write_idx(const char *dir, const char *prefix, int n, unsigned seed) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", dir, prefix);
+    FILE *f = fopen(path, "wb");
+    unsigned char head[16] = {0, 0, 8, 3, 0, 0, (unsigned char)(n >> 8), (unsigned char)n, 0, 0, 0, 28, 0, 0, 0, 28};
+    fwrite(head, 1, 16, f);
+    for (int i = 0; i < n * 784; i++) fputc((int)((seed = seed * 1103515245u + 12345u) >> 24), f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", dir, prefix);
+    f = fopen(path, "wb");
+    unsigned char lh[8] = {0, 0, 8, 1, 0, 0, (unsigned char)(n >> 8), (unsigned char)n};
+    fwrite(lh, 1, 8, f);
+    for (int i = 0; i < n; i++) fputc(i % 10, f);
+    fclose(f);
+}
+
+/* A tiny training study (MBConv on 300 + 100 random images, Cortex-M7 metrics) with strategy s. */
+static void tiny_study(const char *path, const char *strategy, int trials) {
+    char text[2048];
+    snprintf(text, sizeof text,
+             "name: tiny\nspace: mbconv\nnumtypes: int8/int8\ndataset: idx:%s/data\nvalidation: 100\n"
+             "device: cortex-m7\nobjectives:\n  accuracy: max\n  latency_s: min\nconstraints:\n"
+             "  - peak_sram_bytes <= 320KB\n  - flash_bytes <= 1MB\nstrategy: %s\nbudget:\n  trials: %d\n"
+             "fidelity:\n  epochs: 1\n  batch: 32\nfinal:\n  epochs: 1\nseed: 5\nthreads: 1\n",
+             tmp, strategy, trials);
+    write_text(path, text);
+}
+
+/* Runs fn(arg) in a child process; returns its pid. */
+static pid_t spawn(void (*fn)(const char *), const char *arg) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        hn_set_threads(1);
+        fn(arg);
+        _exit(0);
+    }
+    return pid;
+}
+
+static int wait_for(pid_t pid) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* child bodies: create a study from FILE into FILE.d and work on it; or join the study in DIR */
+static void create_and_work(const char *file) {
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s.d", file);
+    hn_study_config cfg;
+    hn_study *s;
+    if (hn_study_config_load(file, &cfg) || hn_study_create(dir, &cfg, devices, &s)) _exit(3);
+    hn_status st = hn_study_work(s, NULL, NULL, NULL);
+    hn_study_close(s);
+    if (st) fprintf(stderr, "create_and_work: %s\n", hn_last_error());
+    _exit(st ? 4 : 0);
+}
+
+static void join_and_work(const char *dir) {
+    hn_study *s;
+    if (hn_study_open(dir, devices, &s)) {
+        fprintf(stderr, "join: %s\n", hn_last_error());
+        _exit(3);
+    }
+    hn_status st = hn_study_work(s, NULL, NULL, NULL);
+    hn_study_close(s);
+    if (st) fprintf(stderr, "join_and_work: %s\n", hn_last_error());
+    _exit(st ? 4 : 0);
+}
+
+/* one line per trial: id, genotype, fidelity, state, accuracy (bit-exact: threads 1, fixed seed) */
+static char *trials_of(const char *dir) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/study.db", dir);
+    sqlite3 *db;
+    static char buf[4][1 << 16];
+    static int which;
+    char *out = buf[which++ % 4];
+    out[0] = 0;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return out;
+    sqlite3_stmt *q;
+    sqlite3_prepare_v2(db,
+                       "SELECT t.id, t.genotype, t.fidelity, t.state, (SELECT value FROM metrics m WHERE m.trial = t.id "
+                       "AND m.name = 'accuracy') FROM trials t ORDER BY t.id",
+                       -1, &q, NULL);
+    while (sqlite3_step(q) == SQLITE_ROW)
+        snprintf(out + strlen(out), (1 << 16) - strlen(out), "%d %s %.17g %s %.17g\n", sqlite3_column_int(q, 0),
+                 sqlite3_column_text(q, 1), sqlite3_column_double(q, 2), sqlite3_column_text(q, 3), sqlite3_column_double(q, 4));
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return out;
+}
+
+static int64_t count(const char *dir, const char *sql) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/study.db", dir);
+    sqlite3 *db;
+    int64_t n = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return -1;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW) n = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return n;
+}
+
+/* kill -9 mid-study, resume, compare with a study that was never interrupted */
+static void resume_after_kill(void) {
+    char a[512], b[512], bdir[600];
+    snprintf(a, sizeof a, "%s/a.yaml", tmp);
+    snprintf(b, sizeof b, "%s/b.yaml", tmp);
+    tiny_study(a, "hyperband", 14);
+    tiny_study(b, "hyperband", 14);
+    snprintf(bdir, sizeof bdir, "%s.d", b);
+    CHECK(wait_for(spawn(create_and_work, a)) == 0);
+    pid_t victim = spawn(create_and_work, b);
+    for (int i = 0; i < 400 && count(bdir, "SELECT count(*) FROM trials WHERE state != 'running'") < 4; i++) usleep(10000);
+    usleep(30000); /* into the next trial's training */
+    kill(victim, SIGKILL);
+    CHECK(wait_for(victim) == 128 + SIGKILL);
+    int64_t before = count(bdir, "SELECT count(*) FROM trials WHERE state != 'running'");
+    CHECK_MSG(before >= 4 && before < 14, "killed after %lld finished trials", (long long)before);
+    CHECK(wait_for(spawn(join_and_work, bdir)) == 0);
+    char adir[600];
+    snprintf(adir, sizeof adir, "%s.d", a);
+    char *ta = trials_of(adir), *tb = trials_of(bdir);
+    CHECK_MSG(strlen(ta) > 0 && !strcmp(ta, tb), "resumed study differs:\n%s---\n%s", ta, tb);
+    CHECK(count(adir, "SELECT value FROM meta WHERE key = 'chosen_trial'") ==
+          count(bdir, "SELECT value FROM meta WHERE key = 'chosen_trial'"));
+    char path[700];
+    snprintf(path, sizeof path, "%s/model.hntf", bdir);
+    CHECK(access(path, R_OK) == 0);
+    snprintf(path, sizeof path, "%s/pareto.json", bdir);
+    CHECK(access(path, R_OK) == 0);
+}
+
+/* three workers at once: the budget is met, every trial finished once, one ask and one tell each */
+static void three_workers(void) {
+    char file[512], dir[600];
+    snprintf(file, sizeof file, "%s/w.yaml", tmp);
+    tiny_study(file, "random", 18);
+    snprintf(dir, sizeof dir, "%s.d", file);
+    pid_t first = spawn(create_and_work, file);
+    char db[700];
+    snprintf(db, sizeof db, "%s/study.db", dir);
+    for (int i = 0; i < 500 && count(dir, "SELECT count(*) FROM meta WHERE key = 'study_text'") < 1; i++) usleep(10000);
+    pid_t second = spawn(join_and_work, dir), third = spawn(join_and_work, dir);
+    CHECK(wait_for(first) == 0);
+    CHECK(wait_for(second) == 0);
+    CHECK(wait_for(third) == 0);
+    CHECK(count(dir, "SELECT count(*) FROM trials") == 18);
+    CHECK(count(dir, "SELECT count(*) FROM trials WHERE state IN ('done', 'pruned')") == 18);
+    CHECK(count(dir, "SELECT count(*) FROM events WHERE kind = 'tell'") == 18);
+    CHECK(count(dir, "SELECT count(*) FROM events WHERE kind = 'ask'") == 18);
+    CHECK(count(dir, "SELECT count(DISTINCT genotype) FROM trials") == 18); /* random search never repeats */
+    CHECK(count(dir, "SELECT count(DISTINCT worker) FROM trials") >= 0);
+    CHECK(count(dir, "SELECT count(*) FROM meta WHERE key = 'final' AND value = 'done'") == 1);
+}
+
+static void config_error(const char *name, const char *text, const char *want) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.yaml", tmp, name);
+    write_text(path, text);
+    hn_study_config cfg;
+    CHECK_ERR(hn_study_config_load(path, &cfg), HN_ERR_INVALID, want);
+}
+
+static void config_errors(void) {
+    const char *head = "space: nb201\ntable: t.csv\naccuracy: val\nobjectives:\n  accuracy: max\n";
+    char text[1024];
+    config_error("unknown", "space: nb201\nbogus: 3\n", "unknown.yaml:2: unknown key 'bogus' (known: name, space");
+    snprintf(text, sizeof text, "%sbudget:\n  trials: many\n", head);
+    config_error("type", text, "type.yaml:7: field 'trials': expected an integer");
+    config_error("metric", "space: nb201\ntable: t.csv\naccuracy: val\nobjectives:\n  accuracy: max\n  latency_s: min\n",
+                 "metric.yaml:6: objective 'latency_s': unknown metric");
+    snprintf(text, sizeof text, "%sconstraints:\n  - flash_bytes <= 1MB\n", head);
+    config_error("cons", text, "cons.yaml:7: constraint on 'flash_bytes': unknown metric (hardware metrics need a 'device')");
+    snprintf(text, sizeof text, "%sconstraints:\n  - params < lots\n", head);
+    config_error("consfmt", text, "consfmt.yaml:7: constraint 'params < lots': expected METRIC <= VALUE");
+    config_error("space", "space: nb999\n", "space.yaml:1: unknown space 'nb999'");
+    snprintf(text, sizeof text, "%sstrategy: tpe\n", head);
+    config_error("strategy", text, "strategy.yaml:6: unknown strategy 'tpe'");
+    config_error("both", "space: nb201\nobjectives:\n  accuracy: max\n", "give either 'dataset'");
+    snprintf(text, sizeof text, "%sfidelity:\n  epochs: -1\n", head);
+    config_error("range", text, "range.yaml:7: field 'epochs': expected a number in [0.001, 10000], got '-1'");
+    config_error("syntax", "space: [nb201\n", "syntax.yaml:2: YAML syntax error");
+    config_error("empty", "", "empty.yaml: the file is empty");
+}
+
+/* a missing dataset (with the apt-get hint), an unknown device, and a constraint nothing meets */
+static void study_errors(void) {
+    char path[700], dir[600], text[1024];
+    snprintf(path, sizeof path, "%s/fm.yaml", tmp);
+    write_text(path, "space: mbconv\n\ndataset: fashion-mnist\nobjectives:\n  accuracy: max\n");
+    setenv("HWNAS_FASHION_MNIST", "/nonexistent", 1);
+    hn_study_config cfg;
+    hn_study *s = NULL;
+    CHECK_OK(hn_study_config_load(path, &cfg));
+    snprintf(dir, sizeof dir, "%s/fm.d", tmp);
+    CHECK_ERR(hn_study_create(dir, &cfg, devices, &s), HN_ERR_IO,
+              "fm.yaml:3: dataset 'fashion-mnist': Fashion-MNIST is missing (install it with: apt-get install dataset-fashion-mnist)");
+    CHECK(access(dir, F_OK) != 0); /* nothing created for a bad study */
+    unsetenv("HWNAS_FASHION_MNIST");
+    snprintf(path, sizeof path, "%s/dev.yaml", tmp);
+    snprintf(text, sizeof text, "space: mbconv\ndataset: idx:%s/data\ndevice: nosuchboard\nobjectives:\n  latency_s: min\n", tmp);
+    write_text(path, text);
+    CHECK_OK(hn_study_config_load(path, &cfg));
+    CHECK_ERR(hn_study_create(dir, &cfg, devices, &s), HN_ERR_INVALID, "dev.yaml:3: device");
+    /* nb201 on its table with params <= 10: every trial pruned, the error names the constraint's line */
+    snprintf(path, sizeof path, "%s/never.yaml", tmp);
+    snprintf(text, sizeof text,
+             "space: nb201\ntable: %s/../shared/reference/nb201/nb201-cifar10-12epoch.csv\naccuracy: cifar10-val\n"
+             "objectives:\n  accuracy: max\nconstraints:\n  - params <= 10\nbudget:\n  trials: 5\n",
+             HWNAS_SOURCE_DIR);
+    write_text(path, text);
+    snprintf(dir, sizeof dir, "%s/never.d", tmp);
+    CHECK_OK(hn_study_config_load(path, &cfg));
+    CHECK_OK(hn_study_create(dir, &cfg, devices, &s));
+    if (s) CHECK_ERR(hn_study_work(s, NULL, NULL, NULL), HN_ERR_INVALID, "never.yaml:7: constraint params <= 10 was met by none of the 5 trials");
+    hn_study_close(s);
+    /* the same directory again is refused; a corrupt store and a directory without one are named */
+    CHECK_ERR(hn_study_create(dir, &cfg, devices, &s), HN_ERR_INVALID, "a study already lives here");
+    snprintf(dir, sizeof dir, "%s/corrupt.d", tmp);
+    mkdir(dir, 0777);
+    snprintf(path, sizeof path, "%s/study.db", dir);
+    write_text(path, "this is not a database, just text that is long enough to be read as a header........");
+    CHECK_ERR(hn_study_open(dir, devices, &s), HN_ERR_IO, "corrupt.d/study.db");
+    snprintf(dir, sizeof dir, "%s/data", tmp);
+    CHECK_ERR(hn_study_open(dir, devices, &s), HN_ERR_IO, "no study store here");
+}
+
+/* nb201 on its table: the front is exactly the non-dominated set of the full-fidelity feasible trials */
+static void table_front(void) {
+    char path[700], dir[800], text[1024];
+    snprintf(path, sizeof path, "%s/t.yaml", tmp);
+    snprintf(text, sizeof text,
+             "name: t\nspace: nb201\ntable: %s/../shared/reference/nb201/nb201-cifar10-12epoch.csv\naccuracy: cifar10-val\n"
+             "objectives:\n  accuracy: max\n  macs: min\nconstraints:\n  - params <= 1M\nstrategy: nsga2\nbudget:\n  trials: 80\n",
+             HWNAS_SOURCE_DIR);
+    write_text(path, text);
+    snprintf(dir, sizeof dir, "%s.d", path);
+    CHECK(wait_for(spawn(create_and_work, path)) == 0);
+    /* a trial is on the front iff it is feasible and no feasible trial is at least as good in both
+     * objectives and better in one */
+    int64_t front = count(dir, "SELECT count(*) FROM trials a JOIN metrics aa ON aa.trial = a.id AND aa.name = 'accuracy' "
+                               "JOIN metrics am ON am.trial = a.id AND am.name = 'macs' WHERE a.state = 'done' AND a.violation = 0 "
+                               "AND NOT EXISTS (SELECT 1 FROM trials b JOIN metrics ba ON ba.trial = b.id AND ba.name = 'accuracy' "
+                               "JOIN metrics bm ON bm.trial = b.id AND bm.name = 'macs' WHERE b.state = 'done' AND b.violation = 0 "
+                               "AND ba.value >= aa.value AND bm.value <= am.value AND (ba.value > aa.value OR bm.value < am.value))");
+    snprintf(path, sizeof path, "%s/pareto.csv", dir);
+    FILE *f = fopen(path, "r");
+    int lines = 0;
+    char line[4096];
+    while (f && fgets(line, sizeof line, f)) lines++;
+    if (f) fclose(f);
+    CHECK_MSG(front > 0 && lines - 1 == front, "pareto.csv has %d rows, the store's front %lld", lines - 1, (long long)front);
+    CHECK(count(dir, "SELECT count(*) FROM trials") == 80);
+    CHECK(count(dir, "SELECT count(*) FROM trials WHERE state = 'pruned'") > 0); /* params <= 1M prunes some */
+}
+
+int main(void) {
+    snprintf(tmp, sizeof tmp, "/tmp/hwnas-test-study-XXXXXX");
+    if (!mkdtemp(tmp)) return 1;
+    char data[512];
+    snprintf(data, sizeof data, "%s/data", tmp);
+    mkdir(data, 0777);
+    write_idx(data, "train", 300, 1);
+    write_idx(data, "t10k", 100, 2);
+    config_errors();
+    table_front();
+    resume_after_kill();
+    three_workers();
+    study_errors();
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+    if (!check_fail && system(cmd)) fprintf(stderr, "could not remove %s\n", tmp);
+    return check_report();
+}
