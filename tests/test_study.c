@@ -256,7 +256,7 @@ static void study_errors(void) {
 
 /* nb201 on its table: the front is exactly the non-dominated set of the full-fidelity feasible trials */
 static void table_front(void) {
-    char path[700], dir[800], text[1024];
+    char path[900], dir[800], text[1024];
     snprintf(path, sizeof path, "%s/t.yaml", tmp);
     snprintf(text, sizeof text,
              "name: t\nspace: nb201\ntable: %s/../shared/reference/nb201/nb201-cifar10-12epoch.csv\naccuracy: cifar10-val\n"
