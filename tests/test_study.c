@@ -256,7 +256,7 @@ static void study_errors(void) {
 
 /* nb201 on its table: the front is exactly the non-dominated set of the full-fidelity feasible trials */
 static void table_front(void) {
-    char path[900], dir[800], text[1024];
+    char path[1000], dir[1100], text[1024], csv[1200];
     snprintf(path, sizeof path, "%s/t.yaml", tmp);
     snprintf(text, sizeof text,
              "name: t\nspace: nb201\ntable: %s/../shared/reference/nb201/nb201-cifar10-12epoch.csv\naccuracy: cifar10-val\n"
@@ -272,8 +272,8 @@ static void table_front(void) {
                                "AND NOT EXISTS (SELECT 1 FROM trials b JOIN metrics ba ON ba.trial = b.id AND ba.name = 'accuracy' "
                                "JOIN metrics bm ON bm.trial = b.id AND bm.name = 'macs' WHERE b.state = 'done' AND b.violation = 0 "
                                "AND ba.value >= aa.value AND bm.value <= am.value AND (ba.value > aa.value OR bm.value < am.value))");
-    snprintf(path, sizeof path, "%s/pareto.csv", dir);
-    FILE *f = fopen(path, "r");
+    snprintf(csv, sizeof csv, "%s/pareto.csv", dir);
+    FILE *f = fopen(csv, "r");
     int lines = 0;
     char line[4096];
     while (f && fgets(line, sizeof line, f)) lines++;
