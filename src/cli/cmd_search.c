@@ -1,6 +1,7 @@
 /* hwnas search: runs a study -- from a study file to a Pareto front, the chosen model trained, and
  * the outputs -- or resumes one (several processes may work on one study at once). */
 #include <getopt.h>
+#include <jansson.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -76,22 +77,59 @@ static void on_event(void *user, const hn_study_progress *p) {
     fflush(stderr);
 }
 
-/* The front and the chosen model, from pareto.json's sibling files: print pareto.csv as a table. */
-static void summary(const char *dir) {
-    char path[1200], line[8192];
-    snprintf(path, sizeof path, "%s/pareto.csv", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) return;
-    printf("\nPareto front (%s):\n", path);
-    while (fgets(line, sizeof line, f)) fputs(line, stdout);
-    fclose(f);
+/* a metric's value in the unit a person reads it in */
+static void fmt_metric(const char *name, double v, char *buf, size_t cap) {
+    size_t n = strlen(name);
+    if (!strcmp(name, "accuracy")) snprintf(buf, cap, "%.2f %%", v);
+    else if (n > 6 && !strcmp(name + n - 6, "_bytes")) snprintf(buf, cap, "%.1f KB", v / 1024);
+    else if (!strcmp(name, "latency_s")) snprintf(buf, cap, "%.2f ms", v * 1e3);
+    else if (!strcmp(name, "energy_j")) snprintf(buf, cap, "%.3f mJ", v * 1e3);
+    else if (!strcmp(name, "macs") || !strcmp(name, "params")) snprintf(buf, cap, "%.2f M", v / 1e6);
+    else snprintf(buf, cap, "%.4g", v);
+}
+
+/* The front and the chosen model, as pareto.json holds them, as a table. */
+static void summary(const char *dir, const hn_study_config *c) {
+    char path[1200];
     snprintf(path, sizeof path, "%s/pareto.json", dir);
-    if ((f = fopen(path, "r"))) {
-        while (fgets(line, sizeof line, f))
-            if (strstr(line, "\"chosen_trial\"") || strstr(line, "\"final_test_accuracy\"") || strstr(line, "\"final_weights\""))
-                fputs(line, stdout);
-        fclose(f);
+    json_t *root = json_load_file(path, 0, NULL);
+    if (!root) return;
+    const char *cols[HN_STUDY_MAX_OBJECTIVES + HN_STUDY_MAX_CONSTRAINTS + 1];
+    int nc = 0;
+    cols[nc++] = "accuracy";
+    for (int i = 0; i < c->nobjectives; i++) cols[nc++] = c->objectives[i].metric;
+    for (int i = 0; i < c->nconstraints; i++) cols[nc++] = c->constraints[i].metric;
+    for (int i = 1; i < nc; i++) /* each column once */
+        for (int j = 0; j < i; j++)
+            if (!strcmp(cols[i], cols[j])) {
+                memmove(&cols[i], &cols[i + 1], sizeof cols[0] * (size_t)(nc - i - 1));
+                nc--, i--;
+                break;
+            }
+    json_t *front = json_object_get(root, "front");
+    printf("\nPareto front: %zu networks\n%6s", json_array_size(front), "trial");
+    for (int k = 0; k < nc; k++) printf(" %16s", cols[k]);
+    printf("  genotype\n");
+    size_t i;
+    json_t *t;
+    json_array_foreach(front, i, t) {
+        printf("%6lld", (long long)json_integer_value(json_object_get(t, "trial")));
+        json_t *m = json_object_get(t, "metrics");
+        for (int k = 0; k < nc; k++) {
+            char v[32] = "-";
+            json_t *x = json_object_get(m, cols[k]);
+            if (x) fmt_metric(cols[k], json_number_value(x), v, sizeof v);
+            printf(" %16s", v);
+        }
+        printf("  %s\n", json_string_value(json_object_get(t, "genotype")));
     }
+    json_t *chosen = json_object_get(root, "chosen_trial"), *acc = json_object_get(root, "final_test_accuracy");
+    if (chosen) printf("\nchosen: trial %lld", (long long)json_integer_value(chosen));
+    if (acc)
+        printf(", %.2f %% test accuracy after %lld epochs on all training images (%s/model.hntf)",
+               json_number_value(acc), (long long)json_integer_value(json_object_get(root, "final_epochs")), dir);
+    if (chosen) printf("\n");
+    json_decref(root);
 }
 
 int cmd_search(int argc, char **argv) {
@@ -148,6 +186,7 @@ int cmd_search(int argc, char **argv) {
     }
     if (st) return cli_fail(st);
     const hn_study_config *cfg = hn_study_get_config(s);
+    hn_study_config cfg_copy = *cfg; /* for the summary, after the study is closed */
     hn_set_threads(threads > 0 ? (int)threads : cfg->threads);
     if (resume) fprintf(stderr, "resuming study %s in %s\n", cfg->name, resume);
     signal(SIGINT, on_sigint);
@@ -162,7 +201,7 @@ int cmd_search(int argc, char **argv) {
         return 130;
     }
     if (st) return cli_fail(st);
-    summary(dir);
+    summary(dir, &cfg_copy);
     printf("\nstudy directory: %s\n", dir);
     return 0;
 }
