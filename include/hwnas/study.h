@@ -137,6 +137,9 @@ typedef struct {
 } hn_study_status;
 hn_status hn_study_get_status(hn_study *s, hn_study_status *out);
 
+/* The genotype string of trial id into buf (HN_ERR_INVALID naming the study if there is no such trial). */
+hn_status hn_study_trial_genotype(hn_study *s, int id, char *buf, size_t cap);
+
 /* Writes the trials -- all of them, or only the front with the chosen model -- to f as CSV (one row per
  * trial: trial, genotype, state, fidelity, violation, seconds, then every metric) or JSON. The front:
  * done, feasible trials at the highest fidelity reached, not dominated in the objectives. */

@@ -6,10 +6,11 @@
 #include <string.h>
 
 #include "cli.h"
+#include "hwnas/study.h"
 #include "hwnas/train.h"
 
 static const char *help =
-    "Usage: hwnas train (--net FILE | --space NAME --arch STRING) [OPTIONS]\n"
+    "Usage: hwnas train (--net FILE | --space NAME --arch STRING | --from-study DIR --trial ID) [OPTIONS]\n"
     "\n"
     "Trains the network described by FILE (YAML, see docs/network-files.md), or the architecture STRING\n"
     "of a search space (built for the dataset's image shape and classes), with SGD and a cosine\n"
@@ -19,6 +20,8 @@ static const char *help =
     "  --net FILE            network file\n"
     "  --space NAME          search space (hwnas space list), with --arch\n"
     "  --arch STRING         architecture in the space's string form\n"
+    "  --from-study DIR      a trial of a study (hwnas search): its space, architecture and dataset\n"
+    "  --trial ID            the trial (hwnas study show DIR lists the front; pareto.json names the chosen)\n"
     "  --dataset SPEC        fashion-mnist (default), idx:DIR, cifar10:DIR or cifar100:DIR\n"
     "  --epochs N            epochs (default 1)\n"
     "  --batch B             mini-batch size (default 128)\n"
@@ -52,7 +55,7 @@ static void on_progress(void *user, int epoch, int epochs, int64_t step, int64_t
 
 int cmd_train(int argc, char **argv) {
     enum { O_NET = 256, O_DATASET, O_EPOCHS, O_BATCH, O_LR, O_MOM, O_WD, O_NONEST, O_WARMUP, O_LS, O_CROP, O_FLIP,
-           O_THREADS, O_SEED, O_LIMIT, O_LOAD, O_SAVE, O_JSON, O_HELP, O_SPACE, O_ARCH };
+           O_THREADS, O_SEED, O_LIMIT, O_LOAD, O_SAVE, O_JSON, O_HELP, O_SPACE, O_ARCH, O_STUDY, O_TRIAL };
     static const struct option opts[] = {
         {"net", required_argument, 0, O_NET},         {"dataset", required_argument, 0, O_DATASET},
         {"epochs", required_argument, 0, O_EPOCHS},   {"batch", required_argument, 0, O_BATCH},
@@ -64,9 +67,11 @@ int cmd_train(int argc, char **argv) {
         {"train-limit", required_argument, 0, O_LIMIT}, {"load", required_argument, 0, O_LOAD},
         {"save", required_argument, 0, O_SAVE},       {"json", no_argument, 0, O_JSON},
         {"help", no_argument, 0, O_HELP},             {"space", required_argument, 0, O_SPACE},
-        {"arch", required_argument, 0, O_ARCH},       {0, 0, 0, 0}};
+        {"arch", required_argument, 0, O_ARCH},       {"from-study", required_argument, 0, O_STUDY},
+        {"trial", required_argument, 0, O_TRIAL},     {0, 0, 0, 0}};
     hn_train_config cfg = hn_train_defaults();
-    const char *net = NULL, *dataset = "fashion-mnist", *save = NULL, *load = NULL, *space = NULL, *arch = NULL;
+    const char *net = NULL, *dataset = NULL, *save = NULL, *load = NULL, *space = NULL, *arch = NULL, *study = NULL;
+    long trial = -1;
     bool json = false;
     long threads = 0, v;
     double f;
@@ -96,12 +101,33 @@ int cmd_train(int argc, char **argv) {
         case O_JSON: json = true; break;
         case O_SPACE: space = optarg; break;
         case O_ARCH: arch = optarg; break;
+        case O_STUDY: study = optarg; break;
+        case O_TRIAL: if (!cli_int("train", "--trial", optarg, 1, 0x7fffffffL, &trial)) return 2; break;
         case O_HELP: fputs(help, stdout); return 0;
         default:
             return cli_usage_error("train", "unknown or incomplete option '%s'", o);
         }
     }
     if (optind < argc) return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
+    if (!study != (trial < 0)) return cli_usage_error("train", "--from-study DIR and --trial ID go together");
+    char study_space[64], study_arch[4096], study_data[512];
+    if (study) { /* the trial's space and architecture, and the study's dataset unless --dataset is given */
+        if (net || space) return cli_usage_error("train", "--from-study replaces --net and --space/--arch");
+        hn_study *s;
+        hn_status st = hn_study_open(study, cli_data_dirs("devices"), &s);
+        if (!st) {
+            const hn_study_config *sc = hn_study_get_config(s);
+            snprintf(study_space, sizeof study_space, "%s", sc->space);
+            snprintf(study_data, sizeof study_data, "%s", sc->dataset);
+            st = sc->dataset[0] || dataset ? hn_study_trial_genotype(s, (int)trial, study_arch, sizeof study_arch)
+                                : hn_error(HN_ERR_INVALID, "%s: a tabular study has no dataset to train on (give --dataset)", study);
+            hn_study_close(s);
+        }
+        if (st) return cli_fail(st);
+        space = study_space, arch = study_arch;
+        if (!dataset) dataset = study_data;
+    }
+    if (!dataset) dataset = "fashion-mnist";
     if (!net == !space) return cli_usage_error("train", "give either --net FILE or --space NAME --arch STRING");
     if (!space != !arch) return cli_usage_error("train", "--space and --arch go together");
     if (cfg.warmup_epochs > cfg.epochs)

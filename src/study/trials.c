@@ -337,3 +337,13 @@ void study_counts(hn_study *s, hn_study_progress *p) {
     hn_free(idx);
     study_trials_free(&t);
 }
+
+hn_status hn_study_trial_genotype(hn_study *s, int id, char *buf, size_t cap) {
+    sqlite3_stmt *q;
+    hn_status st = store_query(&s->db, &q, "SELECT genotype FROM trials WHERE id = %d", id);
+    if (st) return st;
+    if (sqlite3_step(q) == SQLITE_ROW) snprintf(buf, cap, "%s", (const char *)sqlite3_column_text(q, 0));
+    else st = hn_error(HN_ERR_INVALID, "%s: no trial %d (see 'hwnas study show %s')", s->dir, id, s->dir);
+    sqlite3_finalize(q);
+    return st;
+}
