@@ -151,6 +151,23 @@ expect 0 '"strategy": "rea"' -- "$HWNAS" bench --space nb201 --table "$TAB" --op
 expect 0 "local " -- "$HWNAS" bench --space nb201 --table "$TAB" --optimize cifar10-val --report cifar10-test --trials 30 --seeds 2
 expect 2 "no column 'val' (metrics: arch_index, cifar10-val, cifar10-test)" -- "$HWNAS" bench --space nb201 --table "$TAB" --optimize val --report cifar10-test
 expect 0 '"strategy": "hyperband"' -- "$HWNAS" bench --space nb201 --table "$TAB" --optimize cifar10-val --report cifar10-test --strategy hyperband --trials 40 --seeds 2 --json
+# studies: NAS-Bench-201 on its table (a second), inspected, resumed when finished, bad files
+expect 0 "Pareto front: " -- "$HWNAS" search "$SRC/examples/studies/nb201-table.yaml" --out "$T/study"
+for f in study.db trials.csv pareto.csv pareto.json; do
+  if [ -s "$T/study/$f" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: study output $f missing" >&2; fi
+done
+expect 0 "301" -- sh -c "wc -l < '$T/study/trials.csv'"
+expect 0 "chosen       trial" -- "$HWNAS" study show "$T/study"
+expect 0 '"chosen_trial": ' -- "$HWNAS" study show "$T/study" --json
+expect 0 '"state": "done"' -- "$HWNAS" study export "$T/study" --format json
+expect 0 "nb201-table        300/300" -- "$HWNAS" study list "$T"
+expect 0 "Pareto front: " -- "$HWNAS" search --resume "$T/study"
+expect 2 "a study already lives here" -- "$HWNAS" search "$SRC/examples/studies/nb201-table.yaml" --out "$T/study"
+expect 2 "no study store here" -- "$HWNAS" search --resume "$T"
+expect 2 "a tabular study has no dataset" -- "$HWNAS" train --from-study "$T/study" --trial 1
+printf 'space: nb201\nobjectives:\n  accuracy: max\nbudgte: 3\n' > "$T/typo.yaml"
+expect 2 "typo.yaml:4: unknown key 'budgte'" -- "$HWNAS" search "$T/typo.yaml"
+expect 2 "--format 'xml': expected csv or json" -- "$HWNAS" study export "$T/study" --format xml
 expect 2 "unknown strategy 'tpe'" -- "$HWNAS" bench --space nb201 --table "$TAB" --optimize cifar10-val --report cifar10-test --strategy tpe
 
 echo "$pass passed, $fail failed"
