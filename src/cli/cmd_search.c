@@ -60,6 +60,7 @@ static void on_event(void *user, const hn_study_progress *p) {
         if (!isnan(p->accuracy)) snprintf(acc, sizeof acc, "  accuracy %.2f %%", p->accuracy);
         fprintf(v->tty ? stderr : stdout, "%s%-7s trial %d  fidelity %.3g%s  %s\n", v->tty ? "\r\033[K" : "", p->state,
                 p->trial, p->fidelity, acc, p->genotype);
+        fflush(v->tty ? stderr : stdout);
     }
     if (!v->tty) return;
     if (!strcmp(p->phase, "search")) {
