@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../study/study_internal.h"
+#include "report.h"
 
 /* every metric name that occurs, in order of first appearance (at most MAX_METRICS) */
 static int metric_names(const study_table *t, char names[][32]) {
@@ -137,9 +137,40 @@ static hn_status export_file(hn_study *s, const char *name, bool front_only, boo
     return st ? hn_error_prefix(st, "%s", path) : HN_OK;
 }
 
+/* pareto.svg and report.html */
+static hn_status write_pictures(hn_study *s) {
+    study_table t;
+    hn_status st = study_trials_load(s, &t);
+    if (st) return st;
+    int *idx = hn_alloc(sizeof(int) * (size_t)(t.n ? t.n : 1));
+    char *chosen = NULL;
+    if (!idx) st = hn_error(HN_ERR_NOMEM, "report");
+    if (!st) st = store_meta_get(&s->db, "chosen_trial", &chosen);
+    if (!st) {
+        report_data d = {&s->cfg, &t, idx, study_front(&s->cfg, &t, idx), chosen ? atoi(chosen) : -1};
+        const char *names[2] = {"pareto.svg", "report.html"};
+        for (int k = 0; k < 2 && !st; k++) {
+            char path[1200];
+            snprintf(path, sizeof path, "%s/%s", s->dir, names[k]);
+            FILE *f = fopen(path, "w");
+            if (!f) {
+                st = hn_error(HN_ERR_IO, "%s: cannot write", path);
+                break;
+            }
+            st = k ? report_html(f, s, &d) : report_svg(f, &d);
+            if (fclose(f) && !st) st = hn_error(HN_ERR_IO, "%s: cannot write", path);
+        }
+    }
+    hn_free(chosen);
+    hn_free(idx);
+    study_trials_free(&t);
+    return st;
+}
+
 hn_status study_write_outputs(hn_study *s) {
     hn_status st = export_file(s, "trials.csv", false, false);
     if (!st) st = export_file(s, "pareto.csv", true, false);
     if (!st) st = export_file(s, "pareto.json", true, true);
+    if (!st) st = write_pictures(s);
     return st;
 }

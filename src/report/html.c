@@ -1,0 +1,192 @@
+/* report.html: one self-contained page (no scripts, no outside files) that answers the study's
+ * question: the question itself, the chosen network and how it did, the front (the SVG inline and a
+ * table), the chosen network's cost layer by layer, how the search went, and the study file. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "report.h"
+
+static const char *const style =
+    "body{font-family:Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;color:#222;line-height:1.4}"
+    "h1{font-size:1.6em}h2{font-size:1.2em;margin-top:1.8em;border-bottom:1px solid #ddd}"
+    "table{border-collapse:collapse;font-size:.9em}td,th{padding:.2em .6em;border-bottom:1px solid #eee;text-align:right}"
+    "td.l,th.l{text-align:left}tr.chosen{background:#fff1e6;font-weight:bold}.q{font-size:1.1em;background:#f6f8fa;"
+    "padding:.8em;border-left:4px solid #d9480f}.bar{background:#d9480f;height:.7em;display:inline-block}"
+    "pre{background:#f6f8fa;padding:1em;overflow:auto;font-size:.85em}code{font-size:.9em}";
+
+static void metric_cell(FILE *f, const char *name, double v) {
+    double scale;
+    const char *unit;
+    report_unit(name, &scale, &unit);
+    if (!strcmp(unit, "%")) fprintf(f, "<td>%.2f %%</td>", v);
+    else fprintf(f, "<td>%.4g %s</td>", v * scale, unit);
+}
+
+/* the question in words */
+static void question(FILE *f, const hn_study_config *c) {
+    fprintf(f, "<p class=\"q\">Which networks of the <b>");
+    report_xml(f, c->space);
+    fprintf(f, "</b> space are best on <b>");
+    report_xml(f, c->table[0] ? c->table : c->dataset);
+    fputs("</b>", f);
+    if (c->device[0]) {
+        fputs(" for <b>", f);
+        report_xml(f, c->device);
+        fputs("</b>", f);
+    }
+    fputs(", ", f);
+    for (int i = 0; i < c->nobjectives; i++)
+        fprintf(f, "%s%s <b>%s</b>", i ? (i + 1 == c->nobjectives ? " and " : ", ") : "",
+                c->objectives[i].maximize ? "maximizing" : "minimizing", c->objectives[i].metric);
+    for (int i = 0; i < c->nconstraints; i++) {
+        double scale;
+        const char *unit;
+        report_unit(c->constraints[i].metric, &scale, &unit);
+        fprintf(f, "%s %s %s %g %s", i ? "," : ", with", c->constraints[i].metric, c->constraints[i].at_most ? "&le;" : "&ge;",
+                c->constraints[i].bound * scale, unit);
+    }
+    fputs("?</p>\n", f);
+}
+
+static void front_table(FILE *f, const report_data *d) {
+    const hn_study_config *c = d->cfg;
+    const char *cols[HN_STUDY_MAX_OBJECTIVES + HN_STUDY_MAX_CONSTRAINTS + 2];
+    int nc = 0;
+    cols[nc++] = "accuracy";
+    for (int i = 0; i < c->nobjectives; i++) cols[nc++] = c->objectives[i].metric;
+    for (int i = 0; i < c->nconstraints; i++) cols[nc++] = c->constraints[i].metric;
+    cols[nc++] = "macs";
+    fputs("<table><tr><th>trial</th>", f);
+    for (int k = 0; k < nc; k++) {
+        bool dup = false;
+        for (int j = 0; j < k; j++) dup |= !strcmp(cols[j], cols[k]);
+        if (!dup) fprintf(f, "<th>%s</th>", cols[k]);
+    }
+    fputs("<th class=\"l\">genotype</th></tr>\n", f);
+    for (int r = 0; r < d->nfront; r++) {
+        int i = d->front[r];
+        fprintf(f, "<tr%s><td>%d</td>", d->t->id[i] == d->chosen ? " class=\"chosen\"" : "", d->t->id[i]);
+        for (int k = 0; k < nc; k++) {
+            bool dup = false;
+            for (int j = 0; j < k; j++) dup |= !strcmp(cols[j], cols[k]);
+            double v;
+            if (dup) continue;
+            if (study_metric(&d->t->metrics[i], cols[k], &v)) metric_cell(f, cols[k], v);
+            else fputs("<td>-</td>", f);
+        }
+        fputs("<td class=\"l\"><code>", f);
+        report_xml(f, d->t->genotype[i]);
+        fputs("</code></td></tr>\n", f);
+    }
+    fputs("</table>\n", f);
+}
+
+/* the chosen network layer by layer: on the device if the study has one, else its counts */
+static void layers_table(FILE *f, hn_study *s, const char *genotype) {
+    uint8_t g[HN_SPACE_MAX_DECISIONS];
+    hn_graph *net = NULL;
+    if (s->space->parse(s->space, genotype, g) || study_graph(s, g, &net)) {
+        fprintf(f, "<p>(the network could not be rebuilt: ");
+        report_xml(f, hn_last_error());
+        fputs(")</p>\n", f);
+        return;
+    }
+    hn_layer_cost *lc = hn_alloc(sizeof(hn_layer_cost) * (size_t)net->nnodes);
+    hn_hw_cost *hc = s->has_device ? hn_alloc(sizeof(hn_hw_cost) * (size_t)net->nnodes) : NULL;
+    hn_cost total;
+    hn_hw_cost htotal;
+    if (!lc || (s->has_device && !hc) || hn_count(net, &total, lc) ||
+        (hc && hn_device_cost(&s->device, net, &htotal, hc))) {
+        fputs("<p>(the per-layer costs could not be computed)</p>\n", f);
+    } else {
+        fprintf(f, "<p>%lld parameters, %.2f M MACs", (long long)total.params, (double)total.macs / 1e6);
+        if (hc) fprintf(f, "; on %s: %.3f ms, %.4g mJ, peak SRAM %.1f KB, flash %.1f KB", s->device.name,
+                        htotal.latency_s * 1e3, htotal.energy_j * 1e3, (double)htotal.peak_sram_bytes / 1024,
+                        (double)htotal.flash_bytes / 1024);
+        fputs(".</p>\n<table><tr><th class=\"l\">layer</th><th class=\"l\">op</th><th>output</th><th>params</th><th>MACs</th>"
+              "<th>live bytes</th>", f);
+        if (hc) fputs("<th>latency</th><th>energy</th><th class=\"l\">share of latency</th>", f);
+        fputs("</tr>\n", f);
+        for (int i = 1; i < net->nnodes; i++) {
+            const hn_node *n = &net->nodes[i];
+            if (hc && hc[i].latency_s == 0 && lc[i].macs == 0 && !lc[i].params) continue; /* fused away */
+            fprintf(f, "<tr><td class=\"l\">%s</td><td class=\"l\">%s</td><td>%dx%dx%d</td><td>%lld</td><td>%lld</td><td>%lld</td>",
+                    n->name, hn_op_name(n->op), n->shape.c, n->shape.h, n->shape.w, (long long)lc[i].params,
+                    (long long)lc[i].macs, (long long)lc[i].live_bytes);
+            if (hc) {
+                double share = htotal.latency_s > 0 ? hc[i].latency_s / htotal.latency_s : 0;
+                fprintf(f, "<td>%.4f ms</td><td>%.3g uJ</td><td class=\"l\"><span class=\"bar\" style=\"width:%.0fpx\"></span> %.1f %%</td>",
+                        hc[i].latency_s * 1e3, hc[i].energy_j * 1e6, 200 * share, 100 * share);
+            }
+            fputs("</tr>\n", f);
+        }
+        fputs("</table>\n", f);
+    }
+    hn_free(lc);
+    hn_free(hc);
+    hn_graph_free(net);
+}
+
+hn_status report_html(FILE *f, hn_study *s, const report_data *d) {
+    const hn_study_config *c = d->cfg;
+    fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>hwnas study ");
+    report_xml(f, c->name);
+    fprintf(f, "</title><style>%s</style></head><body>\n<h1>hwnas study: ", style);
+    report_xml(f, c->name);
+    fputs("</h1>\n", f);
+    question(f, c);
+
+    /* the answer */
+    char *acc = NULL, *epochs = NULL, *secs = NULL, *text = NULL;
+    store_meta_get(&s->db, "final_test_accuracy", &acc);
+    store_meta_get(&s->db, "final_epochs", &epochs);
+    store_meta_get(&s->db, "final_train_seconds", &secs);
+    int chosen_row = -1;
+    for (int i = 0; i < d->t->n; i++)
+        if (d->t->id[i] == d->chosen) chosen_row = i;
+    fputs("<h2>Answer</h2>\n", f);
+    if (chosen_row >= 0) {
+        fprintf(f, "<p>The chosen network is <b>trial %d</b>, the most accurate of the front: <code>", d->chosen);
+        report_xml(f, d->t->genotype[chosen_row]);
+        fputs("</code>", f);
+        if (acc) fprintf(f, "<br>Retrained from scratch on every training image for %s epochs (%s s), it reaches "
+                            "<b>%s %% test accuracy</b>; its weights are <code>model.hntf</code>.", epochs ? epochs : "?",
+                         secs ? secs : "?", acc);
+        fputs("</p>\n", f);
+    } else {
+        fputs("<p>No network met the constraints (see the trials below and trials.csv).</p>\n", f);
+    }
+
+    fprintf(f, "<h2>Pareto front</h2>\n");
+    report_svg(f, d);
+    fprintf(f, "<p>%d networks on the front (done, feasible, at full fidelity, not dominated):</p>\n", d->nfront);
+    front_table(f, d);
+
+    if (chosen_row >= 0) {
+        fputs("<h2>The chosen network, layer by layer</h2>\n", f);
+        layers_table(f, s, d->t->genotype[chosen_row]);
+    }
+
+    /* how it went */
+    int counts[5] = {0};
+    static const char *const states[5] = {"done", "pruned", "failed", "running", "queued"};
+    double busy = 0;
+    for (int i = 0; i < d->t->n; i++) {
+        for (int k = 0; k < 5; k++) counts[k] += !strcmp(d->t->state[i], states[k]);
+        busy += d->t->seconds[i];
+    }
+    fprintf(f, "<h2>How the search went</h2>\n<p>Strategy <b>%s</b>, budget %d trials%s. %d trials: %d done, %d pruned "
+               "by a constraint before training, %d failed, %d unfinished. Evaluating them took %.0f s",
+            c->strategy, c->trials, c->time_s > 0 ? " or the time limit" : "", d->t->n, counts[0], counts[1], counts[2],
+            counts[3] + counts[4], busy);
+    if (secs) fprintf(f, "; the final training %s s", secs);
+    fputs(".</p>\n", f);
+
+    fputs("<h2>Study file</h2>\n<pre>", f);
+    if (!store_meta_get(&s->db, "study_text", &text) && text) report_xml(f, text);
+    fputs("</pre>\n<p>Written by hwnas " HN_VERSION_STRING ". Every trial: <code>trials.csv</code>; the front: "
+          "<code>pareto.csv</code>, <code>pareto.json</code>.</p>\n</body></html>\n", f);
+    hn_free(acc), hn_free(epochs), hn_free(secs), hn_free(text);
+    return ferror(f) ? hn_error(HN_ERR_IO, "writing the report") : HN_OK;
+}
