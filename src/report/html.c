@@ -3,6 +3,7 @@
  * table), the chosen network's cost layer by layer, how the search went, and the study file. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "report.h"
@@ -13,7 +14,7 @@ static const char *const style =
     "table{border-collapse:collapse;font-size:.9em}td,th{padding:.2em .6em;border-bottom:1px solid #eee;text-align:right}"
     "td.l,th.l{text-align:left}tr.chosen{background:#fff1e6;font-weight:bold}.q{font-size:1.1em;background:#f6f8fa;"
     "padding:.8em;border-left:4px solid #d9480f}.bar{background:#d9480f;height:.7em;display:inline-block}"
-    "pre{background:#f6f8fa;padding:1em;overflow:auto;font-size:.85em}code{font-size:.9em}";
+    "pre{background:#f6f8fa;padding:1em;overflow:auto;font-size:.85em}code{font-size:.9em;word-break:break-all}";
 
 static void metric_cell(FILE *f, const char *name, double v) {
     double scale;
@@ -151,8 +152,8 @@ hn_status report_html(FILE *f, hn_study *s, const report_data *d) {
         report_xml(f, d->t->genotype[chosen_row]);
         fputs("</code>", f);
         if (acc) fprintf(f, "<br>Retrained from scratch on every training image for %s epochs (%s s), it reaches "
-                            "<b>%s %% test accuracy</b>; its weights are <code>model.hntf</code>.", epochs ? epochs : "?",
-                         secs ? secs : "?", acc);
+                            "<b>%.2f %% test accuracy</b>; its weights are <code>model.hntf</code>.", epochs ? epochs : "?",
+                         secs ? secs : "?", atof(acc));
         fputs("</p>\n", f);
     } else {
         fputs("<p>No network met the constraints (see the trials below and trials.csv).</p>\n", f);

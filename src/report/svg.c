@@ -116,8 +116,9 @@ static void panel(FILE *f, const report_data *d, int x_metric, int ox) {
                 PX(x * xs), PY(y * ys), chosen ? 7 : 5, chosen ? "#d9480f" : "#fff", d->t->id[k]);
         report_xml(f, d->t->genotype[k]);
         fputs("</title></circle>\n", f);
-        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" fill=\"#9c3a0a\">%s%d</text>\n", PX(x * xs) + 7,
-                PY(y * ys) - 6, chosen ? "chosen: " : "", d->t->id[k]);
+        bool right = PX(x * xs) > ox + LEFT + pw * 0.7; /* labels near the right edge go to the left */
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" fill=\"#9c3a0a\" text-anchor=\"%s\">%s%d</text>\n",
+                PX(x * xs) + (right ? -9 : 7), PY(y * ys) - 6, right ? "end" : "start", chosen ? "chosen: " : "", d->t->id[k]);
     }
     fputs("</g>\n", f);
 #undef PX
@@ -137,8 +138,8 @@ hn_status report_svg(FILE *f, const report_data *d) {
     if (!nc)
         fprintf(f, "<text x=\"20\" y=\"40\" font-size=\"13\">the study has no cost objective to plot accuracy against</text>\n");
     fprintf(f,
-            "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#555\">each dot a trial (fainter: lower fidelity); "
-            "ringed: the Pareto front at full fidelity; filled: the chosen network</text>\n</svg>\n",
+            "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#555\">dots: trials (fainter: lower fidelity); "
+            "rings: the front at full fidelity; filled: chosen</text>\n</svg>\n",
             LEFT, PANEL_H + 16);
     return ferror(f) ? hn_error(HN_ERR_IO, "writing the plot") : HN_OK;
 }

@@ -12,14 +12,15 @@
 #include "hwnas/train.h"
 #include "study_internal.h"
 
-hn_status study_claim_final(hn_study *s, bool *mine) {
-    *mine = false;
+hn_status study_claim_final(hn_study *s, bool *mine, bool *finished) {
+    *mine = *finished = false;
     hn_status st = store_begin(&s->db);
     if (st) return st;
     int64_t busy = 0;
     char *final = NULL;
     st = store_int(&s->db, 0, &busy, "SELECT count(*) FROM trials WHERE state IN ('queued', 'running')");
     if (!st && !busy) st = store_meta_get(&s->db, "final", &final);
+    *finished = final && !strcmp(final, "done");
     if (!st && !busy && (!final || (strcmp(final, "done") && strcmp(final, s->worker)))) {
         /* unclaimed, or claimed by a worker that died: take it */
         if (!study_worker_alive(s, final)) {

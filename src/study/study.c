@@ -329,8 +329,10 @@ hn_status hn_study_work(hn_study *s, void (*on_event)(void *, const hn_study_pro
         study_metric(&m, "accuracy", &p.accuracy);
         report(s, on_event, user, &p);
     }
-    bool mine;
-    if ((st = study_claim_final(s, &mine)) || !mine) return st;
+    bool mine, finished;
+    if ((st = study_claim_final(s, &mine, &finished))) return st;
+    if (finished) return study_write_outputs(s); /* a finished study resumed: its outputs afresh */
+    if (!mine) return HN_OK;
     hn_study_progress p = {.trial = -1, .accuracy = NAN, .phase = "final training"};
     report(s, on_event, user, &p);
     if ((st = study_final(s, stop, on_event, user))) return st;

@@ -95,8 +95,9 @@ void study_trials_free(study_table *t);
  * dominated in the objectives. Writes their indices into t to idx (n entries) and returns how many. */
 int study_front(const hn_study_config *c, const study_table *t, int *idx);
 
-/* Whether this worker is the one to train the chosen model and write the outputs (the others leave). */
-hn_status study_claim_final(hn_study *s, bool *mine);
+/* Whether this worker is the one to train the chosen model and write the outputs (the others leave),
+ * and whether that was done already (*finished). */
+hn_status study_claim_final(hn_study *s, bool *mine, bool *finished);
 /* Retrains the chosen model on every training image and measures it on the test split. */
 hn_status study_final(hn_study *s, volatile int *stop, void (*on_event)(void *, const hn_study_progress *), void *user);
 /* trials.csv, pareto.csv, pareto.json (src/report/outputs.c). */

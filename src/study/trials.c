@@ -158,8 +158,11 @@ static hn_status claim_or_ask(hn_study *s, volatile int *stop, study_trial *t, b
     if (*got)
         return store_exec(&s->db, "UPDATE trials SET state = 'running', worker = %Q, started = %.17g WHERE id = %d",
                           s->worker, wall_clock(), t->id);
-    int64_t made;
-    if ((st = store_int(&s->db, 0, &made, "SELECT count(*) FROM trials"))) return st;
+    int64_t made, finished;
+    if ((st = store_int(&s->db, 0, &made, "SELECT count(*) FROM trials")) ||
+        (st = store_int(&s->db, 0, &finished, "SELECT count(*) FROM meta WHERE key = 'final' AND value = 'done'")))
+        return st;
+    if (finished) return HN_OK; /* the chosen network is trained: the search is over */
     bool time_left = s->cfg.time_s <= 0 || hn_now() - s->started < s->cfg.time_s;
     if (made >= s->cfg.trials || !time_left || (stop && *stop)) return HN_OK;
     uint8_t g[HN_SPACE_MAX_DECISIONS];
