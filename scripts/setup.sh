@@ -6,10 +6,10 @@ set -euo pipefail
 # build: compiler, CMake, OpenBLAS (OpenMP flavour, so it shares hwnas's thread pool), libyaml, jansson, zlib,
 # SQLite (study stores)
 # data: Debian's Fashion-MNIST (the default dataset)
-# tests: chromium (headless: the study report must load without console errors)
+# tests: chromium (headless: the study report must load without console errors), xmllint (the SVG)
 # tests/bench only: PyTorch (reference data, the training peer)
 pkgs=(build-essential cmake pkg-config libopenblas-openmp-dev libyaml-dev libjansson-dev zlib1g-dev libsqlite3-dev
-      dataset-fashion-mnist chromium)
+      dataset-fashion-mnist chromium libxml2-utils)
 if [ "${HWNAS_SETUP_PEERS:-0}" = 1 ]; then pkgs+=(python3-torch python3-numpy python3-optuna); fi
 
 missing=()

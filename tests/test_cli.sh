@@ -153,10 +153,27 @@ expect 2 "no column 'val' (metrics: arch_index, cifar10-val, cifar10-test)" -- "
 expect 0 '"strategy": "hyperband"' -- "$HWNAS" bench --space nb201 --table "$TAB" --optimize cifar10-val --report cifar10-test --strategy hyperband --trials 40 --seeds 2 --json
 # studies: NAS-Bench-201 on its table (a second), inspected, resumed when finished, bad files
 expect 0 "Pareto front: " -- "$HWNAS" search "$SRC/examples/studies/nb201-table.yaml" --out "$T/study"
-for f in study.db trials.csv pareto.csv pareto.json; do
+for f in study.db trials.csv pareto.csv pareto.json pareto.svg report.html; do
   if [ -s "$T/study/$f" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: study output $f missing" >&2; fi
 done
 expect 0 "301" -- sh -c "wc -l < '$T/study/trials.csv'"
+# the SVG is well-formed XML with one point per trial that has an accuracy (every done trial here)
+points=$(grep -c 'class="trial"' "$T/study/pareto.svg")
+done_trials=$(grep -c ',done,' "$T/study/trials.csv")
+if [ "$points" -eq "$done_trials" ] && [ "$points" -gt 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $points points for $done_trials trials" >&2; fi
+expect 0 "" -- xmllint --noout "$T/study/pareto.svg"
+# the report loads in headless Chromium without console errors and shows the front
+if command -v chromium > /dev/null; then
+  timeout 120 chromium --headless --no-sandbox --disable-gpu --enable-logging=stderr --v=0 --user-data-dir="$T/chromium" \
+    --dump-dom "file://$T/study/report.html" > "$T/dom.html" 2> "$T/chromium.log"
+  if grep -q 'class="front"' "$T/dom.html" && grep -q 'Pareto front' "$T/dom.html" && ! grep -q ':CONSOLE' "$T/chromium.log"; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1)); echo "FAIL: report.html in chromium:" >&2; grep CONSOLE "$T/chromium.log" >&2
+  fi
+else
+  fail=$((fail + 1)); echo "FAIL: chromium is missing (scripts/setup.sh installs it)" >&2
+fi
 expect 0 "chosen       trial" -- "$HWNAS" study show "$T/study"
 expect 0 '"chosen_trial": ' -- "$HWNAS" study show "$T/study" --json
 expect 0 '"state": "done"' -- "$HWNAS" study export "$T/study" --format json

@@ -59,16 +59,24 @@ static hn_graph *load_net(const char *tag) {
     return g;
 }
 
+/* the reference batch of tag: its input tensor, and its labels into y (at most 64); returns n */
+static int load_batch(const char *tag, const hn_tensor **x, int32_t *y) {
+    char name[1024];
+    snprintf(name, sizeof name, "%s.x", tag);
+    *x = need(name);
+    int n = (int)(*x)->shape[0];
+    snprintf(name, sizeof name, "%s.y", tag);
+    const hn_tensor *yt = need(name);
+    for (int i = 0; i < n && i < 64; i++) y[i] = (int32_t)yt->data[i];
+    return n;
+}
+
 static void net_case(const char *tag, float smoothing) {
     char name[1024];
     hn_graph *g = load_net(tag);
-    snprintf(name, sizeof name, "%s.x", tag);
-    const hn_tensor *x = need(name);
-    int n = (int)x->shape[0];
+    const hn_tensor *x;
     int32_t y[64];
-    snprintf(name, sizeof name, "%s.y", tag);
-    const hn_tensor *yt = need(name);
-    for (int i = 0; i < n; i++) y[i] = (int32_t)yt->data[i];
+    int n = load_batch(tag, &x, y);
     hn_exec *e = NULL;
     CHECK_OK(hn_exec_new(g, n, true, &e));
     float *out = calloc(1000, sizeof(float)), *dx = calloc((size_t)hn_tensor_numel(x), sizeof(float));
@@ -145,12 +153,9 @@ static void sgd_case(void) {
 static void proxy_case(const char *tag) {
     char name[1024];
     hn_graph *g = load_net(tag);
-    snprintf(name, sizeof name, "%s.x", tag);
-    const hn_tensor *x = need(name);
-    int n = (int)x->shape[0];
+    const hn_tensor *x;
     int32_t y[64];
-    snprintf(name, sizeof name, "%s.y", tag);
-    for (int i = 0; i < n; i++) y[i] = (int32_t)need(name)->data[i];
+    int n = load_batch(tag, &x, y);
     size_t bytes = sizeof(float) * (g->nparams + g->nstate);
     float *before = malloc(bytes);
     memcpy(before, g->params, sizeof(float) * g->nparams);
