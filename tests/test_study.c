@@ -39,11 +39,12 @@ static void write_idx(const char *dir, const char *prefix, int n, unsigned seed)
     fclose(f);
 }
 
-/* A tiny training study (MBConv on 300 + 100 random images, Cortex-M7 metrics) with strategy s. */
+/* A tiny training study (NB201 cells at width 4, one per stage, on 300 + 100 random images, Cortex-M7
+ * metrics) with strategy s: small enough for the sanitizer build. */
 static void tiny_study(const char *path, const char *strategy, int trials) {
     char text[2048];
     snprintf(text, sizeof text,
-             "name: tiny\nspace: mbconv\nnumtypes: int8/int8\ndataset: idx:%s/data\nvalidation: 100\n"
+             "name: tiny\nspace: {name: nb201, width: 4, cells: 1}\nnumtypes: int8/int8\ndataset: idx:%s/data\nvalidation: 100\n"
              "device: cortex-m7\nobjectives:\n  accuracy: max\n  latency_s: min\nconstraints:\n"
              "  - peak_sram_bytes <= 320KB\n  - flash_bytes <= 1MB\nstrategy: %s\nbudget:\n  trials: %d\n"
              "fidelity:\n  epochs: 1\n  batch: 32\nfinal:\n  epochs: 1\nseed: 5\nthreads: 1\n",
@@ -102,7 +103,10 @@ static char *trials_of(const char *dir) {
     static int which;
     char *out = buf[which++ % 4];
     out[0] = 0;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return out;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(db); /* a failed open still allocates a handle */
+        return out;
+    }
     sqlite3_stmt *q;
     sqlite3_prepare_v2(db,
                        "SELECT t.id, t.genotype, t.fidelity, t.state, (SELECT value FROM metrics m WHERE m.trial = t.id "
@@ -121,7 +125,10 @@ static int64_t count(const char *dir, const char *sql) {
     snprintf(path, sizeof path, "%s/study.db", dir);
     sqlite3 *db;
     int64_t n = -1;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(db); /* a failed open still allocates a handle */
+        return -1;
+    }
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW) n = sqlite3_column_int64(q, 0);
     sqlite3_finalize(q);
