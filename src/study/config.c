@@ -8,6 +8,7 @@
 
 #include "../core/yaml_util.h"
 #include "hwnas/study.h"
+#include "study_internal.h"
 
 static const char *const top_keys = "name, space, numtypes, dataset, validation, table, accuracy, device, objectives, "
                                     "constraints, strategy, budget, fidelity, final, seed, threads";
@@ -316,28 +317,28 @@ hn_status hn_study_config_parse(const char *text, size_t len, const char *path, 
     return st;
 }
 
-hn_status hn_study_config_load(const char *path, hn_study_config *cfg) {
+hn_status study_read_text(const char *path, char **text, size_t *len) {
     FILE *fp = fopen(path, "rb");
     if (!fp) return hn_error(HN_ERR_IO, "%s: cannot open the study file (does it exist?)", path);
-    char *text = NULL;
-    size_t len = 0, cap = 0, got;
-    char chunk[4096];
-    hn_status st = HN_OK;
-    while ((got = fread(chunk, 1, sizeof chunk, fp)) > 0 && !st) {
-        if (len + got + 1 > cap) {
-            cap = 2 * (len + got + 1);
-            char *grown = hn_alloc(cap);
-            if (!grown) st = hn_error_prefix(HN_ERR_NOMEM, "%s", path);
-            else {
-                if (len) memcpy(grown, text, len);
-                hn_free(text);
-                text = grown;
-            }
-        }
-        if (!st) memcpy(text + len, chunk, got), len += got;
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    *text = hn_alloc((size_t)(n > 0 ? n : 0) + 1);
+    if (!*text) {
+        fclose(fp);
+        return hn_error(HN_ERR_NOMEM, "%s", path);
     }
+    *len = n > 0 ? fread(*text, 1, (size_t)n, fp) : 0;
+    (*text)[*len] = 0;
     fclose(fp);
-    if (!st) st = hn_study_config_parse(text ? text : "", len, path, cfg);
+    return HN_OK;
+}
+
+hn_status hn_study_config_load(const char *path, hn_study_config *cfg) {
+    char *text = NULL;
+    size_t len = 0;
+    hn_status st = study_read_text(path, &text, &len);
+    if (!st) st = hn_study_config_parse(text, len, path, cfg);
     hn_free(text);
     return st;
 }

@@ -18,23 +18,6 @@
 
 /* ---- opening ------------------------------------------------------------------------------------ */
 
-static hn_status read_file(const char *path, char **text, size_t *len) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return hn_error(HN_ERR_IO, "%s: cannot open the study file (does it exist?)", path);
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    *text = hn_alloc((size_t)(n > 0 ? n : 0) + 1);
-    if (!*text) {
-        fclose(fp);
-        return hn_error(HN_ERR_NOMEM, "%s", path);
-    }
-    *len = n > 0 ? fread(*text, 1, (size_t)n, fp) : 0;
-    (*text)[*len] = 0;
-    fclose(fp);
-    return HN_OK;
-}
-
 /* What a study needs besides its store: space, device, strategy, the estimator's data. */
 static hn_status setup(hn_study *s, const char *const *device_dirs) {
     const hn_study_config *c = &s->cfg;
@@ -76,7 +59,7 @@ hn_status hn_study_create(const char *dir, const hn_study_config *cfg, const cha
     s->cfg = *cfg;
     hn_space_config sc;
     /* everything that can be wrong with the study file first: nothing is created for a bad one */
-    hn_status st = read_file(cfg->path, &text, &len);
+    hn_status st = study_read_text(cfg->path, &text, &len);
     if (!st) st = setup(s, device_dirs);
     if (!st) st = study_space_config(s, &sc); /* reads the dataset's shape: a missing dataset fails here */
     if (!st && mkdir(dir, 0777) && errno != EEXIST)

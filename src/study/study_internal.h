@@ -51,6 +51,9 @@ typedef struct {
     bool fresh; /* the cheap metrics were computed now, not read from the cache: store them */
 } study_metrics;
 
+/* The whole of the text file path (a study file) into *text (hn_alloc'd, NUL-terminated; caller frees). */
+hn_status study_read_text(const char *path, char **text, size_t *len);
+
 /* metrics by name */
 bool study_metric(const study_metrics *m, const char *name, double *value);
 void study_metric_set(study_metrics *m, const char *name, double value);
