@@ -111,7 +111,7 @@ static void layers_table(FILE *f, hn_study *s, const char *genotype) {
         fputs("</tr>\n", f);
         for (int i = 1; i < net->nnodes; i++) {
             const hn_node *n = &net->nodes[i];
-            if (hc && hc[i].latency_s == 0 && lc[i].macs == 0 && !lc[i].params) continue; /* fused away */
+            if (hc && hc[i].latency_s == 0 && lc[i].macs == 0) continue; /* fused into its producer (batch norm, activations) */
             fprintf(f, "<tr><td class=\"l\">%s</td><td class=\"l\">%s</td><td>%dx%dx%d</td><td>%lld</td><td>%lld</td><td>%lld</td>",
                     n->name, hn_op_name(n->op), n->shape.c, n->shape.h, n->shape.w, (long long)lc[i].params,
                     (long long)lc[i].macs, (long long)lc[i].live_bytes);
