@@ -87,10 +87,12 @@ static int show(const char *dir, bool json) {
     printf("\nstrategy     %s, budget %d trials\n", c->strategy, c->trials);
     printf("trials       %d done, %d pruned, %d failed, %d running, %d queued\n", p->done, p->pruned, p->failed,
            p->running, p->queued);
-    if (ss.chosen_trial >= 0) printf("chosen       trial %d", ss.chosen_trial);
-    if (!isnan(ss.final_test_accuracy)) printf(", %.2f %% test accuracy after the final training", ss.final_test_accuracy);
-    printf("%s\nstate        %s\n\nPareto front (%d trials):\n", ss.chosen_trial >= 0 ? "" : "", ss.finished ? "finished" : "not finished",
-           p->front);
+    if (ss.chosen_trial >= 0) {
+        printf("chosen       trial %d", ss.chosen_trial);
+        if (!isnan(ss.final_test_accuracy)) printf(", %.2f %% test accuracy after the final training", ss.final_test_accuracy);
+        printf("\n");
+    }
+    printf("state        %s\n\nPareto front (%d trials):\n", ss.finished ? "finished" : "not finished", p->front);
     st = hn_study_export(s, true, false, stdout);
     hn_study_close(s);
     return st ? cli_fail(st) : 0;

@@ -1,13 +1,10 @@
 /* The end of a study: one worker -- the one that finds nothing left to run -- chooses the model (the
  * most accurate feasible trial of the front), retrains it on every training image for the final
  * epochs, measures it on the test split and saves it. */
-#include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "hwnas/train.h"
 #include "study_internal.h"
