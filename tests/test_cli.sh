@@ -153,7 +153,7 @@ expect 2 "no column 'val' (metrics: arch_index, cifar10-val, cifar10-test)" -- "
 expect 0 '"strategy": "hyperband"' -- "$HWNAS" bench --space nb201 --table "$TAB" --optimize cifar10-val --report cifar10-test --strategy hyperband --trials 40 --seeds 2 --json
 # studies: NAS-Bench-201 on its table (a second), inspected, resumed when finished, bad files
 expect 0 "Pareto front: " -- "$HWNAS" search "$SRC/examples/studies/nb201-table.yaml" --out "$T/study"
-for f in study.db trials.csv pareto.csv pareto.json pareto.svg report.html; do
+for f in study.db trials.csv pareto.csv pareto.json pareto.svg report.html model.yaml; do
   if [ -s "$T/study/$f" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: study output $f missing" >&2; fi
 done
 expect 0 "301" -- sh -c "wc -l < '$T/study/trials.csv'"
@@ -182,6 +182,23 @@ expect 0 "Pareto front: " -- "$HWNAS" search --resume "$T/study"
 expect 2 "a study already lives here" -- "$HWNAS" search "$SRC/examples/studies/nb201-table.yaml" --out "$T/study"
 expect 2 "no study store here" -- "$HWNAS" search --resume "$T"
 expect 2 "a tabular study has no dataset" -- "$HWNAS" train --from-study "$T/study" --trial 1
+# Ctrl-C during a trial's training: exit 130, the trial goes back to the queue, and the resumed study
+# finishes its budget (2 NB201 cells trained on 3,000 Fashion-MNIST images, about 2 s each)
+printf 'name: ctrlc\nspace: {name: nb201, width: 4, cells: 1}\ndataset: fashion-mnist\nvalidation: 500\nobjectives:\n  accuracy: max\nbudget:\n  trials: 2\nfidelity:\n  epochs: 1\n  train_fraction: 0.05\nfinal:\n  epochs: 0\nthreads: 1\n' > "$T/ctrlc.yaml"
+"$HWNAS" search "$T/ctrlc.yaml" --out "$T/ctrlc" > "$T/ctrlc.log" 2>&1 &
+pid=$!
+for _ in $(seq 300); do [ -s "$T/ctrlc/study.db" ] && break; sleep 0.1; done
+sleep 1
+kill -INT "$pid"; wait "$pid"; rc=$?
+if [ "$rc" -eq 130 ] && grep -q "stopped during trial 1, which is back in the queue" "$T/ctrlc.log"; then
+  pass=$((pass + 1))
+else
+  fail=$((fail + 1)); echo "FAIL: Ctrl-C during a trial -> exit $rc:" >&2; cat "$T/ctrlc.log" >&2
+fi
+expect 0 "0 running, 1 queued" -- "$HWNAS" study show "$T/ctrlc"
+expect 0 "Pareto front: " -- "$HWNAS" search --resume "$T/ctrlc"
+done_trials=$(grep -c ',done,' "$T/ctrlc/trials.csv")
+if [ "$done_trials" -eq 2 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $done_trials of 2 trials done after the resume" >&2; fi
 printf 'space: nb201\nobjectives:\n  accuracy: max\nbudgte: 3\n' > "$T/typo.yaml"
 expect 2 "typo.yaml:4: unknown key 'budgte'" -- "$HWNAS" search "$T/typo.yaml"
 expect 2 "--format 'xml': expected csv or json" -- "$HWNAS" study export "$T/study" --format xml

@@ -4,6 +4,7 @@
 
 #include "check.h"
 #include "hwnas/graph.h"
+#include "hwnas/space.h"
 
 static char path[] = "/tmp/hwnas_test_netXXXXXX";
 
@@ -113,11 +114,77 @@ static void weights(void) {
     hn_graph_free(h);
 }
 
+/* Two graphs are the same network: every node's op, name, inputs, attributes, shape and types. */
+static bool same_graph(const hn_graph *a, const hn_graph *b) {
+    if (a->nnodes != b->nnodes || a->nodes[0].atype != b->nodes[0].atype) return false;
+    for (int i = 0; i < a->nnodes; i++) {
+        const hn_node *x = &a->nodes[i], *y = &b->nodes[i];
+        if (x->op != y->op || strcmp(x->name, y->name) || x->ninputs != y->ninputs || x->out != y->out ||
+            x->kernel != y->kernel || x->stride != y->stride || x->pad != y->pad || x->groups != y->groups ||
+            x->bias != y->bias || x->count_include_pad != y->count_include_pad || x->eps != y->eps ||
+            x->momentum != y->momentum || memcmp(&x->shape, &y->shape, sizeof x->shape) ||
+            memcmp(x->inputs, y->inputs, sizeof(int) * (size_t)x->ninputs) || (i && x->wtype != y->wtype) ||
+            (i && x->atype != y->atype))
+            return false;
+    }
+    return true;
+}
+
+/* hn_graph_save_yaml then hn_graph_load_yaml gives the same graph, for networks of every space
+ * (quantization policies included) and for names that need quoting. */
+static void write_read(void) {
+    const char *spaces[] = {"nb201", "mbconv", "mbconv+quant", "nb201+quant"};
+    hn_rng r;
+    hn_rng_seed(&r, 5, 1);
+    for (int k = 0; k < 4; k++) {
+        const hn_space *sp = hn_space_find(spaces[k]);
+        uint8_t geno[256];
+        for (int rep = 0; rep < 10; rep++) {
+            hn_space_sample(sp, &r, geno);
+            hn_space_config cfg = sp->defaults;
+            cfg.width = 4, cfg.cells = 1;
+            hn_graph *g, *h = NULL;
+            CHECK_OK(sp->to_graph(sp, geno, &cfg, &g));
+            CHECK_OK(hn_graph_save_yaml(g, sp->name, path));
+            CHECK_OK(hn_graph_load_yaml(path, &h));
+            if (h) {
+                CHECK(same_graph(g, h));
+                CHECK(hn_graph_param_count(g) == hn_graph_param_count(h) && hn_graph_macs(g) == hn_graph_macs(h));
+            }
+            hn_graph_free(g);
+            hn_graph_free(h);
+        }
+    }
+    hn_graph *g, *h = NULL;
+    CHECK_OK(load_text("input: [2, 6, 6]\ninput_type: int8\nlayers:\n"
+                       "  - {op: conv2d, name: \"a: \\\"odd\\\" name\", out: 3, kernel: 3, groups: 1, bias: false, wtype: int4, atype: int8}\n"
+                       "  - {op: batchnorm, eps: 0.001, momentum: 0.25, atype: fp8-e4m3}\n"
+                       "  - {op: avgpool, name: p, kernel: 3, stride: 1, padding: 1, count_include_pad: false}\n"
+                       "  - {op: concat, inputs: [\"a: \\\"odd\\\" name\", p]}\n",
+                       &g));
+    if (g) {
+        CHECK(!strcmp(g->nodes[1].name, "a: \"odd\" name") && g->nodes[1].wtype == HN_INT4);
+        CHECK(g->nodes[0].atype == HN_INT8 && g->nodes[2].atype == HN_FP8_E4M3 && g->nodes[2].eps == 0.001f);
+        CHECK_OK(hn_graph_save_yaml(g, "x", path));
+        CHECK_OK(hn_graph_load_yaml(path, &h));
+        if (h) CHECK(same_graph(g, h));
+        hn_graph_free(h);
+        hn_graph_free(g);
+    }
+    CHECK_ERR(load_text("input: [1, 8, 8]\nlayers:\n  - {op: relu, atype: int9}\n", &g), HN_ERR_INVALID,
+              ":3: field 'atype': unknown number type 'int9'");
+    CHECK_OK(load_text("input: [1, 8, 8]\nlayers:\n  - {op: relu}\n", &g));
+    CHECK_ERR(hn_graph_save_yaml(g, NULL, "/nonexistent/dir/net.yaml"), HN_ERR_IO,
+              "cannot write the network file '/nonexistent/dir/net.yaml'");
+    hn_graph_free(g);
+}
+
 int main(void) {
     close(mkstemp(path));
     good_files();
     bad_files();
     weights();
+    write_read();
     unlink(path);
     return check_report();
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "hwnas/graph.h"
 #include "hwnas/study.h"
 
 static char tmp[256];
@@ -160,8 +161,14 @@ static void resume_after_kill(void) {
     CHECK(count(adir, "SELECT value FROM meta WHERE key = 'chosen_trial'") ==
           count(bdir, "SELECT value FROM meta WHERE key = 'chosen_trial'"));
     char path[700];
-    snprintf(path, sizeof path, "%s/model.hntf", bdir);
-    CHECK(access(path, R_OK) == 0);
+    /* the chosen network as a file, and its weights load into it */
+    char wpath[700];
+    hn_graph *net = NULL;
+    snprintf(path, sizeof path, "%s/model.yaml", bdir);
+    snprintf(wpath, sizeof wpath, "%s/model.hntf", bdir);
+    CHECK_OK(hn_graph_load_yaml(path, &net));
+    if (net) CHECK_OK(hn_graph_load_weights(net, wpath));
+    hn_graph_free(net);
     snprintf(path, sizeof path, "%s/pareto.json", bdir);
     CHECK(access(path, R_OK) == 0);
 }

@@ -161,6 +161,9 @@ hn_status hn_graph_load_weights(hn_graph *g, const char *path);
 
 /* Reads a network file (YAML; see docs/network-files.md). Errors name the file, line and field. */
 hn_status hn_graph_load_yaml(const char *path, hn_graph **out);
+/* Writes g as a network file that hn_graph_load_yaml reads back into the same nodes (names,
+ * attributes, number types); name (optional) becomes the file's `name:`. Weights are not written. */
+hn_status hn_graph_save_yaml(const hn_graph *g, const char *name, const char *path);
 
 #ifdef __cplusplus
 }

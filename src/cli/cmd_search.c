@@ -19,7 +19,7 @@ static const char *help =
     "\n"
     "Searches the space of the study file for the networks that trade the objectives best under its\n"
     "constraints, trains the most accurate feasible one on all training images, and writes the study\n"
-    "directory: study.db (every trial, durable), trials.csv, pareto.csv, pareto.json, model.hntf.\n"
+    "directory: study.db (every trial, durable), trials.csv, pareto.csv, pareto.json, model.yaml, model.hntf.\n"
     "Without a study file it runs the built-in default, examples/studies/default.yaml: MBConv networks on\n"
     "Fashion-MNIST for a Cortex-M7-class microcontroller (docs/studies.md describes every option).\n"
     "\n"
@@ -108,7 +108,8 @@ static void summary(const char *dir, const hn_study_config *c) {
                 break;
             }
     json_t *front = json_object_get(root, "front");
-    printf("\nPareto front: %zu networks\n%6s", json_array_size(front), "trial");
+    size_t nfront = json_array_size(front);
+    printf("\nPareto front: %zu network%s\n%6s", nfront, nfront == 1 ? "" : "s", "trial");
     for (int k = 0; k < nc; k++) printf(" %16s", cols[k]);
     printf("  genotype\n");
     size_t i;
@@ -127,8 +128,9 @@ static void summary(const char *dir, const hn_study_config *c) {
     json_t *chosen = json_object_get(root, "chosen_trial"), *acc = json_object_get(root, "final_test_accuracy");
     if (chosen) printf("\nchosen: trial %lld", (long long)json_integer_value(chosen));
     if (acc)
-        printf(", %.2f %% test accuracy after %lld epochs on all training images (%s/model.hntf)",
-               json_number_value(acc), (long long)json_integer_value(json_object_get(root, "final_epochs")), dir);
+        printf(", %.2f %% test accuracy after %lld epochs on all training images\n"
+               "network %s/model.yaml, weights %s/model.hntf",
+               json_number_value(acc), (long long)json_integer_value(json_object_get(root, "final_epochs")), dir, dir);
     if (chosen) printf("\n");
     json_decref(root);
 }

@@ -79,7 +79,7 @@ static int show(const char *dir, bool json) {
     if (c->device[0]) printf("device       %s\n", c->device);
     printf("objectives  ");
     for (int i = 0; i < c->nobjectives; i++) printf(" %s %s", c->objectives[i].maximize ? "max" : "min", c->objectives[i].metric);
-    printf("\nconstraints ");
+    printf("\nconstraints %s", c->nconstraints ? "" : " none");
     for (int i = 0; i < c->nconstraints; i++)
         printf(" %s %s %g%s", c->constraints[i].metric, c->constraints[i].at_most ? "<=" : ">=", c->constraints[i].bound,
                i + 1 < c->nconstraints ? "," : "");

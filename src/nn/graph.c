@@ -97,8 +97,9 @@ hn_status hn_graph_add(hn_graph *g, const hn_node_spec *s, int *id) {
     n->stride = s->stride > 0 ? s->stride : (pool && s->kernel > 0 ? s->kernel : 1);
     n->pad = s->pad;
     n->groups = s->groups > 0 ? s->groups : 1;
-    n->bias = s->bias;
-    n->count_include_pad = s->count_include_pad;
+    /* flags an op does not use are kept false, so equal networks have equal nodes */
+    n->bias = s->bias && (s->op == HN_OP_CONV2D || s->op == HN_OP_LINEAR);
+    n->count_include_pad = s->count_include_pad && s->op == HN_OP_AVGPOOL;
     n->eps = s->eps > 0 ? s->eps : 1e-5f;
     n->momentum = s->momentum > 0 ? s->momentum : 0.1f;
     n->qslot = -1;

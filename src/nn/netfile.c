@@ -42,6 +42,7 @@ static hn_status parse_layer(const ctx *c, hn_graph *g, const yaml_node_t *m, in
     s.bias = true;              /* PyTorch's defaults: conv2d and linear have a bias, */
     s.count_include_pad = true; /* avgpool divides by the whole window */
     bool have_out = false, have_kernel = false;
+    hn_numtype wtype = HN_FP32, atype = HN_FP32;
     char name[128] = "";
     hn_status st = HN_OK;
     /* the op first, so that errors can say which layer */
@@ -103,10 +104,18 @@ static hn_status parse_layer(const ctx *c, hn_graph *g, const yaml_node_t *m, in
             st = get_float(c, vn, k, &s.eps);
         } else if (!strcmp(k, "momentum")) {
             st = get_float(c, vn, k, &s.momentum);
+        } else if (!strcmp(k, "wtype") || !strcmp(k, "atype")) {
+            hn_numtype t = yscalar(vn) ? hn_numtype_from_name(yscalar(vn)) : HN_NUMTYPE_COUNT;
+            if (t == HN_NUMTYPE_COUNT)
+                return hn_error(HN_ERR_INVALID,
+                                "%s:%d: field '%s': unknown number type '%s' (known: fp32, int2, int4, int8, int16, "
+                                "fp8-e4m3, fp8-e5m2, fp6-e3m2, fp4-e2m1)",
+                                c->path, yline(vn), k, yscalar(vn) ? yscalar(vn) : "(not a scalar)");
+            *(k[0] == 'w' ? &wtype : &atype) = t;
         } else {
             return hn_error(HN_ERR_INVALID,
                             "%s:%d: unknown field '%s' in a %s layer (known: op, name, inputs, out, kernel, stride, "
-                            "padding, groups, bias, count_include_pad, eps, momentum)",
+                            "padding, groups, bias, count_include_pad, eps, momentum, wtype, atype)",
                             c->path, yline(kn), k, hn_op_name(s.op));
         }
     }
@@ -121,6 +130,8 @@ static hn_status parse_layer(const ctx *c, hn_graph *g, const yaml_node_t *m, in
                         hn_op_name(s.op));
     st = hn_graph_add(g, &s, id);
     if (st) return hn_error_prefix(st, "%s:%d", c->path, yline(m));
+    g->nodes[*id].wtype = wtype;
+    g->nodes[*id].atype = atype;
     return HN_OK;
 }
 
@@ -129,14 +140,21 @@ static hn_status parse_root(const ctx *c, hn_graph **out) {
     if (root->type != YAML_MAPPING_NODE)
         return hn_error(HN_ERR_INVALID, "%s:%d: expected a mapping with 'input' and 'layers'", c->path, yline(root));
     yaml_node_t *input = NULL, *layers = NULL;
+    hn_numtype input_type = HN_FP32;
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
         yaml_node_t *kn = ynode(c, p->key), *vn = ynode(c, p->value);
         const char *k = yscalar(kn);
         if (k && !strcmp(k, "input")) input = vn;
         else if (k && !strcmp(k, "layers")) layers = vn;
         else if (k && !strcmp(k, "name")) continue;
-        else
-            return hn_error(HN_ERR_INVALID, "%s:%d: unknown top-level field '%s' (known: name, input, layers)", c->path,
+        else if (k && !strcmp(k, "input_type")) {
+            input_type = yscalar(vn) ? hn_numtype_from_name(yscalar(vn)) : HN_NUMTYPE_COUNT;
+            if (input_type == HN_NUMTYPE_COUNT)
+                return hn_error(HN_ERR_INVALID, "%s:%d: field 'input_type': unknown number type '%s'", c->path,
+                                yline(vn), yscalar(vn) ? yscalar(vn) : "(not a scalar)");
+        } else
+            return hn_error(HN_ERR_INVALID,
+                            "%s:%d: unknown top-level field '%s' (known: name, input, input_type, layers)", c->path,
                             yline(kn), k ? k : "?");
     }
     if (!input) return hn_error(HN_ERR_INVALID, "%s: missing the field 'input' (e.g. input: [1, 28, 28])", c->path);
@@ -155,6 +173,7 @@ static hn_status parse_root(const ctx *c, hn_graph **out) {
     hn_graph *g;
     hn_status st = hn_graph_new((hn_shape){dims[0], dims[1], dims[2]}, &g);
     if (st) return st;
+    if (input_type != HN_FP32) g->nodes[0].atype = input_type;
     int prev = 0;
     for (yaml_node_item_t *it = layers->data.sequence.items.start; it < layers->data.sequence.items.top; it++) {
         if ((st = parse_layer(c, g, ynode(c, *it), prev, &prev))) {
@@ -178,4 +197,70 @@ hn_status hn_graph_load_yaml(const char *path, hn_graph **out) {
     st = parse_root(&f, out);
     yfile_free(&f);
     return st;
+}
+
+/* Writing: every attribute an op uses is written explicitly except where it equals the reader's
+ * default, and `inputs` only where a layer does not read the previous one, so the file reads like a
+ * hand-written one and loads back into the same graph (names, attributes, number types). */
+static bool pool_op(hn_op op) { return op == HN_OP_AVGPOOL || op == HN_OP_MAXPOOL; }
+
+/* A name as a YAML flow scalar: plain when it is a simple word, else double-quoted and escaped. */
+static void write_name(FILE *f, const char *s) {
+    bool plain = (s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') || s[0] == '_';
+    for (const char *p = s; *p && plain; p++)
+        plain = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr("_.-", *p);
+    if (plain) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"' || *p == '\\') fputc('\\', f);
+        fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static void write_layer(FILE *f, const hn_graph *g, int id) {
+    const hn_node *n = &g->nodes[id];
+    fprintf(f, "  - {op: %s, name: ", hn_op_name(n->op));
+    write_name(f, n->name);
+    if (n->ninputs != 1 || n->inputs[0] != id - 1) {
+        fprintf(f, ", inputs: [");
+        for (int i = 0; i < n->ninputs; i++) {
+            if (i) fputs(", ", f);
+            write_name(f, g->nodes[n->inputs[i]].name);
+        }
+        fprintf(f, "]");
+    }
+    if (n->op == HN_OP_CONV2D || n->op == HN_OP_LINEAR) fprintf(f, ", out: %d", n->out);
+    if (n->op == HN_OP_CONV2D || pool_op(n->op))
+        fprintf(f, ", kernel: %d, stride: %d, padding: %d", n->kernel, n->stride, n->pad);
+    if (n->op == HN_OP_CONV2D && n->groups > 1) fprintf(f, ", groups: %d", n->groups);
+    if ((n->op == HN_OP_CONV2D || n->op == HN_OP_LINEAR) && !n->bias) fprintf(f, ", bias: false");
+    if (n->op == HN_OP_AVGPOOL && !n->count_include_pad) fprintf(f, ", count_include_pad: false");
+    if (n->op == HN_OP_BATCHNORM) {
+        if (n->eps != 1e-5f) fprintf(f, ", eps: %.9g", n->eps);
+        if (n->momentum != 0.1f) fprintf(f, ", momentum: %.9g", n->momentum);
+    }
+    if (n->wtype != HN_FP32) fprintf(f, ", wtype: %s", hn_numtype_name(n->wtype));
+    if (n->atype != HN_FP32) fprintf(f, ", atype: %s", hn_numtype_name(n->atype));
+    fprintf(f, "}\n");
+}
+
+hn_status hn_graph_save_yaml(const hn_graph *g, const char *name, const char *path) {
+    FILE *f = fopen(path, "w");
+    if (!f) return hn_error(HN_ERR_IO, "cannot write the network file '%s'", path);
+    const hn_node *in = &g->nodes[0];
+    if (name) {
+        fputs("name: ", f);
+        write_name(f, name);
+        fputc('\n', f);
+    }
+    fprintf(f, "input: [%d, %d, %d]\n", in->shape.c, in->shape.h, in->shape.w);
+    if (in->atype != HN_FP32) fprintf(f, "input_type: %s\n", hn_numtype_name(in->atype));
+    fprintf(f, "layers:\n");
+    for (int i = 1; i < g->nnodes; i++) write_layer(f, g, i);
+    if (ferror(f) | fclose(f)) return hn_error(HN_ERR_IO, "cannot write the network file '%s'", path);
+    return HN_OK;
 }

@@ -152,7 +152,8 @@ hn_status report_html(FILE *f, hn_study *s, const report_data *d) {
         report_xml(f, d->t->genotype[chosen_row]);
         fputs("</code>", f);
         if (acc) fprintf(f, "<br>Retrained from scratch on every training image for %s epochs (%s s), it reaches "
-                            "<b>%.2f %% test accuracy</b>; its weights are <code>model.hntf</code>.", epochs ? epochs : "?",
+                            "<b>%.2f %% test accuracy</b>; its network file is <code>model.yaml</code> and its weights "
+                            "<code>model.hntf</code>.", epochs ? epochs : "?",
                          secs ? secs : "?", atof(acc));
         fputs("</p>\n", f);
     } else {

@@ -96,11 +96,18 @@ hn_status study_final(hn_study *s, volatile int *stop, void (*on_event)(void *, 
     snprintf(genotype, sizeof genotype, "%s", t.genotype[best]);
     snprintf(value, sizeof value, "%d", t.id[best]);
     if ((st = store_meta_set(&s->db, "chosen_trial", value))) goto done;
+    /* the chosen network's graph, as a network file that hwnas train/export read */
+    uint8_t g[HN_SPACE_MAX_DECISIONS];
+    char path[1200], name[96];
+    snprintf(path, sizeof path, "%s/model.yaml", s->dir);
+    snprintf(name, sizeof name, "%s-trial-%d", s->space->name, t.id[best]);
+    if ((st = s->space->parse(s->space, genotype, g)) || (st = study_graph(s, g, &net)) ||
+        (st = hn_graph_save_yaml(net, name, path)) || (st = store_meta_set(&s->db, "final_graph", "model.yaml")))
+        goto done;
     if (!s->table && s->cfg.final_epochs > 0) {
-        uint8_t g[HN_SPACE_MAX_DECISIONS];
         hn_dataset *train, *test;
-        if ((st = s->space->parse(s->space, genotype, g)) || (st = study_graph(s, g, &net)) ||
-            (st = hn_graph_finalize(net)) || (st = study_data_at(s, net->nodes[0].shape.h, net->nodes[0].shape.w, &train, &test)))
+        if ((st = hn_graph_finalize(net)) ||
+            (st = study_data_at(s, net->nodes[0].shape.h, net->nodes[0].shape.w, &train, &test)))
             goto done;
         hn_train_config tc = hn_train_defaults();
         tc.epochs = s->cfg.final_epochs, tc.batch = s->cfg.batch, tc.lr = s->cfg.lr, tc.stop = stop;
@@ -110,7 +117,6 @@ hn_status study_final(hn_study *s, volatile int *stop, void (*on_event)(void *, 
         s->final_started = hn_now();
         hn_graph_init_params(net, tc.seed);
         hn_train_result r;
-        char path[1200];
         snprintf(path, sizeof path, "%s/model.hntf", s->dir);
         if ((st = hn_train(net, train, test, &tc, &r)) || (st = hn_graph_save_weights(net, path))) goto done;
         snprintf(value, sizeof value, "%.4f", r.test_accuracy);

@@ -300,7 +300,8 @@ hn_status hn_study_work(hn_study *s, void (*on_event)(void *, const hn_study_pro
         hn_status e = evaluate(s, &t, stop, &m, state, weights, sizeof weights);
         if (e == HN_ERR_INTERRUPTED) { /* back to the queue: the next worker runs it from the start */
             study_requeue(s, t.id);
-            return hn_error(HN_ERR_INTERRUPTED, "stopped; resume with 'hwnas search --resume %s'", s->dir);
+            return hn_error(HN_ERR_INTERRUPTED, "stopped during trial %d, which is back in the queue; resume with "
+                            "'hwnas search --resume %s'", t.id, s->dir);
         }
         if (e) {
             snprintf(error, sizeof error, "%s", hn_last_error());
