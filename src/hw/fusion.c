@@ -33,7 +33,11 @@ hn_status hw_fused_nodes(const hn_graph *g, bool *fused) {
 static hn_dtype_class class_of(hn_numtype t) {
     switch (t) {
     case HN_INT2:
+    case HN_INT3:
     case HN_INT4:
+    case HN_INT5:
+    case HN_INT6:
+    case HN_INT7:
     case HN_INT8: return HN_CLASS_INT8;
     case HN_INT16: return HN_CLASS_INT16;
     case HN_FP8_E4M3:

@@ -1,9 +1,8 @@
 /* Quantization policies joined to an architecture space: "NAME+quant".
  *
  * Genotype: the base space's decisions, then for each of its quantization slots (hn_space.nqslots)
- * the weight type and the output (activation) type, each one of the 9 number types of numtype.h in
- * enum order: fp32, int2, int4, int8, int16, fp8-e4m3, fp8-e5m2, fp6-e3m2, fp4-e2m1 -- every valid
- * pairing of a bit width {2, 4, 8, 16, 32} with a format {int, float}.
+ * the weight type and the output (activation) type, each one of the 13 number types of numtype.h in
+ * enum order: fp32, int2 .. int8, int16, fp8-e4m3, fp8-e5m2, fp6-e3m2, fp4-e2m1.
  * String form: the base string, '#', then one WEIGHT/ACTIVATION pair per slot separated by ',' --
  * or a single pair, which sets every slot (and is how a uniform policy is written back):
  *     r28|w1.0:k3e1,skip|...#int8/int8
@@ -18,7 +17,7 @@
 
 enum { MAX_ARCH = 4096 };
 
-#define TYPES "fp32, int2, int4, int8, int16, fp8-e4m3, fp8-e5m2, fp6-e3m2, fp4-e2m1"
+#define TYPES "fp32, int2, int3, int4, int5, int6, int7, int8, int16, fp8-e4m3, fp8-e5m2, fp6-e3m2, fp4-e2m1"
 
 static size_t format(const hn_space *s, const uint8_t *g, char *buf, size_t cap) {
     const hn_space *base = s->base;
