@@ -1,0 +1,113 @@
+/* Quantization: integer and minifloat number formats, calibration of activation ranges, and
+ * fixed-point requantization as TFLite specifies it. docs/quantization.md describes the choices.
+ *
+ *     hn_qparams p = hn_qparams_from_range(-1.5f, 3.0f, 8, HN_QASYMMETRIC);  // per-tensor activations
+ *     int32_t q = hn_quantize(0.7f, p);             // round half to even, then clamp
+ *     float y = hn_dequantize(q, p);                 // (q - zero_point) * scale
+ *     uint8_t c = hn_minifloat_encode(HN_FP8_E4M3, 0.3f);   // round to nearest even, saturating
+ */
+#ifndef HWNAS_QUANT_H
+#define HWNAS_QUANT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hwnas/core.h"
+#include "hwnas/numtype.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- integers of 2..8 (and 16) bits ------------------------------------------------------------ */
+
+typedef enum {
+    HN_QSYMMETRIC,  /* zero point 0, narrow range [-(2^(b-1) - 1), 2^(b-1) - 1]: weights (TFLite) */
+    HN_QASYMMETRIC, /* full range [-2^(b-1), 2^(b-1) - 1] with a zero point: activations */
+} hn_qscheme;
+
+/* Affine quantization of one tensor (or one output channel): real = (q - zero_point) * scale, with
+ * q in [qmin, qmax]. zero_point is always inside [qmin, qmax], so real 0 is exact (zero padding). */
+typedef struct {
+    float scale;
+    int32_t zero_point, qmin, qmax;
+} hn_qparams;
+
+/* Parameters covering the real range [lo, hi] (widened to include 0) at bits in 2..16. Symmetric:
+ * scale = max(|lo|, |hi|) / qmax. Asymmetric: scale = (hi - lo) / (qmax - qmin) and the zero point
+ * qmin - lo / scale rounded (TFLite's nudging). An empty range (lo = hi = 0) gets scale 1. */
+hn_qparams hn_qparams_from_range(float lo, float hi, int bits, hn_qscheme scheme);
+/* clamp(round_half_even(x / scale) + zero_point, qmin, qmax) */
+int32_t hn_quantize(float x, hn_qparams p);
+float hn_dequantize(int32_t q, hn_qparams p);
+
+/* A real multiplier in (0, 1) as TFLite keeps it: multiplier * 2^(shift - 31), multiplier a Q31
+ * value in [2^30, 2^31), shift <= 0 for multipliers below 1 (QuantizeMultiplier). Multipliers >= 1
+ * (shift > 0) are allowed too. real = 0 gives multiplier 0. */
+typedef struct {
+    int32_t multiplier;
+    int shift;
+} hn_qmult;
+hn_qmult hn_qmult_from_real(double real);
+/* round(x * real) in TFLite's arithmetic: SaturatingRoundingDoublingHighMul(x * 2^max(shift, 0),
+ * multiplier), then a rounding right shift by -min(shift, 0) (ties away from zero). */
+int32_t hn_qmult_apply(int32_t x, hn_qmult m);
+
+/* ---- minifloats ------------------------------------------------------------------------------- */
+
+/* The four minifloats of numtype.h (OCP FP8 and MX formats):
+ *   fp8-e4m3  bias 7, subnormals, max 448, no infinities, S.1111.111 is NaN
+ *   fp8-e5m2  bias 15, subnormals, max 57344, IEEE infinities (S.11111.00) and NaNs
+ *   fp6-e3m2  bias 3, subnormals, max 28, every code a number
+ *   fp4-e2m1  bias 1, subnormals, max 6, every code a number (0, 0.5, 1, 1.5, 2, 3, 4, 6)
+ * Encoding rounds to nearest, ties to even, and saturates: |x| above max (infinities included)
+ * becomes +-max. NaN becomes the format's NaN (S.1111.111 / 0.11111.11) or, in the formats without
+ * one, +0. The code's sign bit is bit (bits - 1); the sign of zero is kept. */
+bool hn_numtype_is_minifloat(hn_numtype t);
+float hn_minifloat_max(hn_numtype t);
+uint8_t hn_minifloat_encode(hn_numtype t, float x);
+float hn_minifloat_decode(hn_numtype t, uint8_t code);
+/* decode(encode(x)): the nearest value of the format. */
+float hn_minifloat_round(hn_numtype t, float x);
+
+/* ---- fake quantization -------------------------------------------------------------------------- */
+
+/* Rounds n values in place to what type t represents at the given scale: an integer type rounds to
+ * the grid of p (p.scale, zero point, range); a minifloat to scale * round_t(x / scale) with
+ * scale = amax / max_t chosen by the caller (hn_fake_quant_scale); fp32 leaves x unchanged. */
+void hn_fake_quant(hn_numtype t, hn_qparams p, float *x, size_t n);
+/* The parameters fake quantization of type t uses for the range [lo, hi]: integers through
+ * hn_qparams_from_range with scheme; minifloats scale = max(|lo|, |hi|) / max_t, zero point 0. */
+hn_qparams hn_fake_quant_params(hn_numtype t, float lo, float hi, hn_qscheme scheme);
+
+/* ---- calibration ranges --------------------------------------------------------------------------- */
+
+typedef enum {
+    HN_RANGE_MINMAX,     /* the observed minimum and maximum */
+    HN_RANGE_PERCENTILE, /* the given percentiles of the magnitude (e.g. 99.99) */
+    HN_RANGE_MSE,        /* the clipping range that minimises the mean squared quantization error */
+} hn_range_method;
+
+/* A histogram of values, for calibration over many batches: the first pass records min and max
+ * (hn_histogram_observe with bins not yet laid out), hn_histogram_layout fixes 2048 bins over
+ * [min, max], a second pass fills them. Owned by the caller; hn_histogram_free releases it. */
+typedef struct {
+    double lo, hi;  /* observed range */
+    int nbins;      /* 0 until laid out */
+    double *bins;   /* nbins counts over [lo, hi] */
+    double count;
+} hn_histogram;
+void hn_histogram_init(hn_histogram *h);
+void hn_histogram_observe(hn_histogram *h, const float *x, size_t n);
+hn_status hn_histogram_layout(hn_histogram *h);
+void hn_histogram_free(hn_histogram *h);
+/* The range to quantize to with method (percentile: p in (50, 100]; MSE: for type t and scheme). A
+ * histogram without bins only supports HN_RANGE_MINMAX. */
+void hn_histogram_range(const hn_histogram *h, hn_range_method method, double p, hn_numtype t, hn_qscheme scheme,
+                        float *lo, float *hi);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,85 @@
+/* Calibration ranges from a histogram of observed values: min/max, percentiles, and the clipping
+ * range that minimises the quantization error (as TensorRT's and PyTorch's histogram observers do). */
+#include <math.h>
+#include <string.h>
+
+#include "hwnas/quant.h"
+
+enum { NBINS = 2048, MSE_STEPS = 100 };
+
+void hn_histogram_init(hn_histogram *h) {
+    memset(h, 0, sizeof *h);
+    h->lo = INFINITY, h->hi = -INFINITY;
+}
+
+void hn_histogram_observe(hn_histogram *h, const float *x, size_t n) {
+    if (!h->nbins) {
+        for (size_t i = 0; i < n; i++) {
+            if (x[i] < h->lo) h->lo = x[i];
+            if (x[i] > h->hi) h->hi = x[i];
+        }
+        return;
+    }
+    double width = (h->hi - h->lo) / h->nbins;
+    for (size_t i = 0; i < n; i++) {
+        double b = width > 0 ? floor((x[i] - h->lo) / width) : 0;
+        int k = b < 0 ? 0 : b >= h->nbins ? h->nbins - 1 : (int)b; /* values past the first pass's range go to the ends */
+        h->bins[k] += 1;
+    }
+    h->count += (double)n;
+}
+
+hn_status hn_histogram_layout(hn_histogram *h) {
+    if (h->nbins) return HN_OK;
+    if (!(h->lo <= h->hi)) h->lo = h->hi = 0; /* nothing observed */
+    h->bins = hn_calloc(sizeof(double) * NBINS);
+    if (!h->bins) return hn_error(HN_ERR_NOMEM, "calibration histogram");
+    h->nbins = NBINS;
+    return HN_OK;
+}
+
+void hn_histogram_free(hn_histogram *h) {
+    hn_free(h->bins);
+    hn_histogram_init(h);
+}
+
+/* the value below which a fraction q of the observations lie (linear within a bin) */
+static double quantile(const hn_histogram *h, double q) {
+    double width = (h->hi - h->lo) / h->nbins, target = q * h->count, seen = 0;
+    for (int k = 0; k < h->nbins; k++) {
+        if (seen + h->bins[k] >= target && h->bins[k] > 0) return h->lo + width * (k + (target - seen) / h->bins[k]);
+        seen += h->bins[k];
+    }
+    return h->hi;
+}
+
+/* expected squared error of quantizing the histogram's values (at bin centres) to [lo, hi] */
+static double sq_error(const hn_histogram *h, float lo, float hi, hn_numtype t, hn_qscheme scheme) {
+    hn_qparams p = hn_fake_quant_params(t, lo, hi, scheme);
+    double width = (h->hi - h->lo) / h->nbins, err = 0;
+    for (int k = 0; k < h->nbins; k++) {
+        if (h->bins[k] == 0) continue;
+        float v = (float)(h->lo + width * (k + 0.5)), q = v;
+        hn_fake_quant(t, p, &q, 1);
+        err += h->bins[k] * ((double)q - v) * ((double)q - v);
+    }
+    return err;
+}
+
+void hn_histogram_range(const hn_histogram *h, hn_range_method method, double p, hn_numtype t, hn_qscheme scheme,
+                        float *lo, float *hi) {
+    *lo = h->lo <= h->hi ? (float)h->lo : 0.0f, *hi = h->lo <= h->hi ? (float)h->hi : 0.0f;
+    if (!h->nbins || h->count == 0 || method == HN_RANGE_MINMAX) return;
+    if (method == HN_RANGE_PERCENTILE) {
+        *lo = (float)fmin(0, quantile(h, 1 - p / 100)), *hi = (float)fmax(0, quantile(h, p / 100));
+        return;
+    }
+    /* MSE: shrink the observed range by factors 1, 0.99, ..., 0.01 and keep the best */
+    float l0 = fminf(*lo, 0), h0 = fmaxf(*hi, 0);
+    double best = INFINITY;
+    for (int k = MSE_STEPS; k >= 1; k--) {
+        float f = (float)k / MSE_STEPS;
+        double e = sq_error(h, l0 * f, h0 * f, t, scheme);
+        if (e < best) best = e, *lo = l0 * f, *hi = h0 * f;
+    }
+}

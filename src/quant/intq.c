@@ -1,0 +1,67 @@
+/* Integer quantization: parameters from a range, quantize/dequantize, and TFLite's fixed-point
+ * multipliers (gemmlowp's SaturatingRoundingDoublingHighMul and RoundingDivideByPOT). */
+#include <limits.h>
+#include <math.h>
+
+#include "hwnas/quant.h"
+
+hn_qparams hn_qparams_from_range(float lo, float hi, int bits, hn_qscheme scheme) {
+    HN_ASSERT(bits >= 2 && bits <= 16);
+    int32_t top = (1 << (bits - 1)) - 1;
+    hn_qparams p = {1.0f, 0, scheme == HN_QSYMMETRIC ? -top : -top - 1, top};
+    lo = fminf(lo, 0.0f), hi = fmaxf(hi, 0.0f);
+    if (scheme == HN_QSYMMETRIC) {
+        float amax = fmaxf(-lo, hi);
+        if (amax > 0) p.scale = amax / (float)top;
+        return p;
+    }
+    if (hi - lo <= 0) return p;
+    /* the zero point is computed in double, as TFLite's ChooseQuantizationParams does */
+    double scale = ((double)hi - (double)lo) / (double)(p.qmax - p.qmin);
+    double zp = (double)p.qmin - (double)lo / scale;
+    p.scale = (float)scale;
+    p.zero_point = zp <= p.qmin ? p.qmin : zp >= p.qmax ? p.qmax : (int32_t)nearbyint(zp);
+    return p;
+}
+
+int32_t hn_quantize(float x, hn_qparams p) {
+    float r = nearbyintf(x / p.scale); /* ties to even under the default rounding mode */
+    if (!(r == r)) return p.zero_point; /* NaN */
+    if (r > (float)(p.qmax - p.zero_point)) return p.qmax;
+    if (r < (float)(p.qmin - p.zero_point)) return p.qmin;
+    return (int32_t)r + p.zero_point;
+}
+
+float hn_dequantize(int32_t q, hn_qparams p) { return (float)(q - p.zero_point) * p.scale; }
+
+hn_qmult hn_qmult_from_real(double real) {
+    hn_qmult m = {0, 0};
+    if (real <= 0) return m;
+    int shift;
+    double q = frexp(real, &shift); /* real = q * 2^shift, q in [0.5, 1) */
+    long long fixed = llround(q * (double)(1LL << 31));
+    if (fixed == (1LL << 31)) fixed /= 2, shift++;
+    if (shift < -31) return m; /* too small to represent: rounds to zero */
+    m.multiplier = (int32_t)fixed, m.shift = shift;
+    return m;
+}
+
+/* high 32 bits of 2 * a * b, rounded (ties up); saturates the one overflowing case */
+static int32_t rounding_doubling_high_mul(int32_t a, int32_t b) {
+    if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
+    int64_t ab = (int64_t)a * b;
+    int64_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
+    return (int32_t)((ab + nudge) / (1LL << 31)); /* C division truncates toward zero, as gemmlowp's */
+}
+
+/* x / 2^e rounded to nearest, ties away from zero */
+static int32_t rounding_divide_by_pot(int32_t x, int e) {
+    int32_t mask = (int32_t)((1LL << e) - 1), remainder = x & mask;
+    int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> e) + (remainder > threshold ? 1 : 0);
+}
+
+int32_t hn_qmult_apply(int32_t x, hn_qmult m) {
+    int left = m.shift > 0 ? m.shift : 0, right = m.shift > 0 ? 0 : -m.shift;
+    return rounding_divide_by_pot(rounding_doubling_high_mul((int32_t)((uint32_t)x << left), m.multiplier), right);
+}
