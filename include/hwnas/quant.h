@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "hwnas/core.h"
+#include "hwnas/data.h"
 #include "hwnas/numtype.h"
 
 #ifdef __cplusplus
@@ -106,6 +107,53 @@ void hn_histogram_free(hn_histogram *h);
  * histogram without bins only supports HN_RANGE_MINMAX. */
 void hn_histogram_range(const hn_histogram *h, hn_range_method method, double p, hn_numtype t, hn_qscheme scheme,
                         float *lo, float *hi);
+
+/* ---- the int8 engine ---------------------------------------------------------------------------- */
+
+struct hn_graph;
+
+/* Calibration: the real range [lo[i], hi[i]] of every node i's value on the images x (n, C, H, W),
+ * with batch norm in inference mode. lo and hi have g->nnodes entries (the caller's). Percentile and
+ * MSE ranges take a second pass over x; MSE assumes each node's activation type (int8 when float).
+ * g must be finalized. */
+hn_status hn_quant_calibrate(struct hn_graph *g, const float *x, int n, hn_range_method method, double percentile,
+                             float *lo, float *hi);
+
+/* An int8 model of a float graph (post-training quantization, TFLite's scheme): batch norms folded
+ * into the convolution or linear layer before them (a lone batch norm becomes a 1x1 depthwise
+ * convolution), ReLU/ReLU6 fused into their producer's clamp, per-channel symmetric int8 weights,
+ * int32 biases, per-tensor asymmetric int8 activations with the ranges given (hn_quant_calibrate),
+ * fixed-point requantization. Pooling, ReLU, identity and flatten keep their input's parameters;
+ * additions and concatenations requantize to their own. The model copies what it needs: g may be freed
+ * afterwards. Free with hn_qmodel_free. */
+typedef struct hn_qmodel hn_qmodel;
+hn_status hn_qmodel_new(const struct hn_graph *g, const float *lo, const float *hi, hn_qmodel **out);
+void hn_qmodel_free(hn_qmodel *m);
+hn_qparams hn_qmodel_input_params(const hn_qmodel *m);
+hn_qparams hn_qmodel_output_params(const hn_qmodel *m);
+/* values per image of the input (C*H*W) and of the output (K) */
+size_t hn_qmodel_input_len(const hn_qmodel *m);
+size_t hn_qmodel_output_len(const hn_qmodel *m);
+
+/* One image: in (C, H, W) int8 -> out (K) int8, using arena (hn_qmodel_arena_bytes bytes, the
+ * caller's) for every intermediate value and the kernels' scratch. Allocates nothing. */
+size_t hn_qmodel_arena_bytes(const hn_qmodel *m);
+void hn_qmodel_forward(const hn_qmodel *m, const int8_t *in, int8_t *arena, int8_t *out);
+/* After hn_qmodel_forward with arena: node id's value (C, H, W) inside arena and its parameters; NULL
+ * for a node whose value the model never forms (one folded into the layer after it). */
+const int8_t *hn_qmodel_value(const hn_qmodel *m, const int8_t *arena, int node, hn_qparams *q);
+/* n images (n, C, H, W) -> (n, K), spread over the threads (hn_set_threads). */
+hn_status hn_qmodel_run(const hn_qmodel *m, const int8_t *in, int n, int8_t *out);
+/* Quantizes n float images (n, C, H, W) with the input's parameters. */
+void hn_qmodel_quantize_input(const hn_qmodel *m, const float *x, int n, int8_t *out);
+
+/* Post-training quantization in one call: calibrates g on the first n images of calib (normalised as
+ * for training) with method, and builds the int8 model. */
+hn_status hn_ptq(struct hn_graph *g, const hn_dataset *calib, int n, hn_range_method method, double percentile,
+                 hn_qmodel **out);
+/* Top-1 accuracy (percent) of the int8 model on d (the argmax of the int8 outputs; ties to the lowest
+ * class) and images/s, counting the quantization of the input. */
+hn_status hn_qmodel_evaluate(const hn_qmodel *m, const hn_dataset *d, double *accuracy, double *images_per_s);
 
 #ifdef __cplusplus
 }

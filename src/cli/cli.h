@@ -37,6 +37,12 @@ hn_status cli_space_graph(const char *space, const char *arch, const char *input
 hn_status cli_net_and_data(const char *net, const char *space, const char *arch, const char *dataset, bool quiet,
                            hn_graph **g, hn_dataset **train, hn_dataset **test);
 
+/* The space, architecture (4096 bytes) and dataset (512 bytes) of trial `trial` of the study in dir,
+ * into the caller's buffers. A tabular study has no dataset: an error unless have_dataset (the user
+ * gave one). */
+hn_status cli_study_trial(const char *dir, long trial, bool have_dataset, char space[64], char arch[4096],
+                          char dataset[512]);
+
 /* Where shipped data lives, NULL-terminated: PREFIX/share/hwnas/SUB next to an installed binary, then
  * the source tree this binary was built from (sub: "devices", "examples/studies"). Static storage. */
 const char *const *cli_data_dirs(const char *sub);
@@ -49,5 +55,6 @@ int cmd_bench(int argc, char **argv);
 int cmd_proxy(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_study(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif

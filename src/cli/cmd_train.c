@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "hwnas/study.h"
 #include "hwnas/train.h"
 
 static const char *help =
@@ -113,16 +112,7 @@ int cmd_train(int argc, char **argv) {
     char study_space[64], study_arch[4096], study_data[512];
     if (study) { /* the trial's space and architecture, and the study's dataset unless --dataset is given */
         if (net || space) return cli_usage_error("train", "--from-study replaces --net and --space/--arch");
-        hn_study *s;
-        hn_status st = hn_study_open(study, cli_data_dirs("devices"), &s);
-        if (!st) {
-            const hn_study_config *sc = hn_study_get_config(s);
-            snprintf(study_space, sizeof study_space, "%s", sc->space);
-            snprintf(study_data, sizeof study_data, "%s", sc->dataset);
-            st = sc->dataset[0] || dataset ? hn_study_trial_genotype(s, (int)trial, study_arch, sizeof study_arch)
-                                : hn_error(HN_ERR_INVALID, "%s: a tabular study has no dataset to train on (give --dataset)", study);
-            hn_study_close(s);
-        }
+        hn_status st = cli_study_trial(study, trial, dataset != NULL, study_space, study_arch, study_data);
         if (st) return cli_fail(st);
         space = study_space, arch = study_arch;
         if (!dataset) dataset = study_data;

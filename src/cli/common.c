@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "hwnas/data.h"
 #include "hwnas/space.h"
+#include "hwnas/study.h"
 
 int cli_fail(hn_status st) {
     const char *msg = hn_last_error();
@@ -104,12 +105,13 @@ hn_status cli_net_and_data(const char *net, const char *space, const char *arch,
         char shape[64];
         snprintf(shape, sizeof shape, "%dx%dx%d", (*train)->c, (*train)->h, (*train)->w);
         if (!(st = cli_space_graph(space, arch, shape, (*train)->classes, g))) st = hn_graph_finalize(*g);
-        hn_shape in = st ? (hn_shape){0, 0, 0} : (*g)->nodes[0].shape; /* a searched resolution: resize to it */
-        if (!st && (in.h != (*train)->h || in.w != (*train)->w)) {
-            if (!quiet)
-                fprintf(stderr, "resizing the images from %dx%d to %dx%d (bilinear)\n", (*train)->h, (*train)->w, in.h, in.w);
-            if (!(st = hn_dataset_resize(*train, in.h, in.w))) st = hn_dataset_resize(*test, in.h, in.w);
-        }
+    }
+    /* a network at another resolution (a searched one, or a study's model.yaml): resize to it */
+    hn_shape in = st ? (hn_shape){0, 0, 0} : (*g)->nodes[0].shape;
+    if (!st && in.c == (*train)->c && (in.h != (*train)->h || in.w != (*train)->w)) {
+        if (!quiet)
+            fprintf(stderr, "resizing the images from %dx%d to %dx%d (bilinear)\n", (*train)->h, (*train)->w, in.h, in.w);
+        if (!(st = hn_dataset_resize(*train, in.h, in.w))) st = hn_dataset_resize(*test, in.h, in.w);
     }
     if (st) {
         hn_graph_free(*g), hn_dataset_free(*train), hn_dataset_free(*test);
@@ -141,4 +143,19 @@ const char *const *cli_data_dirs(const char *sub) {
     cache[i].dirs[k++] = cache[i].source;
     cache[i].dirs[k] = NULL;
     return cache[i].dirs;
+}
+
+hn_status cli_study_trial(const char *dir, long trial, bool have_dataset, char space[64], char arch[4096],
+                          char dataset[512]) {
+    hn_study *s;
+    hn_status st = hn_study_open(dir, cli_data_dirs("devices"), &s);
+    if (st) return st;
+    const hn_study_config *sc = hn_study_get_config(s);
+    snprintf(space, 64, "%s", sc->space);
+    snprintf(dataset, 512, "%s", sc->dataset);
+    st = sc->dataset[0] || have_dataset
+             ? hn_study_trial_genotype(s, (int)trial, arch, 4096)
+             : hn_error(HN_ERR_INVALID, "%s: a tabular study has no dataset to train on (give --dataset)", dir);
+    hn_study_close(s);
+    return st;
 }

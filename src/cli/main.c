@@ -20,6 +20,7 @@ static const char *usage =
     "  search    run a study: search a space for a device, train the chosen network (the main job)\n"
     "  study     list studies, show one (its front, the chosen model), export its trials\n"
     "  proxy     zero-cost proxies of an untrained network (synflow, snip, grad_norm, jacob_cov, naswot)\n"
+    "  eval      a trained network's accuracy and speed, in float32 and quantized to int8\n"
     "\n"
     "Options:\n"
     "  --help      show this help (hwnas COMMAND --help for a command's options)\n"
@@ -63,6 +64,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "hw")) return cmd_hw(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
     if (!strcmp(cmd, "proxy")) return cmd_proxy(argc - 1, argv + 1);
+    if (!strcmp(cmd, "eval")) return cmd_eval(argc - 1, argv + 1);
     if (!strcmp(cmd, "search")) return cmd_search(argc - 1, argv + 1);
     if (!strcmp(cmd, "study")) return cmd_study(argc - 1, argv + 1);
     fprintf(stderr, "hwnas: unknown command '%s'\nTry 'hwnas --help'.\n", cmd);

@@ -3,6 +3,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "hwnas/exec.h"
+#include "hwnas/graph.h"
 #include "hwnas/quant.h"
 
 enum { NBINS = 2048, MSE_STEPS = 100 };
@@ -82,4 +84,51 @@ void hn_histogram_range(const hn_histogram *h, hn_range_method method, double p,
         double e = sq_error(h, l0 * f, h0 * f, t, scheme);
         if (e < best) best = e, *lo = l0 * f, *hi = h0 * f;
     }
+}
+
+/* One pass of the calibration images through an executor that keeps every value; each stored value
+ * goes to its node's histogram (a value fused into the activation after it is read there). */
+static hn_status calibration_pass(hn_exec *e, const hn_graph *g, const float *x, int n, int batch, float *buf,
+                                  hn_histogram *h) {
+    size_t in_len = hn_shape_numel(g->nodes[0].shape);
+    for (int start = 0; start < n; start += batch) {
+        int b = n - start < batch ? n - start : batch;
+        hn_status st = hn_exec_forward(e, x + (size_t)start * in_len, b, false);
+        if (st) return st;
+        for (int i = 0; i < g->nnodes; i++) {
+            if (hn_exec_value(e, i, buf)) continue; /* not stored: fused into the next node */
+            hn_histogram_observe(&h[i], buf, hn_shape_numel(g->nodes[i].shape) * (size_t)b);
+        }
+    }
+    return HN_OK;
+}
+
+hn_status hn_quant_calibrate(hn_graph *g, const float *x, int n, hn_range_method method, double percentile, float *lo,
+                             float *hi) {
+    enum { BATCH = 64 };
+    int batch = n < BATCH ? n : BATCH;
+    size_t most = 0;
+    for (int i = 0; i < g->nnodes; i++)
+        if (hn_shape_numel(g->nodes[i].shape) > most) most = hn_shape_numel(g->nodes[i].shape);
+    hn_exec *e = NULL;
+    float *buf = hn_alloc(sizeof(float) * most * (size_t)batch);
+    hn_histogram *h = hn_alloc(sizeof(hn_histogram) * (size_t)g->nnodes);
+    hn_status st = !buf || !h ? hn_error(HN_ERR_NOMEM, "calibration") : hn_exec_new(g, batch, true, &e);
+    if (h)
+        for (int i = 0; i < g->nnodes; i++) hn_histogram_init(&h[i]);
+    if (!st) st = calibration_pass(e, g, x, n, batch, buf, h);
+    if (!st && method != HN_RANGE_MINMAX) {
+        for (int i = 0; i < g->nnodes && !st; i++) st = hn_histogram_layout(&h[i]);
+        if (!st) st = calibration_pass(e, g, x, n, batch, buf, h);
+    }
+    if (!st)
+        for (int i = 0; i < g->nnodes; i++) {
+            hn_numtype t = g->nodes[i].atype >= HN_INT2 && g->nodes[i].atype <= HN_INT8 ? g->nodes[i].atype : HN_INT8;
+            hn_histogram_range(&h[i], method, percentile, t, HN_QASYMMETRIC, &lo[i], &hi[i]);
+        }
+    if (h)
+        for (int i = 0; i < g->nnodes; i++) hn_histogram_free(&h[i]);
+    hn_free(h), hn_free(buf);
+    hn_exec_free(e);
+    return st;
 }

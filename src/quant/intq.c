@@ -1,9 +1,9 @@
 /* Integer quantization: parameters from a range, quantize/dequantize, and TFLite's fixed-point
- * multipliers (gemmlowp's SaturatingRoundingDoublingHighMul and RoundingDivideByPOT). */
-#include <limits.h>
+ * multipliers (their arithmetic is the kernels', s8_kernels.c). */
 #include <math.h>
 
 #include "hwnas/quant.h"
+#include "s8_kernels.h"
 
 hn_qparams hn_qparams_from_range(float lo, float hi, int bits, hn_qscheme scheme) {
     HN_ASSERT(bits >= 2 && bits <= 16);
@@ -46,22 +46,4 @@ hn_qmult hn_qmult_from_real(double real) {
     return m;
 }
 
-/* high 32 bits of 2 * a * b, rounded (ties up); saturates the one overflowing case */
-static int32_t rounding_doubling_high_mul(int32_t a, int32_t b) {
-    if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
-    int64_t ab = (int64_t)a * b;
-    int64_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
-    return (int32_t)((ab + nudge) / (1LL << 31)); /* C division truncates toward zero, as gemmlowp's */
-}
-
-/* x / 2^e rounded to nearest, ties away from zero */
-static int32_t rounding_divide_by_pot(int32_t x, int e) {
-    int32_t mask = (int32_t)((1LL << e) - 1), remainder = x & mask;
-    int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-    return (x >> e) + (remainder > threshold ? 1 : 0);
-}
-
-int32_t hn_qmult_apply(int32_t x, hn_qmult m) {
-    int left = m.shift > 0 ? m.shift : 0, right = m.shift > 0 ? 0 : -m.shift;
-    return rounding_divide_by_pot(rounding_doubling_high_mul((int32_t)((uint32_t)x << left), m.multiplier), right);
-}
+int32_t hn_qmult_apply(int32_t x, hn_qmult m) { return s8_mult_apply(x, (s8_mult){m.multiplier, m.shift}); }

@@ -1,0 +1,145 @@
+/* hwnas eval: a trained network's test accuracy and speed, in float32 and (--quantized) as the int8
+ * model of post-training quantization. */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "hwnas/quant.h"
+#include "hwnas/train.h"
+
+static const char *help =
+    "Usage: hwnas eval (--net FILE | --space NAME --arch STRING | --from-study DIR [--trial ID]) --weights FILE\n"
+    "                  [--quantized] [OPTIONS]\n"
+    "\n"
+    "Measures a trained network's top-1 accuracy on the test split and its inference speed on this CPU.\n"
+    "With --quantized it also quantizes the network after training (int8 weights per channel, int8\n"
+    "activations per tensor, batch norm folded, TFLite's fixed-point arithmetic), calibrated on training\n"
+    "images, and measures the int8 engine the same way. docs/quantization.md has the details.\n"
+    "\n"
+    "Options:\n"
+    "  --net FILE            network file (a study's model.yaml, for instance)\n"
+    "  --space NAME          search space, with --arch STRING\n"
+    "  --from-study DIR      a study's chosen network (model.yaml, model.hntf), or --trial ID's\n"
+    "  --weights FILE        trained weights (hwnas train --save; a study's model.hntf by default)\n"
+    "  --dataset SPEC        fashion-mnist (default), idx:DIR, cifar10:DIR or cifar100:DIR\n"
+    "  --quantized           also evaluate the int8 model\n"
+    "  --calibration N       training images to calibrate activation ranges on (default 1000)\n"
+    "  --range METHOD        minmax (default), percentile or mse\n"
+    "  --percentile P        for --range percentile (default 99.99)\n"
+    "  --threads T           threads (default: all cores)\n"
+    "  --json                print one JSON object on stdout\n"
+    "  --help                show this help\n";
+
+static bool parse_range(const char *s, hn_range_method *m) {
+    if (!strcmp(s, "minmax")) *m = HN_RANGE_MINMAX;
+    else if (!strcmp(s, "percentile")) *m = HN_RANGE_PERCENTILE;
+    else if (!strcmp(s, "mse")) *m = HN_RANGE_MSE;
+    else return false;
+    return true;
+}
+
+int cmd_eval(int argc, char **argv) {
+    enum { O_NET = 256, O_SPACE, O_ARCH, O_STUDY, O_TRIAL, O_WEIGHTS, O_DATASET, O_QUANT, O_CALIB, O_RANGE, O_PCT,
+           O_THREADS, O_JSON, O_HELP };
+    static const struct option opts[] = {
+        {"net", required_argument, 0, O_NET},          {"space", required_argument, 0, O_SPACE},
+        {"arch", required_argument, 0, O_ARCH},        {"from-study", required_argument, 0, O_STUDY},
+        {"trial", required_argument, 0, O_TRIAL},      {"weights", required_argument, 0, O_WEIGHTS},
+        {"dataset", required_argument, 0, O_DATASET},  {"quantized", no_argument, 0, O_QUANT},
+        {"calibration", required_argument, 0, O_CALIB}, {"range", required_argument, 0, O_RANGE},
+        {"percentile", required_argument, 0, O_PCT},   {"threads", required_argument, 0, O_THREADS},
+        {"json", no_argument, 0, O_JSON},              {"help", no_argument, 0, O_HELP},
+        {0, 0, 0, 0}};
+    const char *net = NULL, *space = NULL, *arch = NULL, *study = NULL, *weights = NULL, *dataset = NULL;
+    long trial = -1, calib = 1000, threads = 0;
+    double pct = 99.99;
+    bool quantized = false, json = false;
+    hn_range_method method = HN_RANGE_MINMAX;
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        const char *o = argv[optind - 1];
+        switch (c) {
+        case O_NET: net = optarg; break;
+        case O_SPACE: space = optarg; break;
+        case O_ARCH: arch = optarg; break;
+        case O_STUDY: study = optarg; break;
+        case O_TRIAL: if (!cli_int("eval", "--trial", optarg, 1, 0x7fffffffL, &trial)) return 2; break;
+        case O_WEIGHTS: weights = optarg; break;
+        case O_DATASET: dataset = optarg; break;
+        case O_QUANT: quantized = true; break;
+        case O_CALIB: if (!cli_int("eval", "--calibration", optarg, 1, 1000000, &calib)) return 2; break;
+        case O_RANGE:
+            if (!parse_range(optarg, &method))
+                return cli_usage_error("eval", "--range '%s': expected minmax, percentile or mse", optarg);
+            break;
+        case O_PCT: if (!cli_float("eval", "--percentile", optarg, 50, 100, &pct)) return 2; break;
+        case O_THREADS: if (!cli_int("eval", "--threads", optarg, 1, 1024, &threads)) return 2; break;
+        case O_JSON: json = true; break;
+        case O_HELP: fputs(help, stdout); return 0;
+        default: return cli_usage_error("eval", "unknown or incomplete option '%s'", o);
+        }
+    }
+    if (optind < argc) return cli_usage_error("eval", "unexpected argument '%s'", argv[optind]);
+    char study_space[64], study_arch[4096], study_data[512], path[1200], wpath[1200];
+    if (study) {
+        if (net || space) return cli_usage_error("eval", "--from-study replaces --net and --space/--arch");
+        if (trial > 0) {
+            hn_status st = cli_study_trial(study, trial, dataset != NULL, study_space, study_arch, study_data);
+            if (st) return cli_fail(st);
+            space = study_space, arch = study_arch;
+            if (!dataset) dataset = study_data;
+        } else { /* the chosen network */
+            snprintf(path, sizeof path, "%s/model.yaml", study);
+            net = path;
+            if (!weights) snprintf(wpath, sizeof wpath, "%s/model.hntf", study), weights = wpath;
+        }
+    } else if (trial > 0) {
+        return cli_usage_error("eval", "--trial needs --from-study DIR");
+    }
+    if (!net == !space) return cli_usage_error("eval", "give --net FILE, --space NAME --arch STRING or --from-study DIR");
+    if (!space != !arch) return cli_usage_error("eval", "--space and --arch go together");
+    if (!weights) return cli_usage_error("eval", "--weights FILE is required (an untrained network's accuracy means nothing)");
+    if (!dataset) dataset = "fashion-mnist";
+    hn_set_threads((int)threads);
+
+    hn_graph *g = NULL;
+    hn_dataset *train = NULL, *test = NULL;
+    hn_qmodel *m = NULL;
+    hn_status st = cli_net_and_data(net, space, arch, dataset, json, &g, &train, &test);
+    if (st) return cli_fail(st);
+    double acc = 0, ips = 0, qacc = 0, qips = 0;
+    if ((st = hn_graph_load_weights(g, weights)) || (st = hn_evaluate(g, test, 500, &acc, &ips))) goto done;
+    if (quantized && ((st = hn_ptq(g, train, (int)calib, method, pct, &m)) || (st = hn_qmodel_evaluate(m, test, &qacc, &qips))))
+        goto done;
+    static const char *const range_names[] = {"minmax", "percentile", "mse"};
+    if (json) {
+        json_t *o = json_pack("{s:s, s:I, s:f, s:f, s:i}", "dataset", dataset, "test_images", (json_int_t)test->n,
+                              "float_accuracy", acc, "float_images_per_s", ips, "threads", hn_get_threads());
+        if (m) {
+            json_object_set_new(o, "int8_accuracy", json_real(qacc));
+            json_object_set_new(o, "int8_images_per_s", json_real(qips));
+            json_object_set_new(o, "range", json_string(range_names[method]));
+            json_object_set_new(o, "calibration_images", json_integer(calib < train->n ? calib : train->n));
+        }
+        char *s = json_dumps(o, JSON_REAL_PRECISION(6));
+        puts(s);
+        free(s);
+        json_decref(o);
+    } else {
+        printf("%-8s %10s %10s\n", "engine", "accuracy", "images/s");
+        printf("%-8s %8.2f %% %10.0f\n", "float32", acc, ips);
+        if (m) printf("%-8s %8.2f %% %10.0f   (calibrated on %ld training images, %s ranges)\n", "int8", qacc, qips,
+                      calib < train->n ? calib : (long)train->n, range_names[method]);
+    }
+done:
+    hn_qmodel_free(m);
+    hn_graph_free(g);
+    hn_dataset_free(train);
+    hn_dataset_free(test);
+    return st ? cli_fail(st) : 0;
+}

@@ -1,0 +1,323 @@
+/* The int8 model of a float graph: building it (folding, fusion, weight and bias quantization,
+ * requantization multipliers) and running it with the kernels of s8_kernels.c.
+ *
+ * A qnode computes one value of the graph: a convolution or linear layer together with the batch norm
+ * and activation it absorbs, or one other op. value_of maps every graph node to the qnode whose output
+ * holds its value (-1: none, for a layer folded into the one after it). Every value has its own slot
+ * of the arena (so tests can read any of them); the kernels' scratch follows the values. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "hwnas/graph.h"
+#include "hwnas/quant.h"
+#include "s8_kernels.h"
+
+typedef enum { QK_INPUT, QK_CONV, QK_ADD, QK_CONCAT, QK_AVGPOOL, QK_MAXPOOL, QK_MEAN, QK_CLAMP, QK_ZERO, QK_COPY } qkind;
+
+typedef struct {
+    qkind kind;
+    int ninputs, inputs[HN_MAX_INPUTS]; /* qnode indices */
+    size_t len, off;                    /* values per image and their offset in the arena */
+    hn_qparams q;                       /* of the output */
+    s8_conv_params conv;
+    s8_pool_params pool;
+    int32_t lo, hi;                                     /* QK_CLAMP */
+    int32_t zp[HN_MAX_INPUTS];                          /* QK_ADD, QK_CONCAT: the inputs' zero points */
+    s8_mult mult[HN_MAX_INPUTS], out_mult;              /* QK_ADD, QK_CONCAT */
+} qnode;
+
+struct hn_qmodel {
+    hn_arena *arena; /* owns everything below */
+    int n, nvalues;  /* qnodes; graph nodes */
+    int output;      /* the qnode of the graph's output */
+    qnode *nodes;
+    int *value_of;   /* nvalues entries */
+    size_t values_bytes, scratch_bytes;
+};
+
+static s8_mult to_s8(hn_qmult m) { return (s8_mult){m.multiplier, m.shift}; }
+
+/* the single consumer of node id, or -1 when it has none or several */
+static int only_consumer(const hn_graph *g, int id) {
+    int found = -1;
+    for (int i = id + 1; i < g->nnodes; i++)
+        for (int k = 0; k < g->nodes[i].ninputs; k++)
+            if (g->nodes[i].inputs[k] == id) {
+                if (found >= 0) return -1;
+                found = i;
+            }
+    return found;
+}
+
+/* Folds the batch norm bn (or none: -1) into weights w (cout x per) and bias b (cout), in float32 in
+ * this order of operations (tests/ref/gen_qref.py repeats it): inv = gamma / sqrt(var + eps),
+ * w *= inv, b = beta + (b - mean) * inv. */
+static void fold_bn(const hn_graph *g, int bn, int cout, size_t per, float *w, float *b) {
+    if (bn < 0) return;
+    const hn_node *n = &g->nodes[bn];
+    const float *gamma = g->params + n->param_off, *beta = gamma + n->shape.c;
+    const float *mean = g->state + n->state_off, *var = mean + n->shape.c;
+    for (int c = 0; c < cout; c++) {
+        float inv = gamma[c] / sqrtf(var[c] + n->eps);
+        for (size_t k = 0; k < per; k++) w[c * per + k] *= inv;
+        b[c] = beta[c] + (b[c] - mean[c]) * inv;
+    }
+}
+
+/* Quantizes the float weights w (cout x per) and bias b per output channel into the conv's tables. */
+static hn_status quantize_layer(hn_arena *a, const float *w, const float *b, int cout, size_t per, hn_qparams in,
+                                hn_qparams out, s8_conv_params *p) {
+    int8_t *wq = hn_arena_alloc(a, (size_t)cout * per);
+    int32_t *bias = hn_arena_alloc(a, sizeof(int32_t) * (size_t)cout);
+    s8_mult *mult = hn_arena_alloc(a, sizeof(s8_mult) * (size_t)cout);
+    if (!wq || !bias || !mult) return hn_error(HN_ERR_NOMEM, "int8 weights");
+    for (int c = 0; c < cout; c++) {
+        float amax = 0;
+        for (size_t k = 0; k < per; k++) amax = fmaxf(amax, fabsf(w[c * per + k]));
+        hn_qparams wp = hn_qparams_from_range(-amax, amax, 8, HN_QSYMMETRIC);
+        int32_t wsum = 0;
+        for (size_t k = 0; k < per; k++) wsum += wq[c * per + k] = (int8_t)hn_quantize(w[c * per + k], wp);
+        double bias_scale = (double)in.scale * (double)wp.scale;
+        double bq = nearbyint((double)b[c] / bias_scale);
+        bq = fmin(fmax(bq, -2147483648.0 + 65536 * 255), 2147483647.0 - 65536 * 255); /* room for the zero-point term */
+        bias[c] = (int32_t)bq - in.zero_point * wsum;
+        mult[c] = to_s8(hn_qmult_from_real(bias_scale / (double)out.scale));
+    }
+    p->weights = wq, p->bias = bias, p->mult = mult;
+    p->in_zp = in.zero_point, p->out_zp = out.zero_point;
+    return HN_OK;
+}
+
+typedef struct {
+    const hn_graph *g;
+    const float *lo, *hi;
+    hn_qmodel *m;
+    bool *absorbed; /* graph nodes computed inside an earlier qnode (batch norm, activation) */
+} builder;
+
+static hn_qparams range_params(const builder *b, int node) {
+    return hn_qparams_from_range(b->lo[node], b->hi[node], 8, HN_QASYMMETRIC);
+}
+
+/* conv2d or linear at id (or a lone batch norm, weighted = false), with the batch norm and activation
+ * that follow it; *last is the graph node whose value the qnode produces */
+static hn_status add_conv(builder *b, int id, qnode *q, int *last) {
+    const hn_graph *g = b->g;
+    const hn_node *n = &g->nodes[id], *in = &g->nodes[n->inputs[0]];
+    hn_qmodel *m = b->m;
+    bool weighted = n->op != HN_OP_BATCHNORM;
+    int bn = -1, end = id, next = only_consumer(g, id);
+    if (weighted && next >= 0 && g->nodes[next].op == HN_OP_BATCHNORM) bn = end = next, next = only_consumer(g, next);
+    if (!weighted) bn = id;
+    bool relu = next >= 0 && (g->nodes[next].op == HN_OP_RELU || g->nodes[next].op == HN_OP_RELU6);
+    if (relu) end = next;
+    /* the group's inner values are never formed; batch norm and activation may sit anywhere later in
+     * the order, but nothing between reads them (each is its producer's only consumer) */
+    if (bn > id) b->absorbed[bn] = true;
+    if (relu) b->absorbed[next] = true;
+    s8_conv_params *p = &q->conv;
+    *p = (s8_conv_params){.cin = in->shape.c, .h = in->shape.h, .w = in->shape.w, .cout = n->shape.c, .oh = n->shape.h,
+                          .ow = n->shape.w, .kernel = 1, .stride = 1, .pad = 0, .groups = 1};
+    if (n->op == HN_OP_CONV2D) p->kernel = n->kernel, p->stride = n->stride, p->pad = n->pad, p->groups = n->groups;
+    if (n->op == HN_OP_LINEAR) p->cin = (int)hn_shape_numel(in->shape), p->h = p->w = 1;
+    if (!weighted) p->groups = p->cin;
+    size_t per = (size_t)(p->cin / p->groups) * (size_t)(p->kernel * p->kernel);
+    float *w = hn_alloc(sizeof(float) * per * (size_t)p->cout), *bias = hn_calloc(sizeof(float) * (size_t)p->cout);
+    if (!w || !bias) {
+        hn_free(w), hn_free(bias);
+        return hn_error(HN_ERR_NOMEM, "int8 model");
+    }
+    if (weighted) {
+        memcpy(w, g->params + n->param_off, sizeof(float) * per * (size_t)p->cout);
+        if (n->bias) memcpy(bias, g->params + n->param_off + per * (size_t)p->cout, sizeof(float) * (size_t)p->cout);
+    } else {
+        for (int c = 0; c < p->cout; c++) w[c] = 1;
+    }
+    fold_bn(g, bn, p->cout, per, w, bias);
+    q->q = range_params(b, end);
+    hn_qparams inq = m->nodes[m->value_of[n->inputs[0]]].q;
+    hn_status st = quantize_layer(m->arena, w, bias, p->cout, per, inq, q->q, p);
+    hn_free(w), hn_free(bias);
+    p->act_min = -128, p->act_max = 127;
+    if (relu) p->act_min = hn_quantize(0, q->q);
+    if (relu && g->nodes[end].op == HN_OP_RELU6) p->act_max = hn_quantize(6, q->q);
+    q->kind = QK_CONV;
+    *last = end;
+    if (!st && s8_conv_scratch_bytes(p) > m->scratch_bytes) m->scratch_bytes = s8_conv_scratch_bytes(p);
+    return st;
+}
+
+static hn_status add_node(builder *b, int id, int *last) {
+    const hn_graph *g = b->g;
+    hn_qmodel *m = b->m;
+    const hn_node *n = &g->nodes[id];
+    qnode *q = &m->nodes[m->n];
+    memset(q, 0, sizeof *q);
+    q->ninputs = n->ninputs;
+    for (int k = 0; k < n->ninputs; k++) q->inputs[k] = m->value_of[n->inputs[k]];
+    const qnode *in0 = n->ninputs ? &m->nodes[q->inputs[0]] : NULL;
+    *last = id;
+    switch (n->op) {
+    case HN_OP_INPUT: q->kind = QK_INPUT, q->q = range_params(b, 0); break;
+    case HN_OP_CONV2D:
+    case HN_OP_LINEAR:
+    case HN_OP_BATCHNORM: {
+        hn_status st = add_conv(b, id, q, last);
+        if (st) return st;
+        break;
+    }
+    case HN_OP_RELU:
+    case HN_OP_RELU6:
+        q->kind = QK_CLAMP, q->q = in0->q, q->lo = hn_quantize(0, q->q);
+        q->hi = n->op == HN_OP_RELU6 ? hn_quantize(6, q->q) : 127;
+        break;
+    case HN_OP_AVGPOOL:
+    case HN_OP_MAXPOOL: {
+        const hn_node *x = &g->nodes[n->inputs[0]];
+        q->kind = n->op == HN_OP_AVGPOOL ? QK_AVGPOOL : QK_MAXPOOL, q->q = in0->q;
+        q->pool = (s8_pool_params){x->shape.c, x->shape.h, x->shape.w, n->shape.h, n->shape.w, n->kernel, n->stride,
+                                   n->pad, n->count_include_pad, q->q.zero_point};
+        break;
+    }
+    case HN_OP_GLOBAL_AVGPOOL: q->kind = QK_MEAN, q->q = in0->q; break;
+    case HN_OP_IDENTITY:
+    case HN_OP_FLATTEN: q->kind = QK_COPY, q->q = in0->q; break;
+    case HN_OP_ZERO: q->kind = QK_ZERO, q->q = in0->q; break;
+    case HN_OP_ADD: {
+        /* TFLite: inputs scaled by 2^20 and s_i / (2 max s), the sum by 2 max s / (2^20 s_out) */
+        q->kind = QK_ADD, q->q = range_params(b, id);
+        double twice_max = 0;
+        for (int k = 0; k < n->ninputs; k++) twice_max = fmax(twice_max, 2.0 * m->nodes[q->inputs[k]].q.scale);
+        for (int k = 0; k < n->ninputs; k++) {
+            q->zp[k] = m->nodes[q->inputs[k]].q.zero_point;
+            q->mult[k] = to_s8(hn_qmult_from_real(m->nodes[q->inputs[k]].q.scale / twice_max));
+        }
+        q->out_mult = to_s8(hn_qmult_from_real(twice_max / ((double)(1 << 20) * q->q.scale)));
+        break;
+    }
+    case HN_OP_CONCAT:
+        q->kind = QK_CONCAT, q->q = range_params(b, id);
+        for (int k = 0; k < n->ninputs; k++) {
+            q->zp[k] = m->nodes[q->inputs[k]].q.zero_point;
+            q->mult[k] = to_s8(hn_qmult_from_real((double)m->nodes[q->inputs[k]].q.scale / q->q.scale));
+        }
+        break;
+    default: return hn_error(HN_ERR_INVALID, "node '%s': op %s has no int8 kernel", n->name, hn_op_name(n->op));
+    }
+    q->len = hn_shape_numel(g->nodes[*last].shape);
+    q->off = m->values_bytes;
+    m->values_bytes += (q->len + 15) & ~(size_t)15;
+    m->value_of[*last] = m->n++;
+    return HN_OK;
+}
+
+hn_status hn_qmodel_new(const hn_graph *g, const float *lo, const float *hi, hn_qmodel **out) {
+    *out = NULL;
+    if (!g->finalized) return hn_error(HN_ERR_INVALID, "int8 model: the graph is not finalized");
+    hn_qmodel *m = hn_calloc(sizeof *m);
+    if (!m || !(m->arena = hn_arena_new()) ||
+        !(m->nodes = hn_arena_alloc(m->arena, sizeof(qnode) * (size_t)g->nnodes)) ||
+        !(m->value_of = hn_arena_alloc(m->arena, sizeof(int) * (size_t)g->nnodes))) {
+        hn_qmodel_free(m);
+        return hn_error(HN_ERR_NOMEM, "int8 model");
+    }
+    m->nvalues = g->nnodes;
+    for (int i = 0; i < g->nnodes; i++) m->value_of[i] = -1;
+    builder b = {g, lo, hi, m, hn_calloc(sizeof(bool) * (size_t)g->nnodes)};
+    hn_status st = b.absorbed ? HN_OK : hn_error(HN_ERR_NOMEM, "int8 model");
+    for (int i = 0, last; i < g->nnodes && !st; i++)
+        if (!b.absorbed[i]) st = add_node(&b, i, &last);
+    hn_free(b.absorbed);
+    m->output = m->value_of[g->nnodes - 1];
+    if (st) {
+        hn_qmodel_free(m);
+        return st;
+    }
+    *out = m;
+    return HN_OK;
+}
+
+void hn_qmodel_free(hn_qmodel *m) {
+    if (!m) return;
+    hn_arena_free(m->arena);
+    hn_free(m);
+}
+
+hn_qparams hn_qmodel_input_params(const hn_qmodel *m) { return m->nodes[0].q; }
+hn_qparams hn_qmodel_output_params(const hn_qmodel *m) { return m->nodes[m->output].q; }
+size_t hn_qmodel_input_len(const hn_qmodel *m) { return m->nodes[0].len; }
+size_t hn_qmodel_output_len(const hn_qmodel *m) { return m->nodes[m->output].len; }
+size_t hn_qmodel_arena_bytes(const hn_qmodel *m) { return m->values_bytes + m->scratch_bytes; }
+
+void hn_qmodel_forward(const hn_qmodel *m, const int8_t *in, int8_t *arena, int8_t *out) {
+    int8_t *scratch = arena + m->values_bytes;
+    memcpy(arena + m->nodes[0].off, in, m->nodes[0].len);
+    for (int i = 1; i < m->n; i++) {
+        const qnode *q = &m->nodes[i];
+        int8_t *y = arena + q->off;
+        const int8_t *x = arena + m->nodes[q->inputs[0]].off;
+        switch (q->kind) {
+        case QK_CONV: s8_conv(&q->conv, x, y, scratch); break;
+        case QK_CLAMP: s8_clamp(x, q->len, q->lo, q->hi, y); break;
+        case QK_AVGPOOL: s8_avgpool(&q->pool, x, y); break;
+        case QK_MAXPOOL: s8_maxpool(&q->pool, x, y); break;
+        case QK_MEAN: s8_mean((int)q->len, (int)(m->nodes[q->inputs[0]].len / q->len), q->q.zero_point, x, y); break;
+        case QK_COPY: memcpy(y, x, q->len); break;
+        case QK_ZERO: memset(y, (int8_t)q->q.zero_point, q->len); break;
+        case QK_ADD: {
+            const int8_t *ins[HN_MAX_INPUTS];
+            for (int k = 0; k < q->ninputs; k++) ins[k] = arena + m->nodes[q->inputs[k]].off;
+            s8_add(q->ninputs, ins, q->zp, q->mult, q->len, q->q.zero_point, q->out_mult, -128, 127, y);
+            break;
+        }
+        case QK_CONCAT:
+            for (int k = 0; k < q->ninputs; k++) {
+                const qnode *src = &m->nodes[q->inputs[k]];
+                if (src->q.scale == q->q.scale && src->q.zero_point == q->q.zero_point)
+                    memcpy(y, arena + src->off, src->len);
+                else
+                    s8_rescale(arena + src->off, src->len, q->zp[k], q->mult[k], q->q.zero_point, y);
+                y += src->len;
+            }
+            break;
+        case QK_INPUT: break;
+        }
+    }
+    memcpy(out, arena + m->nodes[m->output].off, m->nodes[m->output].len);
+}
+
+const int8_t *hn_qmodel_value(const hn_qmodel *m, const int8_t *arena, int node, hn_qparams *q) {
+    if (node < 0 || node >= m->nvalues || m->value_of[node] < 0) return NULL;
+    const qnode *v = &m->nodes[m->value_of[node]];
+    if (q) *q = v->q;
+    return arena + v->off;
+}
+
+hn_status hn_qmodel_run(const hn_qmodel *m, const int8_t *in, int n, int8_t *out) {
+    int threads = hn_get_threads() < n ? hn_get_threads() : n > 0 ? n : 1;
+    size_t bytes = hn_qmodel_arena_bytes(m);
+    int8_t *arenas = hn_alloc(bytes * (size_t)threads);
+    if (!arenas) return hn_error(HN_ERR_NOMEM, "int8 model: %d arenas of %zu bytes", threads, bytes);
+    size_t in_len = hn_qmodel_input_len(m), out_len = hn_qmodel_output_len(m);
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int i = 0; i < n; i++) {
+        int t = 0;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+#endif
+        hn_qmodel_forward(m, in + (size_t)i * in_len, arenas + (size_t)t * bytes, out + (size_t)i * out_len);
+    }
+    hn_free(arenas);
+    return HN_OK;
+}
+
+void hn_qmodel_quantize_input(const hn_qmodel *m, const float *x, int n, int8_t *out) {
+    hn_qparams p = hn_qmodel_input_params(m);
+    size_t len = hn_qmodel_input_len(m) * (size_t)n;
+    for (size_t i = 0; i < len; i++) out[i] = (int8_t)hn_quantize(x[i], p);
+}

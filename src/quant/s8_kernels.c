@@ -1,0 +1,165 @@
+/* int8 kernels; see s8_kernels.h. Self-contained C99: copied verbatim into exported models. */
+#include "s8_kernels.h"
+
+#include <string.h>
+
+static int32_t clamp32(int32_t x, int32_t lo, int32_t hi) { return x < lo ? lo : x > hi ? hi : x; }
+
+/* high 32 bits of 2 * a * b rounded (ties up, gemmlowp); saturates the one overflowing case */
+static int32_t rounding_doubling_high_mul(int32_t a, int32_t b) {
+    if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
+    int64_t ab = (int64_t)a * b;
+    int64_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
+    return (int32_t)((ab + nudge) / ((int64_t)1 << 31)); /* C division truncates toward zero */
+}
+
+/* x / 2^e rounded to nearest, ties away from zero (gemmlowp's RoundingDivideByPOT) */
+static int32_t rounding_divide_by_pot(int32_t x, int e) {
+    int32_t mask = (int32_t)(((int64_t)1 << e) - 1), remainder = x & mask;
+    int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> e) + (remainder > threshold ? 1 : 0);
+}
+
+int32_t s8_mult_apply(int32_t x, s8_mult m) {
+    int left = m.shift > 0 ? m.shift : 0, right = m.shift > 0 ? 0 : -m.shift;
+    return rounding_divide_by_pot(rounding_doubling_high_mul((int32_t)((uint32_t)x << left), m.multiplier), right);
+}
+
+/* sum of a[i] * b[i]: the hot loop of convolutions and linear layers (compilers vectorise it) */
+static int32_t dot_s8(const int8_t *a, const int8_t *b, int n) {
+    int32_t acc = 0;
+    for (int i = 0; i < n; i++) acc += (int32_t)a[i] * (int32_t)b[i];
+    return acc;
+}
+
+size_t s8_conv_scratch_bytes(const s8_conv_params *p) {
+    int kg = p->cin / p->groups * p->kernel * p->kernel;
+    return (size_t)p->oh * (size_t)p->ow * (size_t)kg;
+}
+
+/* the (OH*OW, Cg*K*K) unfolding of one group's input channels: row = one output pixel, so that each
+ * output value is one contiguous dot product with a weight row */
+static void unfold(const s8_conv_params *p, const int8_t *in, int c0, int cg, int8_t *col) {
+    int k = p->kernel, kg = cg * k * k;
+    for (int oy = 0; oy < p->oh; oy++)
+        for (int ox = 0; ox < p->ow; ox++) {
+            int8_t *row = col + ((size_t)oy * p->ow + ox) * kg;
+            for (int c = 0; c < cg; c++) {
+                const int8_t *plane = in + (size_t)(c0 + c) * p->h * p->w;
+                for (int ky = 0; ky < k; ky++) {
+                    int iy = oy * p->stride - p->pad + ky;
+                    for (int kx = 0; kx < k; kx++) {
+                        int ix = ox * p->stride - p->pad + kx;
+                        *row++ = iy >= 0 && iy < p->h && ix >= 0 && ix < p->w ? plane[iy * p->w + ix] : (int8_t)p->in_zp;
+                    }
+                }
+            }
+        }
+}
+
+static int8_t requant(int32_t acc, const s8_conv_params *p, int oc) {
+    return (int8_t)clamp32(p->out_zp + s8_mult_apply(acc, p->mult[oc]), p->act_min, p->act_max);
+}
+
+/* depthwise: one input channel per output channel, direct loops */
+static void depthwise(const s8_conv_params *p, const int8_t *in, int8_t *out) {
+    int k = p->kernel;
+    for (int c = 0; c < p->cout; c++) {
+        const int8_t *plane = in + (size_t)c * p->h * p->w, *wt = p->weights + (size_t)c * k * k;
+        int8_t *o = out + (size_t)c * p->oh * p->ow;
+        for (int oy = 0; oy < p->oh; oy++)
+            for (int ox = 0; ox < p->ow; ox++) {
+                int32_t acc = p->bias[c];
+                for (int ky = 0; ky < k; ky++) {
+                    int iy = oy * p->stride - p->pad + ky;
+                    for (int kx = 0; kx < k; kx++) {
+                        int ix = ox * p->stride - p->pad + kx;
+                        int32_t x = iy >= 0 && iy < p->h && ix >= 0 && ix < p->w ? plane[iy * p->w + ix] : p->in_zp;
+                        acc += x * wt[ky * k + kx];
+                    }
+                }
+                o[oy * p->ow + ox] = requant(acc, p, c);
+            }
+    }
+}
+
+void s8_conv(const s8_conv_params *p, const int8_t *in, int8_t *out, int8_t *scratch) {
+    if (p->groups > 1 && p->groups == p->cin && p->groups == p->cout) {
+        depthwise(p, in, out);
+        return;
+    }
+    int cg = p->cin / p->groups, og = p->cout / p->groups, kg = cg * p->kernel * p->kernel, npix = p->oh * p->ow;
+    for (int g = 0; g < p->groups; g++) {
+        unfold(p, in, g * cg, cg, scratch);
+        for (int oc = g * og; oc < (g + 1) * og; oc++) {
+            const int8_t *wrow = p->weights + (size_t)oc * kg;
+            int8_t *o = out + (size_t)oc * npix;
+            for (int i = 0; i < npix; i++) o[i] = requant(p->bias[oc] + dot_s8(wrow, scratch + (size_t)i * kg, kg), p, oc);
+        }
+    }
+}
+
+void s8_add(int n, const int8_t *const *in, const int32_t *zp, const s8_mult *mult, size_t len, int32_t out_zp,
+            s8_mult out_mult, int32_t act_min, int32_t act_max, int8_t *out) {
+    for (size_t i = 0; i < len; i++) {
+        int32_t sum = 0;
+        for (int k = 0; k < n; k++) sum += s8_mult_apply((in[k][i] - zp[k]) * (1 << 20), mult[k]);
+        out[i] = (int8_t)clamp32(out_zp + s8_mult_apply(sum, out_mult), act_min, act_max);
+    }
+}
+
+void s8_rescale(const int8_t *in, size_t len, int32_t in_zp, s8_mult m, int32_t out_zp, int8_t *out) {
+    for (size_t i = 0; i < len; i++) out[i] = (int8_t)clamp32(out_zp + s8_mult_apply(in[i] - in_zp, m), -128, 127);
+}
+
+/* sum / count rounded half away from zero */
+static int32_t rounded_div(int32_t sum, int32_t count) {
+    return sum >= 0 ? (sum + count / 2) / count : -((-sum + count / 2) / count);
+}
+
+void s8_avgpool(const s8_pool_params *p, const int8_t *in, int8_t *out) {
+    int k = p->kernel;
+    for (int c = 0; c < p->c; c++) {
+        const int8_t *plane = in + (size_t)c * p->h * p->w;
+        for (int oy = 0; oy < p->oh; oy++)
+            for (int ox = 0; ox < p->ow; ox++) {
+                int32_t sum = 0, count = 0;
+                for (int ky = 0; ky < k; ky++)
+                    for (int kx = 0; kx < k; kx++) {
+                        int iy = oy * p->stride - p->pad + ky, ix = ox * p->stride - p->pad + kx;
+                        if (iy >= 0 && iy < p->h && ix >= 0 && ix < p->w) sum += plane[iy * p->w + ix] - p->zp, count++;
+                    }
+                if (p->count_include_pad) count = k * k;
+                out[((size_t)c * p->oh + oy) * p->ow + ox] = (int8_t)clamp32(p->zp + rounded_div(sum, count), -128, 127);
+            }
+    }
+}
+
+void s8_maxpool(const s8_pool_params *p, const int8_t *in, int8_t *out) {
+    int k = p->kernel;
+    for (int c = 0; c < p->c; c++) {
+        const int8_t *plane = in + (size_t)c * p->h * p->w;
+        for (int oy = 0; oy < p->oh; oy++)
+            for (int ox = 0; ox < p->ow; ox++) {
+                int32_t m = -128;
+                for (int ky = 0; ky < k; ky++)
+                    for (int kx = 0; kx < k; kx++) {
+                        int iy = oy * p->stride - p->pad + ky, ix = ox * p->stride - p->pad + kx;
+                        if (iy >= 0 && iy < p->h && ix >= 0 && ix < p->w && plane[iy * p->w + ix] > m) m = plane[iy * p->w + ix];
+                    }
+                out[((size_t)c * p->oh + oy) * p->ow + ox] = (int8_t)m;
+            }
+    }
+}
+
+void s8_mean(int c, int hw, int32_t zp, const int8_t *in, int8_t *out) {
+    for (int k = 0; k < c; k++) {
+        int32_t sum = 0;
+        for (int i = 0; i < hw; i++) sum += in[(size_t)k * hw + i] - zp;
+        out[k] = (int8_t)clamp32(zp + rounded_div(sum, hw), -128, 127);
+    }
+}
+
+void s8_clamp(const int8_t *in, size_t len, int32_t lo, int32_t hi, int8_t *out) {
+    for (size_t i = 0; i < len; i++) out[i] = (int8_t)clamp32(in[i], lo, hi);
+}

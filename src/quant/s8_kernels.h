@@ -1,0 +1,60 @@
+/* int8 kernels of the quantized engine, in plain C99 with no dependency but <stdint.h> and <string.h>:
+ * the library runs them, and the C exporter copies this header and s8_kernels.c into every generated
+ * model.c, so the engine and an exported model compute bit for bit the same.
+ *
+ * Tensors are one image, channel-major (C, H, W), int8. Real value = (q - zero_point) * scale; the
+ * scales only reach the kernels as fixed-point multipliers (TFLite's arithmetic, include/hwnas/quant.h).
+ * Kernels never allocate: convolutions take a scratch buffer of s8_conv_scratch_bytes bytes. */
+#ifndef HWNAS_S8_KERNELS_H
+#define HWNAS_S8_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* multiplier * 2^(shift - 31), multiplier a Q31 value in [2^30, 2^31) or 0 */
+typedef struct {
+    int32_t multiplier;
+    int32_t shift;
+} s8_mult;
+
+/* round(x * m) as TFLite computes it (SaturatingRoundingDoublingHighMul, then RoundingDivideByPOT) */
+int32_t s8_mult_apply(int32_t x, s8_mult m);
+
+/* Convolution (and linear layers: a 1x1 convolution of a 1x1 image). weights (cout, cin/groups, k, k);
+ * bias (cout) already holds -in_zp * sum(weights of the channel), so padding with in_zp (real 0) and
+ * plain products of the stored values give the exact sum of (x - in_zp) * w. Per output channel:
+ * out = clamp(out_zp + round(acc * mult[c]), act_min, act_max). */
+typedef struct {
+    int cin, h, w, cout, oh, ow, kernel, stride, pad, groups;
+    int32_t in_zp, out_zp, act_min, act_max;
+    const int8_t *weights;
+    const int32_t *bias;
+    const s8_mult *mult;
+} s8_conv_params;
+size_t s8_conv_scratch_bytes(const s8_conv_params *p);
+void s8_conv(const s8_conv_params *p, const int8_t *in, int8_t *out, int8_t *scratch);
+
+/* Sum of n tensors of len values (TFLite's ADD, for any number of inputs): each (x - zp[i]) * 2^20 is
+ * scaled by mult[i] (its scale over twice the largest input scale), the sum by out_mult. */
+void s8_add(int n, const int8_t *const *in, const int32_t *zp, const s8_mult *mult, size_t len, int32_t out_zp,
+            s8_mult out_mult, int32_t act_min, int32_t act_max, int8_t *out);
+
+/* out = out_zp + round((x - in_zp) * m), saturated to int8: a change of scale (concat's inputs) */
+void s8_rescale(const int8_t *in, size_t len, int32_t in_zp, s8_mult m, int32_t out_zp, int8_t *out);
+
+/* Pooling keeps the input's scale and zero point. Average: zp + (sum of (x - zp)) / count rounded half
+ * away from zero, count the whole window (padding counts as real 0) or only its real pixels. Max:
+ * padding never wins. */
+typedef struct {
+    int c, h, w, oh, ow, kernel, stride, pad, count_include_pad;
+    int32_t zp;
+} s8_pool_params;
+void s8_avgpool(const s8_pool_params *p, const int8_t *in, int8_t *out);
+void s8_maxpool(const s8_pool_params *p, const int8_t *in, int8_t *out);
+/* Mean of each of c channels of hw values, as the average pool. */
+void s8_mean(int c, int hw, int32_t zp, const int8_t *in, int8_t *out);
+
+/* clamp to [lo, hi]: ReLU (lo = zero point) and ReLU6 (hi = the code of 6) */
+void s8_clamp(const int8_t *in, size_t len, int32_t lo, int32_t hi, int8_t *out);
+
+#endif
