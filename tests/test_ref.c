@@ -8,10 +8,16 @@
  * compound 10 steps). Our float32 sums run over at most ~600 terms per output, whose rounding gives
  * relative errors near 1e-6; 1e-4 leaves room for that and still catches any wrong term, scale or
  * index (those give errors of order 1). The 1e-6 floor is for gradients that are exactly zero in
- * exact arithmetic (a conv bias followed by training-mode batch norm), where float32 leaves ~1e-8. */
+ * exact arithmetic (a conv bias followed by training-mode batch norm), where float32 leaves ~1e-8.
+ *
+ * The int8 engine against tests/ref/qref.hntf (tests/ref/gen_qref.py: TFLite's quantization and
+ * integer arithmetic reproduced in NumPy): the same weights and activation ranges must give the same
+ * quantized input and the same int8 value at every node, exactly; calibration's min/max ranges equal
+ * PyTorch's within 1e-5. */
 #include "check.h"
 #include "hwnas/estimate.h"
 #include "hwnas/exec.h"
+#include "hwnas/quant.h"
 #include "hwnas/tensor.h"
 #include "hwnas/train.h"
 
@@ -176,6 +182,82 @@ static void proxy_case(const char *tag) {
     hn_graph_free(g);
 }
 
+static hn_tensor_set qref;
+
+/* the int8 model of tag from the float weights and PyTorch's ranges: every formed value equals NumPy's */
+static void int8_case(const char *tag) {
+    char name[256];
+    hn_graph *g = load_net(tag);
+    snprintf(name, sizeof name, "%s.q.lo", tag);
+    const hn_tensor *lo = hn_tensor_set_find(&qref, name);
+    snprintf(name, sizeof name, "%s.q.hi", tag);
+    const hn_tensor *hi = hn_tensor_set_find(&qref, name);
+    snprintf(name, sizeof name, "%s.q.x", tag);
+    const hn_tensor *xq = hn_tensor_set_find(&qref, name);
+    snprintf(name, sizeof name, "%s.x", tag);
+    const hn_tensor *x = need(name);
+    if (!lo || !hi || !xq || hn_tensor_numel(lo) != g->nnodes) {
+        CHECK_MSG(false, "%s: regenerate tests/ref/qref.hntf (gen_qref.py)", tag);
+        hn_graph_free(g);
+        return;
+    }
+    int n = (int)x->shape[0];
+    /* calibration (min/max) finds PyTorch's ranges wherever the executor keeps the value */
+    float *clo = malloc(sizeof(float) * (size_t)g->nnodes), *chi = malloc(sizeof(float) * (size_t)g->nnodes);
+    CHECK_OK(hn_quant_calibrate(g, x->data, n, HN_RANGE_MINMAX, 0, clo, chi));
+    int compared = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        if (clo[i] == 0 && chi[i] == 0) continue; /* not kept: fused into the activation after it */
+        double scale = fmax(fabs(lo->data[i]), fabs(hi->data[i]));
+        CHECK_MSG(fabs(clo[i] - lo->data[i]) <= 1e-5 * scale && fabs(chi[i] - hi->data[i]) <= 1e-5 * scale,
+                  "%s node %s: range [%g, %g], PyTorch [%g, %g]", tag, g->nodes[i].name, clo[i], chi[i], lo->data[i],
+                  hi->data[i]);
+        compared++;
+    }
+    CHECK(compared > g->nnodes / 2);
+    free(clo), free(chi);
+
+    hn_qmodel *m = NULL;
+    CHECK_OK(hn_qmodel_new(g, lo->data, hi->data, &m));
+    if (!m) {
+        hn_graph_free(g);
+        return;
+    }
+    size_t in_len = hn_qmodel_input_len(m);
+    int8_t *in = malloc(in_len * (size_t)n), *arena = malloc(hn_qmodel_arena_bytes(m));
+    int8_t *out = malloc(hn_qmodel_output_len(m) * (size_t)n), *one = malloc(hn_qmodel_output_len(m));
+    hn_qmodel_quantize_input(m, x->data, n, in);
+    int bad = 0;
+    for (size_t i = 0; i < in_len * (size_t)n; i++) bad += in[i] != (int8_t)xq->data[i];
+    CHECK_MSG(bad == 0, "%s: %d quantized inputs differ", tag, bad);
+    CHECK_OK(hn_qmodel_run(m, in, n, out));
+    int values = 0;
+    for (int s = 0; s < n; s++) {
+        hn_qmodel_forward(m, in + in_len * (size_t)s, arena, one);
+        CHECK(memcmp(one, out + hn_qmodel_output_len(m) * (size_t)s, hn_qmodel_output_len(m)) == 0);
+        for (int i = 1; i < g->nnodes; i++) {
+            snprintf(name, sizeof name, "%s.q.v.%s", tag, g->nodes[i].name);
+            const hn_tensor *want = hn_tensor_set_find(&qref, name);
+            const int8_t *got = hn_qmodel_value(m, arena, i, NULL);
+            CHECK_MSG(!want == !got, "%s node %s: the int8 model %s its value, NumPy's %s", tag, g->nodes[i].name,
+                      got ? "forms" : "does not form", want ? "does" : "does not");
+            if (!want || !got) continue;
+            size_t len = hn_shape_numel(g->nodes[i].shape);
+            int diff = 0, first = -1;
+            for (size_t k = 0; k < len; k++)
+                if (got[k] != (int8_t)want->data[s * len + k]) diff++, first = first < 0 ? (int)k : first;
+            CHECK_MSG(diff == 0, "%s image %d node %s: %d of %zu int8 values differ (first [%d]: %d, NumPy %d)", tag, s,
+                      g->nodes[i].name, diff, len, first, first >= 0 ? got[first] : 0,
+                      first >= 0 ? (int)want->data[s * len + first] : 0);
+            values++;
+        }
+    }
+    CHECK(values >= n * 5);
+    free(in), free(arena), free(out), free(one);
+    hn_qmodel_free(m);
+    hn_graph_free(g);
+}
+
 int main(void) {
     char path[1024];
     snprintf(path, sizeof path, "%s/ref/ref.hntf", HWNAS_TEST_DIR);
@@ -190,6 +272,14 @@ int main(void) {
     proxy_case("cnn");
     proxy_case("allops");
     sgd_case();
+    snprintf(path, sizeof path, "%s/ref/qref.hntf", HWNAS_TEST_DIR);
+    if ((st = hn_tensor_file_read(path, &qref))) {
+        fprintf(stderr, "%s\n", hn_last_error());
+        return 1;
+    }
+    int8_case("allops");
+    int8_case("cnn");
+    hn_tensor_set_free(&qref);
     hn_tensor_set_free(&ref);
     return check_report();
 }

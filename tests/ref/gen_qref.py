@@ -1,0 +1,285 @@
+#!/usr/bin/python3
+"""Writes tests/ref/qref.hntf, the reference for hwnas's int8 engine.
+
+Run with Debian's interpreter: /usr/bin/python3 tests/ref/gen_qref.py (after gen_ref.py: it reads the
+networks' weights and inputs from ref.hntf). For each network of tests/ref/{allops,cnn}.yaml it
+  1. runs the float network (PyTorch, float64, batch norm in inference mode) on <net>.x and records
+     every node's range:                                    <net>.q.lo, <net>.q.hi   (one per node)
+  2. quantizes it as TFLite's post-training int8 scheme does, independently of the C code, in NumPy:
+     batch norm folded in float32, per-channel symmetric int8 weights, int32 biases, per-tensor
+     asymmetric int8 activations over the ranges of step 1, gemmlowp fixed-point requantization
+     (QuantizeMultiplier, SaturatingRoundingDoublingHighMul, RoundingDivideByPOT), TFLite's ADD
+     (inputs scaled by 2^20), average pooling rounded half away from zero;
+  3. runs the integer arithmetic on the quantized input       <net>.q.x
+     and writes every value the int8 model forms:              <net>.q.v.<node>   (N, C, H, W)
+The C test (tests/test_quant.c) builds its int8 model from the same weights and ranges and demands
+identical int8 values. Fusion follows TFLite's converter: a batch norm is folded into the convolution
+or linear layer it is the only consumer of, and a ReLU/ReLU6 that is the only consumer of either into
+its clamp; a lone batch norm is a 1x1 depthwise convolution; pooling, ReLU, identity and flatten keep
+their input's parameters; additions and concatenations requantize to the parameters of their range.
+"""
+import math, os, struct, yaml, numpy as np, torch, torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+f32 = np.float32
+
+
+def read_hntf(path):
+    data, out = open(path, "rb").read(), {}
+    magic, version, count = struct.unpack_from("<III", data, 0)
+    assert magic == 0x46544E48 and version == 1
+    off = 12
+    for _ in range(count):
+        (n,) = struct.unpack_from("<H", data, off); off += 2
+        name = data[off:off + n].decode(); off += n
+        (ndim,) = struct.unpack_from("<B", data, off); off += 1
+        shape = struct.unpack_from(f"<{ndim}q", data, off); off += 8 * ndim
+        size = int(np.prod(shape)) if ndim else 1
+        out[name] = np.frombuffer(data, "<f4", size, off).reshape(shape).copy(); off += 4 * size
+    return out
+
+
+def load_net(tag):
+    """The layers of a network file with hwnas's defaults: (op, name, input names, attributes, shape)."""
+    spec = yaml.safe_load(open(os.path.join(HERE, tag + ".yaml")))
+    nodes = [dict(op="input", name="input", ins=[], shape=tuple(spec["input"]))]
+    for i, l in enumerate(spec["layers"]):
+        op = l["op"]
+        default = f"{op}_{i + 1}" if op[-1].isdigit() else f"{op}{i + 1}"
+        ins = l.get("inputs", nodes[-1]["name"])
+        ins = [ins] if isinstance(ins, str) else ins
+        idx = [next(j for j, n in enumerate(nodes) if n["name"] == x) for x in ins]
+        c, h, w = nodes[idx[0]]["shape"]
+        k, p = l.get("kernel", 1), l.get("padding", 0)
+        s = l.get("stride", k if "pool" in op else 1)
+        d = dict(op=op, name=l.get("name", default), ins=idx, k=k, s=s, p=p, groups=l.get("groups", 1),
+                 bias=l.get("bias", True), cip=l.get("count_include_pad", True), eps=l.get("eps", 1e-5), out=l.get("out"))
+        if op == "conv2d": shape = (d["out"], (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1)
+        elif op in ("avgpool", "maxpool"): shape = (c, (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1)
+        elif op == "linear": shape = (d["out"], 1, 1)
+        elif op == "global_avgpool": shape = (c, 1, 1)
+        elif op == "flatten": shape = (c * h * w, 1, 1)
+        elif op == "concat": shape = (sum(nodes[j]["shape"][0] for j in idx), h, w)
+        else: shape = (c, h, w)
+        d["shape"] = shape
+        nodes.append(d)
+    return nodes
+
+
+def float_forward(nodes, W, tag, x):
+    """every node's value in float64 (N, C, H, W)"""
+    T = lambda name: torch.tensor(W[f"{tag}.w.{name}"], dtype=torch.float64)
+    v = [torch.tensor(x, dtype=torch.float64)]
+    for n in nodes[1:]:
+        a = [v[j] for j in n["ins"]]
+        op, nm = n["op"], n["name"]
+        if op == "conv2d":
+            y = F.conv2d(a[0], T(nm + ".weight"), T(nm + ".bias") if n["bias"] else None, n["s"], n["p"], 1, n["groups"])
+        elif op == "linear":
+            y = F.linear(a[0].flatten(1), T(nm + ".weight"), T(nm + ".bias") if n["bias"] else None)[:, :, None, None]
+        elif op == "batchnorm":
+            y = F.batch_norm(a[0], T(nm + ".running_mean"), T(nm + ".running_var"), T(nm + ".weight"), T(nm + ".bias"),
+                             False, 0.0, n["eps"])
+        elif op == "relu": y = F.relu(a[0])
+        elif op == "relu6": y = F.relu6(a[0])
+        elif op == "avgpool": y = F.avg_pool2d(a[0], n["k"], n["s"], n["p"], count_include_pad=n["cip"])
+        elif op == "maxpool": y = F.max_pool2d(a[0], n["k"], n["s"], n["p"])
+        elif op == "global_avgpool": y = a[0].mean((2, 3), keepdim=True)
+        elif op == "flatten": y = a[0].flatten(1)[:, :, None, None]
+        elif op == "add": y = sum(a[1:], a[0])
+        elif op == "concat": y = torch.cat(a, 1)
+        elif op == "identity": y = a[0]
+        elif op == "zero": y = a[0] * 0
+        else: raise ValueError(op)
+        v.append(y)
+    return v
+
+
+# ---- quantization arithmetic (TFLite / gemmlowp), on Python ints and float32/float64 as the C code ----
+
+def qparams(lo, hi, bits=8, symmetric=False):
+    """(scale as float32, zero point, qmin, qmax)"""
+    top = (1 << (bits - 1)) - 1
+    qmin, qmax = (-top if symmetric else -top - 1), top
+    lo, hi = min(f32(lo), f32(0)), max(f32(hi), f32(0))
+    if symmetric:
+        amax = max(-lo, hi)
+        return (f32(amax / f32(top)) if amax > 0 else f32(1)), 0, qmin, qmax
+    if f32(hi - lo) <= 0:
+        return f32(1), 0, qmin, qmax
+    scale = (float(hi) - float(lo)) / (qmax - qmin)
+    zp = qmin - float(lo) / scale
+    zp = qmin if zp <= qmin else qmax if zp >= qmax else int(round(zp))  # round: ties to even
+    return f32(scale), zp, qmin, qmax
+
+
+def quantize(x, q):
+    scale, zp, qmin, qmax = q
+    r = np.rint(np.asarray(x, dtype=f32) / scale).astype(np.int64)  # float32 division, ties to even
+    return np.clip(r + zp, qmin, qmax)
+
+
+def quantize_multiplier(real):
+    if real <= 0: return 0, 0
+    q, shift = math.frexp(real)
+    fixed = int(math.floor(q * (1 << 31) + 0.5))  # llround: halves away from zero
+    if fixed == 1 << 31: fixed //= 2; shift += 1
+    if shift < -31: return 0, 0
+    return fixed, shift
+
+
+def mult_apply(x, m):
+    """round(x * m) as gemmlowp: x an int64 array of int32 values"""
+    mult, shift = m
+    left, right = max(shift, 0), max(-shift, 0)
+    ab = (np.asarray(x, dtype=np.int64) << left) * mult
+    nudge = np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
+    t = ab + nudge
+    high = np.where(t >= 0, t >> 31, -((-t) >> 31))  # division truncating toward zero
+    mask = (1 << right) - 1
+    remainder = high & mask
+    threshold = (mask >> 1) + (high < 0)
+    return (high >> right) + (remainder > threshold)
+
+
+def rounded_div(s, count):
+    return np.where(s >= 0, (s + count // 2) // count, -((-s + count // 2) // count))
+
+
+def consumers(nodes, i):
+    return [j for j, n in enumerate(nodes) if i in n["ins"]]
+
+
+def quant_forward(nodes, W, tag, lo, hi, xq):
+    """the int8 model's values {node index: int array (N, C, H, W)} and the nodes whose values it forms"""
+    N = xq.shape[0]
+    val, qp, absorbed = {0: xq}, {0: qparams(lo[0], hi[0])}, set()
+    for i, n in enumerate(nodes):
+        if i == 0 or i in absorbed: continue
+        op, a = n["op"], n["ins"]
+        if op in ("conv2d", "linear", "batchnorm"):
+            end, bn, nxt = i, None, consumers(nodes, i)
+            weighted = op != "batchnorm"
+            if weighted and len(nxt) == 1 and nodes[nxt[0]]["op"] == "batchnorm":
+                bn = end = nxt[0]; nxt = consumers(nodes, bn)
+            if not weighted: bn = i
+            act = None
+            if len(nxt) == 1 and nodes[nxt[0]]["op"] in ("relu", "relu6"):
+                end = nxt[0]; act = nodes[end]["op"]
+            absorbed.update({bn, end} - {i, None})
+            cin, h, w = nodes[a[0]]["shape"]
+            cout = n["shape"][0]
+            k, s, p, groups = (n["k"], n["s"], n["p"], n["groups"]) if op == "conv2d" else (1, 1, 0, 1)
+            if op == "linear": cin, h, w = cin * h * w, 1, 1
+            if not weighted: groups = cin
+            per = cin // groups * k * k
+            if weighted:
+                wf = W[f"{tag}.w.{n['name']}.weight"].reshape(cout, per).astype(f32).copy()
+                bf = W[f"{tag}.w.{n['name']}.bias"].astype(f32).copy() if n["bias"] else np.zeros(cout, f32)
+            else:
+                wf, bf = np.ones((cout, 1), f32), np.zeros(cout, f32)
+            if bn is not None:
+                b = nodes[bn]["name"]
+                gamma, beta = W[f"{tag}.w.{b}.weight"], W[f"{tag}.w.{b}.bias"]
+                mean, var = W[f"{tag}.w.{b}.running_mean"], W[f"{tag}.w.{b}.running_var"]
+                inv = gamma / np.sqrt(var + f32(nodes[bn]["eps"]))  # float32 throughout
+                wf = wf * inv[:, None]
+                bf = beta + (bf - mean) * inv
+            qin, qout = qp[a[0]], qparams(lo[end], hi[end])
+            x = val[a[0]].reshape(N, cin, h, w)
+            xp = np.full((N, cin, h + 2 * p, w + 2 * p), qin[1], np.int64)
+            xp[:, :, p:p + h, p:p + w] = x
+            oh, ow = n["shape"][1], n["shape"][2]
+            out = np.zeros((N, cout, oh, ow), np.int64)
+            og, cg = cout // groups, cin // groups
+            for c in range(cout):
+                amax = np.max(np.abs(wf[c]))
+                wq_params = qparams(-amax, amax, 8, True)
+                wq = quantize(wf[c], wq_params)
+                bias_scale = float(qin[0]) * float(wq_params[0])
+                bq = int(np.rint(float(bf[c]) / bias_scale))
+                g = c // og
+                wk = wq.reshape(cg, k, k)
+                acc = np.zeros((N, oh, ow), np.int64)
+                for ky in range(k):
+                    for kx in range(k):
+                        patch = xp[:, g * cg:(g + 1) * cg, ky:ky + s * oh:s, kx:kx + s * ow:s]
+                        acc += np.einsum("nchw,c->nhw", patch - qin[1], wk[:, ky, kx])
+                m = quantize_multiplier(bias_scale / float(qout[0]))
+                y = qout[1] + mult_apply(acc + bq, m)
+                amin, amax_ = -128, 127
+                if act: amin = int(quantize(0, qout))
+                if act == "relu6": amax_ = int(quantize(6, qout))
+                out[:, c] = np.clip(y, amin, amax_)
+            val[end], qp[end] = out, qout
+            continue
+        x, q = val[a[0]], qp[a[0]] if a else None
+        if op in ("relu", "relu6"):
+            y = np.clip(x, quantize(0, q), quantize(6, q) if op == "relu6" else 127)
+        elif op in ("avgpool", "maxpool"):
+            k, s, p = n["k"], n["s"], n["p"]
+            C, H, Wd = x.shape[1:]
+            oh, ow = n["shape"][1], n["shape"][2]
+            y = np.zeros((N, C, oh, ow), np.int64)
+            for oy in range(oh):
+                for ox in range(ow):
+                    ys = [oy * s - p + ky for ky in range(k)]
+                    xs = [ox * s - p + kx for kx in range(k)]
+                    ys = [t for t in ys if 0 <= t < H]; xs = [t for t in xs if 0 <= t < Wd]
+                    win = x[:, :, ys][:, :, :, xs]
+                    if op == "maxpool":
+                        y[:, :, oy, ox] = win.max((2, 3))
+                    else:
+                        count = k * k if n["cip"] else len(ys) * len(xs)
+                        y[:, :, oy, ox] = np.clip(q[1] + rounded_div((win - q[1]).sum((2, 3)), count), -128, 127)
+        elif op == "global_avgpool":
+            hw = x.shape[2] * x.shape[3]
+            y = np.clip(q[1] + rounded_div((x - q[1]).sum((2, 3)), hw), -128, 127)[:, :, None, None]
+        elif op in ("flatten", "identity"):
+            y = x.reshape(N, *n["shape"])
+        elif op == "zero":
+            y = np.full_like(x, q[1])
+        elif op == "add":
+            q = qparams(lo[i], hi[i])
+            twice_max = max(2.0 * float(qp[j][0]) for j in a)
+            s = sum(mult_apply((val[j] - qp[j][1]) * (1 << 20), quantize_multiplier(float(qp[j][0]) / twice_max)) for j in a)
+            y = np.clip(q[1] + mult_apply(s, quantize_multiplier(twice_max / ((1 << 20) * float(q[0])))), -128, 127)
+        elif op == "concat":
+            q, parts = qparams(lo[i], hi[i]), []
+            for j in a:
+                if qp[j][0] == q[0] and qp[j][1] == q[1]:
+                    parts.append(val[j])
+                else:
+                    m = quantize_multiplier(float(qp[j][0]) / float(q[0]))
+                    parts.append(np.clip(q[1] + mult_apply(val[j] - qp[j][1], m), -128, 127))
+            y = np.concatenate(parts, 1)
+        else:
+            raise ValueError(op)
+        val[i], qp[i] = y, q
+    return val
+
+
+W = read_hntf(os.path.join(HERE, "ref.hntf"))
+out = []
+for tag in ("allops", "cnn"):
+    nodes = load_net(tag)
+    x = W[f"{tag}.x"]
+    v = float_forward(nodes, W, tag, x)
+    lo = np.array([t.min().item() for t in v], f32)
+    hi = np.array([t.max().item() for t in v], f32)
+    xq = quantize(x, qparams(lo[0], hi[0])).astype(np.int64)
+    vals = quant_forward(nodes, W, tag, lo, hi, xq)
+    out += [(f"{tag}.q.lo", lo), (f"{tag}.q.hi", hi), (f"{tag}.q.x", xq)]
+    for i in sorted(vals):
+        if i: out.append((f"{tag}.q.v.{nodes[i]['name']}", vals[i].reshape(x.shape[0], *nodes[i]["shape"])))
+    print(f"{tag}: {len(vals) - 1} int8 values, output {vals[max(vals)].reshape(x.shape[0], -1)[0].tolist()}")
+
+with open(os.path.join(HERE, "qref.hntf"), "wb") as f:
+    f.write(struct.pack("<III", 0x46544E48, 1, len(out)))
+    for name, a in out:
+        a = np.asarray(a)
+        b = name.encode()
+        f.write(struct.pack("<H", len(b)) + b + struct.pack("<B", a.ndim))
+        f.write(struct.pack(f"<{a.ndim}q", *a.shape))
+        f.write(a.astype("<f4").tobytes())
+print(f"wrote {len(out)} tensors to {os.path.join(HERE, 'qref.hntf')}")
