@@ -277,8 +277,15 @@ int main(void) {
         fprintf(stderr, "%s\n", hn_last_error());
         return 1;
     }
-    int8_case("allops");
-    int8_case("cnn");
+    static const char *const kernels[] = {"c", "avx512vnni"}; /* every path must agree with NumPy */
+    for (int k = 0; k < 2; k++) {
+        if (hn_quant_set_kernels(kernels[k])) {
+            fprintf(stderr, "note: %s\n", hn_last_error());
+            continue;
+        }
+        int8_case("allops");
+        int8_case("cnn");
+    }
     hn_tensor_set_free(&qref);
     hn_tensor_set_free(&ref);
     return check_report();

@@ -29,6 +29,7 @@ static const char *help =
     "  --calibration N       training images to calibrate activation ranges on (default 1000)\n"
     "  --range METHOD        minmax (default), percentile or mse\n"
     "  --percentile P        for --range percentile (default 99.99)\n"
+    "  --kernels ISA         int8 kernels: avx512vnni or c (default: the best this CPU has)\n"
     "  --threads T           threads (default: all cores)\n"
     "  --json                print one JSON object on stdout\n"
     "  --help                show this help\n";
@@ -43,7 +44,7 @@ static bool parse_range(const char *s, hn_range_method *m) {
 
 int cmd_eval(int argc, char **argv) {
     enum { O_NET = 256, O_SPACE, O_ARCH, O_STUDY, O_TRIAL, O_WEIGHTS, O_DATASET, O_QUANT, O_CALIB, O_RANGE, O_PCT,
-           O_THREADS, O_JSON, O_HELP };
+           O_THREADS, O_JSON, O_HELP, O_KERNELS };
     static const struct option opts[] = {
         {"net", required_argument, 0, O_NET},          {"space", required_argument, 0, O_SPACE},
         {"arch", required_argument, 0, O_ARCH},        {"from-study", required_argument, 0, O_STUDY},
@@ -52,6 +53,7 @@ int cmd_eval(int argc, char **argv) {
         {"calibration", required_argument, 0, O_CALIB}, {"range", required_argument, 0, O_RANGE},
         {"percentile", required_argument, 0, O_PCT},   {"threads", required_argument, 0, O_THREADS},
         {"json", no_argument, 0, O_JSON},              {"help", no_argument, 0, O_HELP},
+        {"kernels", required_argument, 0, O_KERNELS},
         {0, 0, 0, 0}};
     const char *net = NULL, *space = NULL, *arch = NULL, *study = NULL, *weights = NULL, *dataset = NULL;
     long trial = -1, calib = 1000, threads = 0;
@@ -80,6 +82,11 @@ int cmd_eval(int argc, char **argv) {
         case O_PCT: if (!cli_float("eval", "--percentile", optarg, 50, 100, &pct)) return 2; break;
         case O_THREADS: if (!cli_int("eval", "--threads", optarg, 1, 1024, &threads)) return 2; break;
         case O_JSON: json = true; break;
+        case O_KERNELS: {
+            hn_status st = hn_quant_set_kernels(optarg);
+            if (st) return cli_fail(st);
+            break;
+        }
         case O_HELP: fputs(help, stdout); return 0;
         default: return cli_usage_error("eval", "unknown or incomplete option '%s'", o);
         }
@@ -125,6 +132,7 @@ int cmd_eval(int argc, char **argv) {
             json_object_set_new(o, "int8_images_per_s", json_real(qips));
             json_object_set_new(o, "range", json_string(range_names[method]));
             json_object_set_new(o, "calibration_images", json_integer(calib < train->n ? calib : train->n));
+            json_object_set_new(o, "kernels", json_string(hn_quant_kernels()));
         }
         char *s = json_dumps(o, JSON_REAL_PRECISION(6));
         puts(s);
@@ -133,8 +141,8 @@ int cmd_eval(int argc, char **argv) {
     } else {
         printf("%-8s %10s %10s\n", "engine", "accuracy", "images/s");
         printf("%-8s %8.2f %% %10.0f\n", "float32", acc, ips);
-        if (m) printf("%-8s %8.2f %% %10.0f   (calibrated on %ld training images, %s ranges)\n", "int8", qacc, qips,
-                      calib < train->n ? calib : (long)train->n, range_names[method]);
+        if (m) printf("%-8s %8.2f %% %10.0f   (calibrated on %ld training images, %s ranges; %s kernels)\n", "int8",
+                      qacc, qips, calib < train->n ? calib : (long)train->n, range_names[method], hn_quant_kernels());
     }
 done:
     hn_qmodel_free(m);

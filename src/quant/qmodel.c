@@ -72,10 +72,11 @@ static void fold_bn(const hn_graph *g, int bn, int cout, size_t per, float *w, f
 /* Quantizes the float weights w (cout x per) and bias b per output channel into the conv's tables. */
 static hn_status quantize_layer(hn_arena *a, const float *w, const float *b, int cout, size_t per, hn_qparams in,
                                 hn_qparams out, s8_conv_params *p) {
-    int8_t *wq = hn_arena_alloc(a, (size_t)cout * per);
+    int8_t *wq = hn_arena_alloc(a, (size_t)cout * per + 4); /* the kernels may read 4 bytes past the end */
     int32_t *bias = hn_arena_alloc(a, sizeof(int32_t) * (size_t)cout);
     s8_mult *mult = hn_arena_alloc(a, sizeof(s8_mult) * (size_t)cout);
     if (!wq || !bias || !mult) return hn_error(HN_ERR_NOMEM, "int8 weights");
+    memset(wq + (size_t)cout * per, 0, 4);
     for (int c = 0; c < cout; c++) {
         float amax = 0;
         for (size_t k = 0; k < per; k++) amax = fmaxf(amax, fabsf(w[c * per + k]));
@@ -85,7 +86,7 @@ static hn_status quantize_layer(hn_arena *a, const float *w, const float *b, int
         double bias_scale = (double)in.scale * (double)wp.scale;
         double bq = nearbyint((double)b[c] / bias_scale);
         bq = fmin(fmax(bq, -2147483648.0 + 65536 * 255), 2147483647.0 - 65536 * 255); /* room for the zero-point term */
-        bias[c] = (int32_t)bq - in.zero_point * wsum;
+        bias[c] = (int32_t)bq - (in.zero_point + 128) * wsum; /* the kernel reads x + 128 */
         mult[c] = to_s8(hn_qmult_from_real(bias_scale / (double)out.scale));
     }
     p->weights = wq, p->bias = bias, p->mult = mult;
@@ -219,6 +220,7 @@ static hn_status add_node(builder *b, int id, int *last) {
 hn_status hn_qmodel_new(const hn_graph *g, const float *lo, const float *hi, hn_qmodel **out) {
     *out = NULL;
     if (!g->finalized) return hn_error(HN_ERR_INVALID, "int8 model: the graph is not finalized");
+    hn_quant_kernels(); /* choose the kernels before any run */
     hn_qmodel *m = hn_calloc(sizeof *m);
     if (!m || !(m->arena = hn_arena_new()) ||
         !(m->nodes = hn_arena_alloc(m->arena, sizeof(qnode) * (size_t)g->nnodes)) ||
@@ -255,7 +257,7 @@ size_t hn_qmodel_output_len(const hn_qmodel *m) { return m->nodes[m->output].len
 size_t hn_qmodel_arena_bytes(const hn_qmodel *m) { return m->values_bytes + m->scratch_bytes; }
 
 void hn_qmodel_forward(const hn_qmodel *m, const int8_t *in, int8_t *arena, int8_t *out) {
-    int8_t *scratch = arena + m->values_bytes;
+    uint8_t *scratch = (uint8_t *)arena + m->values_bytes;
     memcpy(arena + m->nodes[0].off, in, m->nodes[0].len);
     for (int i = 1; i < m->n; i++) {
         const qnode *q = &m->nodes[i];

@@ -25,39 +25,48 @@ int32_t s8_mult_apply(int32_t x, s8_mult m) {
     return rounding_divide_by_pot(rounding_doubling_high_mul((int32_t)((uint32_t)x << left), m.multiplier), right);
 }
 
-/* sum of a[i] * b[i]: the hot loop of convolutions and linear layers (compilers vectorise it) */
-static int32_t dot_s8(const int8_t *a, const int8_t *b, int n) {
-    int32_t acc = 0;
-    for (int i = 0; i < n; i++) acc += (int32_t)a[i] * (int32_t)b[i];
-    return acc;
+/* out[r] = sum over i < n of a[i] * w[r * wstride + i] for rows r < rows (1..4) */
+static void dot(const uint8_t *a, const int8_t *w, size_t wstride, int n, int rows, int32_t *out) {
+    for (int r = 0; r < rows; r++) {
+        const int8_t *wr = w + (size_t)r * wstride;
+        int32_t acc = 0;
+        for (int i = 0; i < n; i++) acc += (int32_t)a[i] * (int32_t)wr[i];
+        out[r] = acc;
+    }
 }
+
+static s8_conv_group_fn conv_group = s8_conv_group_c;
+
+void s8_set_conv_group(s8_conv_group_fn fn) { conv_group = fn ? fn : s8_conv_group_c; }
 
 size_t s8_conv_scratch_bytes(const s8_conv_params *p) {
-    int kg = p->cin / p->groups * p->kernel * p->kernel;
-    return (size_t)p->oh * (size_t)p->ow * (size_t)kg;
+    size_t kg = (size_t)(p->cin / p->groups * p->kernel * p->kernel), npix = (size_t)p->oh * (size_t)p->ow;
+    size_t padded = (size_t)(p->cin / p->groups) * (size_t)(p->h + 2 * p->pad) * (size_t)(p->w + 2 * p->pad);
+    return (npix + 15) / 16 * 16 * ((kg + 3) / 4 * 4) + padded;
 }
 
-/* the (OH*OW, Cg*K*K) unfolding of one group's input channels: row = one output pixel, so that each
- * output value is one contiguous dot product with a weight row */
-static void unfold(const s8_conv_params *p, const int8_t *in, int c0, int cg, int8_t *col) {
+/* the (OH*OW, Cg*K*K) unfolding of one group's input channels as unsigned values: row = one output
+ * pixel, so that each output value is one contiguous dot product with a weight row */
+static void unfold(const s8_conv_params *p, const int8_t *in, int c0, int cg, uint8_t *col) {
     int k = p->kernel, kg = cg * k * k;
+    uint8_t pad = (uint8_t)(p->in_zp + 128);
     for (int oy = 0; oy < p->oh; oy++)
         for (int ox = 0; ox < p->ow; ox++) {
-            int8_t *row = col + ((size_t)oy * p->ow + ox) * kg;
+            uint8_t *row = col + ((size_t)oy * p->ow + ox) * kg;
             for (int c = 0; c < cg; c++) {
                 const int8_t *plane = in + (size_t)(c0 + c) * p->h * p->w;
                 for (int ky = 0; ky < k; ky++) {
                     int iy = oy * p->stride - p->pad + ky;
                     for (int kx = 0; kx < k; kx++) {
                         int ix = ox * p->stride - p->pad + kx;
-                        *row++ = iy >= 0 && iy < p->h && ix >= 0 && ix < p->w ? plane[iy * p->w + ix] : (int8_t)p->in_zp;
+                        *row++ = iy >= 0 && iy < p->h && ix >= 0 && ix < p->w ? (uint8_t)(plane[iy * p->w + ix] + 128) : pad;
                     }
                 }
             }
         }
 }
 
-static int8_t requant(int32_t acc, const s8_conv_params *p, int oc) {
+int8_t s8_requant(int32_t acc, const s8_conv_params *p, int oc) {
     return (int8_t)clamp32(p->out_zp + s8_mult_apply(acc, p->mult[oc]), p->act_min, p->act_max);
 }
 
@@ -74,29 +83,35 @@ static void depthwise(const s8_conv_params *p, const int8_t *in, int8_t *out) {
                     int iy = oy * p->stride - p->pad + ky;
                     for (int kx = 0; kx < k; kx++) {
                         int ix = ox * p->stride - p->pad + kx;
-                        int32_t x = iy >= 0 && iy < p->h && ix >= 0 && ix < p->w ? plane[iy * p->w + ix] : p->in_zp;
-                        acc += x * wt[ky * k + kx];
+                        int32_t u = (iy >= 0 && iy < p->h && ix >= 0 && ix < p->w ? plane[iy * p->w + ix] : p->in_zp) + 128;
+                        acc += u * wt[ky * k + kx];
                     }
                 }
-                o[oy * p->ow + ox] = requant(acc, p, c);
+                o[oy * p->ow + ox] = s8_requant(acc, p, c);
             }
     }
 }
 
-void s8_conv(const s8_conv_params *p, const int8_t *in, int8_t *out, int8_t *scratch) {
+void s8_conv_group_c(const s8_conv_params *p, const int8_t *in, int g, int8_t *out, uint8_t *scratch) {
+    int cg = p->cin / p->groups, og = p->cout / p->groups, kg = cg * p->kernel * p->kernel, npix = p->oh * p->ow;
+    unfold(p, in, g * cg, cg, scratch);
+    for (int i = 0; i < npix; i++) {
+        const uint8_t *col = scratch + (size_t)i * kg;
+        for (int oc = g * og; oc < (g + 1) * og; oc += 4) {
+            int rows = (g + 1) * og - oc < 4 ? (g + 1) * og - oc : 4;
+            int32_t acc[4];
+            dot(col, p->weights + (size_t)oc * kg, (size_t)kg, kg, rows, acc);
+            for (int r = 0; r < rows; r++) out[(size_t)(oc + r) * npix + i] = s8_requant(p->bias[oc + r] + acc[r], p, oc + r);
+        }
+    }
+}
+
+void s8_conv(const s8_conv_params *p, const int8_t *in, int8_t *out, uint8_t *scratch) {
     if (p->groups > 1 && p->groups == p->cin && p->groups == p->cout) {
         depthwise(p, in, out);
         return;
     }
-    int cg = p->cin / p->groups, og = p->cout / p->groups, kg = cg * p->kernel * p->kernel, npix = p->oh * p->ow;
-    for (int g = 0; g < p->groups; g++) {
-        unfold(p, in, g * cg, cg, scratch);
-        for (int oc = g * og; oc < (g + 1) * og; oc++) {
-            const int8_t *wrow = p->weights + (size_t)oc * kg;
-            int8_t *o = out + (size_t)oc * npix;
-            for (int i = 0; i < npix; i++) o[i] = requant(p->bias[oc] + dot_s8(wrow, scratch + (size_t)i * kg, kg), p, oc);
-        }
-    }
+    for (int g = 0; g < p->groups; g++) conv_group(p, in, g, out, scratch);
 }
 
 void s8_add(int n, const int8_t *const *in, const int32_t *zp, const s8_mult *mult, size_t len, int32_t out_zp,

@@ -4,7 +4,9 @@
  *
  * Tensors are one image, channel-major (C, H, W), int8. Real value = (q - zero_point) * scale; the
  * scales only reach the kernels as fixed-point multipliers (TFLite's arithmetic, include/hwnas/quant.h).
- * Kernels never allocate: convolutions take a scratch buffer of s8_conv_scratch_bytes bytes. */
+ * Kernels never allocate: convolutions take a scratch buffer of s8_conv_scratch_bytes bytes. No kernel
+ * overflows: int32 sums stay below 2^31 for layers of up to 2^16 products per output. The weights
+ * array must be readable 4 bytes past its end (SIMD paths read whole groups of 4). */
 #ifndef HWNAS_S8_KERNELS_H
 #define HWNAS_S8_KERNELS_H
 
@@ -20,9 +22,11 @@ typedef struct {
 /* round(x * m) as TFLite computes it (SaturatingRoundingDoublingHighMul, then RoundingDivideByPOT) */
 int32_t s8_mult_apply(int32_t x, s8_mult m);
 
-/* Convolution (and linear layers: a 1x1 convolution of a 1x1 image). weights (cout, cin/groups, k, k);
- * bias (cout) already holds -in_zp * sum(weights of the channel), so padding with in_zp (real 0) and
- * plain products of the stored values give the exact sum of (x - in_zp) * w. Per output channel:
+/* Convolution (and linear layers: a 1x1 convolution of a 1x1 image). weights (cout, cin/groups, k, k).
+ * The input is read as unsigned, u = x + 128, so that products are uint8 x int8 (what VNNI's dot
+ * product takes); bias (cout) therefore holds the layer's quantized bias minus
+ * (in_zp + 128) * sum(weights of the channel): padding with u = in_zp + 128 (real 0) and plain products
+ * then give exactly sum((x - in_zp) * w) + bias. Per output channel:
  * out = clamp(out_zp + round(acc * mult[c]), act_min, act_max). */
 typedef struct {
     int cin, h, w, cout, oh, ow, kernel, stride, pad, groups;
@@ -32,7 +36,17 @@ typedef struct {
     const s8_mult *mult;
 } s8_conv_params;
 size_t s8_conv_scratch_bytes(const s8_conv_params *p);
-void s8_conv(const s8_conv_params *p, const int8_t *in, int8_t *out, int8_t *scratch);
+void s8_conv(const s8_conv_params *p, const int8_t *in, int8_t *out, uint8_t *scratch);
+
+/* The work of one group of a (non-depthwise) convolution: unfold, multiply, requantize into out. The
+ * portable version is the default; a host library may install a faster one with identical results
+ * (s8_simd.c: AVX-512 VNNI). Scratch is s8_conv_scratch_bytes, which leaves room for its layout
+ * (pixels padded to 16, the unfolded depth to 4, and a padded copy of the group's input). */
+typedef void (*s8_conv_group_fn)(const s8_conv_params *p, const int8_t *in, int group, int8_t *out, uint8_t *scratch);
+void s8_conv_group_c(const s8_conv_params *p, const int8_t *in, int group, int8_t *out, uint8_t *scratch);
+void s8_set_conv_group(s8_conv_group_fn fn); /* NULL: the portable one */
+/* clamp(out_zp + round(acc * mult[oc]), act_min, act_max): the end of every convolution output */
+int8_t s8_requant(int32_t acc, const s8_conv_params *p, int oc);
 
 /* Sum of n tensors of len values (TFLite's ADD, for any number of inputs): each (x - zp[i]) * 2^20 is
  * scaled by mult[i] (its scale over twice the largest input scale), the sum by out_mult. */

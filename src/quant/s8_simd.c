@@ -1,0 +1,210 @@
+/* Faster convolutions for the int8 kernels on x86-64, chosen at run time: AVX-512 VNNI (vpdpbusd:
+ * four uint8 x int8 products summed into each int32 lane, vectorised over output pixels, with the
+ * requantization vectorised too). It is exact: vpdpbusd's products and sums never saturate (unlike
+ * vpmaddubsw's), so it gives the portable C path's int32 sums, and the same int8 values, bit for bit.
+ * Elsewhere the portable path runs, as the compiler vectorises it for the build's -march. */
+#include <pthread.h>
+#include <string.h>
+
+#include "hwnas/quant.h"
+#include "s8_kernels.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_X86 1
+
+static inline int32_t load4(const int8_t *w) {
+    int32_t v;
+    memcpy(&v, w, 4);
+    return v;
+}
+
+/* floor(t / 2^31) + 1 where t < 0 and not a multiple: t / 2^31 truncated toward zero, 8 int64 lanes */
+__attribute__((target("avx512f,avx512dq"))) static __m512i div_2p31_trunc(__m512i t) {
+    __m512i q = _mm512_srai_epi64(t, 31);
+    __mmask8 neg_inexact = _mm512_cmplt_epi64_mask(t, _mm512_setzero_si512()) &
+                           _mm512_test_epi64_mask(t, _mm512_set1_epi64(0x7fffffff));
+    return _mm512_mask_add_epi64(q, neg_inexact, q, _mm512_set1_epi64(1));
+}
+
+/* s8_requant of 8 int32 sums (as int64 lanes): gemmlowp's high multiply and rounding shift, lane-wise */
+__attribute__((target("avx512f,avx512dq"))) static __m512i requant8(__m512i x, s8_mult m) {
+    int left = m.shift > 0 ? m.shift : 0, right = m.shift > 0 ? 0 : -m.shift;
+    __m512i ab = _mm512_mullo_epi64(_mm512_slli_epi64(x, (unsigned)left), _mm512_set1_epi64(m.multiplier));
+    __mmask8 nonneg = _mm512_cmpge_epi64_mask(ab, _mm512_setzero_si512());
+    __m512i nudge = _mm512_mask_blend_epi64(nonneg, _mm512_set1_epi64(1 - (1 << 30)), _mm512_set1_epi64(1 << 30));
+    __m512i high = div_2p31_trunc(_mm512_add_epi64(ab, nudge));
+    __m512i mask = _mm512_set1_epi64(((int64_t)1 << right) - 1);
+    __m512i rem = _mm512_and_si512(high, mask);
+    __m512i thr = _mm512_srai_epi64(mask, 1);
+    thr = _mm512_mask_add_epi64(thr, _mm512_cmplt_epi64_mask(high, _mm512_setzero_si512()), thr, _mm512_set1_epi64(1));
+    __m512i res = _mm512_srai_epi64(high, (unsigned)right);
+    return _mm512_mask_add_epi64(res, _mm512_cmpgt_epi64_mask(rem, thr), res, _mm512_set1_epi64(1));
+}
+
+/* out[0..n) = clamp(zp + round(acc * m)) for 16 sums, n <= 16 */
+__attribute__((target("avx512f,avx512bw,avx512dq"))) static void requant16(__m512i acc, const s8_conv_params *p, int oc,
+                                                                          int8_t *out, int n) {
+    __m256i lo = _mm512_cvtepi64_epi32(requant8(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(acc)), p->mult[oc]));
+    __m256i hi = _mm512_cvtepi64_epi32(requant8(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(acc, 1)), p->mult[oc]));
+    __m512i y = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+    y = _mm512_add_epi32(y, _mm512_set1_epi32(p->out_zp));
+    y = _mm512_min_epi32(_mm512_max_epi32(y, _mm512_set1_epi32(p->act_min)), _mm512_set1_epi32(p->act_max));
+    _mm_mask_storeu_epi8(out, (__mmask16)((1u << n) - 1), _mm512_cvtepi32_epi8(y));
+}
+
+/* channel oc for the 16 pixels from pb (n of them real) of the unfolding col (see below) */
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vnni"))) static void one_channel(const s8_conv_params *p,
+                                                                                         const uint8_t *col, int np,
+                                                                                         int kq, int kg, int oc, int pb,
+                                                                                         int n, int8_t *out) {
+    __m512i a0 = _mm512_setzero_si512();
+    const int8_t *w0 = p->weights + (size_t)oc * kg;
+    for (int q = 0; q < kq; q++)
+        a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(col + ((size_t)q * np + pb) * 4), _mm512_set1_epi32(load4(w0 + 4 * q)));
+    requant16(_mm512_add_epi32(a0, _mm512_set1_epi32(p->bias[oc])), p, oc, out + (size_t)oc * p->oh * p->ow + pb, n);
+}
+
+/* One convolution group with VNNI, vectorised over output pixels. The group's input is first copied
+ * as unsigned values into a zero-point-padded buffer; the unfolding is laid out (K/4, P, 4) -- for
+ * each group of 4 depths, 4 bytes per pixel, P = pixels rounded up to 16 -- so one 64-byte load holds
+ * 16 pixels x 4 depths, and vpdpbusd with 4 weights of a channel broadcast adds their products into
+ * 16 pixel sums. Depths past K are zero, so the weights read there (the next row's, or the 4 readable
+ * bytes past the array) add nothing. */
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vnni"))) static void conv_group_vnni(const s8_conv_params *p,
+                                                                                             const int8_t *in, int g,
+                                                                                             int8_t *out, uint8_t *col) {
+    int cg = p->cin / p->groups, og = p->cout / p->groups, k = p->kernel, kg = cg * k * k, s = p->stride;
+    int npix = p->oh * p->ow, np = (npix + 15) / 16 * 16, kq = (kg + 3) / 4;
+    int ph = p->h + 2 * p->pad, pw = p->w + 2 * p->pad;
+    uint8_t *padded = col + (size_t)kq * np * 4;
+    memset(padded, (uint8_t)(p->in_zp + 128), (size_t)cg * ph * pw);
+    for (int c = 0; c < cg; c++)
+        for (int y = 0; y < p->h; y++) {
+            const int8_t *src = in + ((size_t)(g * cg + c) * p->h + y) * p->w;
+            uint8_t *dst = padded + ((size_t)c * ph + y + p->pad) * pw + p->pad;
+            for (int x = 0; x < p->w; x++) dst[x] = (uint8_t)(src[x] + 128);
+        }
+    memset(col, 0, (size_t)kq * np * 4);
+    for (int q = 0; q < kq; q++) {
+        const uint8_t *src[4];
+        int nd = kg - 4 * q < 4 ? kg - 4 * q : 4;
+        for (int j = 0; j < nd; j++) { /* depth d = (c, ky, kx) */
+            int d = 4 * q + j, c = d / (k * k), ky = d / k % k, kx = d % k;
+            src[j] = padded + ((size_t)c * ph + ky) * pw + kx;
+        }
+        uint8_t *dst = col + (size_t)q * np * 4;
+        for (int oy = 0, i = 0; oy < p->oh; oy++) {
+            int ox = 0;
+            if (nd == 4 && s == 1) /* 16 pixels of 4 rows interleaved into 16 groups of 4 bytes */
+                for (; ox + 16 <= p->ow; ox += 16, i += 16) {
+                    size_t at = (size_t)oy * pw + (size_t)ox;
+                    __m128i r0 = _mm_loadu_si128((const __m128i *)(src[0] + at));
+                    __m128i r1 = _mm_loadu_si128((const __m128i *)(src[1] + at));
+                    __m128i r2 = _mm_loadu_si128((const __m128i *)(src[2] + at));
+                    __m128i r3 = _mm_loadu_si128((const __m128i *)(src[3] + at));
+                    __m128i lo01 = _mm_unpacklo_epi8(r0, r1), hi01 = _mm_unpackhi_epi8(r0, r1);
+                    __m128i lo23 = _mm_unpacklo_epi8(r2, r3), hi23 = _mm_unpackhi_epi8(r2, r3);
+                    __m128i *d = (__m128i *)(dst + (size_t)i * 4);
+                    _mm_storeu_si128(d, _mm_unpacklo_epi16(lo01, lo23));
+                    _mm_storeu_si128(d + 1, _mm_unpackhi_epi16(lo01, lo23));
+                    _mm_storeu_si128(d + 2, _mm_unpacklo_epi16(hi01, hi23));
+                    _mm_storeu_si128(d + 3, _mm_unpackhi_epi16(hi01, hi23));
+                }
+            for (; ox < p->ow; ox++, i++) {
+                size_t at = (size_t)oy * s * pw + (size_t)ox * s;
+                for (int j = 0; j < nd; j++) dst[i * 4 + j] = src[j][at];
+            }
+        }
+    }
+    int pb = 0;
+    for (; pb + 32 <= npix; pb += 32) { /* 4 channels x 32 pixels: each broadcast weight serves 2 blocks */
+        int oc = g * og;
+        for (; oc + 4 <= (g + 1) * og; oc += 4) {
+            __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+            const int8_t *w0 = p->weights + (size_t)oc * kg, *w1 = w0 + kg, *w2 = w1 + kg, *w3 = w2 + kg;
+            for (int q = 0; q < kq; q++) {
+                const uint8_t *cq = col + ((size_t)q * np + pb) * 4;
+                __m512i x = _mm512_loadu_si512(cq), y = _mm512_loadu_si512(cq + 64);
+                __m512i v0 = _mm512_set1_epi32(load4(w0 + 4 * q)), v1 = _mm512_set1_epi32(load4(w1 + 4 * q));
+                __m512i v2 = _mm512_set1_epi32(load4(w2 + 4 * q)), v3 = _mm512_set1_epi32(load4(w3 + 4 * q));
+                a0 = _mm512_dpbusd_epi32(a0, x, v0), b0 = _mm512_dpbusd_epi32(b0, y, v0);
+                a1 = _mm512_dpbusd_epi32(a1, x, v1), b1 = _mm512_dpbusd_epi32(b1, y, v1);
+                a2 = _mm512_dpbusd_epi32(a2, x, v2), b2 = _mm512_dpbusd_epi32(b2, y, v2);
+                a3 = _mm512_dpbusd_epi32(a3, x, v3), b3 = _mm512_dpbusd_epi32(b3, y, v3);
+            }
+            __m512i sums[8] = {a0, a1, a2, a3, b0, b1, b2, b3};
+            for (int r = 0; r < 8; r++) {
+                int c = oc + r % 4;
+                requant16(_mm512_add_epi32(sums[r], _mm512_set1_epi32(p->bias[c])), p, c,
+                          out + (size_t)c * npix + pb + 16 * (r / 4), 16);
+            }
+        }
+        for (; oc < (g + 1) * og; oc++)
+            for (int h = 0; h < 2; h++) one_channel(p, col, np, kq, kg, oc, pb + 16 * h, 16, out);
+    }
+    for (; pb < npix; pb += 16) {
+        int npb = npix - pb < 16 ? npix - pb : 16;
+        int oc = g * og;
+        for (; oc + 4 <= (g + 1) * og; oc += 4) { /* four channels at once, their sums in registers */
+            __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+            const int8_t *w0 = p->weights + (size_t)oc * kg, *w1 = w0 + kg, *w2 = w1 + kg, *w3 = w2 + kg;
+            for (int q = 0; q < kq; q++) {
+                __m512i a = _mm512_loadu_si512(col + ((size_t)q * np + pb) * 4);
+                a0 = _mm512_dpbusd_epi32(a0, a, _mm512_set1_epi32(load4(w0 + 4 * q)));
+                a1 = _mm512_dpbusd_epi32(a1, a, _mm512_set1_epi32(load4(w1 + 4 * q)));
+                a2 = _mm512_dpbusd_epi32(a2, a, _mm512_set1_epi32(load4(w2 + 4 * q)));
+                a3 = _mm512_dpbusd_epi32(a3, a, _mm512_set1_epi32(load4(w3 + 4 * q)));
+            }
+            __m512i sums[4] = {a0, a1, a2, a3};
+            for (int r = 0; r < 4; r++)
+                requant16(_mm512_add_epi32(sums[r], _mm512_set1_epi32(p->bias[oc + r])), p, oc + r,
+                          out + (size_t)(oc + r) * npix + pb, npb);
+        }
+        for (; oc < (g + 1) * og; oc++) one_channel(p, col, np, kq, kg, oc, pb, npb, out);
+    }
+}
+#endif
+
+static const char *isa = "c";
+
+#ifdef HAVE_X86
+static bool vnni_ok(void) {
+    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512dq");
+}
+#endif
+
+static void choose_best(void) {
+#ifdef HAVE_X86
+    __builtin_cpu_init();
+    if (vnni_ok()) {
+        s8_set_conv_group(conv_group_vnni), isa = "avx512vnni";
+        return;
+    }
+#endif
+}
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+const char *hn_quant_kernels(void) {
+    pthread_once(&once, choose_best);
+    return isa;
+}
+
+hn_status hn_quant_set_kernels(const char *name) {
+    pthread_once(&once, choose_best);
+    if (!strcmp(name, "c")) {
+        s8_set_conv_group(NULL), isa = "c";
+        return HN_OK;
+    }
+#ifdef HAVE_X86
+    if (!strcmp(name, "avx512vnni") && vnni_ok()) {
+        s8_set_conv_group(conv_group_vnni), isa = "avx512vnni";
+        return HN_OK;
+    }
+#endif
+    if (!strcmp(name, "avx512vnni"))
+        return hn_error(HN_ERR_INVALID, "int8 kernels '%s': this CPU does not support them", name);
+    return hn_error(HN_ERR_INVALID, "int8 kernels '%s': expected c or avx512vnni", name);
+}
