@@ -253,6 +253,15 @@ static void int8_case(const char *tag) {
         }
     }
     CHECK(values >= n * 5);
+    /* with slots shared by liveness: a smaller arena, the same outputs */
+    size_t before = hn_qmodel_arena_bytes(m);
+    CHECK_OK(hn_qmodel_share_memory(m));
+    CHECK_MSG(hn_qmodel_arena_bytes(m) < before, "%s: arena %zu -> %zu bytes", tag, before, hn_qmodel_arena_bytes(m));
+    CHECK(hn_qmodel_value(m, arena, 1, NULL) == NULL);
+    for (int s = 0; s < n; s++) {
+        hn_qmodel_forward(m, in + in_len * (size_t)s, arena, one);
+        CHECK(memcmp(one, out + hn_qmodel_output_len(m) * (size_t)s, hn_qmodel_output_len(m)) == 0);
+    }
     free(in), free(arena), free(out), free(one);
     hn_qmodel_free(m);
     hn_graph_free(g);

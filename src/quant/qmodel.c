@@ -17,27 +17,24 @@
 #include "hwnas/quant.h"
 #include "s8_kernels.h"
 
-typedef enum { QK_INPUT, QK_CONV, QK_ADD, QK_CONCAT, QK_AVGPOOL, QK_MAXPOOL, QK_MEAN, QK_CLAMP, QK_ZERO, QK_COPY } qkind;
-
+/* a value of the int8 model: the kernels' node, its inputs' tables, and its real parameters */
 typedef struct {
-    qkind kind;
-    int ninputs, inputs[HN_MAX_INPUTS]; /* qnode indices */
-    size_t len, off;                    /* values per image and their offset in the arena */
-    hn_qparams q;                       /* of the output */
-    s8_conv_params conv;
-    s8_pool_params pool;
-    int32_t lo, hi;                                     /* QK_CLAMP */
-    int32_t zp[HN_MAX_INPUTS];                          /* QK_ADD, QK_CONCAT: the inputs' zero points */
-    s8_mult mult[HN_MAX_INPUTS], out_mult;              /* QK_ADD, QK_CONCAT */
+    s8_node s;
+    hn_qparams q;
+    int inputs[HN_MAX_INPUTS];
+    int32_t in_zp[HN_MAX_INPUTS];
+    s8_mult in_mult[HN_MAX_INPUTS];
 } qnode;
 
 struct hn_qmodel {
     hn_arena *arena; /* owns everything below */
     int n, nvalues;  /* qnodes; graph nodes */
     int output;      /* the qnode of the graph's output */
-    qnode *nodes;
+    qnode *nodes;    /* nvalues entries (at most one per graph node), n used */
+    s8_node *plan;   /* the kernels' view of nodes (n entries) */
     int *value_of;   /* nvalues entries */
     size_t values_bytes, scratch_bytes;
+    bool shared;     /* values share slots (hn_qmodel_share_memory) */
 };
 
 static s8_mult to_s8(hn_qmult m) { return (s8_mult){m.multiplier, m.shift}; }
@@ -121,7 +118,7 @@ static hn_status add_conv(builder *b, int id, qnode *q, int *last) {
      * the order, but nothing between reads them (each is its producer's only consumer) */
     if (bn > id) b->absorbed[bn] = true;
     if (relu) b->absorbed[next] = true;
-    s8_conv_params *p = &q->conv;
+    s8_conv_params *p = &q->s.conv;
     *p = (s8_conv_params){.cin = in->shape.c, .h = in->shape.h, .w = in->shape.w, .cout = n->shape.c, .oh = n->shape.h,
                           .ow = n->shape.w, .kernel = 1, .stride = 1, .pad = 0, .groups = 1};
     if (n->op == HN_OP_CONV2D) p->kernel = n->kernel, p->stride = n->stride, p->pad = n->pad, p->groups = n->groups;
@@ -147,7 +144,7 @@ static hn_status add_conv(builder *b, int id, qnode *q, int *last) {
     p->act_min = -128, p->act_max = 127;
     if (relu) p->act_min = hn_quantize(0, q->q);
     if (relu && g->nodes[end].op == HN_OP_RELU6) p->act_max = hn_quantize(6, q->q);
-    q->kind = QK_CONV;
+    q->s.kind = S8_CONV;
     *last = end;
     if (!st && s8_conv_scratch_bytes(p) > m->scratch_bytes) m->scratch_bytes = s8_conv_scratch_bytes(p);
     return st;
@@ -159,12 +156,13 @@ static hn_status add_node(builder *b, int id, int *last) {
     const hn_node *n = &g->nodes[id];
     qnode *q = &m->nodes[m->n];
     memset(q, 0, sizeof *q);
-    q->ninputs = n->ninputs;
+    q->s.ninputs = n->ninputs;
+    q->s.inputs = q->inputs, q->s.in_zp = q->in_zp, q->s.in_mult = q->in_mult;
     for (int k = 0; k < n->ninputs; k++) q->inputs[k] = m->value_of[n->inputs[k]];
     const qnode *in0 = n->ninputs ? &m->nodes[q->inputs[0]] : NULL;
     *last = id;
     switch (n->op) {
-    case HN_OP_INPUT: q->kind = QK_INPUT, q->q = range_params(b, 0); break;
+    case HN_OP_INPUT: q->s.kind = S8_INPUT, q->q = range_params(b, 0); break;
     case HN_OP_CONV2D:
     case HN_OP_LINEAR:
     case HN_OP_BATCHNORM: {
@@ -174,45 +172,46 @@ static hn_status add_node(builder *b, int id, int *last) {
     }
     case HN_OP_RELU:
     case HN_OP_RELU6:
-        q->kind = QK_CLAMP, q->q = in0->q, q->lo = hn_quantize(0, q->q);
-        q->hi = n->op == HN_OP_RELU6 ? hn_quantize(6, q->q) : 127;
+        q->s.kind = S8_CLAMP, q->q = in0->q, q->s.lo = hn_quantize(0, q->q);
+        q->s.hi = n->op == HN_OP_RELU6 ? hn_quantize(6, q->q) : 127;
         break;
     case HN_OP_AVGPOOL:
     case HN_OP_MAXPOOL: {
         const hn_node *x = &g->nodes[n->inputs[0]];
-        q->kind = n->op == HN_OP_AVGPOOL ? QK_AVGPOOL : QK_MAXPOOL, q->q = in0->q;
-        q->pool = (s8_pool_params){x->shape.c, x->shape.h, x->shape.w, n->shape.h, n->shape.w, n->kernel, n->stride,
-                                   n->pad, n->count_include_pad, q->q.zero_point};
+        q->s.kind = n->op == HN_OP_AVGPOOL ? S8_AVGPOOL : S8_MAXPOOL, q->q = in0->q;
+        q->s.pool = (s8_pool_params){x->shape.c, x->shape.h, x->shape.w, n->shape.h, n->shape.w, n->kernel, n->stride,
+                                     n->pad, n->count_include_pad, q->q.zero_point};
         break;
     }
-    case HN_OP_GLOBAL_AVGPOOL: q->kind = QK_MEAN, q->q = in0->q; break;
+    case HN_OP_GLOBAL_AVGPOOL: q->s.kind = S8_MEAN, q->q = in0->q; break;
     case HN_OP_IDENTITY:
-    case HN_OP_FLATTEN: q->kind = QK_COPY, q->q = in0->q; break;
-    case HN_OP_ZERO: q->kind = QK_ZERO, q->q = in0->q; break;
+    case HN_OP_FLATTEN: q->s.kind = S8_COPY, q->q = in0->q; break;
+    case HN_OP_ZERO: q->s.kind = S8_ZERO, q->q = in0->q; break;
     case HN_OP_ADD: {
         /* TFLite: inputs scaled by 2^20 and s_i / (2 max s), the sum by 2 max s / (2^20 s_out) */
-        q->kind = QK_ADD, q->q = range_params(b, id);
+        q->s.kind = S8_ADD, q->q = range_params(b, id);
         double twice_max = 0;
         for (int k = 0; k < n->ninputs; k++) twice_max = fmax(twice_max, 2.0 * m->nodes[q->inputs[k]].q.scale);
         for (int k = 0; k < n->ninputs; k++) {
-            q->zp[k] = m->nodes[q->inputs[k]].q.zero_point;
-            q->mult[k] = to_s8(hn_qmult_from_real(m->nodes[q->inputs[k]].q.scale / twice_max));
+            q->in_zp[k] = m->nodes[q->inputs[k]].q.zero_point;
+            q->in_mult[k] = to_s8(hn_qmult_from_real(m->nodes[q->inputs[k]].q.scale / twice_max));
         }
-        q->out_mult = to_s8(hn_qmult_from_real(twice_max / ((double)(1 << 20) * q->q.scale)));
+        q->s.out_mult = to_s8(hn_qmult_from_real(twice_max / ((double)(1 << 20) * q->q.scale)));
         break;
     }
     case HN_OP_CONCAT:
-        q->kind = QK_CONCAT, q->q = range_params(b, id);
+        q->s.kind = S8_CONCAT, q->q = range_params(b, id);
         for (int k = 0; k < n->ninputs; k++) {
-            q->zp[k] = m->nodes[q->inputs[k]].q.zero_point;
-            q->mult[k] = to_s8(hn_qmult_from_real((double)m->nodes[q->inputs[k]].q.scale / q->q.scale));
+            q->in_zp[k] = m->nodes[q->inputs[k]].q.zero_point;
+            q->in_mult[k] = to_s8(hn_qmult_from_real((double)m->nodes[q->inputs[k]].q.scale / q->q.scale));
         }
         break;
     default: return hn_error(HN_ERR_INVALID, "node '%s': op %s has no int8 kernel", n->name, hn_op_name(n->op));
     }
-    q->len = hn_shape_numel(g->nodes[*last].shape);
-    q->off = m->values_bytes;
-    m->values_bytes += (q->len + 15) & ~(size_t)15;
+    q->s.zp = q->q.zero_point;
+    q->s.len = (int32_t)hn_shape_numel(g->nodes[*last].shape);
+    q->s.off = (int32_t)m->values_bytes;
+    m->values_bytes += ((size_t)q->s.len + 15) & ~(size_t)15;
     m->value_of[*last] = m->n++;
     return HN_OK;
 }
@@ -236,10 +235,12 @@ hn_status hn_qmodel_new(const hn_graph *g, const float *lo, const float *hi, hn_
         if (!b.absorbed[i]) st = add_node(&b, i, &last);
     hn_free(b.absorbed);
     m->output = m->value_of[g->nnodes - 1];
+    if (!st && !(m->plan = hn_arena_alloc(m->arena, sizeof(s8_node) * (size_t)m->n))) st = hn_error(HN_ERR_NOMEM, "int8 model");
     if (st) {
         hn_qmodel_free(m);
         return st;
     }
+    for (int i = 0; i < m->n; i++) m->plan[i] = m->nodes[i].s;
     *out = m;
     return HN_OK;
 }
@@ -252,52 +253,58 @@ void hn_qmodel_free(hn_qmodel *m) {
 
 hn_qparams hn_qmodel_input_params(const hn_qmodel *m) { return m->nodes[0].q; }
 hn_qparams hn_qmodel_output_params(const hn_qmodel *m) { return m->nodes[m->output].q; }
-size_t hn_qmodel_input_len(const hn_qmodel *m) { return m->nodes[0].len; }
-size_t hn_qmodel_output_len(const hn_qmodel *m) { return m->nodes[m->output].len; }
+size_t hn_qmodel_input_len(const hn_qmodel *m) { return (size_t)m->plan[0].len; }
+size_t hn_qmodel_output_len(const hn_qmodel *m) { return (size_t)m->plan[m->output].len; }
 size_t hn_qmodel_arena_bytes(const hn_qmodel *m) { return m->values_bytes + m->scratch_bytes; }
 
 void hn_qmodel_forward(const hn_qmodel *m, const int8_t *in, int8_t *arena, int8_t *out) {
-    uint8_t *scratch = (uint8_t *)arena + m->values_bytes;
-    memcpy(arena + m->nodes[0].off, in, m->nodes[0].len);
-    for (int i = 1; i < m->n; i++) {
-        const qnode *q = &m->nodes[i];
-        int8_t *y = arena + q->off;
-        const int8_t *x = arena + m->nodes[q->inputs[0]].off;
-        switch (q->kind) {
-        case QK_CONV: s8_conv(&q->conv, x, y, scratch); break;
-        case QK_CLAMP: s8_clamp(x, q->len, q->lo, q->hi, y); break;
-        case QK_AVGPOOL: s8_avgpool(&q->pool, x, y); break;
-        case QK_MAXPOOL: s8_maxpool(&q->pool, x, y); break;
-        case QK_MEAN: s8_mean((int)q->len, (int)(m->nodes[q->inputs[0]].len / q->len), q->q.zero_point, x, y); break;
-        case QK_COPY: memcpy(y, x, q->len); break;
-        case QK_ZERO: memset(y, (int8_t)q->q.zero_point, q->len); break;
-        case QK_ADD: {
-            const int8_t *ins[HN_MAX_INPUTS];
-            for (int k = 0; k < q->ninputs; k++) ins[k] = arena + m->nodes[q->inputs[k]].off;
-            s8_add(q->ninputs, ins, q->zp, q->mult, q->len, q->q.zero_point, q->out_mult, -128, 127, y);
-            break;
-        }
-        case QK_CONCAT:
-            for (int k = 0; k < q->ninputs; k++) {
-                const qnode *src = &m->nodes[q->inputs[k]];
-                if (src->q.scale == q->q.scale && src->q.zero_point == q->q.zero_point)
-                    memcpy(y, arena + src->off, src->len);
-                else
-                    s8_rescale(arena + src->off, src->len, q->zp[k], q->mult[k], q->q.zero_point, y);
-                y += src->len;
-            }
-            break;
-        case QK_INPUT: break;
-        }
-    }
-    memcpy(out, arena + m->nodes[m->output].off, m->nodes[m->output].len);
+    s8_forward(m->plan, m->n, m->output, in, arena, m->values_bytes, out);
 }
 
 const int8_t *hn_qmodel_value(const hn_qmodel *m, const int8_t *arena, int node, hn_qparams *q) {
-    if (node < 0 || node >= m->nvalues || m->value_of[node] < 0) return NULL;
+    if (m->shared || node < 0 || node >= m->nvalues || m->value_of[node] < 0) return NULL;
     const qnode *v = &m->nodes[m->value_of[node]];
     if (q) *q = v->q;
-    return arena + v->off;
+    return arena + v->s.off;
+}
+
+hn_status hn_qmodel_share_memory(hn_qmodel *m) {
+    int *last = hn_alloc(sizeof(int) * (size_t)m->n), *order = hn_alloc(sizeof(int) * (size_t)m->n);
+    if (!last || !order) {
+        hn_free(last), hn_free(order);
+        return hn_error(HN_ERR_NOMEM, "int8 memory plan");
+    }
+    /* a value lives from its step to its last reader's (the output to the end) */
+    for (int i = 0; i < m->n; i++) last[i] = i == m->output ? m->n : i;
+    for (int i = 0; i < m->n; i++)
+        for (int k = 0; k < m->plan[i].ninputs; k++)
+            if (last[m->plan[i].inputs[k]] < i) last[m->plan[i].inputs[k]] = i;
+    /* first fit: the lowest offset that overlaps no value still alive at step i; order holds the live
+     * values sorted by offset */
+    int nlive = 0;
+    size_t peak = 0;
+    for (int i = 0; i < m->n; i++) {
+        int w = 0;
+        for (int k = 0; k < nlive; k++)
+            if (last[order[k]] >= i) order[w++] = order[k];
+        nlive = w;
+        size_t len = ((size_t)m->plan[i].len + 15) & ~(size_t)15, off = 0;
+        int at = 0;
+        for (; at < nlive; at++) {
+            const s8_node *o = &m->plan[order[at]];
+            if (off + len <= (size_t)o->off) break;
+            size_t end = (size_t)o->off + (((size_t)o->len + 15) & ~(size_t)15);
+            if (end > off) off = end;
+        }
+        m->plan[i].off = (int32_t)off;
+        memmove(order + at + 1, order + at, sizeof(int) * (size_t)(nlive - at));
+        order[at] = i, nlive++;
+        if (off + len > peak) peak = off + len;
+    }
+    m->values_bytes = peak;
+    m->shared = true;
+    hn_free(last), hn_free(order);
+    return HN_OK;
 }
 
 hn_status hn_qmodel_run(const hn_qmodel *m, const int8_t *in, int n, int8_t *out) {

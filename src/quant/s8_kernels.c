@@ -124,6 +124,10 @@ void s8_add(int n, const int8_t *const *in, const int32_t *zp, const s8_mult *mu
 }
 
 void s8_rescale(const int8_t *in, size_t len, int32_t in_zp, s8_mult m, int32_t out_zp, int8_t *out) {
+    if (m.multiplier == 1 << 30 && m.shift == 1 && in_zp == out_zp) { /* a multiplier of exactly 1 */
+        memmove(out, in, len);
+        return;
+    }
     for (size_t i = 0; i < len; i++) out[i] = (int8_t)clamp32(out_zp + s8_mult_apply(in[i] - in_zp, m), -128, 127);
 }
 
@@ -177,4 +181,39 @@ void s8_mean(int c, int hw, int32_t zp, const int8_t *in, int8_t *out) {
 
 void s8_clamp(const int8_t *in, size_t len, int32_t lo, int32_t hi, int8_t *out) {
     for (size_t i = 0; i < len; i++) out[i] = (int8_t)clamp32(in[i], lo, hi);
+}
+
+void s8_forward(const s8_node *nodes, int n, int output, const int8_t *in, int8_t *arena, size_t scratch_off,
+                int8_t *out) {
+    uint8_t *scratch = (uint8_t *)arena + scratch_off;
+    memcpy(arena + nodes[0].off, in, (size_t)nodes[0].len);
+    for (int i = 1; i < n; i++) {
+        const s8_node *q = &nodes[i];
+        int8_t *y = arena + q->off;
+        const int8_t *x = arena + nodes[q->inputs[0]].off;
+        switch (q->kind) {
+        case S8_CONV: s8_conv(&q->conv, x, y, scratch); break;
+        case S8_CLAMP: s8_clamp(x, (size_t)q->len, q->lo, q->hi, y); break;
+        case S8_AVGPOOL: s8_avgpool(&q->pool, x, y); break;
+        case S8_MAXPOOL: s8_maxpool(&q->pool, x, y); break;
+        case S8_MEAN: s8_mean(q->len, nodes[q->inputs[0]].len / q->len, q->zp, x, y); break;
+        case S8_COPY: memmove(y, x, (size_t)q->len); break;
+        case S8_ZERO: memset(y, (int8_t)q->zp, (size_t)q->len); break;
+        case S8_ADD: {
+            const int8_t *ins[16];
+            for (int k = 0; k < q->ninputs; k++) ins[k] = arena + nodes[q->inputs[k]].off;
+            s8_add(q->ninputs, ins, q->in_zp, q->in_mult, (size_t)q->len, q->zp, q->out_mult, -128, 127, y);
+            break;
+        }
+        case S8_CONCAT:
+            for (int k = 0; k < q->ninputs; k++) {
+                const s8_node *src = &nodes[q->inputs[k]];
+                s8_rescale(arena + src->off, (size_t)src->len, q->in_zp[k], q->in_mult[k], q->zp, y);
+                y += src->len;
+            }
+            break;
+        default: break;
+        }
+    }
+    memcpy(out, arena + nodes[output].off, (size_t)nodes[output].len);
 }

@@ -71,4 +71,30 @@ void s8_mean(int c, int hw, int32_t zp, const int8_t *in, int8_t *out);
 /* clamp to [lo, hi]: ReLU (lo = zero point) and ReLU6 (hi = the code of 6) */
 void s8_clamp(const int8_t *in, size_t len, int32_t lo, int32_t hi, int8_t *out);
 
+/* ---- a whole network ---- */
+
+enum { S8_INPUT, S8_CONV, S8_ADD, S8_CONCAT, S8_AVGPOOL, S8_MAXPOOL, S8_MEAN, S8_CLAMP, S8_ZERO, S8_COPY };
+
+/* One value of the network and the kernel that computes it from earlier ones. Arrays are the
+ * caller's (constant tables in an exported model). */
+typedef struct {
+    int kind;             /* S8_* */
+    int ninputs;
+    const int *inputs;    /* indices of earlier nodes */
+    int32_t len, off;     /* values per image, offset of the value in the arena */
+    int32_t zp;           /* the value's zero point */
+    s8_conv_params conv;  /* S8_CONV */
+    s8_pool_params pool;  /* S8_AVGPOOL, S8_MAXPOOL */
+    int32_t lo, hi;       /* S8_CLAMP */
+    const int32_t *in_zp; /* S8_ADD, S8_CONCAT: the inputs' zero points and multipliers */
+    const s8_mult *in_mult;
+    s8_mult out_mult;     /* S8_ADD */
+} s8_node;
+
+/* Runs nodes[0..n) in order on one image: in is copied to node 0's slot, every other node's kernel
+ * reads its inputs' slots and writes its own, out receives node `output`'s value. The arena holds
+ * the slots; the convolutions' scratch starts at arena + scratch_off. */
+void s8_forward(const s8_node *nodes, int n, int output, const int8_t *in, int8_t *arena, size_t scratch_off,
+                int8_t *out);
+
 #endif
