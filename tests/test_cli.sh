@@ -117,8 +117,28 @@ i8=$("$HWNAS" cost --space mbconv+quant --arch "$M0#int8/int8" --json | sed 's/.
 if [ -n "$f32" ] && [ "$i8" -eq $((f32 / 4)) ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: int8 activation bytes $i8, float32 $f32" >&2; fi
 expect 0 '"weight_type": "int4", "activation_type": "int8"' -- "$HWNAS" cost --space mbconv+quant --arch "$M0#int4/int8" --json --layers
 expect 2 "expected 1 or 48 WEIGHT/ACTIVATION pairs" -- "$HWNAS" cost --space mbconv+quant --arch "$M0#int8/int8,int8/int8"
+M1='r16|w0.5:k3e3,k5e1|w0.5:k3e3,k3e3,skip|w0.5:k3e1,skip,skip|w0.5:k3e1,skip,skip,skip|w0.5:k3e1,skip,skip'
 # trains at its own resolution: the 28x28 images are resized to 16x16
 expect 0 "resizing the images from 28x28 to 16x16" -- "$HWNAS" train --space mbconv --arch "$M0" --dataset "idx:$T/tiny" --batch 16
+
+# quantization and export on the tiny dataset: an MBConv network (depthwise, residual adds) trained for
+# an epoch, evaluated in float32 and int8, exported as C that builds with -std=c99 -Wall -Werror and
+# reproduces the engine's outputs on all 40 test images with either kernel set
+expect 0 "" -- "$HWNAS" train --space mbconv --arch "$M1" --dataset "idx:$T/tiny" --batch 16 --save "$T/m1.hntf"
+expect 0 '"int8_accuracy": ' -- "$HWNAS" eval --space mbconv --arch "$M1" --dataset "idx:$T/tiny" --weights "$T/m1.hntf" --quantized --json
+expect 0 "int8 " -- "$HWNAS" eval --space mbconv --arch "$M1" --dataset "idx:$T/tiny" --weights "$T/m1.hntf" --quantized --range mse --kernels c
+expect 2 "--weights FILE is required" -- "$HWNAS" eval --space mbconv --arch "$M1" --dataset "idx:$T/tiny"
+expect 2 "--range 'max': expected minmax, percentile or mse" -- "$HWNAS" eval --net "$NET" --weights x --range max
+for k in c avx512vnni; do
+  if [ "$k" = avx512vnni ] && ! grep -q avx512_vnni /proc/cpuinfo; then continue; fi
+  expect 0 "wrote $T/exp-$k/model.c" -- "$HWNAS" export --format c --space mbconv --arch "$M1" --dataset "idx:$T/tiny" \
+    --weights "$T/m1.hntf" --out "$T/exp-$k" --samples 40 --calibration 80
+  expect 0 "" -- cc -std=c99 -Wall -Wextra -pedantic -Werror -O1 "$T/exp-$k/model.c" "$T/exp-$k/main.c" -o "$T/exp-$k/model"
+  expect 0 "40 of 40 outputs equal the int8 engine's" -- "$T/exp-$k/model"
+done
+grep -q malloc "$T/exp-c/model.c" && { fail=$((fail + 1)); echo "FAIL: the exported model calls malloc" >&2; }
+expect 2 "--format 'tflite': expected c" -- "$HWNAS" export --format tflite --net "$NET" --weights x --out "$T/x"
+expect 2 "unknown device 'cortex-m99'" -- "$HWNAS" export --format c --net "$NET" --weights x --out "$T/x" --device cortex-m99
 
 # zero-cost proxies on the tiny dataset
 expect 0 '"synflow": ' -- "$HWNAS" proxy --space mbconv --arch "$M0" --dataset "idx:$T/tiny" --batch 16 --json

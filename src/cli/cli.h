@@ -43,6 +43,20 @@ hn_status cli_net_and_data(const char *net, const char *space, const char *arch,
 hn_status cli_study_trial(const char *dir, long trial, bool have_dataset, char space[64], char arch[4096],
                           char dataset[512]);
 
+/* A trained network named on the command line: --net FILE, --space NAME --arch STRING, or
+ * --from-study DIR (its chosen model.yaml and model.hntf) or --from-study DIR --trial ID; --weights
+ * FILE; --dataset SPEC. cli_load_trained checks the combination (a usage error names cmd), loads the
+ * network with its weights, and the dataset resized to the network's input. */
+typedef struct {
+    const char *net, *space, *arch, *study, *weights, *dataset;
+    long trial;
+    char buf_space[64], buf_arch[4096], buf_data[512], buf_net[1200], buf_weights[1200];
+} cli_trained;
+/* Returns 0, or the exit code of the failure (already reported). */
+int cli_load_trained(const char *cmd, cli_trained *t, bool quiet, hn_graph **g, hn_dataset **train, hn_dataset **test);
+/* --range minmax|percentile|mse */
+bool cli_range_method(const char *s, int *method);
+
 /* Where shipped data lives, NULL-terminated: PREFIX/share/hwnas/SUB next to an installed binary, then
  * the source tree this binary was built from (sub: "devices", "examples/studies"). Static storage. */
 const char *const *cli_data_dirs(const char *sub);
@@ -56,5 +70,6 @@ int cmd_proxy(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_study(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

@@ -34,14 +34,6 @@ static const char *help =
     "  --json                print one JSON object on stdout\n"
     "  --help                show this help\n";
 
-static bool parse_range(const char *s, hn_range_method *m) {
-    if (!strcmp(s, "minmax")) *m = HN_RANGE_MINMAX;
-    else if (!strcmp(s, "percentile")) *m = HN_RANGE_PERCENTILE;
-    else if (!strcmp(s, "mse")) *m = HN_RANGE_MSE;
-    else return false;
-    return true;
-}
-
 int cmd_eval(int argc, char **argv) {
     enum { O_NET = 256, O_SPACE, O_ARCH, O_STUDY, O_TRIAL, O_WEIGHTS, O_DATASET, O_QUANT, O_CALIB, O_RANGE, O_PCT,
            O_THREADS, O_JSON, O_HELP, O_KERNELS };
@@ -55,28 +47,28 @@ int cmd_eval(int argc, char **argv) {
         {"json", no_argument, 0, O_JSON},              {"help", no_argument, 0, O_HELP},
         {"kernels", required_argument, 0, O_KERNELS},
         {0, 0, 0, 0}};
-    const char *net = NULL, *space = NULL, *arch = NULL, *study = NULL, *weights = NULL, *dataset = NULL;
-    long trial = -1, calib = 1000, threads = 0;
+    cli_trained t = {.trial = -1};
+    long calib = 1000, threads = 0;
     double pct = 99.99;
     bool quantized = false, json = false;
-    hn_range_method method = HN_RANGE_MINMAX;
+    int method = HN_RANGE_MINMAX;
     int c;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         const char *o = argv[optind - 1];
         switch (c) {
-        case O_NET: net = optarg; break;
-        case O_SPACE: space = optarg; break;
-        case O_ARCH: arch = optarg; break;
-        case O_STUDY: study = optarg; break;
-        case O_TRIAL: if (!cli_int("eval", "--trial", optarg, 1, 0x7fffffffL, &trial)) return 2; break;
-        case O_WEIGHTS: weights = optarg; break;
-        case O_DATASET: dataset = optarg; break;
+        case O_NET: t.net = optarg; break;
+        case O_SPACE: t.space = optarg; break;
+        case O_ARCH: t.arch = optarg; break;
+        case O_STUDY: t.study = optarg; break;
+        case O_TRIAL: if (!cli_int("eval", "--trial", optarg, 1, 0x7fffffffL, &t.trial)) return 2; break;
+        case O_WEIGHTS: t.weights = optarg; break;
+        case O_DATASET: t.dataset = optarg; break;
         case O_QUANT: quantized = true; break;
         case O_CALIB: if (!cli_int("eval", "--calibration", optarg, 1, 1000000, &calib)) return 2; break;
         case O_RANGE:
-            if (!parse_range(optarg, &method))
+            if (!cli_range_method(optarg, &method))
                 return cli_usage_error("eval", "--range '%s': expected minmax, percentile or mse", optarg);
             break;
         case O_PCT: if (!cli_float("eval", "--percentile", optarg, 50, 100, &pct)) return 2; break;
@@ -92,40 +84,20 @@ int cmd_eval(int argc, char **argv) {
         }
     }
     if (optind < argc) return cli_usage_error("eval", "unexpected argument '%s'", argv[optind]);
-    char study_space[64], study_arch[4096], study_data[512], path[1200], wpath[1200];
-    if (study) {
-        if (net || space) return cli_usage_error("eval", "--from-study replaces --net and --space/--arch");
-        if (trial > 0) {
-            hn_status st = cli_study_trial(study, trial, dataset != NULL, study_space, study_arch, study_data);
-            if (st) return cli_fail(st);
-            space = study_space, arch = study_arch;
-            if (!dataset) dataset = study_data;
-        } else { /* the chosen network */
-            snprintf(path, sizeof path, "%s/model.yaml", study);
-            net = path;
-            if (!weights) snprintf(wpath, sizeof wpath, "%s/model.hntf", study), weights = wpath;
-        }
-    } else if (trial > 0) {
-        return cli_usage_error("eval", "--trial needs --from-study DIR");
-    }
-    if (!net == !space) return cli_usage_error("eval", "give --net FILE, --space NAME --arch STRING or --from-study DIR");
-    if (!space != !arch) return cli_usage_error("eval", "--space and --arch go together");
-    if (!weights) return cli_usage_error("eval", "--weights FILE is required (an untrained network's accuracy means nothing)");
-    if (!dataset) dataset = "fashion-mnist";
     hn_set_threads((int)threads);
-
-    hn_graph *g = NULL;
-    hn_dataset *train = NULL, *test = NULL;
+    hn_graph *g;
+    hn_dataset *train, *test;
     hn_qmodel *m = NULL;
-    hn_status st = cli_net_and_data(net, space, arch, dataset, json, &g, &train, &test);
-    if (st) return cli_fail(st);
+    int rc = cli_load_trained("eval", &t, json, &g, &train, &test);
+    if (rc) return rc;
+    hn_status st;
     double acc = 0, ips = 0, qacc = 0, qips = 0;
-    if ((st = hn_graph_load_weights(g, weights)) || (st = hn_evaluate(g, test, 500, &acc, &ips))) goto done;
-    if (quantized && ((st = hn_ptq(g, train, (int)calib, method, pct, &m)) || (st = hn_qmodel_evaluate(m, test, &qacc, &qips))))
+    if ((st = hn_evaluate(g, test, 500, &acc, &ips))) goto done;
+    if (quantized && ((st = hn_ptq(g, train, (int)calib, (hn_range_method)method, pct, &m)) || (st = hn_qmodel_evaluate(m, test, &qacc, &qips))))
         goto done;
     static const char *const range_names[] = {"minmax", "percentile", "mse"};
     if (json) {
-        json_t *o = json_pack("{s:s, s:I, s:f, s:f, s:i}", "dataset", dataset, "test_images", (json_int_t)test->n,
+        json_t *o = json_pack("{s:s, s:I, s:f, s:f, s:i}", "dataset", t.dataset, "test_images", (json_int_t)test->n,
                               "float_accuracy", acc, "float_images_per_s", ips, "threads", hn_get_threads());
         if (m) {
             json_object_set_new(o, "int8_accuracy", json_real(qacc));

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "hwnas/data.h"
+#include "hwnas/quant.h"
 #include "hwnas/space.h"
 #include "hwnas/study.h"
 
@@ -158,4 +159,46 @@ hn_status cli_study_trial(const char *dir, long trial, bool have_dataset, char s
              : hn_error(HN_ERR_INVALID, "%s: a tabular study has no dataset to train on (give --dataset)", dir);
     hn_study_close(s);
     return st;
+}
+
+int cli_load_trained(const char *cmd, cli_trained *t, bool quiet, hn_graph **g, hn_dataset **train, hn_dataset **test) {
+    *g = NULL, *train = *test = NULL;
+    if (t->study) {
+        if (t->net || t->space) return cli_usage_error(cmd, "--from-study replaces --net and --space/--arch");
+        if (t->trial > 0) {
+            hn_status st = cli_study_trial(t->study, t->trial, t->dataset != NULL, t->buf_space, t->buf_arch, t->buf_data);
+            if (st) return cli_fail(st);
+            t->space = t->buf_space, t->arch = t->buf_arch;
+            if (!t->dataset) t->dataset = t->buf_data;
+        } else { /* the chosen network */
+            snprintf(t->buf_net, sizeof t->buf_net, "%s/model.yaml", t->study);
+            t->net = t->buf_net;
+            if (!t->weights) snprintf(t->buf_weights, sizeof t->buf_weights, "%s/model.hntf", t->study), t->weights = t->buf_weights;
+        }
+    } else if (t->trial > 0) {
+        return cli_usage_error(cmd, "--trial needs --from-study DIR");
+    }
+    if (!t->net == !t->space) return cli_usage_error(cmd, "give --net FILE, --space NAME --arch STRING or --from-study DIR");
+    if (!t->space != !t->arch) return cli_usage_error(cmd, "--space and --arch go together");
+    if (!t->weights) return cli_usage_error(cmd, "--weights FILE is required (the trained network's weights)");
+    if (!t->dataset) t->dataset = "fashion-mnist";
+    hn_status st = cli_net_and_data(t->net, t->space, t->arch, t->dataset, quiet, g, train, test);
+    if (!st && (st = hn_graph_load_weights(*g, t->weights))) {
+        hn_graph_free(*g), hn_dataset_free(*train), hn_dataset_free(*test);
+        *g = NULL, *train = *test = NULL;
+    }
+    return st ? cli_fail(st) : 0;
+}
+
+bool cli_range_method(const char *s, int *method) {
+    static const struct {
+        const char *name;
+        hn_range_method m;
+    } methods[] = {{"minmax", HN_RANGE_MINMAX}, {"percentile", HN_RANGE_PERCENTILE}, {"mse", HN_RANGE_MSE}};
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (!strcmp(s, methods[i].name)) {
+            *method = (int)methods[i].m;
+            return true;
+        }
+    return false;
 }

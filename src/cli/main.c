@@ -21,6 +21,7 @@ static const char *usage =
     "  study     list studies, show one (its front, the chosen model), export its trials\n"
     "  proxy     zero-cost proxies of an untrained network (synflow, snip, grad_norm, jacob_cov, naswot)\n"
     "  eval      a trained network's accuracy and speed, in float32 and quantized to int8\n"
+    "  export    a trained network as deployable code: a dependency-free C program of its int8 model\n"
     "\n"
     "Options:\n"
     "  --help      show this help (hwnas COMMAND --help for a command's options)\n"
@@ -65,6 +66,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
     if (!strcmp(cmd, "proxy")) return cmd_proxy(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval")) return cmd_eval(argc - 1, argv + 1);
+    if (!strcmp(cmd, "export")) return cmd_export(argc - 1, argv + 1);
     if (!strcmp(cmd, "search")) return cmd_search(argc - 1, argv + 1);
     if (!strcmp(cmd, "study")) return cmd_study(argc - 1, argv + 1);
     fprintf(stderr, "hwnas: unknown command '%s'\nTry 'hwnas --help'.\n", cmd);

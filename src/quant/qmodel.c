@@ -15,7 +15,7 @@
 
 #include "hwnas/graph.h"
 #include "hwnas/quant.h"
-#include "s8_kernels.h"
+#include "qmodel_internal.h"
 
 /* a value of the int8 model: the kernels' node, its inputs' tables, and its real parameters */
 typedef struct {
@@ -146,7 +146,8 @@ static hn_status add_conv(builder *b, int id, qnode *q, int *last) {
     if (relu && g->nodes[end].op == HN_OP_RELU6) p->act_max = hn_quantize(6, q->q);
     q->s.kind = S8_CONV;
     *last = end;
-    if (!st && s8_conv_scratch_bytes(p) > m->scratch_bytes) m->scratch_bytes = s8_conv_scratch_bytes(p);
+    size_t scratch = s8_conv_scratch_bytes(p) > hn_s8_simd_scratch_bytes(p) ? s8_conv_scratch_bytes(p) : hn_s8_simd_scratch_bytes(p);
+    if (!st && scratch > m->scratch_bytes) m->scratch_bytes = scratch;
     return st;
 }
 
@@ -256,6 +257,11 @@ hn_qparams hn_qmodel_output_params(const hn_qmodel *m) { return m->nodes[m->outp
 size_t hn_qmodel_input_len(const hn_qmodel *m) { return (size_t)m->plan[0].len; }
 size_t hn_qmodel_output_len(const hn_qmodel *m) { return (size_t)m->plan[m->output].len; }
 size_t hn_qmodel_arena_bytes(const hn_qmodel *m) { return m->values_bytes + m->scratch_bytes; }
+
+const s8_node *hn_qmodel_plan(const hn_qmodel *m, int *n, int *output, size_t *values_bytes) {
+    *n = m->n, *output = m->output, *values_bytes = m->values_bytes;
+    return m->plan;
+}
 
 void hn_qmodel_forward(const hn_qmodel *m, const int8_t *in, int8_t *arena, int8_t *out) {
     s8_forward(m->plan, m->n, m->output, in, arena, m->values_bytes, out);

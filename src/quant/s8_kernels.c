@@ -39,31 +39,31 @@ static s8_conv_group_fn conv_group = s8_conv_group_c;
 
 void s8_set_conv_group(s8_conv_group_fn fn) { conv_group = fn ? fn : s8_conv_group_c; }
 
+enum { PIXELS = 16 }; /* output pixels unfolded at a time: scratch stays small on a microcontroller */
+
 size_t s8_conv_scratch_bytes(const s8_conv_params *p) {
-    size_t kg = (size_t)(p->cin / p->groups * p->kernel * p->kernel), npix = (size_t)p->oh * (size_t)p->ow;
-    size_t padded = (size_t)(p->cin / p->groups) * (size_t)(p->h + 2 * p->pad) * (size_t)(p->w + 2 * p->pad);
-    return (npix + 15) / 16 * 16 * ((kg + 3) / 4 * 4) + padded;
+    return (size_t)PIXELS * (size_t)(p->cin / p->groups * p->kernel * p->kernel);
 }
 
-/* the (OH*OW, Cg*K*K) unfolding of one group's input channels as unsigned values: row = one output
- * pixel, so that each output value is one contiguous dot product with a weight row */
-static void unfold(const s8_conv_params *p, const int8_t *in, int c0, int cg, uint8_t *col) {
-    int k = p->kernel, kg = cg * k * k;
+/* the unfolding of output pixels [p0, p0 + n) of one group's input channels as unsigned values,
+ * (n, Cg*K*K): row = one output pixel, so that each output value is one contiguous dot product with a
+ * weight row */
+static void unfold(const s8_conv_params *p, const int8_t *in, int c0, int cg, int p0, int n, uint8_t *col) {
+    int k = p->kernel;
     uint8_t pad = (uint8_t)(p->in_zp + 128);
-    for (int oy = 0; oy < p->oh; oy++)
-        for (int ox = 0; ox < p->ow; ox++) {
-            uint8_t *row = col + ((size_t)oy * p->ow + ox) * kg;
-            for (int c = 0; c < cg; c++) {
-                const int8_t *plane = in + (size_t)(c0 + c) * p->h * p->w;
-                for (int ky = 0; ky < k; ky++) {
-                    int iy = oy * p->stride - p->pad + ky;
-                    for (int kx = 0; kx < k; kx++) {
-                        int ix = ox * p->stride - p->pad + kx;
-                        *row++ = iy >= 0 && iy < p->h && ix >= 0 && ix < p->w ? (uint8_t)(plane[iy * p->w + ix] + 128) : pad;
-                    }
+    for (int i = p0; i < p0 + n; i++) {
+        int oy = i / p->ow, ox = i % p->ow;
+        for (int c = 0; c < cg; c++) {
+            const int8_t *plane = in + (size_t)(c0 + c) * p->h * p->w;
+            for (int ky = 0; ky < k; ky++) {
+                int iy = oy * p->stride - p->pad + ky;
+                for (int kx = 0; kx < k; kx++) {
+                    int ix = ox * p->stride - p->pad + kx;
+                    *col++ = iy >= 0 && iy < p->h && ix >= 0 && ix < p->w ? (uint8_t)(plane[iy * p->w + ix] + 128) : pad;
                 }
             }
         }
+    }
 }
 
 int8_t s8_requant(int32_t acc, const s8_conv_params *p, int oc) {
@@ -94,14 +94,18 @@ static void depthwise(const s8_conv_params *p, const int8_t *in, int8_t *out) {
 
 void s8_conv_group_c(const s8_conv_params *p, const int8_t *in, int g, int8_t *out, uint8_t *scratch) {
     int cg = p->cin / p->groups, og = p->cout / p->groups, kg = cg * p->kernel * p->kernel, npix = p->oh * p->ow;
-    unfold(p, in, g * cg, cg, scratch);
-    for (int i = 0; i < npix; i++) {
-        const uint8_t *col = scratch + (size_t)i * kg;
-        for (int oc = g * og; oc < (g + 1) * og; oc += 4) {
-            int rows = (g + 1) * og - oc < 4 ? (g + 1) * og - oc : 4;
-            int32_t acc[4];
-            dot(col, p->weights + (size_t)oc * kg, (size_t)kg, kg, rows, acc);
-            for (int r = 0; r < rows; r++) out[(size_t)(oc + r) * npix + i] = s8_requant(p->bias[oc + r] + acc[r], p, oc + r);
+    for (int p0 = 0; p0 < npix; p0 += PIXELS) {
+        int n = npix - p0 < PIXELS ? npix - p0 : PIXELS;
+        unfold(p, in, g * cg, cg, p0, n, scratch);
+        for (int i = 0; i < n; i++) {
+            const uint8_t *col = scratch + (size_t)i * kg;
+            for (int oc = g * og; oc < (g + 1) * og; oc += 4) {
+                int rows = (g + 1) * og - oc < 4 ? (g + 1) * og - oc : 4;
+                int32_t acc[4];
+                dot(col, p->weights + (size_t)oc * kg, (size_t)kg, kg, rows, acc);
+                for (int r = 0; r < rows; r++)
+                    out[(size_t)(oc + r) * npix + p0 + i] = s8_requant(p->bias[oc + r] + acc[r], p, oc + r);
+            }
         }
     }
 }

@@ -40,8 +40,8 @@ void s8_conv(const s8_conv_params *p, const int8_t *in, int8_t *out, uint8_t *sc
 
 /* The work of one group of a (non-depthwise) convolution: unfold, multiply, requantize into out. The
  * portable version is the default; a host library may install a faster one with identical results
- * (s8_simd.c: AVX-512 VNNI). Scratch is s8_conv_scratch_bytes, which leaves room for its layout
- * (pixels padded to 16, the unfolded depth to 4, and a padded copy of the group's input). */
+ * (s8_simd.c: AVX-512 VNNI, which needs more scratch: hn_s8_simd_scratch_bytes). The portable one
+ * unfolds 16 output pixels at a time into scratch (s8_conv_scratch_bytes). */
 typedef void (*s8_conv_group_fn)(const s8_conv_params *p, const int8_t *in, int group, int8_t *out, uint8_t *scratch);
 void s8_conv_group_c(const s8_conv_params *p, const int8_t *in, int group, int8_t *out, uint8_t *scratch);
 void s8_set_conv_group(s8_conv_group_fn fn); /* NULL: the portable one */

@@ -6,8 +6,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "hwnas/quant.h"
-#include "s8_kernels.h"
+#include "qmodel_internal.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -167,6 +166,19 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vnni"))) static void conv
 #endif
 
 static const char *isa = "c";
+
+size_t hn_s8_simd_scratch_bytes(const s8_conv_params *p) {
+    /* conv_group_vnni: the unfolding with pixels padded to 16 and depths to 4, then the padded input;
+     * counted whichever kernels are installed now, so that switching them later stays safe */
+#ifdef HAVE_X86
+    size_t kg = (size_t)(p->cin / p->groups * p->kernel * p->kernel), npix = (size_t)p->oh * (size_t)p->ow;
+    size_t padded = (size_t)(p->cin / p->groups) * (size_t)(p->h + 2 * p->pad) * (size_t)(p->w + 2 * p->pad);
+    return (npix + 15) / 16 * 16 * ((kg + 3) / 4 * 4) + padded;
+#else
+    (void)p;
+    return 0;
+#endif
+}
 
 #ifdef HAVE_X86
 static bool vnni_ok(void) {

@@ -1,0 +1,36 @@
+/* Exporting a network for deployment: a self-contained C99 program of the int8 model (export_c.c).
+ *
+ *     hn_qmodel *m;  hn_ptq(g, train, 1000, HN_RANGE_MINMAX, 0, &m);
+ *     hn_export_c(m, "out", samples, labels, 10, "fmnist-cnn.yaml", &info);   // out/model.{c,h}, out/main.c
+ */
+#ifndef HWNAS_EXPORT_H
+#define HWNAS_EXPORT_H
+
+#include "hwnas/quant.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    size_t arena_bytes;  /* the static activation arena: the schedule's peak of values plus kernel scratch */
+    size_t weight_bytes; /* constant tables: int8 weights, int32 biases, multipliers */
+} hn_export_info;
+
+/* Writes dir/model.h, dir/model.c and dir/main.c (dir must exist):
+ *   model.c  the int8 kernels (the engine's own source) and the network as constant tables, one static
+ *            arena for every activation (values share it by liveness: this calls hn_qmodel_share_memory
+ *            on m), no malloc, nothing beyond <stdint.h> and <string.h>; C99, clean under -Wall -Werror
+ *   model.h  void hn_model_run(const int8_t *in, int8_t *out) and the input/output sizes, scales and
+ *            zero points (HN_MODEL_*)
+ *   main.c   a test program: runs the n sample images (n x input values, quantized) and compares every
+ *            output with the engine's (expected, computed here); prints the predictions and the labels
+ *            (may be NULL), exits 1 on any difference
+ * source names the network in the generated comments. info (may be NULL) gets the sizes. */
+hn_status hn_export_c(hn_qmodel *m, const char *dir, const int8_t *samples, const int32_t *labels, int n,
+                      const char *source, hn_export_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,135 @@
+/* hwnas export: a trained network as a deployable artefact -- a self-contained C99 program of its int8
+ * model (--format c). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "hwnas/export.h"
+#include "hwnas/hw.h"
+#include "hwnas/quant.h"
+
+static const char *help =
+    "Usage: hwnas export --format c (--net FILE | --space NAME --arch STRING | --from-study DIR [--trial ID])\n"
+    "                    --weights FILE --out DIR [OPTIONS]\n"
+    "\n"
+    "Quantizes a trained network to int8 after training (as hwnas eval --quantized) and writes it out:\n"
+    "  --format c   DIR/model.c and DIR/model.h: the int8 model as constant tables and the engine's own\n"
+    "               kernels, one static activation arena, no malloc, C99 with no dependencies; and\n"
+    "               DIR/main.c, a test program that runs sample test images and checks that every output\n"
+    "               equals the engine's. Build and run: cc -std=c99 -O2 DIR/model.c DIR/main.c && ./a.out\n"
+    "It prints the arena and table sizes next to the MCU model's predictions for --device.\n"
+    "\n"
+    "Options:\n"
+    "  --format FORMAT       c\n"
+    "  --net FILE            network file (a study's model.yaml, for instance)\n"
+    "  --space NAME          search space, with --arch STRING\n"
+    "  --from-study DIR      a study's chosen network (model.yaml, model.hntf), or --trial ID's\n"
+    "  --weights FILE        trained weights (a study's model.hntf by default)\n"
+    "  --out DIR             where to write (created if missing)\n"
+    "  --dataset SPEC        fashion-mnist (default), idx:DIR, cifar10:DIR or cifar100:DIR\n"
+    "  --calibration N       training images to calibrate activation ranges on (default 1000)\n"
+    "  --range METHOD        minmax (default), percentile or mse\n"
+    "  --percentile P        for --range percentile (default 99.99)\n"
+    "  --samples N           test images in main.c (default 10)\n"
+    "  --device NAME         MCU profile to compare memory with (default cortex-m7)\n"
+    "  --help                show this help\n";
+
+int cmd_export(int argc, char **argv) {
+    enum { O_FORMAT = 256, O_NET, O_SPACE, O_ARCH, O_STUDY, O_TRIAL, O_WEIGHTS, O_OUT, O_DATASET, O_CALIB, O_RANGE,
+           O_PCT, O_SAMPLES, O_DEVICE, O_HELP };
+    static const struct option opts[] = {
+        {"format", required_argument, 0, O_FORMAT},     {"net", required_argument, 0, O_NET},
+        {"space", required_argument, 0, O_SPACE},       {"arch", required_argument, 0, O_ARCH},
+        {"from-study", required_argument, 0, O_STUDY},  {"trial", required_argument, 0, O_TRIAL},
+        {"weights", required_argument, 0, O_WEIGHTS},   {"out", required_argument, 0, O_OUT},
+        {"dataset", required_argument, 0, O_DATASET},   {"calibration", required_argument, 0, O_CALIB},
+        {"range", required_argument, 0, O_RANGE},       {"percentile", required_argument, 0, O_PCT},
+        {"samples", required_argument, 0, O_SAMPLES},   {"device", required_argument, 0, O_DEVICE},
+        {"help", no_argument, 0, O_HELP},               {0, 0, 0, 0}};
+    cli_trained t = {.trial = -1};
+    const char *format = NULL, *dir = NULL, *device = "cortex-m7";
+    long calib = 1000, samples = 10;
+    double pct = 99.99;
+    int method = HN_RANGE_MINMAX, c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        const char *o = argv[optind - 1];
+        switch (c) {
+        case O_FORMAT: format = optarg; break;
+        case O_NET: t.net = optarg; break;
+        case O_SPACE: t.space = optarg; break;
+        case O_ARCH: t.arch = optarg; break;
+        case O_STUDY: t.study = optarg; break;
+        case O_TRIAL: if (!cli_int("export", "--trial", optarg, 1, 0x7fffffffL, &t.trial)) return 2; break;
+        case O_WEIGHTS: t.weights = optarg; break;
+        case O_OUT: dir = optarg; break;
+        case O_DATASET: t.dataset = optarg; break;
+        case O_CALIB: if (!cli_int("export", "--calibration", optarg, 1, 1000000, &calib)) return 2; break;
+        case O_RANGE:
+            if (!cli_range_method(optarg, &method))
+                return cli_usage_error("export", "--range '%s': expected minmax, percentile or mse", optarg);
+            break;
+        case O_PCT: if (!cli_float("export", "--percentile", optarg, 50, 100, &pct)) return 2; break;
+        case O_SAMPLES: if (!cli_int("export", "--samples", optarg, 1, 10000, &samples)) return 2; break;
+        case O_DEVICE: device = optarg; break;
+        case O_HELP: fputs(help, stdout); return 0;
+        default: return cli_usage_error("export", "unknown or incomplete option '%s'", o);
+        }
+    }
+    if (optind < argc) return cli_usage_error("export", "unexpected argument '%s'", argv[optind]);
+    if (!format) return cli_usage_error("export", "--format c is required");
+    if (strcmp(format, "c")) return cli_usage_error("export", "--format '%s': expected c", format);
+    if (!dir) return cli_usage_error("export", "--out DIR is required");
+    hn_device dev;
+    char dpath[1024];
+    hn_status st = hn_device_find(device, cli_data_dirs("devices"), dpath, sizeof dpath);
+    if (!st) st = hn_device_load(dpath, &dev);
+    if (!st && dev.kind != HN_DEVICE_MCU)
+        st = hn_error(HN_ERR_INVALID, "--device %s: not an MCU profile (hwnas hw list)", device);
+    if (st) return cli_fail(st);
+    if (mkdir(dir, 0777) && errno != EEXIST) return cli_fail(hn_error(HN_ERR_IO, "cannot create '%s': %s", dir, strerror(errno)));
+
+    hn_graph *g;
+    hn_dataset *train, *test;
+    int rc = cli_load_trained("export", &t, false, &g, &train, &test);
+    if (rc) return rc;
+    hn_qmodel *m = NULL;
+    int n = (int)(samples < test->n ? samples : test->n);
+    size_t in_len = (size_t)test->c * test->h * test->w;
+    float *x = malloc(sizeof(float) * in_len * (size_t)n);
+    int8_t *xq = malloc(in_len * (size_t)n);
+    int32_t *y = malloc(sizeof(int32_t) * (size_t)n), *idx = malloc(sizeof(int32_t) * (size_t)n);
+    hn_export_info info;
+    hn_hw_cost cost;
+    if (!x || !xq || !y || !idx) {
+        st = hn_error(HN_ERR_NOMEM, "export samples");
+        goto done;
+    }
+    for (int i = 0; i < n; i++) idx[i] = i;
+    hn_dataset_batch(test, idx, n, NULL, NULL, x, y);
+    if ((st = hn_ptq(g, train, (int)calib, (hn_range_method)method, pct, &m))) goto done;
+    hn_qmodel_quantize_input(m, x, n, xq);
+    const char *source = t.net ? t.net : t.arch;
+    if ((st = hn_export_c(m, dir, xq, y, n, source, &info))) goto done;
+    hn_graph_set_numtypes(g, HN_INT8, HN_INT8);
+    if ((st = hn_device_cost(&dev, g, &cost, NULL))) goto done;
+    printf("wrote %s/model.c, %s/model.h and %s/main.c (%d test images)\n", dir, dir, dir, n);
+    printf("build and run:  cc -std=c99 -O2 %s/model.c %s/main.c -o model && ./model\n\n", dir, dir);
+    printf("%-30s %12s %12s\n", "", "RAM (bytes)", "flash (bytes)");
+    printf("%-30s %12zu %12zu\n", "exported: arena / tables", info.arena_bytes, info.weight_bytes);
+    printf("%-30s %12lld %12lld\n", "", (long long)(cost.peak_sram_bytes - dev.mcu.runtime_sram_bytes),
+           (long long)(cost.flash_bytes - dev.mcu.runtime_flash_bytes));
+    printf("(second line: the %s model's prediction without its runtime allowance)\n", device);
+done:
+    free(x), free(xq), free(y), free(idx);
+    hn_qmodel_free(m);
+    hn_graph_free(g);
+    hn_dataset_free(train);
+    hn_dataset_free(test);
+    return st ? cli_fail(st) : 0;
+}

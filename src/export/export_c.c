@@ -1,0 +1,231 @@
+/* The C exporter: the int8 model as one C99 file of constant tables plus the engine's own kernels
+ * (embedded at build time by cmake/embed.cmake), so the exported program computes exactly what the
+ * engine computes. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../quant/qmodel_internal.h"
+#include "hwnas/export.h"
+
+extern const char hn_s8_kernels_h[], hn_s8_kernels_c[];
+
+typedef struct {
+    FILE *f;
+    size_t bytes; /* of constant tables written */
+} out;
+
+/* the separator before item i of a table printed `per` to a line */
+static const char *sep(size_t i, size_t per) { return i == 0 ? "\n    " : i % per ? "," : ",\n    "; }
+
+static void int8_table(out *o, const char *name, const int8_t *v, size_t n) {
+    fprintf(o->f, "static const int8_t %s[%zu] = {", name, n);
+    for (size_t i = 0; i < n; i++) fprintf(o->f, "%s%d", sep(i, 24), v[i]);
+    fprintf(o->f, "};\n");
+    o->bytes += n;
+}
+
+static void int32_table(out *o, const char *type, const char *name, const int32_t *v, size_t n) {
+    fprintf(o->f, "static const %s %s[%zu] = {", type, name, n);
+    for (size_t i = 0; i < n; i++) fprintf(o->f, "%s%ld", sep(i, 12), (long)v[i]);
+    fprintf(o->f, "};\n");
+    o->bytes += 4 * n;
+}
+
+static void int_table(out *o, const char *name, const int *v, size_t n) {
+    fprintf(o->f, "static const int %s[%zu] = {", name, n);
+    for (size_t i = 0; i < n; i++) fprintf(o->f, "%s%d", i ? "," : "", v[i]);
+    fprintf(o->f, "};\n");
+    o->bytes += sizeof(int) * n;
+}
+
+static void mult_table(out *o, const char *name, const s8_mult *v, size_t n) {
+    fprintf(o->f, "static const s8_mult %s[%zu] = {", name, n);
+    for (size_t i = 0; i < n; i++) fprintf(o->f, "%s{%ld,%d}", sep(i, 6), (long)v[i].multiplier, (int)v[i].shift);
+    fprintf(o->f, "};\n");
+    o->bytes += 8 * n;
+}
+
+/* the kernels: header, then the source without its include of the header */
+static void kernels(FILE *f) {
+    const char *inc = "#include \"s8_kernels.h\"\n", *at = strstr(hn_s8_kernels_c, inc);
+    fputs("/* ---- the int8 kernels (hwnas src/quant/s8_kernels.{h,c}) ---- */\n", f);
+    fputs(hn_s8_kernels_h, f);
+    fwrite(hn_s8_kernels_c, 1, (size_t)(at - hn_s8_kernels_c), f);
+    fputs(at + strlen(inc), f);
+}
+
+static void node_tables(out *o, const s8_node *p, int i) {
+    char name[32];
+    if (p->ninputs) {
+        snprintf(name, sizeof name, "in%d", i);
+        int_table(o, name, p->inputs, (size_t)p->ninputs);
+    }
+    if (p->kind == S8_CONV) {
+        const s8_conv_params *c = &p->conv;
+        size_t per = (size_t)(c->cin / c->groups) * (size_t)c->kernel * (size_t)c->kernel;
+        snprintf(name, sizeof name, "w%d", i);
+        int8_table(o, name, c->weights, per * (size_t)c->cout);
+        snprintf(name, sizeof name, "b%d", i);
+        int32_table(o, "int32_t", name, c->bias, (size_t)c->cout);
+        snprintf(name, sizeof name, "m%d", i);
+        mult_table(o, name, c->mult, (size_t)c->cout);
+    }
+    if (p->kind == S8_ADD || p->kind == S8_CONCAT) {
+        snprintf(name, sizeof name, "zp%d", i);
+        int32_table(o, "int32_t", name, p->in_zp, (size_t)p->ninputs);
+        snprintf(name, sizeof name, "im%d", i);
+        mult_table(o, name, p->in_mult, (size_t)p->ninputs);
+    }
+}
+
+static void node_entry(FILE *f, const s8_node *p, int i) {
+    static const char *const kinds[] = {"S8_INPUT", "S8_CONV",    "S8_ADD",  "S8_CONCAT", "S8_AVGPOOL",
+                                        "S8_MAXPOOL", "S8_MEAN", "S8_CLAMP", "S8_ZERO",   "S8_COPY"};
+    fprintf(f, "    {.kind = %s, .ninputs = %d, ", kinds[p->kind], p->ninputs);
+    if (p->ninputs) fprintf(f, ".inputs = in%d, ", i);
+    fprintf(f, ".len = %ld, .off = %ld, .zp = %ld", (long)p->len, (long)p->off, (long)p->zp);
+    if (p->kind == S8_CONV) {
+        const s8_conv_params *c = &p->conv;
+        fprintf(f, ",\n     .conv = {%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %ld, %ld, %ld, %ld, w%d, b%d, m%d}", c->cin, c->h,
+                c->w, c->cout, c->oh, c->ow, c->kernel, c->stride, c->pad, c->groups, (long)c->in_zp, (long)c->out_zp,
+                (long)c->act_min, (long)c->act_max, i, i, i);
+    }
+    if (p->kind == S8_AVGPOOL || p->kind == S8_MAXPOOL) {
+        const s8_pool_params *q = &p->pool;
+        fprintf(f, ",\n     .pool = {%d, %d, %d, %d, %d, %d, %d, %d, %d, %ld}", q->c, q->h, q->w, q->oh, q->ow, q->kernel,
+                q->stride, q->pad, q->count_include_pad, (long)q->zp);
+    }
+    if (p->kind == S8_CLAMP) fprintf(f, ", .lo = %ld, .hi = %ld", (long)p->lo, (long)p->hi);
+    if (p->kind == S8_ADD || p->kind == S8_CONCAT) fprintf(f, ", .in_zp = zp%d, .in_mult = im%d", i, i);
+    if (p->kind == S8_ADD) fprintf(f, ", .out_mult = {%ld, %d}", (long)p->out_mult.multiplier, (int)p->out_mult.shift);
+    fprintf(f, "},\n");
+}
+
+static hn_status open_file(const char *dir, const char *name, FILE **f, char *path, size_t cap) {
+    snprintf(path, cap, "%s/%s", dir, name);
+    *f = fopen(path, "w");
+    if (!*f) return hn_error(HN_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+    return HN_OK;
+}
+
+static hn_status close_file(FILE *f, const char *path) {
+    if (ferror(f) | fclose(f)) return hn_error(HN_ERR_IO, "cannot write '%s'", path);
+    return HN_OK;
+}
+
+static hn_status write_header(const hn_qmodel *m, const char *dir, const char *source, size_t arena) {
+    char path[1200];
+    FILE *f;
+    hn_status st = open_file(dir, "model.h", &f, path, sizeof path);
+    if (st) return st;
+    hn_qparams in = hn_qmodel_input_params(m), outq = hn_qmodel_output_params(m);
+    fprintf(f,
+            "/* The int8 model of %s, exported by hwnas. C99; nothing beyond <stdint.h> and <string.h>. */\n"
+            "#ifndef HN_MODEL_H\n#define HN_MODEL_H\n\n#include <stdint.h>\n\n"
+            "/* One image in: HN_MODEL_INPUT_SIZE int8 values, (C, H, W) order, quantized as\n"
+            " * q = clamp(round(x / HN_MODEL_INPUT_SCALE) + HN_MODEL_INPUT_ZERO_POINT, -128, 127) from the\n"
+            " * normalised image x. Out: HN_MODEL_OUTPUT_SIZE int8 scores (the largest is the class); real score =\n"
+            " * (q - HN_MODEL_OUTPUT_ZERO_POINT) * HN_MODEL_OUTPUT_SCALE. Uses one static arena of\n"
+            " * HN_MODEL_ARENA_BYTES bytes: not reentrant. */\n"
+            "void hn_model_run(const int8_t *in, int8_t *out);\n\n"
+            "#define HN_MODEL_INPUT_SIZE %zu\n#define HN_MODEL_OUTPUT_SIZE %zu\n"
+            "#define HN_MODEL_INPUT_SCALE %.9gf\n#define HN_MODEL_INPUT_ZERO_POINT (%ld)\n"
+            "#define HN_MODEL_OUTPUT_SCALE %.9gf\n#define HN_MODEL_OUTPUT_ZERO_POINT (%ld)\n"
+            "#define HN_MODEL_ARENA_BYTES %zu\n\n#endif\n",
+            source, hn_qmodel_input_len(m), hn_qmodel_output_len(m), in.scale, (long)in.zero_point, outq.scale,
+            (long)outq.zero_point, arena);
+    return close_file(f, path);
+}
+
+static hn_status write_model(const hn_qmodel *m, const char *dir, const char *source, hn_export_info *info) {
+    int n, output;
+    size_t values;
+    const s8_node *plan = hn_qmodel_plan(m, &n, &output, &values);
+    char path[1200];
+    FILE *f;
+    hn_status st = open_file(dir, "model.c", &f, path, sizeof path);
+    if (st) return st;
+    out o = {f, 0};
+    fprintf(f, "/* The int8 model of %s, exported by hwnas: its kernels, then its %d steps as constant tables. */\n",
+            source, n);
+    fputs("#include <stdint.h>\n#include <string.h>\n\n#include \"model.h\"\n\n", f);
+    kernels(f);
+    fputs("\n/* ---- the network ---- */\n", f);
+    for (int i = 0; i < n; i++) node_tables(&o, &plan[i], i);
+    fprintf(f, "\nstatic const s8_node nodes[%d] = {\n", n);
+    for (int i = 0; i < n; i++) node_entry(f, &plan[i], i);
+    fprintf(f, "};\n");
+    o.bytes += sizeof(s8_node) * (size_t)n;
+    size_t scratch = 0; /* the portable kernels' */
+    for (int i = 0; i < n; i++)
+        if (plan[i].kind == S8_CONV && s8_conv_scratch_bytes(&plan[i].conv) > scratch) scratch = s8_conv_scratch_bytes(&plan[i].conv);
+    fprintf(f, "\nstatic int8_t arena[%zu]; /* every value (shared by liveness), then the kernels' scratch */\n\n",
+            values + scratch);
+    fprintf(f, "void hn_model_run(const int8_t *in, int8_t *out) { s8_forward(nodes, %d, %d, in, arena, %zu, out); }\n",
+            n, output, values);
+    if (info) info->arena_bytes = values + scratch, info->weight_bytes = o.bytes;
+    return close_file(f, path);
+}
+
+static hn_status write_main(const hn_qmodel *m, const char *dir, const int8_t *samples, const int32_t *labels, int n) {
+    size_t in_len = hn_qmodel_input_len(m), k = hn_qmodel_output_len(m);
+    int8_t *expected = hn_alloc(k * (size_t)(n > 0 ? n : 1));
+    if (!expected) return hn_error(HN_ERR_NOMEM, "export");
+    hn_status st = hn_qmodel_run(m, samples, n, expected);
+    char path[1200];
+    FILE *f = NULL;
+    if (!st) st = open_file(dir, "main.c", &f, path, sizeof path);
+    if (st) {
+        hn_free(expected);
+        return st;
+    }
+    fprintf(f, "/* Runs the exported model on %d sample images and compares its outputs with hwnas's int8 engine's. */\n"
+               "#include <stdio.h>\n#include <string.h>\n\n#include \"model.h\"\n\n#define N %d\n\n", n, n > 0 ? n : 1);
+    fputs("static const int8_t inputs[N][HN_MODEL_INPUT_SIZE] = {", f);
+    for (int s = 0; s < n; s++) {
+        fputs("\n    {", f);
+        for (size_t i = 0; i < in_len; i++) fprintf(f, "%s%d", i ? "," : "", samples[(size_t)s * in_len + i]);
+        fputs("},", f);
+    }
+    fputs("};\nstatic const int8_t expected[N][HN_MODEL_OUTPUT_SIZE] = {", f);
+    for (int s = 0; s < n; s++) {
+        fputs("\n    {", f);
+        for (size_t i = 0; i < k; i++) fprintf(f, "%s%d", i ? "," : "", expected[(size_t)s * k + i]);
+        fputs("},", f);
+    }
+    fputs("};\nstatic const int labels[N] = {", f);
+    for (int s = 0; s < n; s++) fprintf(f, "%s%d", s ? "," : "", labels ? (int)labels[s] : -1);
+    fputs("};\n\n"
+          "int main(void) {\n"
+          "    int same = 0;\n"
+          "    for (int s = 0; s < N; s++) {\n"
+          "        int8_t out[HN_MODEL_OUTPUT_SIZE];\n"
+          "        hn_model_run(inputs[s], out);\n"
+          "        int best = 0;\n"
+          "        for (int c = 1; c < HN_MODEL_OUTPUT_SIZE; c++)\n"
+          "            if (out[c] > out[best]) best = c;\n"
+          "        int ok = memcmp(out, expected[s], sizeof out) == 0;\n"
+          "        same += ok;\n"
+          "        printf(\"image %d: class %d\", s, best);\n"
+          "        if (labels[s] >= 0) printf(\" (label %d)\", labels[s]);\n"
+          "        printf(\"%s\\n\", ok ? \"\" : \"  OUTPUT DIFFERS FROM THE ENGINE'S\");\n"
+          "    }\n"
+          "    printf(\"%d of %d outputs equal the int8 engine's\\n\", same, N);\n"
+          "    return same == N ? 0 : 1;\n"
+          "}\n",
+          f);
+    hn_free(expected);
+    return close_file(f, path);
+}
+
+hn_status hn_export_c(hn_qmodel *m, const char *dir, const int8_t *samples, const int32_t *labels, int n,
+                      const char *source, hn_export_info *info) {
+    hn_status st = hn_qmodel_share_memory(m);
+    hn_export_info sizes;
+    if (!st) st = write_model(m, dir, source, &sizes);
+    if (!st) st = write_header(m, dir, source, sizes.arena_bytes);
+    if (!st && info) *info = sizes;
+    if (!st) st = write_main(m, dir, samples, labels, n);
+    return st;
+}

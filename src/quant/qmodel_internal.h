@@ -1,0 +1,14 @@
+/* What the exporters read of an int8 model (src/export/): the kernels' node table in order, the node
+ * of the output, and the bytes of value slots (the kernels' scratch follows them in the arena).
+ * Pointers alias the model. */
+#ifndef HWNAS_QMODEL_INTERNAL_H
+#define HWNAS_QMODEL_INTERNAL_H
+
+#include "hwnas/quant.h"
+#include "s8_kernels.h"
+
+const s8_node *hn_qmodel_plan(const hn_qmodel *m, int *n, int *output, size_t *values_bytes);
+/* Scratch the SIMD convolution of this CPU family needs (s8_simd.c; 0 where there is none). */
+size_t hn_s8_simd_scratch_bytes(const s8_conv_params *p);
+
+#endif
