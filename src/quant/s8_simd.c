@@ -78,11 +78,12 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vnni"))) static void conv
     int ph = p->h + 2 * p->pad, pw = p->w + 2 * p->pad;
     uint8_t *padded = col + (size_t)kq * np * 4;
     memset(padded, (uint8_t)(p->in_zp + 128), (size_t)cg * ph * pw);
+    const int H = p->h, W = p->w, pad = p->pad; /* locals: the stores below could alias *p */
     for (int c = 0; c < cg; c++)
-        for (int y = 0; y < p->h; y++) {
-            const int8_t *src = in + ((size_t)(g * cg + c) * p->h + y) * p->w;
-            uint8_t *dst = padded + ((size_t)c * ph + y + p->pad) * pw + p->pad;
-            for (int x = 0; x < p->w; x++) dst[x] = (uint8_t)(src[x] + 128);
+        for (int y = 0; y < H; y++) {
+            const int8_t *src = in + ((size_t)(g * cg + c) * H + y) * W;
+            uint8_t *dst = padded + ((size_t)c * ph + y + pad) * pw + pad;
+            for (int x = 0; x < W; x++) dst[x] = (uint8_t)src[x] ^ 0x80; /* x + 128 */
         }
     memset(col, 0, (size_t)kq * np * 4);
     for (int q = 0; q < kq; q++) {
@@ -109,6 +110,13 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vnni"))) static void conv
                     _mm_storeu_si128(d + 1, _mm_unpackhi_epi16(lo01, lo23));
                     _mm_storeu_si128(d + 2, _mm_unpacklo_epi16(hi01, hi23));
                     _mm_storeu_si128(d + 3, _mm_unpackhi_epi16(hi01, hi23));
+                }
+            if (nd == 4)
+                for (; ox < p->ow; ox++, i++) { /* one 32-bit store per pixel */
+                    size_t at = (size_t)oy * s * pw + (size_t)ox * s;
+                    uint32_t v = (uint32_t)src[0][at] | (uint32_t)src[1][at] << 8 | (uint32_t)src[2][at] << 16 |
+                                 (uint32_t)src[3][at] << 24;
+                    memcpy(dst + (size_t)i * 4, &v, 4);
                 }
             for (; ox < p->ow; ox++, i++) {
                 size_t at = (size_t)oy * s * pw + (size_t)ox * s;
