@@ -4,12 +4,14 @@
 set -euo pipefail
 
 # build: compiler, CMake, OpenBLAS (OpenMP flavour, so it shares hwnas's thread pool), libyaml, jansson, zlib,
-# SQLite (study stores)
+# SQLite (study stores), protobuf-c and the ONNX schema (libonnx-dev's onnx.proto: ONNX export)
 # data: Debian's Fashion-MNIST (the default dataset)
-# tests: chromium (headless: the study report must load without console errors), xmllint (the SVG)
+# tests: chromium (headless: the study report must load without console errors), xmllint (the SVG),
+# python3-onnx (onnx.checker) and python3-opencv (runs exported ONNX models)
 # tests/bench only: PyTorch (reference data, the training peer)
 pkgs=(build-essential cmake pkg-config libopenblas-openmp-dev libyaml-dev libjansson-dev zlib1g-dev libsqlite3-dev
-      dataset-fashion-mnist chromium libxml2-utils)
+      protobuf-c-compiler libprotobuf-c-dev libonnx-dev dataset-fashion-mnist chromium libxml2-utils python3-onnx
+      python3-opencv)
 if [ "${HWNAS_SETUP_PEERS:-0}" = 1 ]; then pkgs+=(python3-torch python3-numpy python3-optuna); fi
 
 missing=()

@@ -1,4 +1,5 @@
-/* Exporting a network for deployment: a self-contained C99 program of the int8 model (export_c.c).
+/* Exporting a network for deployment: a self-contained C99 program of the int8 model (export_c.c),
+ * and the float network as ONNX (export_onnx.c).
  *
  *     hn_qmodel *m;  hn_ptq(g, train, 1000, HN_RANGE_MINMAX, 0, &m);
  *     hn_export_c(m, "out", samples, labels, 10, "fmnist-cnn.yaml", &info);   // out/model.{c,h}, out/main.c
@@ -29,6 +30,12 @@ typedef struct {
  * source names the network in the generated comments. info (may be NULL) gets the sizes. */
 hn_status hn_export_c(hn_qmodel *m, const char *dir, const int8_t *samples, const int32_t *labels, int n,
                       const char *source, hn_export_info *info);
+
+struct hn_graph;
+/* Writes the float network g (finalized, with its weights) to path as an ONNX model (opset 10, IR 5):
+ * input "input" (N, C, H, W), output (N, K) for a flat output, batch norm in inference mode. name
+ * (may be NULL) names the graph. Written with protobuf-c from the ONNX schema. */
+hn_status hn_export_onnx(const struct hn_graph *g, const char *path, const char *name);
 
 #ifdef __cplusplus
 }

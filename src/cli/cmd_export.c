@@ -13,18 +13,20 @@
 #include "hwnas/quant.h"
 
 static const char *help =
-    "Usage: hwnas export --format c (--net FILE | --space NAME --arch STRING | --from-study DIR [--trial ID])\n"
+    "Usage: hwnas export --format c|onnx (--net FILE | --space NAME --arch STRING | --from-study DIR [--trial ID])\n"
     "                    --weights FILE --out DIR [OPTIONS]\n"
     "\n"
-    "Quantizes a trained network to int8 after training (as hwnas eval --quantized) and writes it out:\n"
-    "  --format c   DIR/model.c and DIR/model.h: the int8 model as constant tables and the engine's own\n"
+    "Writes a trained network out for deployment:\n"
+    "  --format c   quantized to int8 after training (as hwnas eval --quantized):\n"
+    "               DIR/model.c and DIR/model.h: the int8 model as constant tables and the engine's own\n"
     "               kernels, one static activation arena, no malloc, C99 with no dependencies; and\n"
     "               DIR/main.c, a test program that runs sample test images and checks that every output\n"
     "               equals the engine's. Build and run: cc -std=c99 -O2 DIR/model.c DIR/main.c && ./a.out\n"
-    "It prints the arena and table sizes next to the MCU model's predictions for --device.\n"
+    "               It prints the arena and table sizes next to the MCU model's predictions for --device.\n"
+    "  --format onnx  DIR/model.onnx: the float network (opset 10), batch norm in inference mode.\n"
     "\n"
     "Options:\n"
-    "  --format FORMAT       c\n"
+    "  --format FORMAT       c or onnx\n"
     "  --net FILE            network file (a study's model.yaml, for instance)\n"
     "  --space NAME          search space, with --arch STRING\n"
     "  --from-study DIR      a study's chosen network (model.yaml, model.hntf), or --trial ID's\n"
@@ -82,8 +84,9 @@ int cmd_export(int argc, char **argv) {
         }
     }
     if (optind < argc) return cli_usage_error("export", "unexpected argument '%s'", argv[optind]);
-    if (!format) return cli_usage_error("export", "--format c is required");
-    if (strcmp(format, "c")) return cli_usage_error("export", "--format '%s': expected c", format);
+    if (!format) return cli_usage_error("export", "--format c or --format onnx is required");
+    bool onnx = !strcmp(format, "onnx");
+    if (!onnx && strcmp(format, "c")) return cli_usage_error("export", "--format '%s': expected c or onnx", format);
     if (!dir) return cli_usage_error("export", "--out DIR is required");
     hn_device dev;
     char dpath[1024];
@@ -98,6 +101,14 @@ int cmd_export(int argc, char **argv) {
     hn_dataset *train, *test;
     int rc = cli_load_trained("export", &t, false, &g, &train, &test);
     if (rc) return rc;
+    if (onnx) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/model.onnx", dir);
+        st = hn_export_onnx(g, path, t.net ? t.net : t.space);
+        if (!st) printf("wrote %s (float32, opset 10)\n", path);
+        hn_graph_free(g), hn_dataset_free(train), hn_dataset_free(test);
+        return st ? cli_fail(st) : 0;
+    }
     hn_qmodel *m = NULL;
     int n = (int)(samples < test->n ? samples : test->n);
     size_t in_len = (size_t)test->c * test->h * test->w;

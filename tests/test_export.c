@@ -1,0 +1,96 @@
+/* ONNX export: writes three networks (every op; the reference CNN; an MBConv network with depthwise
+ * convolutions, ReLU6 and residual additions), with non-trivial batch-norm statistics, as ONNX files,
+ * and the float engine's outputs on random inputs beside them, into the directory given as argv[1].
+ * tests/check_onnx.py then checks each file with onnx.checker and runs it with OpenCV's DNN module
+ * against these outputs. Also: the exporter's errors. */
+#include <sys/stat.h>
+
+#include "check.h"
+#include "hwnas/exec.h"
+#include "hwnas/export.h"
+#include "hwnas/graph.h"
+#include "hwnas/space.h"
+
+static void write_floats(const char *path, const float *x, size_t n) {
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(x, sizeof(float), n, f) == n);
+    if (f) fclose(f);
+}
+
+/* random weights, and batch norms with gamma, beta, mean and variance away from their defaults */
+static void randomize(hn_graph *g, uint64_t seed) {
+    hn_graph_init_params(g, seed);
+    hn_rng r;
+    hn_rng_seed(&r, seed, 3);
+    for (int i = 0; i < g->nnodes; i++) {
+        if (g->nodes[i].op != HN_OP_BATCHNORM) continue;
+        hn_param_view v[4];
+        int k = hn_node_params(g, i, v);
+        for (int j = 0; j < k; j++)
+            for (int64_t e = 0; e < v[j].shape[0]; e++)
+                v[j].data[e] = j == 3 ? 0.5f + hn_rng_uniform(&r) : j == 0 ? 0.8f + 0.4f * hn_rng_uniform(&r)
+                                                                            : 0.2f * (hn_rng_uniform(&r) - 0.5f);
+    }
+}
+
+static void case_net(const char *dir, const char *tag, hn_graph *g) {
+    enum { N = 4 };
+    char path[1024];
+    randomize(g, 7);
+    snprintf(path, sizeof path, "%s/%s.onnx", dir, tag);
+    CHECK_OK(hn_export_onnx(g, path, tag));
+    size_t in = hn_shape_numel(g->nodes[0].shape), out = hn_shape_numel(g->nodes[g->nnodes - 1].shape);
+    float *x = malloc(sizeof(float) * in * N), *y = malloc(sizeof(float) * out * N);
+    hn_rng r;
+    hn_rng_seed(&r, 11, 1);
+    for (size_t i = 0; i < in * N; i++) x[i] = 2 * hn_rng_uniform(&r) - 1;
+    hn_exec *e = NULL;
+    CHECK_OK(hn_exec_new(g, N, false, &e));
+    if (e) {
+        CHECK_OK(hn_exec_forward(e, x, N, false));
+        hn_exec_output(e, y);
+    }
+    snprintf(path, sizeof path, "%s/%s.x", dir, tag);
+    write_floats(path, x, in * N);
+    snprintf(path, sizeof path, "%s/%s.y", dir, tag);
+    write_floats(path, y, out * N);
+    snprintf(path, sizeof path, "%s/%s.shape", dir, tag);
+    FILE *f = fopen(path, "w");
+    if (f) fprintf(f, "%d %d %d %d %zu\n", N, g->nodes[0].shape.c, g->nodes[0].shape.h, g->nodes[0].shape.w, out), fclose(f);
+    hn_exec_free(e);
+    free(x), free(y);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: test_export DIR\n");
+        return 2;
+    }
+    mkdir(argv[1], 0777);
+    hn_set_threads(1);
+    const char *nets[] = {"allops", "cnn"};
+    for (int k = 0; k < 2; k++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/ref/%s.yaml", HWNAS_TEST_DIR, nets[k]);
+        hn_graph *g = NULL;
+        CHECK_OK(hn_graph_load_yaml(path, &g));
+        if (g) case_net(argv[1], nets[k], g);
+        hn_graph_free(g);
+    }
+    const hn_space *sp = hn_space_find("mbconv");
+    uint8_t geno[128];
+    CHECK_OK(sp->parse(sp, "r16|w0.5:k3e3,k5e1|w0.5:k3e3,k3e3,skip|w0.5:k3e1,skip,skip|w0.5:k3e1,skip,skip,skip|w0.5:k3e1,skip,skip", geno));
+    hn_graph *g = NULL;
+    CHECK_OK(sp->to_graph(sp, geno, &sp->defaults, &g));
+    if (g) {
+        CHECK_OK(hn_graph_finalize(g));
+        case_net(argv[1], "mbconv", g);
+        /* errors */
+        CHECK_ERR(hn_export_onnx(g, "/nonexistent/dir/m.onnx", NULL), HN_ERR_IO, "cannot write '/nonexistent/dir/m.onnx'");
+    }
+    hn_graph_free(g);
+    CHECK_OK(sp->to_graph(sp, geno, &sp->defaults, &g));
+    CHECK_ERR(hn_export_onnx(g, "/tmp/x.onnx", NULL), HN_ERR_INVALID, "not finalized");
+    hn_graph_free(g);
+    return check_report();
+}
