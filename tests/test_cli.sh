@@ -137,7 +137,9 @@ for k in c avx512vnni; do
   expect 0 "40 of 40 outputs equal the int8 engine's" -- "$T/exp-$k/model"
 done
 grep -q malloc "$T/exp-c/model.c" && { fail=$((fail + 1)); echo "FAIL: the exported model calls malloc" >&2; }
-expect 2 "--format 'tflite': expected c" -- "$HWNAS" export --format tflite --net "$NET" --weights x --out "$T/x"
+expect 0 "wrote $T/exp-onnx/model.onnx" -- "$HWNAS" export --format onnx --space mbconv --arch "$M1" --dataset "idx:$T/tiny" \
+  --weights "$T/m1.hntf" --out "$T/exp-onnx"
+expect 2 "--format 'tflite': expected c or onnx" -- "$HWNAS" export --format tflite --net "$NET" --weights x --out "$T/x"
 expect 2 "unknown device 'cortex-m99'" -- "$HWNAS" export --format c --net "$NET" --weights x --out "$T/x" --device cortex-m99
 
 # zero-cost proxies on the tiny dataset

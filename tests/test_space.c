@@ -175,7 +175,7 @@ static void bad_strings(void) {
 
     s = hn_space_find("mbconv+quant");
     char q[512];
-    snprintf(q, sizeof q, "%s#int8/int3", ok);
+    snprintf(q, sizeof q, "%s#int8/int9", ok);
     CHECK_ERR(s->parse(s, q, g), HN_ERR_INVALID, "expected an activation type (fp32, int2");
     snprintf(q, sizeof q, "%s#int8", ok);
     CHECK_ERR(s->parse(s, q, g), HN_ERR_INVALID, "expected a weight type (fp32");

@@ -133,6 +133,14 @@ void hn_graph_set_numtypes(hn_graph *g, hn_numtype w, hn_numtype a);
  * with weights (a quantized network is fed in the type its first layer computes in). */
 void hn_graph_propagate_numtypes(hn_graph *g);
 
+/* For every node, whether a deployment runs it inside its producer at no cost -- the rule the
+ * hardware models cost and the int8 model (quant.h) builds by: a batch norm whose input is a
+ * convolution or linear layer read by nothing else (folded into the weights); a relu/relu6 whose input
+ * is read by nothing else and is a convolution, linear layer, batch norm or add (applied as the
+ * producer writes its output); flatten, identity and the input are views. fused has g->nnodes
+ * entries. Fails only with HN_ERR_NOMEM. */
+hn_status hn_graph_fused(const hn_graph *g, bool *fused);
+
 /* Index of the node named name, or -1. */
 int hn_graph_find(const hn_graph *g, const char *name);
 

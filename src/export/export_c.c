@@ -81,7 +81,7 @@ static void node_tables(out *o, const s8_node *p, int i) {
 
 static void node_entry(FILE *f, const s8_node *p, int i) {
     static const char *const kinds[] = {"S8_INPUT", "S8_CONV",    "S8_ADD",  "S8_CONCAT", "S8_AVGPOOL",
-                                        "S8_MAXPOOL", "S8_MEAN", "S8_CLAMP", "S8_ZERO",   "S8_COPY"};
+                                        "S8_MAXPOOL", "S8_MEAN", "S8_CLAMP", "S8_ZERO"};
     fprintf(f, "    {.kind = %s, .ninputs = %d, ", kinds[p->kind], p->ninputs);
     if (p->ninputs) fprintf(f, ".inputs = in%d, ", i);
     fprintf(f, ".len = %ld, .off = %ld, .zp = %ld", (long)p->len, (long)p->off, (long)p->zp);
@@ -96,7 +96,7 @@ static void node_entry(FILE *f, const s8_node *p, int i) {
         fprintf(f, ",\n     .pool = {%d, %d, %d, %d, %d, %d, %d, %d, %d, %ld}", q->c, q->h, q->w, q->oh, q->ow, q->kernel,
                 q->stride, q->pad, q->count_include_pad, (long)q->zp);
     }
-    if (p->kind == S8_CLAMP) fprintf(f, ", .lo = %ld, .hi = %ld", (long)p->lo, (long)p->hi);
+    if (p->kind == S8_CLAMP || p->kind == S8_ADD) fprintf(f, ", .lo = %ld, .hi = %ld", (long)p->lo, (long)p->hi);
     if (p->kind == S8_ADD || p->kind == S8_CONCAT) fprintf(f, ", .in_zp = zp%d, .in_mult = im%d", i, i);
     if (p->kind == S8_ADD) fprintf(f, ", .out_mult = {%ld, %d}", (long)p->out_mult.multiplier, (int)p->out_mult.shift);
     fprintf(f, "},\n");

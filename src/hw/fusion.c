@@ -1,34 +1,7 @@
-/* Fusion and data-type classes shared by the device models (models.h). */
+/* Data-type classes and element-wise work shared by the device models (models.h). */
 #include <string.h>
 
 #include "models.h"
-
-static bool is_weighted(hn_op op) { return op == HN_OP_CONV2D || op == HN_OP_LINEAR; }
-
-hn_status hw_fused_nodes(const hn_graph *g, bool *fused) {
-    int *readers = hn_calloc(sizeof(int) * (size_t)g->nnodes);
-    if (!readers) return hn_error_prefix(HN_ERR_NOMEM, "fusing a graph of %d nodes", g->nnodes);
-    for (int i = 1; i < g->nnodes; i++)
-        for (int j = 0; j < g->nodes[i].ninputs; j++) readers[g->nodes[i].inputs[j]]++;
-    for (int i = 0; i < g->nnodes; i++) {
-        const hn_node *n = &g->nodes[i];
-        const hn_node *in = i ? &g->nodes[n->inputs[0]] : NULL;
-        bool single = i && readers[n->inputs[0]] == 1;
-        switch (n->op) {
-        case HN_OP_INPUT:
-        case HN_OP_FLATTEN:
-        case HN_OP_IDENTITY: fused[i] = true; break;
-        case HN_OP_BATCHNORM: fused[i] = single && is_weighted(in->op); break;
-        case HN_OP_RELU:
-        case HN_OP_RELU6:
-            fused[i] = single && (is_weighted(in->op) || in->op == HN_OP_BATCHNORM || in->op == HN_OP_ADD);
-            break;
-        default: fused[i] = false;
-        }
-    }
-    hn_free(readers);
-    return HN_OK;
-}
 
 static hn_dtype_class class_of(hn_numtype t) {
     switch (t) {
@@ -57,7 +30,7 @@ static hn_dtype_class wider(hn_dtype_class a, hn_dtype_class b) {
 
 hn_dtype_class hw_dtype_class(const hn_graph *g, const hn_node *n) {
     hn_dtype_class c = n->op == HN_OP_INPUT ? class_of(n->atype) : class_of(g->nodes[n->inputs[0]].atype);
-    if (is_weighted(n->op)) c = wider(c, class_of(n->wtype));
+    if (n->op == HN_OP_CONV2D || n->op == HN_OP_LINEAR) c = wider(c, class_of(n->wtype));
     return c;
 }
 

@@ -193,7 +193,7 @@ hn_status hn_host_lut_predict(hn_host_lut *l, const hn_graph *g, double *seconds
     const int nn = g->nnodes;
     bool *fused = hn_alloc(sizeof(bool) * (size_t)nn);
     int *owner = hn_alloc(sizeof(int) * (size_t)nn), *follow = hn_alloc(sizeof(int) * (size_t)nn);
-    hn_status st = fused && owner && follow ? hw_fused_nodes(g, fused) : hn_error_prefix(HN_ERR_NOMEM, "predicting %d nodes", nn);
+    hn_status st = fused && owner && follow ? hn_graph_fused(g, fused) : hn_error_prefix(HN_ERR_NOMEM, "predicting %d nodes", nn);
     for (int i = 0; !st && i < nn; i++) {
         const hn_node *n = &g->nodes[i];
         bool op = n->op == HN_OP_BATCHNORM || n->op == HN_OP_RELU || n->op == HN_OP_RELU6;

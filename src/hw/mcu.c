@@ -39,7 +39,7 @@ hn_status mcu_graph_cost(const hn_mcu *m, const hn_graph *g, hn_hw_cost *total, 
     bool *fused = hn_alloc(sizeof(bool) * (size_t)nn);
     int64_t *live = hn_alloc(sizeof(int64_t) * (size_t)nn), peak;
     hn_status st = fused && live ? HN_OK : hn_error_prefix(HN_ERR_NOMEM, "costing %d nodes", nn);
-    if (!st) st = hw_fused_nodes(g, fused);
+    if (!st) st = hn_graph_fused(g, fused);
     if (!st) st = hw_schedule(g, fused, live, &peak);
     int64_t cycles = 0, sram = 0, flash = m->runtime_flash_bytes;
     for (int i = 0; !st && i < nn; i++) {

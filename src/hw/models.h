@@ -5,12 +5,7 @@
 
 #include "hwnas/hw.h"
 
-/* For every node, whether a deployment runs it inside its producer at no cost: a batch norm whose
- * input is a convolution or linear layer read by nothing else (folded into the weights), and a
- * relu/relu6 whose input is read by nothing else and is a convolution, linear layer, batch norm or
- * add (applied as the producer writes its output); flatten, identity and the input are views.
- * fused has g->nnodes entries. Fails only with HN_ERR_NOMEM. */
-hn_status hw_fused_nodes(const hn_graph *g, bool *fused);
+/* Which nodes a deployment fuses away: hn_graph_fused (graph.h), shared with the int8 model. */
 
 /* The class a node computes in, from its weight type (if it has weights) and its input's type. */
 hn_dtype_class hw_dtype_class(const hn_graph *g, const hn_node *n);

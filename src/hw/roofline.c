@@ -19,7 +19,7 @@ static hn_dtype_class supported(const hn_roofline *r, hn_dtype_class c) {
 
 hn_status roofline_graph_cost(const hn_roofline *r, const hn_graph *g, hn_hw_cost *total, hn_hw_cost *layers) {
     bool *fused = hn_alloc(sizeof(bool) * (size_t)g->nnodes);
-    hn_status st = fused ? hw_fused_nodes(g, fused) : hn_error_prefix(HN_ERR_NOMEM, "costing %d nodes", g->nnodes);
+    hn_status st = fused ? hn_graph_fused(g, fused) : hn_error_prefix(HN_ERR_NOMEM, "costing %d nodes", g->nnodes);
     for (int i = 1; !st && i < g->nnodes; i++) {
         const hn_node *n = &g->nodes[i];
         if (fused[i] || n->op == HN_OP_CONCAT || n->op == HN_OP_ZERO) continue;

@@ -130,7 +130,7 @@ hn_status hn_systolic_graph(const hn_systolic *a, const hn_graph *g, hn_systolic
                             hn_systolic_result *layers) {
     memset(total, 0, sizeof *total);
     bool *fused = hn_alloc(sizeof(bool) * (size_t)g->nnodes);
-    hn_status st = fused ? hw_fused_nodes(g, fused) : hn_error_prefix(HN_ERR_NOMEM, "mapping %d nodes", g->nnodes);
+    hn_status st = fused ? hn_graph_fused(g, fused) : hn_error_prefix(HN_ERR_NOMEM, "mapping %d nodes", g->nnodes);
     if (st) {
         hn_free(fused);
         return st;

@@ -2,9 +2,11 @@
  * requantization multipliers) and running it with the kernels of s8_kernels.c.
  *
  * A qnode computes one value of the graph: a convolution or linear layer together with the batch norm
- * and activation it absorbs, or one other op. value_of maps every graph node to the qnode whose output
- * holds its value (-1: none, for a layer folded into the one after it). Every value has its own slot
- * of the arena (so tests can read any of them); the kernels' scratch follows the values. */
+ * and activation fused into it (hn_graph_fused: the deployment rule the hardware models cost), an
+ * addition with its activation, or one other op. value_of maps every graph node to the qnode whose
+ * output holds its value (-1: none, for a layer folded into the one after it; views share their
+ * input's). Every value has its own slot of the arena until hn_qmodel_share_memory (so tests can read
+ * any of them); the kernels' scratch follows the values. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,16 +41,13 @@ struct hn_qmodel {
 
 static s8_mult to_s8(hn_qmult m) { return (s8_mult){m.multiplier, m.shift}; }
 
-/* the single consumer of node id, or -1 when it has none or several */
-static int only_consumer(const hn_graph *g, int id) {
-    int found = -1;
+/* the fused node (a folded batch norm or an applied activation) that reads node id, or -1 */
+static int fused_reader(const hn_graph *g, const bool *fused, int id) {
     for (int i = id + 1; i < g->nnodes; i++)
-        for (int k = 0; k < g->nodes[i].ninputs; k++)
-            if (g->nodes[i].inputs[k] == id) {
-                if (found >= 0) return -1;
-                found = i;
-            }
-    return found;
+        if (fused[i] && g->nodes[i].ninputs == 1 && g->nodes[i].inputs[0] == id &&
+            (g->nodes[i].op == HN_OP_BATCHNORM || g->nodes[i].op == HN_OP_RELU || g->nodes[i].op == HN_OP_RELU6))
+            return i;
+    return -1;
 }
 
 /* Folds the batch norm bn (or none: -1) into weights w (cout x per) and bias b (cout), in float32 in
@@ -95,7 +94,7 @@ typedef struct {
     const hn_graph *g;
     const float *lo, *hi;
     hn_qmodel *m;
-    bool *absorbed; /* graph nodes computed inside an earlier qnode (batch norm, activation) */
+    bool *fused; /* hn_graph_fused: computed inside their producer (batch norm, activation) or views */
 } builder;
 
 static hn_qparams range_params(const builder *b, int node) {
@@ -109,15 +108,10 @@ static hn_status add_conv(builder *b, int id, qnode *q, int *last) {
     const hn_node *n = &g->nodes[id], *in = &g->nodes[n->inputs[0]];
     hn_qmodel *m = b->m;
     bool weighted = n->op != HN_OP_BATCHNORM;
-    int bn = -1, end = id, next = only_consumer(g, id);
-    if (weighted && next >= 0 && g->nodes[next].op == HN_OP_BATCHNORM) bn = end = next, next = only_consumer(g, next);
-    if (!weighted) bn = id;
-    bool relu = next >= 0 && (g->nodes[next].op == HN_OP_RELU || g->nodes[next].op == HN_OP_RELU6);
+    int bn = weighted ? -1 : id, end = id, next = fused_reader(g, b->fused, id);
+    if (next >= 0 && g->nodes[next].op == HN_OP_BATCHNORM) bn = end = next, next = fused_reader(g, b->fused, next);
+    bool relu = next >= 0;
     if (relu) end = next;
-    /* the group's inner values are never formed; batch norm and activation may sit anywhere later in
-     * the order, but nothing between reads them (each is its producer's only consumer) */
-    if (bn > id) b->absorbed[bn] = true;
-    if (relu) b->absorbed[next] = true;
     s8_conv_params *p = &q->s.conv;
     *p = (s8_conv_params){.cin = in->shape.c, .h = in->shape.h, .w = in->shape.w, .cout = n->shape.c, .oh = n->shape.h,
                           .ow = n->shape.w, .kernel = 1, .stride = 1, .pad = 0, .groups = 1};
@@ -185,12 +179,15 @@ static hn_status add_node(builder *b, int id, int *last) {
         break;
     }
     case HN_OP_GLOBAL_AVGPOOL: q->s.kind = S8_MEAN, q->q = in0->q; break;
-    case HN_OP_IDENTITY:
-    case HN_OP_FLATTEN: q->s.kind = S8_COPY, q->q = in0->q; break;
     case HN_OP_ZERO: q->s.kind = S8_ZERO, q->q = in0->q; break;
     case HN_OP_ADD: {
-        /* TFLite: inputs scaled by 2^20 and s_i / (2 max s), the sum by 2 max s / (2^20 s_out) */
-        q->s.kind = S8_ADD, q->q = range_params(b, id);
+        /* TFLite: inputs scaled by 2^20 and s_i / (2 max s), the sum by 2 max s / (2^20 s_out); a fused
+         * ReLU/ReLU6 is the output clamp */
+        int act = fused_reader(g, b->fused, id);
+        if (act >= 0) *last = act;
+        q->s.kind = S8_ADD, q->q = range_params(b, *last);
+        q->s.lo = act >= 0 ? hn_quantize(0, q->q) : -128;
+        q->s.hi = act >= 0 && g->nodes[act].op == HN_OP_RELU6 ? hn_quantize(6, q->q) : 127;
         double twice_max = 0;
         for (int k = 0; k < n->ninputs; k++) twice_max = fmax(twice_max, 2.0 * m->nodes[q->inputs[k]].q.scale);
         for (int k = 0; k < n->ninputs; k++) {
@@ -231,10 +228,15 @@ hn_status hn_qmodel_new(const hn_graph *g, const float *lo, const float *hi, hn_
     m->nvalues = g->nnodes;
     for (int i = 0; i < g->nnodes; i++) m->value_of[i] = -1;
     builder b = {g, lo, hi, m, hn_calloc(sizeof(bool) * (size_t)g->nnodes)};
-    hn_status st = b.absorbed ? HN_OK : hn_error(HN_ERR_NOMEM, "int8 model");
-    for (int i = 0, last; i < g->nnodes && !st; i++)
-        if (!b.absorbed[i]) st = add_node(&b, i, &last);
-    hn_free(b.absorbed);
+    hn_status st = b.fused ? hn_graph_fused(g, b.fused) : hn_error(HN_ERR_NOMEM, "int8 model");
+    for (int i = 0, last; i < g->nnodes && !st; i++) {
+        hn_op op = g->nodes[i].op;
+        if (i && b.fused[i] && (op == HN_OP_IDENTITY || op == HN_OP_FLATTEN)) /* always fused: views */
+            m->value_of[i] = m->value_of[g->nodes[i].inputs[0]];
+        else if (!i || !b.fused[i])
+            st = add_node(&b, i, &last);
+    }
+    hn_free(b.fused);
     m->output = m->value_of[g->nnodes - 1];
     if (!st && !(m->plan = hn_arena_alloc(m->arena, sizeof(s8_node) * (size_t)m->n))) st = hn_error(HN_ERR_NOMEM, "int8 model");
     if (st) {

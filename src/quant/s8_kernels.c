@@ -201,12 +201,11 @@ void s8_forward(const s8_node *nodes, int n, int output, const int8_t *in, int8_
         case S8_AVGPOOL: s8_avgpool(&q->pool, x, y); break;
         case S8_MAXPOOL: s8_maxpool(&q->pool, x, y); break;
         case S8_MEAN: s8_mean(q->len, nodes[q->inputs[0]].len / q->len, q->zp, x, y); break;
-        case S8_COPY: memmove(y, x, (size_t)q->len); break;
         case S8_ZERO: memset(y, (int8_t)q->zp, (size_t)q->len); break;
         case S8_ADD: {
             const int8_t *ins[16];
             for (int k = 0; k < q->ninputs; k++) ins[k] = arena + nodes[q->inputs[k]].off;
-            s8_add(q->ninputs, ins, q->in_zp, q->in_mult, (size_t)q->len, q->zp, q->out_mult, -128, 127, y);
+            s8_add(q->ninputs, ins, q->in_zp, q->in_mult, (size_t)q->len, q->zp, q->out_mult, q->lo, q->hi, y);
             break;
         }
         case S8_CONCAT:

@@ -73,7 +73,7 @@ void s8_clamp(const int8_t *in, size_t len, int32_t lo, int32_t hi, int8_t *out)
 
 /* ---- a whole network ---- */
 
-enum { S8_INPUT, S8_CONV, S8_ADD, S8_CONCAT, S8_AVGPOOL, S8_MAXPOOL, S8_MEAN, S8_CLAMP, S8_ZERO, S8_COPY };
+enum { S8_INPUT, S8_CONV, S8_ADD, S8_CONCAT, S8_AVGPOOL, S8_MAXPOOL, S8_MEAN, S8_CLAMP, S8_ZERO };
 
 /* One value of the network and the kernel that computes it from earlier ones. Arrays are the
  * caller's (constant tables in an exported model). */
@@ -85,7 +85,7 @@ typedef struct {
     int32_t zp;           /* the value's zero point */
     s8_conv_params conv;  /* S8_CONV */
     s8_pool_params pool;  /* S8_AVGPOOL, S8_MAXPOOL */
-    int32_t lo, hi;       /* S8_CLAMP */
+    int32_t lo, hi;       /* S8_CLAMP, S8_ADD: the output's clamp */
     const int32_t *in_zp; /* S8_ADD, S8_CONCAT: the inputs' zero points and multipliers */
     const s8_mult *in_mult;
     s8_mult out_mult;     /* S8_ADD */

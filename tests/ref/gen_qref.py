@@ -13,10 +13,11 @@ networks' weights and inputs from ref.hntf). For each network of tests/ref/{allo
   3. runs the integer arithmetic on the quantized input       <net>.q.x
      and writes every value the int8 model forms:              <net>.q.v.<node>   (N, C, H, W)
 The C test (tests/test_quant.c) builds its int8 model from the same weights and ranges and demands
-identical int8 values. Fusion follows TFLite's converter: a batch norm is folded into the convolution
-or linear layer it is the only consumer of, and a ReLU/ReLU6 that is the only consumer of either into
-its clamp; a lone batch norm is a 1x1 depthwise convolution; pooling, ReLU, identity and flatten keep
-their input's parameters; additions and concatenations requantize to the parameters of their range.
+identical int8 values. Fusion is hwnas's deployment rule (hn_graph_fused, as TFLite's converter
+fuses): a batch norm is folded into the convolution or linear layer it is the only reader of, a
+ReLU/ReLU6 that is the only reader of a convolution, linear layer, batch norm or addition becomes its
+clamp; identity and flatten are views; a lone batch norm is a 1x1 depthwise convolution; pooling and
+unfused ReLUs keep their input's parameters; additions and concatenations requantize to their range's.
 """
 import math, os, struct, yaml, numpy as np, torch, torch.nn.functional as F
 
@@ -150,23 +151,39 @@ def consumers(nodes, i):
     return [j for j, n in enumerate(nodes) if i in n["ins"]]
 
 
+def fused(nodes):
+    """hn_graph_fused: what a deployment computes inside its producer (or views)"""
+    out = []
+    for i, n in enumerate(nodes):
+        single = i > 0 and len(consumers(nodes, n["ins"][0])) == 1
+        src = nodes[n["ins"][0]]["op"] if i else None
+        if n["op"] in ("input", "flatten", "identity"): out.append(True)
+        elif n["op"] == "batchnorm": out.append(single and src in ("conv2d", "linear"))
+        elif n["op"] in ("relu", "relu6"): out.append(single and src in ("conv2d", "linear", "batchnorm", "add"))
+        else: out.append(False)
+    return out
+
+
 def quant_forward(nodes, W, tag, lo, hi, xq):
     """the int8 model's values {node index: int array (N, C, H, W)} and the nodes whose values it forms"""
     N = xq.shape[0]
-    val, qp, absorbed = {0: xq}, {0: qparams(lo[0], hi[0])}, set()
+    val, qp, fz = {0: xq}, {0: qparams(lo[0], hi[0])}, fused(nodes)
+    reader = lambda i: next((j for j in consumers(nodes, i) if fz[j] and nodes[j]["op"] in ("batchnorm", "relu", "relu6")), None)
     for i, n in enumerate(nodes):
-        if i == 0 or i in absorbed: continue
+        if i == 0: continue
         op, a = n["op"], n["ins"]
+        if fz[i] and op in ("identity", "flatten"):  # views: the input's bytes
+            val[i], qp[i] = val[a[0]].reshape(N, *n["shape"]), qp[a[0]]
+            continue
+        if fz[i]: continue
         if op in ("conv2d", "linear", "batchnorm"):
-            end, bn, nxt = i, None, consumers(nodes, i)
             weighted = op != "batchnorm"
-            if weighted and len(nxt) == 1 and nodes[nxt[0]]["op"] == "batchnorm":
-                bn = end = nxt[0]; nxt = consumers(nodes, bn)
-            if not weighted: bn = i
+            end, bn, nxt = i, (None if weighted else i), reader(i)
+            if nxt is not None and nodes[nxt]["op"] == "batchnorm":
+                bn = end = nxt; nxt = reader(bn)
             act = None
-            if len(nxt) == 1 and nodes[nxt[0]]["op"] in ("relu", "relu6"):
-                end = nxt[0]; act = nodes[end]["op"]
-            absorbed.update({bn, end} - {i, None})
+            if nxt is not None:
+                end = nxt; act = nodes[end]["op"]
             cin, h, w = nodes[a[0]]["shape"]
             cout = n["shape"][0]
             k, s, p, groups = (n["k"], n["s"], n["p"], n["groups"]) if op == "conv2d" else (1, 1, 0, 1)
@@ -235,15 +252,19 @@ def quant_forward(nodes, W, tag, lo, hi, xq):
         elif op == "global_avgpool":
             hw = x.shape[2] * x.shape[3]
             y = np.clip(q[1] + rounded_div((x - q[1]).sum((2, 3)), hw), -128, 127)[:, :, None, None]
-        elif op in ("flatten", "identity"):
-            y = x.reshape(N, *n["shape"])
         elif op == "zero":
             y = np.full_like(x, q[1])
-        elif op == "add":
-            q = qparams(lo[i], hi[i])
+        elif op == "add":  # with a fused activation as its clamp
+            act = reader(i)
+            end = act if act is not None else i
+            q = qparams(lo[end], hi[end])
             twice_max = max(2.0 * float(qp[j][0]) for j in a)
             s = sum(mult_apply((val[j] - qp[j][1]) * (1 << 20), quantize_multiplier(float(qp[j][0]) / twice_max)) for j in a)
-            y = np.clip(q[1] + mult_apply(s, quantize_multiplier(twice_max / ((1 << 20) * float(q[0])))), -128, 127)
+            amin = int(quantize(0, q)) if act is not None else -128
+            amax = int(quantize(6, q)) if act is not None and nodes[act]["op"] == "relu6" else 127
+            y = np.clip(q[1] + mult_apply(s, quantize_multiplier(twice_max / ((1 << 20) * float(q[0])))), amin, amax)
+            val[end], qp[end] = y, q
+            continue
         elif op == "concat":
             q, parts = qparams(lo[i], hi[i]), []
             for j in a:
@@ -261,7 +282,25 @@ def quant_forward(nodes, W, tag, lo, hi, xq):
 
 W = read_hntf(os.path.join(HERE, "ref.hntf"))
 out = []
-for tag in ("allops", "cnn"):
+# qops: weights, batch-norm statistics and inputs of its own, written with its values
+torch.manual_seed(99)
+for n in load_net("qops")[1:]:
+    if n["op"] == "batchnorm":
+        c = n["shape"][0]
+        for k, v in (("weight", 1 + 0.3 * torch.randn(c)), ("bias", 0.2 * torch.randn(c)),
+                     ("running_mean", 0.2 * torch.randn(c)), ("running_var", 0.5 + torch.rand(c))):
+            W[f"qops.w.{n['name']}.{k}"] = v.numpy().astype(f32)
+nodes = load_net("qops")
+for n in nodes[1:]:
+    if n["op"] in ("conv2d", "linear"):
+        cin = nodes[n["ins"][0]]["shape"]
+        shape = ((n["shape"][0], cin[0] // n["groups"], n["k"], n["k"]) if n["op"] == "conv2d"
+                 else (n["shape"][0], cin[0] * cin[1] * cin[2]))
+        W[f"qops.w.{n['name']}.weight"] = (0.3 * torch.randn(*shape)).numpy().astype(f32)
+        if n["bias"]: W[f"qops.w.{n['name']}.bias"] = (0.1 * torch.randn(shape[0])).numpy().astype(f32)
+W["qops.x"] = torch.randn(5, 2, 9, 9).numpy().astype(f32)
+out += [(k, v) for k, v in W.items() if k.startswith("qops.")]
+for tag in ("allops", "cnn", "qops"):
     nodes = load_net(tag)
     x = W[f"{tag}.x"]
     v = float_forward(nodes, W, tag, x)
