@@ -182,6 +182,18 @@ static void bad_strings(void) {
     snprintf(q, sizeof q, "%s#int8/int8,int4/int4", ok);
     CHECK_ERR(s->parse(s, q, g), HN_ERR_INVALID, "expected 1 or 48 WEIGHT/ACTIVATION pairs (one per slot), got 2");
     CHECK_ERR(s->parse(s, ok, g), HN_ERR_INVALID, "expected the architecture, '#' and a quantization policy");
+    /* the mixed-precision menu: int4, int8, fp8-e4m3 only, as decisions 0..2 */
+    s = hn_space_find("mbconv+mixed");
+    CHECK(s && s->base == &hn_space_mbconv && s->choices[s->ndecisions - 1] == 3);
+    if (!s) return;
+    snprintf(q, sizeof q, "%s#int2/int8", ok);
+    CHECK_ERR(s->parse(s, q, g), HN_ERR_INVALID, "expected a weight type (int4, int8, fp8-e4m3) followed by '/'");
+    snprintf(q, sizeof q, "%s#fp8-e4m3/int4", ok);
+    CHECK_OK(s->parse(s, q, g));
+    CHECK(g[s->base->ndecisions] == 2 && g[s->base->ndecisions + 1] == 0);
+    char back[512];
+    s->format(s, g, back, sizeof back);
+    CHECK_MSG(!strcmp(back, q), "format(parse(%s)) = %s", q, back);
 }
 
 /* A policy reaches the layers of its slots, and counting reads it. */

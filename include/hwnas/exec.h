@@ -37,6 +37,12 @@ hn_status hn_exec_forward(hn_exec *e, const float *x, int n, bool training);
  * their producer (their work is in the producer's time). */
 void hn_exec_profile(hn_exec *e, double *seconds);
 
+/* A hook sees every value a forward step writes, in place, right after the step: node is the node
+ * whose value it is (a step that absorbed a batch norm or activation writes that node's value), values
+ * its count floats in the executor's channel-major layout (C, N, H, W), which the hook may change
+ * (fake quantization does). The input (node 0) is seen first. NULL removes the hook. */
+typedef void (*hn_exec_hook)(void *user, int node, float *values, size_t count);
+void hn_exec_set_hook(hn_exec *e, hn_exec_hook hook, void *user);
 /* Copies the output of the last forward pass to dst (n, C, H, W). */
 void hn_exec_output(const hn_exec *e, float *dst);
 

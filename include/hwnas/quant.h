@@ -82,6 +82,15 @@ void hn_fake_quant(hn_numtype t, hn_qparams p, float *x, size_t n);
  * hn_qparams_from_range with scheme; minifloats scale = max(|lo|, |hi|) / max_t, zero point 0. */
 hn_qparams hn_fake_quant_params(hn_numtype t, float lo, float hi, hn_qscheme scheme);
 
+/* The top-1 accuracy (percent) on test of g quantized as its nodes' number types say (wtype of conv2d
+ * and linear layers, atype of every value; hn_graph_set_numtypes or a "+quant" space sets them), by
+ * fake quantization on the float engine: weights per output channel (symmetric), every value a
+ * deployment forms per tensor (asymmetric integers; minifloats scaled to the range), over min/max
+ * ranges calibrated on the first ncalib images of calib. g's weights are restored afterwards. */
+struct hn_graph;
+hn_status hn_fake_quant_evaluate(struct hn_graph *g, const hn_dataset *calib, int ncalib, const hn_dataset *test,
+                                 double *accuracy);
+
 /* ---- calibration ranges --------------------------------------------------------------------------- */
 
 typedef enum {
@@ -110,7 +119,6 @@ void hn_histogram_range(const hn_histogram *h, hn_range_method method, double p,
 
 /* ---- the int8 engine ---------------------------------------------------------------------------- */
 
-struct hn_graph;
 
 /* Calibration: the real range [lo[i], hi[i]] of every node i's value on the images x (n, C, H, W),
  * with batch norm in inference mode. lo and hi have g->nnodes entries (the caller's). Percentile and

@@ -45,10 +45,12 @@ typedef struct hn_space {
     /* A short description of slot i ("stem conv", "stage 2 block 1 expand") into buf. */
     void (*qslot_name)(const struct hn_space *s, int slot, char *buf, size_t cap);
     const struct hn_space *base; /* a joined space ("NAME+quant"): its architecture space; else NULL */
+    const hn_numtype *menu;      /* a joined space: the number types a slot's decisions choose from */
 } hn_space;
 
-/* The space named name ("nb201", "mbconv", or either joined with a quantization policy:
- * "nb201+quant", "mbconv+quant"), or NULL. Spaces are static: never freed. */
+/* The space named name ("nb201", "mbconv", or either joined with a quantization policy over every
+ * number type, "NAME+quant", or over int4, int8 and fp8-e4m3, "NAME+mixed"), or NULL. Spaces are
+ * static: never freed. */
 const hn_space *hn_space_find(const char *name);
 /* All spaces, NULL-terminated. */
 const hn_space *const *hn_space_list(void);

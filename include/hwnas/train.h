@@ -73,6 +73,9 @@ hn_status hn_train(hn_graph *g, const hn_dataset *train, const hn_dataset *test,
 
 /* Top-1 accuracy (percent) of g in inference mode on d, and images per second. */
 hn_status hn_evaluate(hn_graph *g, const hn_dataset *d, int batch, double *accuracy, double *images_per_s);
+/* The same with a hook on every value of every forward pass (exec.h; fake quantization uses it). */
+hn_status hn_evaluate_hooked(hn_graph *g, const hn_dataset *d, int batch, hn_exec_hook hook, void *user,
+                             double *accuracy, double *images_per_s);
 
 #ifdef __cplusplus
 }

@@ -26,6 +26,10 @@ static const char *help =
     "  --weights FILE        trained weights (hwnas train --save; a study's model.hntf by default)\n"
     "  --dataset SPEC        fashion-mnist (default), idx:DIR, cifar10:DIR or cifar100:DIR\n"
     "  --quantized           also evaluate the int8 model\n"
+    "  --fake-quant          also evaluate the network as its number types say, by fake quantization on\n"
+    "                        the float engine (any policy: int2..int8, int16, fp8/fp6/fp4 minifloats)\n"
+    "  --numtypes W/A        set every layer's weight and activation types first (e.g. int4/int8; a\n"
+    "                        NAME+quant architecture carries its own policy)\n"
     "  --calibration N       training images to calibrate activation ranges on (default 1000)\n"
     "  --range METHOD        minmax (default), percentile or mse\n"
     "  --percentile P        for --range percentile (default 99.99)\n"
@@ -36,7 +40,7 @@ static const char *help =
 
 int cmd_eval(int argc, char **argv) {
     enum { O_NET = 256, O_SPACE, O_ARCH, O_STUDY, O_TRIAL, O_WEIGHTS, O_DATASET, O_QUANT, O_CALIB, O_RANGE, O_PCT,
-           O_THREADS, O_JSON, O_HELP, O_KERNELS };
+           O_THREADS, O_JSON, O_HELP, O_KERNELS, O_FAKE, O_NUMTYPES };
     static const struct option opts[] = {
         {"net", required_argument, 0, O_NET},          {"space", required_argument, 0, O_SPACE},
         {"arch", required_argument, 0, O_ARCH},        {"from-study", required_argument, 0, O_STUDY},
@@ -45,12 +49,14 @@ int cmd_eval(int argc, char **argv) {
         {"calibration", required_argument, 0, O_CALIB}, {"range", required_argument, 0, O_RANGE},
         {"percentile", required_argument, 0, O_PCT},   {"threads", required_argument, 0, O_THREADS},
         {"json", no_argument, 0, O_JSON},              {"help", no_argument, 0, O_HELP},
-        {"kernels", required_argument, 0, O_KERNELS},
+        {"kernels", required_argument, 0, O_KERNELS},  {"fake-quant", no_argument, 0, O_FAKE},
+        {"numtypes", required_argument, 0, O_NUMTYPES},
         {0, 0, 0, 0}};
     cli_trained t = {.trial = -1};
     long calib = 1000, threads = 0;
     double pct = 99.99;
-    bool quantized = false, json = false;
+    bool quantized = false, json = false, fake = false;
+    const char *numtypes = NULL;
     int method = HN_RANGE_MINMAX;
     int c;
     opterr = 0;
@@ -66,6 +72,8 @@ int cmd_eval(int argc, char **argv) {
         case O_WEIGHTS: t.weights = optarg; break;
         case O_DATASET: t.dataset = optarg; break;
         case O_QUANT: quantized = true; break;
+        case O_FAKE: fake = true; break;
+        case O_NUMTYPES: numtypes = optarg; break;
         case O_CALIB: if (!cli_int("eval", "--calibration", optarg, 1, 1000000, &calib)) return 2; break;
         case O_RANGE:
             if (!cli_range_method(optarg, &method))
@@ -84,6 +92,14 @@ int cmd_eval(int argc, char **argv) {
         }
     }
     if (optind < argc) return cli_usage_error("eval", "unexpected argument '%s'", argv[optind]);
+    hn_numtype wt = HN_FP32, at = HN_FP32;
+    if (numtypes) {
+        char w[16], a[16];
+        if (sscanf(numtypes, "%15[^/]/%15s", w, a) != 2 || (wt = hn_numtype_from_name(w)) == HN_NUMTYPE_COUNT ||
+            (at = hn_numtype_from_name(a)) == HN_NUMTYPE_COUNT)
+            return cli_usage_error("eval", "--numtypes '%s': expected WEIGHT/ACTIVATION types such as int4/int8 "
+                                           "(fp32, int2..int8, int16, fp8-e4m3, fp8-e5m2, fp6-e3m2, fp4-e2m1)", numtypes);
+    }
     hn_set_threads((int)threads);
     hn_graph *g;
     hn_dataset *train, *test;
@@ -91,14 +107,17 @@ int cmd_eval(int argc, char **argv) {
     int rc = cli_load_trained("eval", &t, json, &g, &train, &test);
     if (rc) return rc;
     hn_status st;
-    double acc = 0, ips = 0, qacc = 0, qips = 0;
+    double acc = 0, ips = 0, qacc = 0, qips = 0, facc = 0;
     if ((st = hn_evaluate(g, test, 500, &acc, &ips))) goto done;
+    if (numtypes) hn_graph_set_numtypes(g, wt, at);
+    if (fake && (st = hn_fake_quant_evaluate(g, train, (int)calib, test, &facc))) goto done;
     if (quantized && ((st = hn_ptq(g, train, (int)calib, (hn_range_method)method, pct, &m)) || (st = hn_qmodel_evaluate(m, test, &qacc, &qips))))
         goto done;
     static const char *const range_names[] = {"minmax", "percentile", "mse"};
     if (json) {
         json_t *o = json_pack("{s:s, s:I, s:f, s:f, s:i}", "dataset", t.dataset, "test_images", (json_int_t)test->n,
                               "float_accuracy", acc, "float_images_per_s", ips, "threads", hn_get_threads());
+        if (fake) json_object_set_new(o, "fake_quant_accuracy", json_real(facc));
         if (m) {
             json_object_set_new(o, "int8_accuracy", json_real(qacc));
             json_object_set_new(o, "int8_images_per_s", json_real(qips));
@@ -113,6 +132,8 @@ int cmd_eval(int argc, char **argv) {
     } else {
         printf("%-8s %10s %10s\n", "engine", "accuracy", "images/s");
         printf("%-8s %8.2f %% %10.0f\n", "float32", acc, ips);
+        if (fake) printf("%-8s %8.2f %%            (fake quantization: %s)\n", "policy", facc,
+                         numtypes ? numtypes : "the architecture's number types");
         if (m) printf("%-8s %8.2f %% %10.0f   (calibrated on %ld training images, %s ranges; %s kernels)\n", "int8",
                       qacc, qips, calib < train->n ? calib : (long)train->n, range_names[method], hn_quant_kernels());
     }

@@ -27,6 +27,8 @@ struct hn_exec {
     int nbufs;
     float **bufs;   /* the distinct activation and gradient allocations */
     double *profile; /* per node (caller's, or NULL): seconds each node's forward step took */
+    hn_exec_hook hook; /* called with each value a forward step writes (or NULL) */
+    void *hook_user;
     int n;          /* batch of the last forward */
     bool forward_done, loss_done, last_training;
     size_t bytes;
@@ -343,6 +345,7 @@ hn_status hn_exec_forward(hn_exec *e, const float *x, int n, bool training) {
     e->last_training = training;
     double t0 = e->profile ? hn_now() : 0;
     to_channel_major(x, e->act[0], n, in.c, in.h * in.w);
+    if (e->hook) e->hook(e->hook_user, 0, e->act[0], (size_t)n * hn_shape_numel(in));
     for (int i = 1; i < g->nnodes; i++) {
         if (e->profile) {
             double t = hn_now();
@@ -352,6 +355,8 @@ hn_status hn_exec_forward(hn_exec *e, const float *x, int n, bool training) {
         if (e->folded[i] >= 0) fold_batchnorm(e, e->folded[i]);
         hn_op_ctx c = make_ctx(e, i);
         hn_op_get(g->nodes[i].op)->forward(&c);
+        int v = e->writes[i];
+        if (e->hook) e->hook(e->hook_user, v, e->act[v], (size_t)n * hn_shape_numel(g->nodes[v].shape));
     }
     if (e->profile) e->profile[g->nnodes - 1] = hn_now() - t0;
     e->forward_done = true;
@@ -360,6 +365,8 @@ hn_status hn_exec_forward(hn_exec *e, const float *x, int n, bool training) {
 }
 
 void hn_exec_profile(hn_exec *e, double *seconds) { e->profile = seconds; }
+
+void hn_exec_set_hook(hn_exec *e, hn_exec_hook hook, void *user) { e->hook = hook, e->hook_user = user; }
 
 void hn_exec_output(const hn_exec *e, float *dst) {
     HN_ASSERT(e->forward_done);

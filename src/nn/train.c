@@ -29,6 +29,11 @@ static hn_status check_fit(const hn_graph *g, const hn_dataset *d) {
 }
 
 hn_status hn_evaluate(hn_graph *g, const hn_dataset *d, int batch, double *accuracy, double *images_per_s) {
+    return hn_evaluate_hooked(g, d, batch, NULL, NULL, accuracy, images_per_s);
+}
+
+hn_status hn_evaluate_hooked(hn_graph *g, const hn_dataset *d, int batch, hn_exec_hook hook, void *user,
+                             double *accuracy, double *images_per_s) {
     hn_status st = check_fit(g, d);
     if (st) return st;
     if (batch > d->n) batch = d->n;
@@ -41,6 +46,7 @@ hn_status hn_evaluate(hn_graph *g, const hn_dataset *d, int batch, double *accur
         goto done;
     }
     if ((st = hn_exec_new(g, batch, false, &e))) goto done;
+    hn_exec_set_hook(e, hook, user);
     int64_t correct = 0;
     double t0 = hn_now();
     for (int i = 0; i < d->n; i += batch) {

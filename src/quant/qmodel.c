@@ -41,8 +41,7 @@ struct hn_qmodel {
 
 static s8_mult to_s8(hn_qmult m) { return (s8_mult){m.multiplier, m.shift}; }
 
-/* the fused node (a folded batch norm or an applied activation) that reads node id, or -1 */
-static int fused_reader(const hn_graph *g, const bool *fused, int id) {
+int hn_q_fused_reader(const hn_graph *g, const bool *fused, int id) {
     for (int i = id + 1; i < g->nnodes; i++)
         if (fused[i] && g->nodes[i].ninputs == 1 && g->nodes[i].inputs[0] == id &&
             (g->nodes[i].op == HN_OP_BATCHNORM || g->nodes[i].op == HN_OP_RELU || g->nodes[i].op == HN_OP_RELU6))
@@ -108,8 +107,8 @@ static hn_status add_conv(builder *b, int id, qnode *q, int *last) {
     const hn_node *n = &g->nodes[id], *in = &g->nodes[n->inputs[0]];
     hn_qmodel *m = b->m;
     bool weighted = n->op != HN_OP_BATCHNORM;
-    int bn = weighted ? -1 : id, end = id, next = fused_reader(g, b->fused, id);
-    if (next >= 0 && g->nodes[next].op == HN_OP_BATCHNORM) bn = end = next, next = fused_reader(g, b->fused, next);
+    int bn = weighted ? -1 : id, end = id, next = hn_q_fused_reader(g, b->fused, id);
+    if (next >= 0 && g->nodes[next].op == HN_OP_BATCHNORM) bn = end = next, next = hn_q_fused_reader(g, b->fused, next);
     bool relu = next >= 0;
     if (relu) end = next;
     s8_conv_params *p = &q->s.conv;
@@ -183,7 +182,7 @@ static hn_status add_node(builder *b, int id, int *last) {
     case HN_OP_ADD: {
         /* TFLite: inputs scaled by 2^20 and s_i / (2 max s), the sum by 2 max s / (2^20 s_out); a fused
          * ReLU/ReLU6 is the output clamp */
-        int act = fused_reader(g, b->fused, id);
+        int act = hn_q_fused_reader(g, b->fused, id);
         if (act >= 0) *last = act;
         q->s.kind = S8_ADD, q->q = range_params(b, *last);
         q->s.lo = act >= 0 ? hn_quantize(0, q->q) : -128;

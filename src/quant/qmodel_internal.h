@@ -4,10 +4,14 @@
 #ifndef HWNAS_QMODEL_INTERNAL_H
 #define HWNAS_QMODEL_INTERNAL_H
 
+#include "hwnas/graph.h"
 #include "hwnas/quant.h"
 #include "s8_kernels.h"
 
 const s8_node *hn_qmodel_plan(const hn_qmodel *m, int *n, int *output, size_t *values_bytes);
+/* The fused node (hn_graph_fused: a folded batch norm or an applied activation) that reads node id, or
+ * -1: where it exists, a deployment never forms id's own value. */
+int hn_q_fused_reader(const hn_graph *g, const bool *fused, int id);
 /* Scratch the SIMD convolution of this CPU family needs (s8_simd.c; 0 where there is none). */
 size_t hn_s8_simd_scratch_bytes(const s8_conv_params *p);
 

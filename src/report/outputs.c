@@ -73,7 +73,7 @@ static json_t *front_json(hn_study *s, const study_table *t, const int *idx, int
     json_object_set_new(root, "objectives", objs);
     json_object_set_new(root, "front", front);
     static const char *const keys[] = {"chosen_trial", "final_test_accuracy", "final_epochs", "final_train_seconds",
-                                       "final_weights", "final_graph"};
+                                       "final_weights", "final_graph", "final_float_test_accuracy"};
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
         char *v = NULL;
         if (!store_meta_get(&s->db, keys[k], &v) && v) {

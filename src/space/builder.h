@@ -26,8 +26,9 @@ int build_linear(builder *b, int x, int out, int qslot);
  * and what was expected there. Returns HN_ERR_INVALID. */
 hn_status space_parse_error(const char *space, const char *str, const char *p, const char *expected);
 
-/* Fills *out as base joined with a quantization policy ("NAME+quant"; quant_policy.c), using the
- * caller's storage for its choices (HN_SPACE_MAX_DECISIONS ints), name and description. */
-void space_join_quant(const hn_space *base, hn_space *out, int *choices, char *name, size_t name_cap, char *description,
-                      size_t description_cap);
+/* Fills *out as base joined with a quantization policy over the nmenu types of menu, named
+ * "NAME+suffix" (quant_policy.c), using the caller's storage for its choices (HN_SPACE_MAX_DECISIONS
+ * ints), name and description; menu must outlive the space. */
+void space_join_quant(const hn_space *base, const char *suffix, const hn_numtype *menu, int nmenu, hn_space *out,
+                      int *choices, char *name, size_t name_cap, char *description, size_t description_cap);
 #endif

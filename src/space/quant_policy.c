@@ -1,8 +1,9 @@
-/* Quantization policies joined to an architecture space: "NAME+quant".
+/* Quantization policies joined to an architecture space: "NAME+quant" (every number type) and
+ * "NAME+mixed" (int4, int8, fp8-e4m3: the menu of FLIQS-style mixed-precision searches).
  *
  * Genotype: the base space's decisions, then for each of its quantization slots (hn_space.nqslots)
- * the weight type and the output (activation) type, each one of the 13 number types of numtype.h in
- * enum order: fp32, int2 .. int8, int16, fp8-e4m3, fp8-e5m2, fp6-e3m2, fp4-e2m1.
+ * the weight type and the output (activation) type, each an index into the space's menu
+ * (hn_space.menu; "+quant": the 13 number types of numtype.h in enum order).
  * String form: the base string, '#', then one WEIGHT/ACTIVATION pair per slot separated by ',' --
  * or a single pair, which sets every slot (and is how a uniform policy is written back):
  *     r28|w1.0:k3e1,skip|...#int8/int8
@@ -17,7 +18,16 @@
 
 enum { MAX_ARCH = 4096 };
 
-#define TYPES "fp32, int2, int3, int4, int5, int6, int7, int8, int16, fp8-e4m3, fp8-e5m2, fp6-e3m2, fp4-e2m1"
+static int menu_size(const hn_space *s) { return s->choices[s->base->ndecisions]; }
+
+/* the menu's names, "a, b, c", into buf */
+static void menu_names(const hn_space *s, char *buf, size_t cap) {
+    size_t n = 0;
+    buf[0] = 0;
+    for (int i = 0; i < menu_size(s); i++)
+        n += (size_t)snprintf(buf + (n < cap ? n : cap), n < cap ? cap - n : 0, "%s%s", i ? ", " : "",
+                              hn_numtype_name(s->menu[i]));
+}
 
 static size_t format(const hn_space *s, const uint8_t *g, char *buf, size_t cap) {
     const hn_space *base = s->base;
@@ -27,16 +37,19 @@ static size_t format(const hn_space *s, const uint8_t *g, char *buf, size_t cap)
     for (int i = 2; i < 2 * base->nqslots; i++) uniform &= q[i] == q[i % 2];
     for (int i = 0; i < (uniform ? 1 : base->nqslots); i++)
         n += (size_t)snprintf(buf + (n < cap ? n : cap), n < cap ? cap - n : 0, "%s%s/%s", i ? "," : "#",
-                              hn_numtype_name((hn_numtype)q[2 * i]), hn_numtype_name((hn_numtype)q[2 * i + 1]));
+                              hn_numtype_name(s->menu[q[2 * i]]), hn_numtype_name(s->menu[q[2 * i + 1]]));
     return n;
 }
 
-/* the number type named at p, ending at a byte of ends; its length through *len, or -1 */
-static int numtype_at(const char *p, const char *ends, int *len) {
+/* the menu index of the number type named at p, ending at a byte of ends; its length through *len,
+ * or -1 */
+static int numtype_at(const hn_space *s, const char *p, const char *ends, int *len) {
     int n = (int)strcspn(p, ends);
     *len = n;
     hn_numtype t = hn_numtype_from_prefix(p, n);
-    return t == HN_NUMTYPE_COUNT ? -1 : (int)t;
+    for (int i = 0; i < menu_size(s); i++)
+        if (s->menu[i] == t) return i;
+    return -1;
 }
 
 static hn_status parse(const hn_space *s, const char *str, uint8_t *g) {
@@ -57,14 +70,17 @@ static hn_status parse(const hn_space *s, const char *str, uint8_t *g) {
     const char *p = hash + 1;
     int pairs = 0;
     for (;;) {
-        int len, w = numtype_at(p, "/", &len);
-        if (w < 0 || p[len] != '/') return space_parse_error(s->name, str, p, "a weight type (" TYPES ") followed by '/'");
+        char what[256], types[192];
+        menu_names(s, types, sizeof types);
+        int len, w = numtype_at(s, p, "/", &len);
+        snprintf(what, sizeof what, "a weight type (%s) followed by '/'", types);
+        if (w < 0 || p[len] != '/') return space_parse_error(s->name, str, p, what);
         p += len + 1;
-        int a = numtype_at(p, ",", &len);
-        if (a < 0) return space_parse_error(s->name, str, p, "an activation type (" TYPES ") followed by ',' or the end");
+        int a = numtype_at(s, p, ",", &len);
+        snprintf(what, sizeof what, "an activation type (%s) followed by ',' or the end", types);
+        if (a < 0) return space_parse_error(s->name, str, p, what);
         p += len;
         if (pairs == base->nqslots) {
-            char what[64];
             snprintf(what, sizeof what, "the end: %s has %d quantization slots", base->name, base->nqslots);
             return space_parse_error(s->name, str, p, what);
         }
@@ -92,8 +108,8 @@ static hn_status to_graph(const hn_space *s, const uint8_t *g, const hn_space_co
     for (int i = 0; i < gr->nnodes; i++) {
         hn_node *n = &gr->nodes[i];
         if (n->qslot < 0) continue;
-        n->wtype = (hn_numtype)q[2 * n->qslot];
-        n->atype = (hn_numtype)q[2 * n->qslot + 1];
+        n->wtype = s->menu[q[2 * n->qslot]];
+        n->atype = s->menu[q[2 * n->qslot + 1]];
     }
     hn_graph_propagate_numtypes(gr);
     return HN_OK;
@@ -101,14 +117,19 @@ static hn_status to_graph(const hn_space *s, const uint8_t *g, const hn_space_co
 
 static void qslot_name(const hn_space *s, int slot, char *buf, size_t cap) { s->base->qslot_name(s->base, slot, buf, cap); }
 
-void space_join_quant(const hn_space *base, hn_space *out, int *choices, char *name, size_t name_cap, char *description,
-                      size_t description_cap) {
+void space_join_quant(const hn_space *base, const char *suffix, const hn_numtype *menu, int nmenu, hn_space *out,
+                      int *choices, char *name, size_t name_cap, char *description, size_t description_cap) {
     HN_ASSERT(base->ndecisions + 2 * base->nqslots <= HN_SPACE_MAX_DECISIONS);
-    snprintf(name, name_cap, "%s+quant", base->name);
-    snprintf(description, description_cap, "%s, with a weight and an activation number type for each of its %d layer slots",
-             base->name, base->nqslots);
+    snprintf(name, name_cap, "%s+%s", base->name, suffix);
+    size_t n = (size_t)snprintf(description, description_cap,
+                                "%s, with a weight and an activation number type for each of its %d layer slots",
+                                base->name, base->nqslots);
+    if (nmenu < HN_NUMTYPE_COUNT)
+        for (int i = 0; i < nmenu && n < description_cap; i++)
+            n += (size_t)snprintf(description + n, description_cap - n, "%s%s%s", i ? ", " : " (", hn_numtype_name(menu[i]),
+                                  i == nmenu - 1 ? ")" : "");
     memcpy(choices, base->choices, sizeof(int) * (size_t)base->ndecisions);
-    for (int i = 0; i < 2 * base->nqslots; i++) choices[base->ndecisions + i] = HN_NUMTYPE_COUNT;
+    for (int i = 0; i < 2 * base->nqslots; i++) choices[base->ndecisions + i] = nmenu;
     *out = (hn_space){.name = name,
                       .description = description,
                       .ndecisions = base->ndecisions + 2 * base->nqslots,
@@ -119,5 +140,6 @@ void space_join_quant(const hn_space *base, hn_space *out, int *choices, char *n
                       .defaults = base->defaults,
                       .nqslots = base->nqslots,
                       .qslot_name = qslot_name,
-                      .base = base};
+                      .base = base,
+                      .menu = menu};
 }

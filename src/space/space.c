@@ -7,25 +7,37 @@
 
 #include "builder.h"
 
-/* The registry: each architecture space, then each joined with a quantization policy. The joined
- * spaces are built once, on first use, in static storage. */
+/* The registry: each architecture space, then each joined with each policy menu. The joined spaces
+ * are built once, on first use, in static storage. */
 static const hn_space *const bases[] = {&hn_space_nb201, &hn_space_mbconv};
 enum { NBASES = sizeof bases / sizeof bases[0] };
+static const hn_numtype every_type[HN_NUMTYPE_COUNT] = {HN_FP32,  HN_INT2,     HN_INT3,     HN_INT4,     HN_INT5,
+                                                        HN_INT6,  HN_INT7,     HN_INT8,     HN_INT16,    HN_FP8_E4M3,
+                                                        HN_FP8_E5M2, HN_FP6_E3M2, HN_FP4_E2M1};
+static const hn_numtype mixed_types[] = {HN_INT4, HN_INT8, HN_FP8_E4M3};
+static const struct {
+    const char *suffix;
+    const hn_numtype *menu;
+    int n;
+} menus[] = {{"quant", every_type, HN_NUMTYPE_COUNT}, {"mixed", mixed_types, 3}};
+enum { NMENUS = sizeof menus / sizeof menus[0] };
 static struct {
     hn_space space;
     int choices[HN_SPACE_MAX_DECISIONS];
     char name[32], description[256];
-} joined[NBASES];
-static const hn_space *spaces[2 * NBASES + 1];
+} joined[NMENUS * NBASES];
+static const hn_space *spaces[(NMENUS + 1) * NBASES + 1];
 static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
 
 static void registry_init(void) {
-    for (int i = 0; i < NBASES; i++) {
-        spaces[i] = bases[i];
-        space_join_quant(bases[i], &joined[i].space, joined[i].choices, joined[i].name, sizeof joined[i].name,
-                         joined[i].description, sizeof joined[i].description);
-        spaces[NBASES + i] = &joined[i].space;
-    }
+    for (int i = 0; i < NBASES; i++) spaces[i] = bases[i];
+    for (int k = 0; k < NMENUS; k++)
+        for (int i = 0; i < NBASES; i++) {
+            int j = k * NBASES + i;
+            space_join_quant(bases[i], menus[k].suffix, menus[k].menu, menus[k].n, &joined[j].space, joined[j].choices,
+                             joined[j].name, sizeof joined[j].name, joined[j].description, sizeof joined[j].description);
+            spaces[NBASES + j] = &joined[j].space;
+        }
 }
 
 const hn_space *const *hn_space_list(void) {

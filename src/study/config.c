@@ -232,7 +232,7 @@ static void resolve(const char *file, const char *value, char *dst, size_t cap) 
 }
 
 bool hn_study_metric_known(const hn_study_config *cfg, const char *name) {
-    static const char *const base[] = {"accuracy", "params", "macs", "train_seconds", NULL};
+    static const char *const base[] = {"accuracy", "float_accuracy", "params", "macs", "train_seconds", NULL};
     for (int i = 0; base[i]; i++)
         if (!strcmp(base[i], name)) return true;
     if (!cfg->device[0]) return false;

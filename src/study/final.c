@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hwnas/train.h"
+#include "hwnas/quant.h"
 #include "study_internal.h"
 
 hn_status study_claim_final(hn_study *s, bool *mine, bool *finished) {
@@ -119,6 +120,12 @@ hn_status study_final(hn_study *s, volatile int *stop, void (*on_event)(void *, 
         hn_train_result r;
         snprintf(path, sizeof path, "%s/model.hntf", s->dir);
         if ((st = hn_train(net, train, test, &tc, &r)) || (st = hn_graph_save_weights(net, path))) goto done;
+        if (s->space->base) { /* a policy's accuracy is the quantized network's; the float one beside it */
+            snprintf(value, sizeof value, "%.4f", r.test_accuracy);
+            if ((st = store_meta_set(&s->db, "final_float_test_accuracy", value)) ||
+                (st = hn_fake_quant_evaluate(net, train, STUDY_CALIBRATION, test, &r.test_accuracy)))
+                goto done;
+        }
         snprintf(value, sizeof value, "%.4f", r.test_accuracy);
         if ((st = store_meta_set(&s->db, "final_test_accuracy", value))) goto done;
         snprintf(value, sizeof value, "%.1f", r.train_seconds);

@@ -11,6 +11,7 @@
 
 #include "hwnas/data.h"
 #include "hwnas/estimate.h"
+#include "hwnas/quant.h"
 #include "hwnas/study.h"
 #include "hwnas/train.h"
 #include "study_internal.h"
@@ -181,9 +182,11 @@ hn_status study_graph(hn_study *s, const uint8_t *g, hn_graph **net) {
 /* ---- evaluation ----------------------------------------------------------------------------------- */
 
 /* Trains net at fidelity f on the first (n - validation) training images and measures accuracy on the
- * last `validation`; weights (may be NULL) saved after. */
+ * last `validation`. In a space with a quantization policy ("+quant"), the accuracy is that of the
+ * policy (fake quantization, calibrated on the training images) and *float_accuracy the float
+ * network's; elsewhere the two are the same. */
 static hn_status train_at(hn_study *s, hn_graph *net, const char *arch, double f, volatile int *stop, double *accuracy,
-                          double *seconds) {
+                          double *float_accuracy, double *seconds) {
     hn_dataset *train, *test;
     hn_shape in = net->nodes[0].shape;
     hn_status st = study_data_at(s, in.h, in.w, &train, &test);
@@ -204,7 +207,8 @@ static hn_status train_at(hn_study *s, hn_graph *net, const char *arch, double f
     hn_graph_init_params(net, tc.seed);
     hn_train_result r;
     st = hn_train(net, &fit, &val, &tc, &r);
-    if (!st) *accuracy = r.test_accuracy, *seconds = r.train_seconds;
+    if (!st) *accuracy = *float_accuracy = r.test_accuracy, *seconds = r.train_seconds;
+    if (!st && s->space->base) st = hn_fake_quant_evaluate(net, &fit, STUDY_CALIBRATION, &val, accuracy);
     return st;
 }
 
@@ -255,9 +259,10 @@ static hn_status evaluate(hn_study *s, const study_trial *t, volatile int *stop,
         else study_metric_set(m, "accuracy", row[hn_table_metric_index(s->table, s->cfg.accuracy_column)]);
         strcpy(state, "done");
     } else if (!st) {
-        double acc, secs;
-        if (!(st = hn_graph_finalize(net)) && !(st = train_at(s, net, t->genotype, t->fidelity, stop, &acc, &secs))) {
+        double acc, facc, secs;
+        if (!(st = hn_graph_finalize(net)) && !(st = train_at(s, net, t->genotype, t->fidelity, stop, &acc, &facc, &secs))) {
             study_metric_set(m, "accuracy", acc);
+            if (s->space->base) study_metric_set(m, "float_accuracy", facc);
             study_metric_set(m, "train_seconds", secs);
             strcpy(state, "done");
             if (t->fidelity >= 1) { /* a full-fidelity candidate may be the chosen one: keep its weights */

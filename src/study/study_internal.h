@@ -106,4 +106,7 @@ hn_status study_final(hn_study *s, volatile int *stop, void (*on_event)(void *, 
 /* trials.csv, pareto.csv, pareto.json (src/report/outputs.c). */
 hn_status study_write_outputs(hn_study *s);
 
+/* Training images that calibrate the ranges of a quantization policy's fake quantization. */
+enum { STUDY_CALIBRATION = 500 };
+
 #endif

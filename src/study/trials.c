@@ -38,7 +38,9 @@ void study_metric_set(study_metrics *m, const char *name, double value) {
     m->value[m->n++] = value;
 }
 
-static bool cheap(const char *name) { return strcmp(name, "accuracy") && strcmp(name, "train_seconds"); }
+static bool cheap(const char *name) {
+    return strcmp(name, "accuracy") && strcmp(name, "float_accuracy") && strcmp(name, "train_seconds");
+}
 
 hn_status study_cache_get(hn_study *s, const char *genotype, study_metrics *m) {
     sqlite3_stmt *q;
