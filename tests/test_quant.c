@@ -2,9 +2,14 @@
  * TFLite's fixed-point multipliers; every minifloat value, the special cases and nearest rounding;
  * calibration ranges. */
 #include <math.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "check.h"
+#include "hwnas/exec.h"
+#include "hwnas/graph.h"
 #include "hwnas/quant.h"
+#include "hwnas/train.h"
 
 static void integers(void) {
     hn_qparams p = hn_qparams_from_range(-1.5f, 3.0f, 8, HN_QASYMMETRIC);
@@ -167,11 +172,86 @@ static void fake_quant_and_ranges(void) {
     hn_histogram_free(&h);
 }
 
+/* n random 1x12x12 images, labels cycling over 4 classes */
+static hn_dataset *random_images(int n, unsigned seed) {
+    hn_dataset *d = hn_calloc(sizeof *d);
+    d->n = n, d->c = 1, d->h = d->w = 12, d->classes = 4;
+    d->images = hn_alloc((size_t)n * 144), d->labels = hn_alloc((size_t)n);
+    for (int i = 0; i < n * 144; i++) d->images[i] = (uint8_t)((seed = seed * 1103515245u + 12345u) >> 24);
+    for (int i = 0; i < n; i++) d->labels[i] = (uint8_t)(i % 4);
+    hn_dataset_compute_norm(d);
+    return d;
+}
+
+typedef struct {
+    int calls, last;
+    bool ordered, sized;
+    const hn_graph *g;
+    int n;
+} hook_log;
+
+static void log_hook(void *user, int node, float *values, size_t count) {
+    (void)values;
+    hook_log *h = user;
+    h->ordered &= node > h->last || (h->calls == 0 && node == 0);
+    h->sized &= count == (size_t)h->n * hn_shape_numel(h->g->nodes[node].shape);
+    h->last = node, h->calls++;
+}
+
+/* The executor hook sees each written value once, in order; fake quantization leaves the weights as
+ * they were, changes nothing at fp32, and degrades with fewer bits. */
+static void fake_quant_network(void) {
+    const char *net = "input: [1, 12, 12]\nlayers:\n  - {op: conv2d, out: 8, kernel: 3, padding: 1, bias: false}\n"
+                      "  - {op: batchnorm}\n  - {op: relu}\n  - {op: conv2d, out: 8, kernel: 3, stride: 2}\n  - {op: relu6}\n"
+                      "  - {op: global_avgpool}\n  - {op: flatten}\n  - {op: linear, out: 4}\n";
+    char path[] = "/tmp/hwnas_test_fqXXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+    fputs(net, f);
+    fclose(f);
+    hn_graph *g = NULL;
+    CHECK_OK(hn_graph_load_yaml(path, &g));
+    remove(path);
+    if (!g) return;
+    hn_graph_init_params(g, 3);
+    hn_dataset *d = random_images(64, 5);
+    hn_exec *e = NULL;
+    CHECK_OK(hn_exec_new(g, 8, false, &e));
+    float x[8 * 144];
+    for (int i = 0; i < 8 * 144; i++) x[i] = (float)(i % 17) / 17.0f;
+    hook_log log = {0, 0, true, true, g, 8};
+    hn_exec_set_hook(e, log_hook, &log);
+    CHECK_OK(hn_exec_forward(e, x, 8, false));
+    CHECK_MSG(log.ordered && log.sized && log.calls >= 5 && log.last == g->nnodes - 1, "%d hook calls", log.calls);
+    hn_exec_free(e);
+
+    double acc0, acc, ips;
+    float *saved = malloc(sizeof(float) * g->nparams);
+    memcpy(saved, g->params, sizeof(float) * g->nparams);
+    CHECK_OK(hn_evaluate(g, d, 32, &acc0, &ips));
+    CHECK_OK(hn_fake_quant_evaluate(g, d, 32, d, &acc)); /* every type fp32: nothing rounds */
+    CHECK_MSG(acc == acc0, "fp32 fake quantization %g, float %g", acc, acc0);
+    hn_graph_set_numtypes(g, HN_INT2, HN_INT8);
+    CHECK_OK(hn_fake_quant_evaluate(g, d, 32, d, &acc));
+    CHECK(memcmp(saved, g->params, sizeof(float) * g->nparams) == 0); /* weights restored */
+    CHECK_OK(hn_evaluate(g, d, 32, &acc, &ips));
+    CHECK(acc == acc0);
+    hn_dataset *wrong = random_images(4, 1);
+    wrong->h = wrong->w = 6; /* images that do not fit the input */
+    CHECK_ERR(hn_fake_quant_evaluate(g, wrong, 4, d, &acc), HN_ERR_SHAPE, "do not fit the network's input");
+    CHECK(memcmp(saved, g->params, sizeof(float) * g->nparams) == 0);
+    hn_dataset_free(wrong);
+    free(saved);
+    hn_dataset_free(d);
+    hn_graph_free(g);
+}
+
 int main(void) {
     integers();
     multipliers();
     minifloat_cases();
     minifloat_all_values();
     fake_quant_and_ranges();
+    fake_quant_network();
     return check_report();
 }

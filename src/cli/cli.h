@@ -3,6 +3,7 @@
 #define HWNAS_CLI_H
 
 #include <stdbool.h>
+#include <getopt.h>
 #include <stdint.h>
 
 #include "hwnas/core.h"
@@ -52,6 +53,15 @@ typedef struct {
     long trial;
     char buf_space[64], buf_arch[4096], buf_data[512], buf_net[1200], buf_weights[1200];
 } cli_trained;
+/* Their getopt_long entries (codes CLI_O_NET ...) and their handler: 1 when c was one of them (stored
+ * in t), 0 when not, -1 after a usage error (reported). */
+enum { CLI_O_NET = 1000, CLI_O_SPACE, CLI_O_ARCH, CLI_O_STUDY, CLI_O_TRIAL, CLI_O_WEIGHTS, CLI_O_DATASET };
+#define CLI_TRAINED_OPTIONS                                                                                  \
+    {"net", required_argument, 0, CLI_O_NET}, {"space", required_argument, 0, CLI_O_SPACE},                  \
+        {"arch", required_argument, 0, CLI_O_ARCH}, {"from-study", required_argument, 0, CLI_O_STUDY},      \
+        {"trial", required_argument, 0, CLI_O_TRIAL}, {"weights", required_argument, 0, CLI_O_WEIGHTS},     \
+        {"dataset", required_argument, 0, CLI_O_DATASET}
+int cli_trained_option(const char *cmd, int c, const char *arg, cli_trained *t);
 /* Returns 0, or the exit code of the failure (already reported). */
 int cli_load_trained(const char *cmd, cli_trained *t, bool quiet, hn_graph **g, hn_dataset **train, hn_dataset **test);
 /* --range minmax|percentile|mse */

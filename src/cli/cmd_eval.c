@@ -39,18 +39,14 @@ static const char *help =
     "  --help                show this help\n";
 
 int cmd_eval(int argc, char **argv) {
-    enum { O_NET = 256, O_SPACE, O_ARCH, O_STUDY, O_TRIAL, O_WEIGHTS, O_DATASET, O_QUANT, O_CALIB, O_RANGE, O_PCT,
-           O_THREADS, O_JSON, O_HELP, O_KERNELS, O_FAKE, O_NUMTYPES };
+    enum { O_QUANT = 256, O_CALIB, O_RANGE, O_PCT, O_THREADS, O_JSON, O_HELP, O_KERNELS, O_FAKE, O_NUMTYPES };
     static const struct option opts[] = {
-        {"net", required_argument, 0, O_NET},          {"space", required_argument, 0, O_SPACE},
-        {"arch", required_argument, 0, O_ARCH},        {"from-study", required_argument, 0, O_STUDY},
-        {"trial", required_argument, 0, O_TRIAL},      {"weights", required_argument, 0, O_WEIGHTS},
-        {"dataset", required_argument, 0, O_DATASET},  {"quantized", no_argument, 0, O_QUANT},
-        {"calibration", required_argument, 0, O_CALIB}, {"range", required_argument, 0, O_RANGE},
-        {"percentile", required_argument, 0, O_PCT},   {"threads", required_argument, 0, O_THREADS},
-        {"json", no_argument, 0, O_JSON},              {"help", no_argument, 0, O_HELP},
-        {"kernels", required_argument, 0, O_KERNELS},  {"fake-quant", no_argument, 0, O_FAKE},
-        {"numtypes", required_argument, 0, O_NUMTYPES},
+        CLI_TRAINED_OPTIONS,
+        {"quantized", no_argument, 0, O_QUANT},        {"calibration", required_argument, 0, O_CALIB},
+        {"range", required_argument, 0, O_RANGE},      {"percentile", required_argument, 0, O_PCT},
+        {"threads", required_argument, 0, O_THREADS},  {"json", no_argument, 0, O_JSON},
+        {"help", no_argument, 0, O_HELP},              {"kernels", required_argument, 0, O_KERNELS},
+        {"fake-quant", no_argument, 0, O_FAKE},        {"numtypes", required_argument, 0, O_NUMTYPES},
         {0, 0, 0, 0}};
     cli_trained t = {.trial = -1};
     long calib = 1000, threads = 0;
@@ -63,14 +59,10 @@ int cmd_eval(int argc, char **argv) {
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         const char *o = argv[optind - 1];
+        int known = cli_trained_option("eval", c, optarg, &t);
+        if (known < 0) return 2;
+        if (known) continue;
         switch (c) {
-        case O_NET: t.net = optarg; break;
-        case O_SPACE: t.space = optarg; break;
-        case O_ARCH: t.arch = optarg; break;
-        case O_STUDY: t.study = optarg; break;
-        case O_TRIAL: if (!cli_int("eval", "--trial", optarg, 1, 0x7fffffffL, &t.trial)) return 2; break;
-        case O_WEIGHTS: t.weights = optarg; break;
-        case O_DATASET: t.dataset = optarg; break;
         case O_QUANT: quantized = true; break;
         case O_FAKE: fake = true; break;
         case O_NUMTYPES: numtypes = optarg; break;

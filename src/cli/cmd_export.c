@@ -41,17 +41,14 @@ static const char *help =
     "  --help                show this help\n";
 
 int cmd_export(int argc, char **argv) {
-    enum { O_FORMAT = 256, O_NET, O_SPACE, O_ARCH, O_STUDY, O_TRIAL, O_WEIGHTS, O_OUT, O_DATASET, O_CALIB, O_RANGE,
-           O_PCT, O_SAMPLES, O_DEVICE, O_HELP };
+    enum { O_FORMAT = 256, O_OUT, O_CALIB, O_RANGE, O_PCT, O_SAMPLES, O_DEVICE, O_HELP };
     static const struct option opts[] = {
-        {"format", required_argument, 0, O_FORMAT},     {"net", required_argument, 0, O_NET},
-        {"space", required_argument, 0, O_SPACE},       {"arch", required_argument, 0, O_ARCH},
-        {"from-study", required_argument, 0, O_STUDY},  {"trial", required_argument, 0, O_TRIAL},
-        {"weights", required_argument, 0, O_WEIGHTS},   {"out", required_argument, 0, O_OUT},
-        {"dataset", required_argument, 0, O_DATASET},   {"calibration", required_argument, 0, O_CALIB},
-        {"range", required_argument, 0, O_RANGE},       {"percentile", required_argument, 0, O_PCT},
-        {"samples", required_argument, 0, O_SAMPLES},   {"device", required_argument, 0, O_DEVICE},
-        {"help", no_argument, 0, O_HELP},               {0, 0, 0, 0}};
+        CLI_TRAINED_OPTIONS,
+        {"format", required_argument, 0, O_FORMAT},    {"out", required_argument, 0, O_OUT},
+        {"calibration", required_argument, 0, O_CALIB}, {"range", required_argument, 0, O_RANGE},
+        {"percentile", required_argument, 0, O_PCT},   {"samples", required_argument, 0, O_SAMPLES},
+        {"device", required_argument, 0, O_DEVICE},    {"help", no_argument, 0, O_HELP},
+        {0, 0, 0, 0}};
     cli_trained t = {.trial = -1};
     const char *format = NULL, *dir = NULL, *device = "cortex-m7";
     long calib = 1000, samples = 10;
@@ -61,16 +58,12 @@ int cmd_export(int argc, char **argv) {
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         const char *o = argv[optind - 1];
+        int known = cli_trained_option("export", c, optarg, &t);
+        if (known < 0) return 2;
+        if (known) continue;
         switch (c) {
         case O_FORMAT: format = optarg; break;
-        case O_NET: t.net = optarg; break;
-        case O_SPACE: t.space = optarg; break;
-        case O_ARCH: t.arch = optarg; break;
-        case O_STUDY: t.study = optarg; break;
-        case O_TRIAL: if (!cli_int("export", "--trial", optarg, 1, 0x7fffffffL, &t.trial)) return 2; break;
-        case O_WEIGHTS: t.weights = optarg; break;
         case O_OUT: dir = optarg; break;
-        case O_DATASET: t.dataset = optarg; break;
         case O_CALIB: if (!cli_int("export", "--calibration", optarg, 1, 1000000, &calib)) return 2; break;
         case O_RANGE:
             if (!cli_range_method(optarg, &method))

@@ -161,6 +161,19 @@ hn_status cli_study_trial(const char *dir, long trial, bool have_dataset, char s
     return st;
 }
 
+int cli_trained_option(const char *cmd, int c, const char *arg, cli_trained *t) {
+    switch (c) {
+    case CLI_O_NET: t->net = arg; return 1;
+    case CLI_O_SPACE: t->space = arg; return 1;
+    case CLI_O_ARCH: t->arch = arg; return 1;
+    case CLI_O_STUDY: t->study = arg; return 1;
+    case CLI_O_TRIAL: return cli_int(cmd, "--trial", arg, 1, 0x7fffffffL, &t->trial) ? 1 : -1;
+    case CLI_O_WEIGHTS: t->weights = arg; return 1;
+    case CLI_O_DATASET: t->dataset = arg; return 1;
+    default: return 0;
+    }
+}
+
 int cli_load_trained(const char *cmd, cli_trained *t, bool quiet, hn_graph **g, hn_dataset **train, hn_dataset **test) {
     *g = NULL, *train = *test = NULL;
     if (t->study) {

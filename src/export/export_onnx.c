@@ -51,30 +51,34 @@ static void push(writer *w, size_t *n, size_t *cap, void ***items, void *item) {
     (*items)[(*n)++] = item;
 }
 
-static Onnx__AttributeProto *attr_int(writer *w, const char *name, int64_t v) {
+/* an attribute named name of the given type, its value not yet set */
+static Onnx__AttributeProto *attr(writer *w, const char *name, Onnx__AttributeProto__AttributeType type) {
     Onnx__AttributeProto *a = alloc(w, sizeof *a);
     if (!a) return NULL;
     onnx__attribute_proto__init(a);
-    a->name = str(w, name), a->has_type = 1, a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT, a->has_i = 1, a->i = v;
+    a->name = str(w, name), a->has_type = 1, a->type = type;
+    return a;
+}
+
+static Onnx__AttributeProto *attr_int(writer *w, const char *name, int64_t v) {
+    Onnx__AttributeProto *a = attr(w, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
+    if (a) a->has_i = 1, a->i = v;
     return a;
 }
 
 static Onnx__AttributeProto *attr_float(writer *w, const char *name, float v) {
-    Onnx__AttributeProto *a = alloc(w, sizeof *a);
-    if (!a) return NULL;
-    onnx__attribute_proto__init(a);
-    a->name = str(w, name), a->has_type = 1, a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT, a->has_f = 1, a->f = v;
+    Onnx__AttributeProto *a = attr(w, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
+    if (a) a->has_f = 1, a->f = v;
     return a;
 }
 
+/* n ints alternating v0, v1 (kernel_shape, strides: both; pads: begin and end of each axis) */
 static Onnx__AttributeProto *attr_ints(writer *w, const char *name, int n, int64_t v0, int64_t v1) {
-    Onnx__AttributeProto *a = alloc(w, sizeof *a);
+    Onnx__AttributeProto *a = attr(w, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
     int64_t *v = alloc(w, sizeof(int64_t) * (size_t)n);
     if (!a || !v) return NULL;
-    onnx__attribute_proto__init(a);
     for (int i = 0; i < n; i++) v[i] = i % 2 ? v1 : v0;
-    a->name = str(w, name), a->has_type = 1, a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS, a->n_ints = (size_t)n,
-    a->ints = v;
+    a->n_ints = (size_t)n, a->ints = v;
     return a;
 }
 
