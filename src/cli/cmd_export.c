@@ -21,7 +21,7 @@ static const char *help =
     "               DIR/model.c and DIR/model.h: the int8 model as constant tables and the engine's own\n"
     "               kernels, one static activation arena, no malloc, C99 with no dependencies; and\n"
     "               DIR/main.c, a test program that runs sample test images and checks that every output\n"
-    "               equals the engine's. Build and run: cc -std=c99 -O2 DIR/model.c DIR/main.c && ./a.out\n"
+    "               equals the engine's. Build and run: cc -std=c99 -O3 DIR/model.c DIR/main.c && ./a.out\n"
     "               It prints the arena and table sizes next to the MCU model's predictions for --device.\n"
     "  --format onnx  DIR/model.onnx: the float network (opset 10), batch norm in inference mode.\n"
     "\n"
@@ -123,7 +123,7 @@ int cmd_export(int argc, char **argv) {
     hn_graph_set_numtypes(g, HN_INT8, HN_INT8);
     if ((st = hn_device_cost(&dev, g, &cost, NULL))) goto done;
     printf("wrote %s/model.c, %s/model.h and %s/main.c (%d test images)\n", dir, dir, dir, n);
-    printf("build and run:  cc -std=c99 -O2 %s/model.c %s/main.c -o model && ./model\n\n", dir, dir);
+    printf("build and run:  cc -std=c99 -O3 %s/model.c %s/main.c -o model && ./model\n\n", dir, dir);
     printf("%-30s %12s %12s\n", "", "RAM (bytes)", "flash (bytes)");
     printf("%-30s %12zu %12zu\n", "exported: arena / tables", info.arena_bytes, info.weight_bytes);
     printf("%-30s %12lld %12lld\n", "", (long long)(cost.peak_sram_bytes - dev.mcu.runtime_sram_bytes),

@@ -127,10 +127,14 @@ static void summary(const char *dir, const hn_study_config *c) {
     }
     json_t *chosen = json_object_get(root, "chosen_trial"), *acc = json_object_get(root, "final_test_accuracy");
     if (chosen) printf("\nchosen: trial %lld", (long long)json_integer_value(chosen));
-    if (acc)
-        printf(", %.2f %% test accuracy after %lld epochs on all training images\n"
-               "network %s/model.yaml, weights %s/model.hntf",
-               json_number_value(acc), (long long)json_integer_value(json_object_get(root, "final_epochs")), dir, dir);
+    if (acc) {
+        long long epochs = (long long)json_integer_value(json_object_get(root, "final_epochs"));
+        json_t *facc = json_object_get(root, "final_float_test_accuracy"); /* a policy space: acc is quantized */
+        printf(", %.2f %% test accuracy%s after %lld epoch%s on all training images", json_number_value(acc),
+               facc ? " quantized by its policy" : "", epochs, epochs == 1 ? "" : "s");
+        if (facc) printf(" (float: %.2f %%)", json_number_value(facc));
+        printf("\nnetwork %s/model.yaml, weights %s/model.hntf", dir, dir);
+    }
     if (chosen) printf("\n");
     json_decref(root);
 }
