@@ -143,6 +143,18 @@ expect 0 "wrote $T/exp-onnx/model.onnx" -- "$HWNAS" export --format onnx --space
 expect 2 "--format 'tflite': expected c or onnx" -- "$HWNAS" export --format tflite --net "$NET" --weights x --out "$T/x"
 expect 2 "unknown device 'cortex-m99'" -- "$HWNAS" export --format c --net "$NET" --weights x --out "$T/x" --device cortex-m99
 
+# quantization-aware training recovers what 2-bit weights lose after training: the reference CNN trained
+# on 3,000 Fashion-MNIST images, then its int2-weight accuracy post-training and after one epoch of QAT
+expect 0 "" -- "$HWNAS" train --net "$NET" --epochs 1 --train-limit 3000 --save "$T/cnn.hntf" --threads 2
+ptq=$("$HWNAS" eval --net "$NET" --weights "$T/cnn.hntf" --fake-quant --numtypes int2/int8 --calibration 500 --json 2>/dev/null |
+      sed -n 's/.*"fake_quant_accuracy": \([0-9.]*\).*/\1/p')
+qat=$("$HWNAS" train --net "$NET" --load "$T/cnn.hntf" --numtypes int2/int8 --qat --epochs 1 --train-limit 3000 --lr 0.01 --json 2>/dev/null |
+      sed -n 's/.*"test_accuracy": \([0-9.]*\).*/\1/p')
+if [ -n "$ptq" ] && [ -n "$qat" ] && awk -v p="$ptq" -v q="$qat" 'BEGIN { exit !(q > p + 10) }'; then pass=$((pass + 1))
+else fail=$((fail + 1)); echo "FAIL: int2 weights: post-training $ptq %, after QAT $qat %" >&2; fi
+expect 2 "--qat: every type is fp32" -- "$HWNAS" train --net "$NET" --qat --train-limit 100
+expect 2 "--numtypes 'int9/int8': expected WEIGHT/ACTIVATION" -- "$HWNAS" train --net "$NET" --numtypes int9/int8
+
 # zero-cost proxies on the tiny dataset
 expect 0 '"synflow": ' -- "$HWNAS" proxy --space mbconv --arch "$M0" --dataset "idx:$T/tiny" --batch 16 --json
 expect 0 "naswot     " -- "$HWNAS" proxy --space nb201 --arch "$A0" --dataset "idx:$T/tiny" --batch 8

@@ -91,6 +91,16 @@ struct hn_graph;
 hn_status hn_fake_quant_evaluate(struct hn_graph *g, const hn_dataset *calib, int ncalib, const hn_dataset *test,
                                  double *accuracy);
 
+/* Quantization-aware training (fine-tuning, usually from trained weights): hn_train with the rounding of
+ * g's number types in the loop -- weights rounded per channel before each forward pass and the update
+ * applied to the float weights (straight-through estimator), every value a deployment forms rounded
+ * over a moving-average range. res->test_accuracy is then the quantized network's on test
+ * (hn_fake_quant_evaluate, calibrated on 1000 training images); NAN without test. */
+struct hn_train_config;
+struct hn_train_result;
+hn_status hn_qat_train(struct hn_graph *g, const hn_dataset *train, const hn_dataset *test,
+                       const struct hn_train_config *cfg, struct hn_train_result *res);
+
 /* ---- calibration ranges --------------------------------------------------------------------------- */
 
 typedef enum {

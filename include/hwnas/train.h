@@ -33,7 +33,7 @@ void hn_sgd_free(hn_sgd *o);
  * which is what CosineAnnealingLR(T_max = total) gives when there is no warm-up. */
 float hn_lr_cosine(float base, int64_t t, int64_t total, int64_t warmup);
 
-typedef struct {
+typedef struct hn_train_config {
     int epochs;            /* default 1 */
     int batch;             /* default 128 */
     float lr;              /* default 0.1 */
@@ -52,12 +52,19 @@ typedef struct {
     /* Optional: polled before each step; when it becomes non-zero, training stops with
      * HN_ERR_INTERRUPTED (e.g. set from a SIGINT handler). */
     volatile int *stop;
+    /* Optional, for quantization-aware training (quant.h's hn_qat_train sets them): hook sees every value
+     * of each training forward pass (exec.h); weights(user, g, true) runs before each forward pass and
+     * may replace g's weights with those to run with, weights(user, g, false) after the backward pass
+     * restores them before the update (a straight-through estimator). */
+    hn_exec_hook hook;
+    void *hook_user;
+    void (*weights)(void *user, hn_graph *g, bool before);
 } hn_train_config;
 
 /* The defaults above (those of the PyTorch peer). */
 hn_train_config hn_train_defaults(void);
 
-typedef struct {
+typedef struct hn_train_result {
     int64_t params, macs;
     int epochs;
     double train_seconds, train_images_per_s;

@@ -64,6 +64,8 @@ enum { CLI_O_NET = 1000, CLI_O_SPACE, CLI_O_ARCH, CLI_O_STUDY, CLI_O_TRIAL, CLI_
 int cli_trained_option(const char *cmd, int c, const char *arg, cli_trained *t);
 /* Returns 0, or the exit code of the failure (already reported). */
 int cli_load_trained(const char *cmd, cli_trained *t, bool quiet, hn_graph **g, hn_dataset **train, hn_dataset **test);
+/* --numtypes W/A (e.g. int4/int8): false after a usage error naming cmd */
+bool cli_numtypes(const char *cmd, const char *s, hn_numtype *w, hn_numtype *a);
 /* --range minmax|percentile|mse */
 bool cli_range_method(const char *s, int *method);
 

@@ -85,13 +85,7 @@ int cmd_eval(int argc, char **argv) {
     }
     if (optind < argc) return cli_usage_error("eval", "unexpected argument '%s'", argv[optind]);
     hn_numtype wt = HN_FP32, at = HN_FP32;
-    if (numtypes) {
-        char w[16], a[16];
-        if (sscanf(numtypes, "%15[^/]/%15s", w, a) != 2 || (wt = hn_numtype_from_name(w)) == HN_NUMTYPE_COUNT ||
-            (at = hn_numtype_from_name(a)) == HN_NUMTYPE_COUNT)
-            return cli_usage_error("eval", "--numtypes '%s': expected WEIGHT/ACTIVATION types such as int4/int8 "
-                                           "(fp32, int2..int8, int16, fp8-e4m3, fp8-e5m2, fp6-e3m2, fp4-e2m1)", numtypes);
-    }
+    if (numtypes && !cli_numtypes("eval", numtypes, &wt, &at)) return 2;
     hn_set_threads((int)threads);
     hn_graph *g;
     hn_dataset *train, *test;

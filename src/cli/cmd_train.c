@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "hwnas/quant.h"
 #include "hwnas/train.h"
 
 static const char *help =
@@ -37,6 +38,11 @@ static const char *help =
     "  --train-limit N       train on the first N training images (default all)\n"
     "  --load PATH           start from saved weights instead of a fresh initialisation\n"
     "  --save PATH           save the trained weights (hwnas tensor file)\n"
+    "  --numtypes W/A        the layers' weight and activation types (e.g. int4/int8) for --qat\n"
+    "  --qat                 quantization-aware training: the number types' rounding in the loop (weights\n"
+    "                        per channel with a straight-through estimator, activations over moving\n"
+    "                        ranges); the test accuracy is then the quantized network's. Usually with\n"
+    "                        --load trained weights and a small --lr\n"
     "  --json                print one JSON object with the results on stdout\n"
     "  --help                show this help\n";
 
@@ -54,7 +60,8 @@ static void on_progress(void *user, int epoch, int epochs, int64_t step, int64_t
 
 int cmd_train(int argc, char **argv) {
     enum { O_NET = 256, O_DATASET, O_EPOCHS, O_BATCH, O_LR, O_MOM, O_WD, O_NONEST, O_WARMUP, O_LS, O_CROP, O_FLIP,
-           O_THREADS, O_SEED, O_LIMIT, O_LOAD, O_SAVE, O_JSON, O_HELP, O_SPACE, O_ARCH, O_STUDY, O_TRIAL };
+           O_THREADS, O_SEED, O_LIMIT, O_LOAD, O_SAVE, O_JSON, O_HELP, O_SPACE, O_ARCH, O_STUDY, O_TRIAL, O_NUMTYPES,
+           O_QAT };
     static const struct option opts[] = {
         {"net", required_argument, 0, O_NET},         {"dataset", required_argument, 0, O_DATASET},
         {"epochs", required_argument, 0, O_EPOCHS},   {"batch", required_argument, 0, O_BATCH},
@@ -67,11 +74,14 @@ int cmd_train(int argc, char **argv) {
         {"save", required_argument, 0, O_SAVE},       {"json", no_argument, 0, O_JSON},
         {"help", no_argument, 0, O_HELP},             {"space", required_argument, 0, O_SPACE},
         {"arch", required_argument, 0, O_ARCH},       {"from-study", required_argument, 0, O_STUDY},
-        {"trial", required_argument, 0, O_TRIAL},     {0, 0, 0, 0}};
+        {"trial", required_argument, 0, O_TRIAL},     {"numtypes", required_argument, 0, O_NUMTYPES},
+        {"qat", no_argument, 0, O_QAT},               {0, 0, 0, 0}};
     hn_train_config cfg = hn_train_defaults();
     const char *net = NULL, *dataset = NULL, *save = NULL, *load = NULL, *space = NULL, *arch = NULL, *study = NULL;
     long trial = -1;
-    bool json = false;
+    bool json = false, qat = false;
+    hn_numtype wt = HN_FP32, at = HN_FP32;
+    const char *numtypes = NULL;
     long threads = 0, v;
     double f;
     int c;
@@ -102,6 +112,11 @@ int cmd_train(int argc, char **argv) {
         case O_ARCH: arch = optarg; break;
         case O_STUDY: study = optarg; break;
         case O_TRIAL: if (!cli_int("train", "--trial", optarg, 1, 0x7fffffffL, &trial)) return 2; break;
+        case O_NUMTYPES:
+            if (!cli_numtypes("train", optarg, &wt, &at)) return 2;
+            numtypes = optarg;
+            break;
+        case O_QAT: qat = true; break;
         case O_HELP: fputs(help, stdout); return 0;
         default:
             return cli_usage_error("train", "unknown or incomplete option '%s'", o);
@@ -131,6 +146,13 @@ int cmd_train(int argc, char **argv) {
     if (space) net = arch;
     hn_graph_init_params(g, cfg.seed);
     if (load && (st = hn_graph_load_weights(g, load))) goto done;
+    if (numtypes) hn_graph_set_numtypes(g, wt, at);
+    bool quantized = false;
+    for (int i = 0; i < g->nnodes; i++) quantized |= g->nodes[i].wtype != HN_FP32 || g->nodes[i].atype != HN_FP32;
+    if (qat && !quantized) {
+        st = hn_error(HN_ERR_INVALID, "--qat: every type is fp32; give --numtypes W/A or a NAME+quant architecture");
+        goto done;
+    }
 
     progress_state ps;
     cli_progress_init(&ps.bar);
@@ -141,7 +163,7 @@ int cmd_train(int argc, char **argv) {
                 (long long)hn_graph_param_count(g), (long long)hn_graph_macs(g),
                 (int)(cfg.train_limit > 0 && cfg.train_limit < train->n ? cfg.train_limit : train->n), hn_get_threads());
     hn_train_result r;
-    st = hn_train(g, train, test, &cfg, &r);
+    st = qat ? hn_qat_train(g, train, test, &cfg, &r) : hn_train(g, train, test, &cfg, &r);
     cli_progress_end(&ps.bar);
     if (st) goto done;
     if (save && (st = hn_graph_save_weights(g, save))) goto done;
@@ -162,8 +184,8 @@ int cmd_train(int argc, char **argv) {
         printf("epochs             %d\n", r.epochs);
         printf("train images/s     %.0f\n", r.train_images_per_s);
         printf("final train loss   %.4f\n", r.final_train_loss);
-        printf("test accuracy      %.2f %%\n", r.test_accuracy);
-        printf("test images/s      %.0f\n", r.test_images_per_s);
+        printf("test accuracy      %.2f %%%s\n", r.test_accuracy, qat ? " (quantized as the number types say)" : "");
+        if (!qat) printf("test images/s      %.0f\n", r.test_images_per_s);
         if (save) printf("weights saved to   %s\n", save);
     }
 done:

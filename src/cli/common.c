@@ -215,3 +215,13 @@ bool cli_range_method(const char *s, int *method) {
         }
     return false;
 }
+
+bool cli_numtypes(const char *cmd, const char *s, hn_numtype *w, hn_numtype *a) {
+    char ws[16], as[16];
+    if (sscanf(s, "%15[^/]/%15s", ws, as) == 2 && (*w = hn_numtype_from_name(ws)) != HN_NUMTYPE_COUNT &&
+        (*a = hn_numtype_from_name(as)) != HN_NUMTYPE_COUNT)
+        return true;
+    cli_usage_error(cmd, "--numtypes '%s': expected WEIGHT/ACTIVATION types such as int4/int8 (fp32, int2..int8, "
+                         "int16, fp8-e4m3, fp8-e5m2, fp6-e3m2, fp4-e2m1)", s);
+    return false;
+}

@@ -89,6 +89,7 @@ hn_status hn_train(hn_graph *g, const hn_dataset *train, const hn_dataset *test,
         goto done;
     }
     if ((st = hn_exec_new(g, batch, true, &e))) goto done;
+    hn_exec_set_hook(e, cfg->hook, cfg->hook_user);
     if ((st = hn_sgd_init(&opt, g->nparams, cfg->momentum, cfg->weight_decay, cfg->nesterov))) goto done;
     hn_rng rng;
     hn_rng_seed(&rng, cfg->seed, 0x5851f42d4c957f2dULL);
@@ -109,9 +110,12 @@ hn_status hn_train(hn_graph *g, const hn_dataset *train, const hn_dataset *test,
             const hn_augment *aug = cfg->augment.crop_pad > 0 || cfg->augment.flip ? &cfg->augment : NULL;
             hn_dataset_batch(train, perm + i, n, aug, &rng, x, y);
             float loss;
-            if ((st = hn_exec_forward(e, x, n, true)) || (st = hn_exec_loss(e, y, cfg->label_smoothing, &loss, NULL)) ||
-                (st = hn_exec_backward(e, NULL, NULL)))
-                goto done;
+            if (cfg->weights) cfg->weights(cfg->hook_user, g, true);
+            st = hn_exec_forward(e, x, n, true);
+            if (!st) st = hn_exec_loss(e, y, cfg->label_smoothing, &loss, NULL);
+            if (!st) st = hn_exec_backward(e, NULL, NULL);
+            if (cfg->weights) cfg->weights(cfg->hook_user, g, false);
+            if (st) goto done;
             hn_sgd_step(&opt, g->params, g->grads,
                         hn_lr_cosine(cfg->lr, step, steps, (int64_t)cfg->warmup_epochs * steps_per_epoch));
             loss_sum += (double)loss * n;

@@ -12,6 +12,12 @@ const s8_node *hn_qmodel_plan(const hn_qmodel *m, int *n, int *output, size_t *v
 /* The fused node (hn_graph_fused: a folded batch norm or an applied activation) that reads node id, or
  * -1: where it exists, a deployment never forms id's own value. */
 int hn_q_fused_reader(const hn_graph *g, const bool *fused, int id);
+/* Rounds the weights of every convolution and linear layer of g to its wtype, per output channel
+ * (symmetric), in place (fakequant.c). */
+void hn_q_fake_quant_weights(hn_graph *g);
+/* Per node of g: whether a deployment forms its value with a quantized type (not a view, not read by
+ * a fused batch norm or activation, atype not fp32); formed has g->nnodes entries (fakequant.c). */
+hn_status hn_q_formed_values(const hn_graph *g, bool *formed);
 /* Scratch the SIMD convolution of this CPU family needs (s8_simd.c; 0 where there is none). */
 size_t hn_s8_simd_scratch_bytes(const s8_conv_params *p);
 
