@@ -246,6 +246,59 @@ static void fake_quant_network(void) {
     hn_graph_free(g);
 }
 
+/* Bias correction: a linear layer whose int8 weights all round the same way (each 0.4 of a step below
+ * its float value) on positive inputs shifts every output by about -0.4 * step * sum(x); the
+ * corrected model's mean output error is a small fraction of the uncorrected one's. */
+static void bias_correction(void) {
+    enum { F = 64, K = 4, N = 32 };
+    char path[] = "/tmp/hwnas_test_bcXXXXXX";
+    FILE *f = fdopen(mkstemp(path), "w");
+    fputs("input: [64, 1, 1]\nlayers:\n  - {op: linear, name: fc, out: 4}\n", f);
+    fclose(f);
+    hn_graph *g = NULL;
+    CHECK_OK(hn_graph_load_yaml(path, &g));
+    remove(path);
+    if (!g) return;
+    hn_param_view v[4];
+    hn_node_params(g, 1, v);
+    float step = 1.0f / 127; /* each row's largest weight is 1: the int8 step */
+    for (int c = 0; c < K; c++) {
+        for (int k = 0; k < F; k++) v[0].data[c * F + k] = k == 0 ? 1.0f : ((float)(k % 50) + 0.4f) * step;
+        v[1].data[c] = 0.1f * (float)c;
+    }
+    float x[N * F], lo[2], hi[2], want[N * K];
+    for (int i = 0; i < N * F; i++) x[i] = 0.5f + (float)((i * 37) % 100) / 100.0f;
+    hn_exec *e = NULL;
+    CHECK_OK(hn_exec_new(g, N, false, &e));
+    if (!e) return;
+    CHECK_OK(hn_exec_forward(e, x, N, false));
+    hn_exec_output(e, want);
+    hn_exec_free(e);
+    CHECK_OK(hn_quant_calibrate(g, x, N, HN_RANGE_MINMAX, 0, lo, hi));
+    float **means = NULL;
+    CHECK_OK(hn_quant_input_means(g, x, N, &means));
+    CHECK(means && means[1] && fabsf(means[1][0] - (0.5f + 0.5f)) < 0.2f);
+    double err[2] = {0, 0};
+    for (int corrected = 0; corrected < 2 && means; corrected++) {
+        hn_qmodel *m = NULL;
+        CHECK_OK(hn_qmodel_new(g, lo, hi, corrected ? (const float *const *)means : NULL, &m));
+        if (!m) break;
+        int8_t in[N * F], out[N * K];
+        hn_qmodel_quantize_input(m, x, N, in);
+        CHECK_OK(hn_qmodel_run(m, in, N, out));
+        hn_qparams q = hn_qmodel_output_params(m);
+        for (int c = 0; c < K; c++) {
+            double shift = 0;
+            for (int s = 0; s < N; s++) shift += hn_dequantize(out[s * K + c], q) - want[s * K + c];
+            err[corrected] += fabs(shift / N) / K;
+        }
+        hn_qmodel_free(m);
+    }
+    CHECK_MSG(err[0] > 0.1 && err[1] < err[0] / 4, "mean output error %g uncorrected, %g corrected", err[0], err[1]);
+    hn_free(means);
+    hn_graph_free(g);
+}
+
 int main(void) {
     integers();
     multipliers();
@@ -253,5 +306,6 @@ int main(void) {
     minifloat_all_values();
     fake_quant_and_ranges();
     fake_quant_network();
+    bias_correction();
     return check_report();
 }

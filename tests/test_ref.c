@@ -218,7 +218,7 @@ static void int8_case(const char *tag) {
     free(clo), free(chi);
 
     hn_qmodel *m = NULL;
-    CHECK_OK(hn_qmodel_new(g, lo->data, hi->data, &m));
+    CHECK_OK(hn_qmodel_new(g, lo->data, hi->data, NULL, &m));
     if (!m) {
         hn_graph_free(g);
         return;

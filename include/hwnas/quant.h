@@ -142,10 +142,18 @@ hn_status hn_quant_calibrate(struct hn_graph *g, const float *x, int n, hn_range
  * convolution), ReLU/ReLU6 fused into their producer's clamp, per-channel symmetric int8 weights,
  * int32 biases, per-tensor asymmetric int8 activations with the ranges given (hn_quant_calibrate),
  * fixed-point requantization. Pooling, ReLU, identity and flatten keep their input's parameters;
- * additions and concatenations requantize to their own. The model copies what it needs: g may be freed
- * afterwards. Free with hn_qmodel_free. */
+ * additions and concatenations requantize to their own. in_means (NULL: none) enables bias correction:
+ * in_means[i], for a convolution, linear layer or batch norm i, holds the means of its input's channels
+ * (of each flat feature for a linear layer) over calibration images (hn_quant_input_means), and the
+ * layer's bias absorbs the mean shift its weights' rounding causes. The model copies what it needs: g
+ * may be freed afterwards. Free with hn_qmodel_free. */
 typedef struct hn_qmodel hn_qmodel;
-hn_status hn_qmodel_new(const struct hn_graph *g, const float *lo, const float *hi, hn_qmodel **out);
+hn_status hn_qmodel_new(const struct hn_graph *g, const float *lo, const float *hi, const float *const *in_means,
+                        hn_qmodel **out);
+/* For bias correction: per node of g, the means over the n images x (n, C, H, W) of the input channels
+ * of every convolution, linear layer (per flat feature) and batch norm (NULL for other nodes), in one
+ * block the caller frees with hn_free(*means) -- the array and its rows. */
+hn_status hn_quant_input_means(struct hn_graph *g, const float *x, int n, float ***means);
 void hn_qmodel_free(hn_qmodel *m);
 hn_qparams hn_qmodel_input_params(const hn_qmodel *m);
 hn_qparams hn_qmodel_output_params(const hn_qmodel *m);
@@ -176,9 +184,9 @@ const char *hn_quant_kernels(void);
 hn_status hn_quant_set_kernels(const char *name);
 
 /* Post-training quantization in one call: calibrates g on the first n images of calib (normalised as
- * for training) with method, and builds the int8 model. */
+ * for training) with method, optionally corrects the biases, and builds the int8 model. */
 hn_status hn_ptq(struct hn_graph *g, const hn_dataset *calib, int n, hn_range_method method, double percentile,
-                 hn_qmodel **out);
+                 bool bias_correction, hn_qmodel **out);
 /* Top-1 accuracy (percent) of the int8 model on d (the argmax of the int8 outputs; ties to the lowest
  * class) and images/s, counting the quantization of the input. */
 hn_status hn_qmodel_evaluate(const hn_qmodel *m, const hn_dataset *d, double *accuracy, double *images_per_s);

@@ -33,22 +33,24 @@ static const char *help =
     "  --calibration N       training images to calibrate activation ranges on (default 1000)\n"
     "  --range METHOD        minmax (default), percentile or mse\n"
     "  --percentile P        for --range percentile (default 99.99)\n"
+    "  --bias-correction     correct each layer's bias for the mean shift its weights' rounding causes\n"
     "  --kernels ISA         int8 kernels: avx512vnni or c (default: the best this CPU has)\n"
     "  --threads T           threads (default: all cores)\n"
     "  --json                print one JSON object on stdout\n"
     "  --help                show this help\n";
 
 int cmd_eval(int argc, char **argv) {
-    enum { O_QUANT = 256, O_CALIB, O_RANGE, O_PCT, O_THREADS, O_JSON, O_HELP, O_KERNELS, O_FAKE, O_NUMTYPES };
+    enum { O_QUANT = 256, O_CALIB, O_RANGE, O_PCT, O_THREADS, O_JSON, O_HELP, O_KERNELS, O_FAKE, O_NUMTYPES, O_BIASCORR };
     static const struct option opts[] = {
         CLI_TRAINED_OPTIONS,
         {"quantized", no_argument, 0, O_QUANT},        {"calibration", required_argument, 0, O_CALIB},
-        {"range", required_argument, 0, O_RANGE},      {"percentile", required_argument, 0, O_PCT},
+        {"range", required_argument, 0, O_RANGE},      {"percentile", required_argument, 0, O_PCT}, {"bias-correction", no_argument, 0, O_BIASCORR},
         {"threads", required_argument, 0, O_THREADS},  {"json", no_argument, 0, O_JSON},
         {"help", no_argument, 0, O_HELP},              {"kernels", required_argument, 0, O_KERNELS},
         {"fake-quant", no_argument, 0, O_FAKE},        {"numtypes", required_argument, 0, O_NUMTYPES},
         {0, 0, 0, 0}};
     cli_trained t = {.trial = -1};
+    bool bias_correction = false;
     long calib = 1000, threads = 0;
     double pct = 99.99;
     bool quantized = false, json = false, fake = false;
@@ -71,6 +73,7 @@ int cmd_eval(int argc, char **argv) {
             if (!cli_range_method(optarg, &method))
                 return cli_usage_error("eval", "--range '%s': expected minmax, percentile or mse", optarg);
             break;
+        case O_BIASCORR: bias_correction = true; break;
         case O_PCT: if (!cli_float("eval", "--percentile", optarg, 50, 100, &pct)) return 2; break;
         case O_THREADS: if (!cli_int("eval", "--threads", optarg, 1, 1024, &threads)) return 2; break;
         case O_JSON: json = true; break;
@@ -97,7 +100,7 @@ int cmd_eval(int argc, char **argv) {
     if ((st = hn_evaluate(g, test, 500, &acc, &ips))) goto done;
     if (numtypes) hn_graph_set_numtypes(g, wt, at);
     if (fake && (st = hn_fake_quant_evaluate(g, train, (int)calib, test, &facc))) goto done;
-    if (quantized && ((st = hn_ptq(g, train, (int)calib, (hn_range_method)method, pct, &m)) || (st = hn_qmodel_evaluate(m, test, &qacc, &qips))))
+    if (quantized && ((st = hn_ptq(g, train, (int)calib, (hn_range_method)method, pct, bias_correction, &m)) || (st = hn_qmodel_evaluate(m, test, &qacc, &qips))))
         goto done;
     static const char *const range_names[] = {"minmax", "percentile", "mse"};
     if (json) {

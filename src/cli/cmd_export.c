@@ -36,20 +36,22 @@ static const char *help =
     "  --calibration N       training images to calibrate activation ranges on (default 1000)\n"
     "  --range METHOD        minmax (default), percentile or mse\n"
     "  --percentile P        for --range percentile (default 99.99)\n"
+    "  --bias-correction     correct each layer's bias for the mean shift its weights' rounding causes\n"
     "  --samples N           test images in main.c (default 10)\n"
     "  --device NAME         MCU profile to compare memory with (default cortex-m7)\n"
     "  --help                show this help\n";
 
 int cmd_export(int argc, char **argv) {
-    enum { O_FORMAT = 256, O_OUT, O_CALIB, O_RANGE, O_PCT, O_SAMPLES, O_DEVICE, O_HELP };
+    enum { O_FORMAT = 256, O_OUT, O_CALIB, O_RANGE, O_PCT, O_SAMPLES, O_DEVICE, O_HELP, O_BIASCORR };
     static const struct option opts[] = {
         CLI_TRAINED_OPTIONS,
         {"format", required_argument, 0, O_FORMAT},    {"out", required_argument, 0, O_OUT},
         {"calibration", required_argument, 0, O_CALIB}, {"range", required_argument, 0, O_RANGE},
-        {"percentile", required_argument, 0, O_PCT},   {"samples", required_argument, 0, O_SAMPLES},
+        {"percentile", required_argument, 0, O_PCT}, {"bias-correction", no_argument, 0, O_BIASCORR},   {"samples", required_argument, 0, O_SAMPLES},
         {"device", required_argument, 0, O_DEVICE},    {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0}};
     cli_trained t = {.trial = -1};
+    bool bias_correction = false;
     const char *format = NULL, *dir = NULL, *device = "cortex-m7";
     long calib = 1000, samples = 10;
     double pct = 99.99;
@@ -69,6 +71,7 @@ int cmd_export(int argc, char **argv) {
             if (!cli_range_method(optarg, &method))
                 return cli_usage_error("export", "--range '%s': expected minmax, percentile or mse", optarg);
             break;
+        case O_BIASCORR: bias_correction = true; break;
         case O_PCT: if (!cli_float("export", "--percentile", optarg, 50, 100, &pct)) return 2; break;
         case O_SAMPLES: if (!cli_int("export", "--samples", optarg, 1, 10000, &samples)) return 2; break;
         case O_DEVICE: device = optarg; break;
@@ -116,7 +119,7 @@ int cmd_export(int argc, char **argv) {
     }
     for (int i = 0; i < n; i++) idx[i] = i;
     hn_dataset_batch(test, idx, n, NULL, NULL, x, y);
-    if ((st = hn_ptq(g, train, (int)calib, (hn_range_method)method, pct, &m))) goto done;
+    if ((st = hn_ptq(g, train, (int)calib, (hn_range_method)method, pct, bias_correction, &m))) goto done;
     hn_qmodel_quantize_input(m, x, n, xq);
     const char *source = t.net ? t.net : t.arch;
     if ((st = hn_export_c(m, dir, xq, y, n, source, &info))) goto done;

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+
 #include "hwnas/exec.h"
 #include "hwnas/graph.h"
 #include "hwnas/quant.h"
@@ -130,5 +131,60 @@ hn_status hn_quant_calibrate(hn_graph *g, const float *x, int n, hn_range_method
         for (int i = 0; i < g->nnodes; i++) hn_histogram_free(&h[i]);
     hn_free(h), hn_free(buf);
     hn_exec_free(e);
+    return st;
+}
+
+hn_status hn_quant_input_means(hn_graph *g, const float *x, int n, float ***means) {
+    enum { BATCH = 64 };
+    *means = NULL;
+    size_t nn = (size_t)g->nnodes, rows = 0, most = 0, in_len = hn_shape_numel(g->nodes[0].shape);
+    for (size_t i = 1; i < nn; i++) {
+        const hn_node *d = &g->nodes[i];
+        size_t len = hn_shape_numel(g->nodes[d->inputs[0]].shape);
+        if (d->op == HN_OP_CONV2D || d->op == HN_OP_LINEAR || d->op == HN_OP_BATCHNORM) rows += len;
+        if (hn_shape_numel(d->shape) > most) most = hn_shape_numel(d->shape);
+    }
+    if (in_len > most) most = in_len;
+    int batch = n < BATCH ? n : BATCH;
+    /* one block: the row pointers, then each layer's sums (per input element, reduced to channels at the end) */
+    float **m = hn_calloc(sizeof(float *) * nn + sizeof(float) * rows);
+    float *buf = hn_alloc(sizeof(float) * most * (size_t)(batch > 0 ? batch : 1));
+    hn_exec *e = NULL;
+    hn_status st = !m || !buf ? hn_error(HN_ERR_NOMEM, "bias correction") : hn_exec_new(g, batch, true, &e);
+    float *at = m ? (float *)(m + nn) : NULL;
+    for (size_t i = 1; !st && i < nn; i++) {
+        const hn_node *d = &g->nodes[i];
+        if (d->op == HN_OP_CONV2D || d->op == HN_OP_LINEAR || d->op == HN_OP_BATCHNORM)
+            m[i] = at, at += hn_shape_numel(g->nodes[d->inputs[0]].shape);
+    }
+    for (int start = 0; !st && start < n; start += batch) {
+        int b = n - start < batch ? n - start : batch;
+        if ((st = hn_exec_forward(e, x + (size_t)start * in_len, b, false))) break;
+        for (size_t i = 1; !st && i < nn; i++) {
+            if (!m[i]) continue;
+            int src = g->nodes[i].inputs[0];
+            size_t len = hn_shape_numel(g->nodes[src].shape);
+            if (src == 0) memcpy(buf, x + (size_t)start * in_len, sizeof(float) * len * (size_t)b);
+            else if (hn_exec_value(e, src, buf)) continue; /* fused away: its reader is fused too, never corrected */
+            for (int s = 0; s < b; s++)
+                for (size_t k = 0; k < len; k++) m[i][k] += buf[(size_t)s * len + k];
+        }
+    }
+    /* sums -> means: per flat feature for linear layers, per channel otherwise (in place, row start) */
+    for (size_t i = 1; !st && i < nn; i++) {
+        if (!m[i]) continue;
+        hn_shape in = g->nodes[g->nodes[i].inputs[0]].shape;
+        size_t plane = g->nodes[i].op == HN_OP_LINEAR ? 1 : (size_t)in.h * in.w;
+        size_t groups = hn_shape_numel(in) / plane;
+        for (size_t c = 0; c < groups; c++) {
+            double sum = 0;
+            for (size_t k = 0; k < plane; k++) sum += m[i][c * plane + k];
+            m[i][c] = (float)(sum / ((double)plane * n));
+        }
+    }
+    hn_exec_free(e);
+    hn_free(buf);
+    if (st) hn_free(m);
+    else *means = m;
     return st;
 }

@@ -19,7 +19,7 @@ static hn_status fits(const hn_graph *g, const hn_dataset *d) {
 }
 
 hn_status hn_ptq(hn_graph *g, const hn_dataset *calib, int n, hn_range_method method, double percentile,
-                 hn_qmodel **out) {
+                 bool bias_correction, hn_qmodel **out) {
     *out = NULL;
     hn_status st = fits(g, calib);
     if (st) return st;
@@ -33,7 +33,10 @@ hn_status hn_ptq(hn_graph *g, const hn_dataset *calib, int n, hn_range_method me
         images(calib, 0, n, x, y, idx);
         st = hn_quant_calibrate(g, x, n, method, percentile, lo, hi);
     }
-    if (!st) st = hn_qmodel_new(g, lo, hi, out);
+    float **means = NULL;
+    if (!st && bias_correction) st = hn_quant_input_means(g, x, n, &means);
+    if (!st) st = hn_qmodel_new(g, lo, hi, (const float *const *)means, out);
+    hn_free(means);
     hn_free(x), hn_free(lo), hn_free(hi), hn_free(idx), hn_free(y);
     return st;
 }

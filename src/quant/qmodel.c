@@ -64,9 +64,12 @@ static void fold_bn(const hn_graph *g, int bn, int cout, size_t per, float *w, f
     }
 }
 
-/* Quantizes the float weights w (cout x per) and bias b per output channel into the conv's tables. */
-static hn_status quantize_layer(hn_arena *a, const float *w, const float *b, int cout, size_t per, hn_qparams in,
-                                hn_qparams out, s8_conv_params *p) {
+/* Quantizes the float weights w (cout x per) and bias b per output channel into the conv's tables of
+ * p (shape fields set). With means (the input channels' means over calibration images), each bias
+ * first absorbs the mean output shift the weights' rounding causes, sum_k (w_q - w)[k] * mean[input of
+ * k] (empirical bias correction, Nagel et al. 2019; padding taps count as the mean). */
+static hn_status quantize_layer(hn_arena *a, const float *w, float *b, int cout, size_t per, hn_qparams in,
+                                hn_qparams out, const float *means, s8_conv_params *p) {
     int8_t *wq = hn_arena_alloc(a, (size_t)cout * per + 4); /* the kernels may read 4 bytes past the end */
     int32_t *bias = hn_arena_alloc(a, sizeof(int32_t) * (size_t)cout);
     s8_mult *mult = hn_arena_alloc(a, sizeof(s8_mult) * (size_t)cout);
@@ -78,6 +81,13 @@ static hn_status quantize_layer(hn_arena *a, const float *w, const float *b, int
         hn_qparams wp = hn_qparams_from_range(-amax, amax, 8, HN_QSYMMETRIC);
         int32_t wsum = 0;
         for (size_t k = 0; k < per; k++) wsum += wq[c * per + k] = (int8_t)hn_quantize(w[c * per + k], wp);
+        if (means) {
+            int kk = p->kernel * p->kernel, first = c / (p->cout / p->groups) * (p->cin / p->groups);
+            double shift = 0;
+            for (size_t k = 0; k < per; k++)
+                shift += ((double)hn_dequantize(wq[c * per + k], wp) - w[c * per + k]) * means[first + (int)k / kk];
+            b[c] -= (float)shift;
+        }
         double bias_scale = (double)in.scale * (double)wp.scale;
         double bq = nearbyint((double)b[c] / bias_scale);
         bq = fmin(fmax(bq, -2147483648.0 + 65536 * 255), 2147483647.0 - 65536 * 255); /* room for the zero-point term */
@@ -92,6 +102,7 @@ static hn_status quantize_layer(hn_arena *a, const float *w, const float *b, int
 typedef struct {
     const hn_graph *g;
     const float *lo, *hi;
+    const float *const *in_means; /* per node, or NULL: means of its input's channels (bias correction) */
     hn_qmodel *m;
     bool *fused; /* hn_graph_fused: computed inside their producer (batch norm, activation) or views */
 } builder;
@@ -132,7 +143,7 @@ static hn_status add_conv(builder *b, int id, qnode *q, int *last) {
     fold_bn(g, bn, p->cout, per, w, bias);
     q->q = range_params(b, end);
     hn_qparams inq = m->nodes[m->value_of[n->inputs[0]]].q;
-    hn_status st = quantize_layer(m->arena, w, bias, p->cout, per, inq, q->q, p);
+    hn_status st = quantize_layer(m->arena, w, bias, p->cout, per, inq, q->q, b->in_means ? b->in_means[id] : NULL, p);
     hn_free(w), hn_free(bias);
     p->act_min = -128, p->act_max = 127;
     if (relu) p->act_min = hn_quantize(0, q->q);
@@ -213,7 +224,8 @@ static hn_status add_node(builder *b, int id, int *last) {
     return HN_OK;
 }
 
-hn_status hn_qmodel_new(const hn_graph *g, const float *lo, const float *hi, hn_qmodel **out) {
+hn_status hn_qmodel_new(const hn_graph *g, const float *lo, const float *hi, const float *const *in_means,
+                        hn_qmodel **out) {
     *out = NULL;
     if (!g->finalized) return hn_error(HN_ERR_INVALID, "int8 model: the graph is not finalized");
     hn_quant_kernels(); /* choose the kernels before any run */
@@ -226,7 +238,7 @@ hn_status hn_qmodel_new(const hn_graph *g, const float *lo, const float *hi, hn_
     }
     m->nvalues = g->nnodes;
     for (int i = 0; i < g->nnodes; i++) m->value_of[i] = -1;
-    builder b = {g, lo, hi, m, hn_calloc(sizeof(bool) * (size_t)g->nnodes)};
+    builder b = {g, lo, hi, in_means, m, hn_calloc(sizeof(bool) * (size_t)g->nnodes)};
     hn_status st = b.fused ? hn_graph_fused(g, b.fused) : hn_error(HN_ERR_NOMEM, "int8 model");
     for (int i = 0, last; i < g->nnodes && !st; i++) {
         hn_op op = g->nodes[i].op;
