@@ -1,28 +1,81 @@
 #!/usr/bin/python3
-"""Checks the ONNX files test_export wrote into DIR: each passes onnx.checker (full check, with shape
-inference), and OpenCV's DNN module, running it on the saved inputs, gives hwnas's float outputs within
-1e-4 (relative to the largest output; float32 sums in another order) and the same top-1 predictions.
+"""Checks the ONNX files test_export wrote into DIR.
+
+Float graphs (<net>.onnx): onnx.checker (full check, with shape inference) accepts each, and OpenCV's
+DNN module, running it on the saved inputs, gives hwnas's float outputs within 1e-4 (relative to the
+largest output; float32 sums in another order) and the same top-1 predictions.
+
+QDQ graphs of the int8 models (<net>.int8.onnx): onnx.checker accepts each, and a reference evaluation
+of the ONNX semantics (below, in NumPy/PyTorch float64: QuantizeLinear rounds half to even and
+saturates) gives hwnas's int8 engine's dequantized outputs closely: the engine requantizes in fixed
+point where the graph rescales in float, so a value may differ by a rounding, and such differences
+compound through the layers -- average pooling's ties alone (the engine rounds half away from zero,
+QuantizeLinear to even) differ a quarter of the time at a 2x2 window; outputs must agree within 3
+steps, and a step on average. A wrong scale, zero point or weight layout is off by tens of steps.
+(OpenCV 4.6 cannot import per-channel DequantizeLinear, so it does not run these.)
 Usage: check_onnx.py DIR"""
 import glob, os, sys
-import numpy as np, onnx, cv2
+import numpy as np, onnx, cv2, torch, torch.nn.functional as F
+from onnx import numpy_helper
+
+
+def evaluate(model, x):
+    """The graph's output on x, by the ONNX operator definitions (the ops hwnas writes)."""
+    v = {t.name: torch.tensor(numpy_helper.to_array(t).astype(np.float64)) for t in model.graph.initializer}
+    v[model.graph.input[0].name] = torch.tensor(x, dtype=torch.float64)
+    for n in model.graph.node:
+        a = {at.name: onnx.helper.get_attribute_value(at) for at in n.attribute}
+        i = [v[k] for k in n.input]
+        t = n.op_type
+        if t == "QuantizeLinear":
+            y = torch.clamp(torch.round(i[0] / i[1]) + i[2], -128, 127)  # torch.round: ties to even
+        elif t == "DequantizeLinear":
+            shape = [-1] + [1] * (i[0].dim() - 1) if i[1].dim() == 1 else []
+            y = (i[0] - i[2].reshape(shape)) * i[1].reshape(shape)
+        elif t == "Conv":
+            y = F.conv2d(i[0], i[1], i[2] if len(i) > 2 else None, a["strides"], a["pads"][:2], 1, a["group"])
+        elif t == "Clip": y = torch.clamp(i[0], i[1].item(), i[2].item())
+        elif t in ("Add", "Sum"): y = sum(i[1:], i[0])
+        elif t == "Concat": y = torch.cat(i, a["axis"])
+        elif t == "AveragePool":
+            y = F.avg_pool2d(i[0], a["kernel_shape"], a["strides"], a["pads"][:2], count_include_pad=bool(a.get("count_include_pad", 0)))
+        elif t == "MaxPool": y = F.max_pool2d(i[0], a["kernel_shape"], a["strides"], a["pads"][:2])
+        elif t == "GlobalAveragePool": y = i[0].mean((2, 3), keepdim=True)
+        elif t == "Mul": y = i[0] * i[1]
+        elif t == "Reshape": y = i[0].reshape(i[0].shape[0], -1, 1, 1)
+        elif t == "Flatten": y = i[0].flatten(1)
+        else: raise ValueError(f"no reference for {t}")
+        v[n.output[0]] = y
+    return v[model.graph.output[0].name].numpy()
+
 
 d = sys.argv[1]
 passed = failed = 0
 for path in sorted(glob.glob(os.path.join(d, "*.onnx"))):
-    tag = path[:-5]
-    n, c, h, w, k = (int(v) for v in open(tag + ".shape").read().split())
+    qdq = path.endswith(".int8.onnx")
+    tag = path[:-len(".int8.onnx")] if qdq else path[:-len(".onnx")]
+    n, c, h, w, k, scale = open(tag + ".shape").read().split()
+    n, c, h, w, k, scale = int(n), int(c), int(h), int(w), int(k), float(scale)
     x = np.fromfile(tag + ".x", np.float32).reshape(n, c, h, w)
-    want = np.fromfile(tag + ".y", np.float32).reshape(n, k)
+    want = np.fromfile(tag + (".int8.y" if qdq else ".y"), np.float32).reshape(n, k)
     try:
         model = onnx.load(path)
         onnx.checker.check_model(model, full_check=True)
-        net = cv2.dnn.readNetFromONNX(path)
-        net.setInput(x)
-        got = net.forward().reshape(n, k)
-        err = np.abs(got - want).max() / max(np.abs(want).max(), 1e-12)
-        ok = err <= 1e-4 and (got.argmax(1) == want.argmax(1)).all()
-        print(f"{os.path.basename(path)}: {len(model.graph.node)} nodes, max relative error {err:.2e}", "" if ok else "FAIL")
-    except Exception as e:  # a checker or OpenCV error is a failure with its message
+        if qdq:
+            got = evaluate(model, x).reshape(n, k)
+            steps = np.abs(got - want) / scale  # differences in output steps
+            ok = steps.max() <= 3 + 1e-6 and steps.mean() <= 1
+            print(f"{os.path.basename(path)}: {len(model.graph.node)} nodes, output differences: max {steps.max():.2f},",
+                  f"mean {steps.mean():.2f} steps", "" if ok else "FAIL")
+        else:
+            net = cv2.dnn.readNetFromONNX(path)
+            net.setInput(x)
+            got = net.forward().reshape(n, k)
+            err = np.abs(got - want).max() / max(np.abs(want).max(), 1e-12)
+            ok = err <= 1e-4 and (got.argmax(1) == want.argmax(1)).all()
+            print(f"{os.path.basename(path)}: {len(model.graph.node)} nodes, max relative error {err:.2e}",
+                  "" if ok else "FAIL")
+    except Exception as e:  # a checker, OpenCV or evaluation error is a failure with its message
         ok = False
         print(f"{os.path.basename(path)}: FAIL: {e}")
     passed, failed = passed + ok, failed + (not ok)

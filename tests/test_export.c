@@ -2,13 +2,15 @@
  * convolutions, ReLU6 and residual additions), with non-trivial batch-norm statistics, as ONNX files,
  * and the float engine's outputs on random inputs beside them, into the directory given as argv[1].
  * tests/check_onnx.py then checks each file with onnx.checker and runs it with OpenCV's DNN module
- * against these outputs. Also: the exporter's errors. */
+ * against these outputs. The int8 models of the same networks (calibrated on those inputs) go out as
+ * QDQ graphs with their dequantized outputs. Also: the exporter's errors. */
 #include <sys/stat.h>
 
 #include "check.h"
 #include "hwnas/exec.h"
 #include "hwnas/export.h"
 #include "hwnas/graph.h"
+#include "hwnas/quant.h"
 #include "hwnas/space.h"
 
 static void write_floats(const char *path, const float *x, size_t n) {
@@ -54,9 +56,30 @@ static void case_net(const char *dir, const char *tag, hn_graph *g) {
     write_floats(path, x, in * N);
     snprintf(path, sizeof path, "%s/%s.y", dir, tag);
     write_floats(path, y, out * N);
+    /* the int8 model (calibrated on these inputs) as QDQ, and its dequantized outputs */
+    float *lo = malloc(sizeof(float) * (size_t)g->nnodes), *hi = malloc(sizeof(float) * (size_t)g->nnodes);
+    hn_qmodel *m = NULL;
+    CHECK_OK(hn_quant_calibrate(g, x, N, HN_RANGE_MINMAX, 0, lo, hi));
+    CHECK_OK(hn_qmodel_new(g, lo, hi, NULL, &m));
+    float scale = 0;
+    if (m) {
+        snprintf(path, sizeof path, "%s/%s.int8.onnx", dir, tag);
+        CHECK_OK(hn_export_onnx_qdq(m, path, tag));
+        int8_t *xq = malloc(in * N), *yq = malloc(out * N);
+        hn_qmodel_quantize_input(m, x, N, xq);
+        CHECK_OK(hn_qmodel_run(m, xq, N, yq));
+        hn_qparams q = hn_qmodel_output_params(m);
+        for (size_t i = 0; i < out * N; i++) y[i] = hn_dequantize(yq[i], q);
+        scale = q.scale;
+        snprintf(path, sizeof path, "%s/%s.int8.y", dir, tag);
+        write_floats(path, y, out * N);
+        free(xq), free(yq);
+        hn_qmodel_free(m);
+    }
+    free(lo), free(hi);
     snprintf(path, sizeof path, "%s/%s.shape", dir, tag);
     FILE *f = fopen(path, "w");
-    if (f) fprintf(f, "%d %d %d %d %zu\n", N, g->nodes[0].shape.c, g->nodes[0].shape.h, g->nodes[0].shape.w, out), fclose(f);
+    if (f) fprintf(f, "%d %d %d %d %zu %.9g\n", N, g->nodes[0].shape.c, g->nodes[0].shape.h, g->nodes[0].shape.w, out, scale), fclose(f);
     hn_exec_free(e);
     free(x), free(y);
 }

@@ -36,6 +36,11 @@ struct hn_graph;
  * input "input" (N, C, H, W), output (N, K) for a flat output, batch norm in inference mode. name
  * (may be NULL) names the graph. Written with protobuf-c from the ONNX schema. */
 hn_status hn_export_onnx(const struct hn_graph *g, const char *path, const char *name);
+/* Writes the int8 model m as a QDQ ONNX graph (opset 13, IR 7): every value the model forms is a
+ * QuantizeLinear / DequantizeLinear pair at its scale and zero point, weights are int8 initializers
+ * dequantized per output channel, biases int32 at scale s_in * s_w, fused activations are Clips at the
+ * codes' bounds, batch norms folded. Runtimes that fuse QDQ patterns run it in int8. */
+hn_status hn_export_onnx_qdq(const hn_qmodel *m, const char *path, const char *name);
 
 #ifdef __cplusplus
 }

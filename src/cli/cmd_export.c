@@ -23,7 +23,8 @@ static const char *help =
     "               DIR/main.c, a test program that runs sample test images and checks that every output\n"
     "               equals the engine's. Build and run: cc -std=c99 -O3 DIR/model.c DIR/main.c && ./a.out\n"
     "               It prints the arena and table sizes next to the MCU model's predictions for --device.\n"
-    "  --format onnx  DIR/model.onnx: the float network (opset 10), batch norm in inference mode.\n"
+    "  --format onnx  DIR/model.onnx: the float network (opset 10), batch norm in inference mode; and\n"
+    "               DIR/model.int8.onnx: the int8 model as a QDQ graph (opset 13).\n"
     "\n"
     "Options:\n"
     "  --format FORMAT       c or onnx\n"
@@ -97,15 +98,19 @@ int cmd_export(int argc, char **argv) {
     hn_dataset *train, *test;
     int rc = cli_load_trained("export", &t, false, &g, &train, &test);
     if (rc) return rc;
-    if (onnx) {
-        char path[1200];
+    hn_qmodel *m = NULL;
+    if (onnx) { /* the float network, and the int8 model as a QDQ graph */
+        char path[1200], qpath[1200];
         snprintf(path, sizeof path, "%s/model.onnx", dir);
+        snprintf(qpath, sizeof qpath, "%s/model.int8.onnx", dir);
         st = hn_export_onnx(g, path, t.net ? t.net : t.space);
-        if (!st) printf("wrote %s (float32, opset 10)\n", path);
+        if (!st) st = hn_ptq(g, train, (int)calib, (hn_range_method)method, pct, bias_correction, &m);
+        if (!st) st = hn_export_onnx_qdq(m, qpath, t.net ? t.net : t.space);
+        if (!st) printf("wrote %s (float32, opset 10) and %s (int8 QDQ, opset 13)\n", path, qpath);
+        hn_qmodel_free(m);
         hn_graph_free(g), hn_dataset_free(train), hn_dataset_free(test);
         return st ? cli_fail(st) : 0;
     }
-    hn_qmodel *m = NULL;
     int n = (int)(samples < test->n ? samples : test->n);
     size_t in_len = (size_t)test->c * test->h * test->w;
     float *x = malloc(sizeof(float) * in_len * (size_t)n);

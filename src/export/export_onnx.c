@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../quant/qmodel_internal.h"
 #include "hwnas/export.h"
 #include "hwnas/graph.h"
 #include "onnx.pb-c.h"
@@ -269,18 +270,47 @@ static void op(writer *w, int id) {
     }
 }
 
+/* Wraps w's graph (its nodes and initializers) in a model with one input and one output, at opset
+ * `opset`, packs it and writes it to path. Frees w's arena. */
+static hn_status finish(writer *w, Onnx__ValueInfoProto *input, Onnx__ValueInfoProto *output, int opset_version,
+                        const char *path, const char *name) {
+    Onnx__ModelProto model;
+    Onnx__OperatorSetIdProto opset, *opsets[1] = {&opset};
+    onnx__model_proto__init(&model), onnx__operator_set_id_proto__init(&opset);
+    w->graph->name = str(w, name ? name : "hwnas");
+    w->graph->n_input = 1, w->graph->input = &input, w->graph->n_output = 1, w->graph->output = &output;
+    opset.domain = str(w, ""), opset.has_version = 1, opset.version = opset_version;
+    /* the IR version each opset needs: ONNX 1.5 (IR 5) for opset 10, ONNX 1.8 (IR 7) for 13 */
+    model.has_ir_version = 1, model.ir_version = opset_version >= 13 ? 7 : 5;
+    model.n_opset_import = 1, model.opset_import = opsets;
+    model.producer_name = str(w, "hwnas"), model.graph = w->graph;
+    hn_status st = w->failed || !input || !output ? hn_error(HN_ERR_NOMEM, "ONNX export") : HN_OK;
+    if (!st) {
+        size_t bytes = onnx__model_proto__get_packed_size(&model);
+        uint8_t *buf = hn_alloc(bytes ? bytes : 1);
+        FILE *f = NULL;
+        if (!buf) st = hn_error(HN_ERR_NOMEM, "ONNX export: %zu bytes", bytes);
+        else if (!(f = fopen(path, "wb"))) st = hn_error(HN_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+        else {
+            onnx__model_proto__pack(&model, buf);
+            if (fwrite(buf, 1, bytes, f) != bytes) st = hn_error(HN_ERR_IO, "cannot write '%s'", path);
+            if (fclose(f) && !st) st = hn_error(HN_ERR_IO, "cannot write '%s'", path);
+        }
+        hn_free(buf);
+    }
+    hn_arena_free(w->a);
+    return st;
+}
+
 hn_status hn_export_onnx(const hn_graph *g, const char *path, const char *name) {
     if (!g->finalized) return hn_error(HN_ERR_INVALID, "ONNX export: the graph has no parameters (not finalized)");
-    writer w = {.a = hn_arena_new(), .g = g};
-    Onnx__ModelProto model;
     Onnx__GraphProto graph;
-    Onnx__OperatorSetIdProto opset, *opsets[1] = {&opset};
-    onnx__model_proto__init(&model), onnx__graph_proto__init(&graph), onnx__operator_set_id_proto__init(&opset);
-    w.graph = &graph;
+    onnx__graph_proto__init(&graph);
+    writer w = {.a = hn_arena_new(), .g = g, .graph = &graph};
     if (!w.a) return hn_error(HN_ERR_NOMEM, "ONNX export");
     w.value = alloc(&w, sizeof(char *) * (size_t)g->nnodes);
     w.rank = alloc(&w, sizeof(int) * (size_t)g->nnodes);
-    hn_status st = HN_OK;
+    Onnx__ValueInfoProto *input = NULL, *output = NULL;
     if (!w.failed) {
         /* shared constants */
         static const float zero = 0;
@@ -290,37 +320,183 @@ hn_status hn_export_onnx(const hn_graph *g, const char *path, const char *name) 
         const hn_node *in = &g->nodes[0];
         w.value[0] = str(&w, in->name), w.rank[0] = 4;
         int64_t dims[3] = {in->shape.c, in->shape.h, in->shape.w};
-        Onnx__ValueInfoProto *input = value_info(&w, in->name, 3, dims);
+        input = value_info(&w, in->name, 3, dims);
         for (int i = 1; i < g->nnodes; i++) op(&w, i);
         /* a flat output leaves as (N, K) */
         int last = g->nnodes - 1;
         hn_shape os = g->nodes[last].shape;
         const char *oname = os.h == 1 && os.w == 1 ? as_rank(&w, last, 2) : w.value[last];
         int64_t odims[3] = {os.c, os.h, os.w};
-        Onnx__ValueInfoProto *output = value_info(&w, oname, os.h == 1 && os.w == 1 ? 1 : 3, odims);
-        graph.name = str(&w, name ? name : "hwnas");
-        graph.n_input = 1, graph.input = &input, graph.n_output = 1, graph.output = &output;
-        opset.domain = str(&w, ""), opset.has_version = 1, opset.version = 10;
-        model.has_ir_version = 1, model.ir_version = 5; /* ONNX 1.5+, which opset 10 needs */
-        model.n_opset_import = 1, model.opset_import = opsets;
-        model.producer_name = str(&w, "hwnas"), model.graph = &graph;
-        if (w.failed) st = hn_error(HN_ERR_NOMEM, "ONNX export");
-        if (!st) {
-            size_t bytes = onnx__model_proto__get_packed_size(&model);
-            uint8_t *buf = hn_alloc(bytes ? bytes : 1);
-            FILE *f = NULL;
-            if (!buf) st = hn_error(HN_ERR_NOMEM, "ONNX export: %zu bytes", bytes);
-            else if (!(f = fopen(path, "wb"))) st = hn_error(HN_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
-            else {
-                onnx__model_proto__pack(&model, buf);
-                if (fwrite(buf, 1, bytes, f) != bytes) st = hn_error(HN_ERR_IO, "cannot write '%s'", path);
-                if (fclose(f) && !st) st = hn_error(HN_ERR_IO, "cannot write '%s'", path);
-            }
-            hn_free(buf);
-        }
-    } else {
-        st = hn_error(HN_ERR_NOMEM, "ONNX export");
+        output = value_info(&w, oname, os.h == 1 && os.w == 1 ? 1 : 3, odims);
     }
-    hn_arena_free(w.a);
-    return st;
+    return finish(&w, input, output, 10, path, name);
+}
+
+/* ---- the int8 model as a QDQ graph ---------------------------------------------------------------- */
+
+/* an initializer of raw little-endian values (int8, int32) */
+static void initializer_raw(writer *w, const char *name, int32_t dtype, int ndim, const int64_t *dims, const void *data,
+                            size_t bytes) {
+    Onnx__TensorProto *t = alloc(w, sizeof *t);
+    int64_t *d = alloc(w, sizeof(int64_t) * (size_t)(ndim ? ndim : 1));
+    uint8_t *v = alloc(w, bytes ? bytes : 1);
+    if (!t || !d || !v) return;
+    onnx__tensor_proto__init(t);
+    memcpy(d, dims, sizeof(int64_t) * (size_t)ndim);
+    memcpy(v, data, bytes);
+    t->name = str(w, name), t->n_dims = (size_t)ndim, t->dims = d, t->has_data_type = 1, t->data_type = dtype;
+    t->has_raw_data = 1, t->raw_data.len = bytes, t->raw_data.data = v;
+    push(w, &w->graph->n_initializer, &w->cap_init, (void ***)&w->graph->initializer, t);
+}
+
+/* QuantizeLinear then DequantizeLinear of x with one scale and int8 zero point: the value a
+ * deployment stores; returns the dequantized value's name, `base` */
+static const char *qdq(writer *w, const char *x, const char *base, float scale, int32_t zp) {
+    char sname[64], zname[64], qname[64];
+    snprintf(sname, sizeof sname, "%s.scale", base), snprintf(zname, sizeof zname, "%s.zero_point", base);
+    snprintf(qname, sizeof qname, "%s.q", base);
+    int8_t z = (int8_t)zp;
+    initializer_f32(w, sname, 0, NULL, &scale, 1);
+    initializer_raw(w, zname, ONNX__TENSOR_PROTO__DATA_TYPE__INT8, 0, NULL, &z, 1);
+    node(w, "QuantizeLinear", qname, (const char *[]){x, sname, zname, NULL}, qname, NULL);
+    node(w, "DequantizeLinear", base, (const char *[]){qname, sname, zname, NULL}, base, NULL);
+    return str(w, base);
+}
+
+/* Clip of x to the real values of the codes [lo, hi] at (scale, zp), when that clamps anything */
+static const char *clamp(writer *w, const char *x, const char *base, int32_t lo, int32_t hi, float scale, int32_t zp) {
+    if (lo <= -128 && hi >= 127) return x;
+    char name[64], mn[64], mx[64];
+    snprintf(name, sizeof name, "%s.clip", base), snprintf(mn, sizeof mn, "%s.min", base), snprintf(mx, sizeof mx, "%s.max", base);
+    float a = (float)(lo - zp) * scale, b = (float)(hi - zp) * scale;
+    initializer_f32(w, mn, 0, NULL, &a, 1);
+    initializer_f32(w, mx, 0, NULL, &b, 1);
+    node(w, "Clip", name, (const char *[]){x, mn, mx, NULL}, name, NULL);
+    return str(w, name);
+}
+
+/* the quantized convolution i: int8 weights and int32 biases dequantized per output channel */
+static const char *qdq_conv(writer *w, const hn_qmodel *m, const s8_node *plan, int i, const char *x, const char *base) {
+    const s8_conv_params *c = &plan[i].conv;
+    hn_shape shape, in_shape;
+    hn_qparams q, in_q;
+    const float *w_scale, *unused;
+    hn_qmodel_node_info(m, i, &shape, &q, &w_scale);
+    hn_qmodel_node_info(m, plan[i].inputs[0], &in_shape, &in_q, &unused);
+    if (in_shape.c != c->cin || in_shape.h != c->h || in_shape.w != c->w) { /* a linear layer reads a flat view */
+        char r[64];
+        snprintf(r, sizeof r, "%s.flat", base);
+        node(w, "Reshape", r, (const char *[]){x, "shape.4d", NULL}, r, NULL);
+        x = str(w, r);
+    }
+    int per = c->cin / c->groups * c->kernel * c->kernel;
+    int32_t *bias = alloc(w, sizeof(int32_t) * (size_t)c->cout);
+    float *bscale = alloc(w, sizeof(float) * (size_t)c->cout);
+    int8_t *wz = alloc(w, (size_t)c->cout);
+    int32_t *bz = alloc(w, sizeof(int32_t) * (size_t)c->cout);
+    if (!bias || !bscale || !wz || !bz) return x;
+    for (int o = 0; o < c->cout; o++) { /* the kernels' bias holds -(in_zp + 128) * sum(w); the graph's does not */
+        int32_t wsum = 0;
+        for (int k = 0; k < per; k++) wsum += c->weights[(size_t)o * per + k];
+        bias[o] = c->bias[o] + (c->in_zp + 128) * wsum;
+        bscale[o] = in_q.scale * w_scale[o];
+    }
+    char wn[64], ws[64], wzn[64], wf[64], bn[64], bs[64], bzn[64], bf[64], out[64];
+    snprintf(wn, sizeof wn, "%s.w", base), snprintf(ws, sizeof ws, "%s.w.scale", base);
+    snprintf(wzn, sizeof wzn, "%s.w.zero_point", base), snprintf(wf, sizeof wf, "%s.w.f", base);
+    snprintf(bn, sizeof bn, "%s.b", base), snprintf(bs, sizeof bs, "%s.b.scale", base);
+    snprintf(bzn, sizeof bzn, "%s.b.zero_point", base), snprintf(bf, sizeof bf, "%s.b.f", base);
+    snprintf(out, sizeof out, "%s.conv", base);
+    int64_t wd[4] = {c->cout, c->cin / c->groups, c->kernel, c->kernel}, cd = c->cout;
+    initializer_raw(w, wn, ONNX__TENSOR_PROTO__DATA_TYPE__INT8, 4, wd, c->weights, (size_t)c->cout * (size_t)per);
+    initializer_f32(w, ws, 1, &cd, w_scale, (size_t)c->cout);
+    initializer_raw(w, wzn, ONNX__TENSOR_PROTO__DATA_TYPE__INT8, 1, &cd, wz, (size_t)c->cout);
+    initializer_raw(w, bn, ONNX__TENSOR_PROTO__DATA_TYPE__INT32, 1, &cd, bias, sizeof(int32_t) * (size_t)c->cout);
+    initializer_f32(w, bs, 1, &cd, bscale, (size_t)c->cout);
+    initializer_raw(w, bzn, ONNX__TENSOR_PROTO__DATA_TYPE__INT32, 1, &cd, bz, sizeof(int32_t) * (size_t)c->cout);
+    Onnx__AttributeProto *axis[] = {attr_int(w, "axis", 0), NULL};
+    node(w, "DequantizeLinear", wf, (const char *[]){wn, ws, wzn, NULL}, wf, axis);
+    Onnx__AttributeProto *axis2[] = {attr_int(w, "axis", 0), NULL};
+    node(w, "DequantizeLinear", bf, (const char *[]){bn, bs, bzn, NULL}, bf, axis2);
+    Onnx__AttributeProto *at[] = {attr_ints(w, "kernel_shape", 2, c->kernel, c->kernel), attr_ints(w, "strides", 2, c->stride, c->stride),
+                                  attr_ints(w, "pads", 4, c->pad, c->pad), attr_int(w, "group", c->groups), NULL};
+    node(w, "Conv", out, (const char *[]){x, wf, bf, NULL}, out, at);
+    return clamp(w, str(w, out), base, c->act_min, c->act_max, q.scale, q.zero_point);
+}
+
+hn_status hn_export_onnx_qdq(const hn_qmodel *m, const char *path, const char *name) {
+    int n, output;
+    size_t values;
+    const s8_node *plan = hn_qmodel_plan(m, &n, &output, &values);
+    Onnx__GraphProto graph;
+    onnx__graph_proto__init(&graph);
+    writer w = {.a = hn_arena_new(), .graph = &graph};
+    if (!w.a) return hn_error(HN_ERR_NOMEM, "ONNX export");
+    const char **v = alloc(&w, sizeof(char *) * (size_t)n);
+    Onnx__ValueInfoProto *input = NULL, *out = NULL;
+    if (v) {
+        static const float zero = 0;
+        static const int64_t shape4[4] = {0, -1, 1, 1};
+        initializer_f32(&w, "zero", 0, NULL, &zero, 1);
+        initializer_i64(&w, "shape.4d", shape4, 4);
+        hn_shape s0;
+        hn_qparams q0;
+        const float *unused;
+        hn_qmodel_node_info(m, 0, &s0, &q0, &unused);
+        int64_t dims[3] = {s0.c, s0.h, s0.w};
+        input = value_info(&w, "input", 3, dims);
+        v[0] = qdq(&w, "input", "v0", q0.scale, q0.zero_point);
+        for (int i = 1; i < n && !w.failed; i++) {
+            const s8_node *p = &plan[i];
+            hn_shape shape;
+            hn_qparams q;
+            hn_qmodel_node_info(m, i, &shape, &q, &unused);
+            char base[32], pre[40];
+            snprintf(base, sizeof base, "v%d", i), snprintf(pre, sizeof pre, "v%d.pre", i);
+            const char *x = v[p->inputs[0]], *y = pre;
+            const char *ins[HN_MAX_INPUTS + 1] = {0};
+            for (int k = 0; k < p->ninputs; k++) ins[k] = v[p->inputs[k]];
+            switch (p->kind) {
+            case S8_CONV: y = qdq_conv(&w, m, plan, i, x, base); break;
+            case S8_ADD:
+                node(&w, p->ninputs == 2 ? "Add" : "Sum", pre, ins, pre, NULL);
+                y = clamp(&w, pre, base, p->lo, p->hi, q.scale, q.zero_point);
+                break;
+            case S8_CONCAT: {
+                Onnx__AttributeProto *at[] = {attr_int(&w, "axis", 1), NULL};
+                node(&w, "Concat", pre, ins, pre, at);
+                break;
+            }
+            case S8_AVGPOOL:
+            case S8_MAXPOOL: {
+                const s8_pool_params *pp = &p->pool;
+                Onnx__AttributeProto *at[] = {attr_ints(&w, "kernel_shape", 2, pp->kernel, pp->kernel),
+                                              attr_ints(&w, "strides", 2, pp->stride, pp->stride),
+                                              attr_ints(&w, "pads", 4, pp->pad, pp->pad),
+                                              p->kind == S8_AVGPOOL ? attr_int(&w, "count_include_pad", pp->count_include_pad) : NULL,
+                                              NULL};
+                node(&w, p->kind == S8_AVGPOOL ? "AveragePool" : "MaxPool", pre, (const char *[]){x, NULL}, pre, at);
+                break;
+            }
+            case S8_MEAN: node(&w, "GlobalAveragePool", pre, (const char *[]){x, NULL}, pre, NULL); break;
+            case S8_CLAMP: y = clamp(&w, x, base, p->lo, p->hi, q.scale, q.zero_point); break;
+            case S8_ZERO: node(&w, "Mul", pre, (const char *[]){x, "zero", NULL}, pre, NULL); break;
+            default: break;
+            }
+            v[i] = qdq(&w, y, base, q.scale, q.zero_point);
+        }
+        hn_shape os;
+        hn_qparams oq;
+        hn_qmodel_node_info(m, output, &os, &oq, &unused);
+        bool flat = os.h == 1 && os.w == 1;
+        const char *oname = v[output];
+        if (flat && !w.failed) {
+            Onnx__AttributeProto *at[] = {attr_int(&w, "axis", 1), NULL};
+            node(&w, "Flatten", "output", (const char *[]){v[output], NULL}, "output", at);
+            oname = "output";
+        }
+        int64_t odims[3] = {os.c, os.h, os.w};
+        out = value_info(&w, oname, flat ? 1 : 3, odims);
+    }
+    return finish(&w, input, out, 13, path, name);
 }

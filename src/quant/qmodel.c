@@ -23,6 +23,8 @@
 typedef struct {
     s8_node s;
     hn_qparams q;
+    hn_shape shape;       /* of the value */
+    const float *w_scale; /* S8_CONV: the weights' scale per output channel */
     int inputs[HN_MAX_INPUTS];
     int32_t in_zp[HN_MAX_INPUTS];
     s8_mult in_mult[HN_MAX_INPUTS];
@@ -69,16 +71,19 @@ static void fold_bn(const hn_graph *g, int bn, int cout, size_t per, float *w, f
  * first absorbs the mean output shift the weights' rounding causes, sum_k (w_q - w)[k] * mean[input of
  * k] (empirical bias correction, Nagel et al. 2019; padding taps count as the mean). */
 static hn_status quantize_layer(hn_arena *a, const float *w, float *b, int cout, size_t per, hn_qparams in,
-                                hn_qparams out, const float *means, s8_conv_params *p) {
+                                hn_qparams out, const float *means, s8_conv_params *p, const float **w_scale) {
     int8_t *wq = hn_arena_alloc(a, (size_t)cout * per + 4); /* the kernels may read 4 bytes past the end */
     int32_t *bias = hn_arena_alloc(a, sizeof(int32_t) * (size_t)cout);
     s8_mult *mult = hn_arena_alloc(a, sizeof(s8_mult) * (size_t)cout);
-    if (!wq || !bias || !mult) return hn_error(HN_ERR_NOMEM, "int8 weights");
+    float *scales = hn_arena_alloc(a, sizeof(float) * (size_t)cout);
+    if (!wq || !bias || !mult || !scales) return hn_error(HN_ERR_NOMEM, "int8 weights");
+    *w_scale = scales;
     memset(wq + (size_t)cout * per, 0, 4);
     for (int c = 0; c < cout; c++) {
         float amax = 0;
         for (size_t k = 0; k < per; k++) amax = fmaxf(amax, fabsf(w[c * per + k]));
         hn_qparams wp = hn_qparams_from_range(-amax, amax, 8, HN_QSYMMETRIC);
+        scales[c] = wp.scale;
         int32_t wsum = 0;
         for (size_t k = 0; k < per; k++) wsum += wq[c * per + k] = (int8_t)hn_quantize(w[c * per + k], wp);
         if (means) {
@@ -143,7 +148,7 @@ static hn_status add_conv(builder *b, int id, qnode *q, int *last) {
     fold_bn(g, bn, p->cout, per, w, bias);
     q->q = range_params(b, end);
     hn_qparams inq = m->nodes[m->value_of[n->inputs[0]]].q;
-    hn_status st = quantize_layer(m->arena, w, bias, p->cout, per, inq, q->q, b->in_means ? b->in_means[id] : NULL, p);
+    hn_status st = quantize_layer(m->arena, w, bias, p->cout, per, inq, q->q, b->in_means ? b->in_means[id] : NULL, p, &q->w_scale);
     hn_free(w), hn_free(bias);
     p->act_min = -128, p->act_max = 127;
     if (relu) p->act_min = hn_quantize(0, q->q);
@@ -217,7 +222,8 @@ static hn_status add_node(builder *b, int id, int *last) {
     default: return hn_error(HN_ERR_INVALID, "node '%s': op %s has no int8 kernel", n->name, hn_op_name(n->op));
     }
     q->s.zp = q->q.zero_point;
-    q->s.len = (int32_t)hn_shape_numel(g->nodes[*last].shape);
+    q->shape = g->nodes[*last].shape;
+    q->s.len = (int32_t)hn_shape_numel(q->shape);
     q->s.off = (int32_t)m->values_bytes;
     m->values_bytes += ((size_t)q->s.len + 15) & ~(size_t)15;
     m->value_of[*last] = m->n++;
@@ -270,6 +276,10 @@ hn_qparams hn_qmodel_output_params(const hn_qmodel *m) { return m->nodes[m->outp
 size_t hn_qmodel_input_len(const hn_qmodel *m) { return (size_t)m->plan[0].len; }
 size_t hn_qmodel_output_len(const hn_qmodel *m) { return (size_t)m->plan[m->output].len; }
 size_t hn_qmodel_arena_bytes(const hn_qmodel *m) { return m->values_bytes + m->scratch_bytes; }
+
+void hn_qmodel_node_info(const hn_qmodel *m, int i, hn_shape *shape, hn_qparams *q, const float **w_scale) {
+    *shape = m->nodes[i].shape, *q = m->nodes[i].q, *w_scale = m->nodes[i].w_scale;
+}
 
 const s8_node *hn_qmodel_plan(const hn_qmodel *m, int *n, int *output, size_t *values_bytes) {
     *n = m->n, *output = m->output, *values_bytes = m->values_bytes;

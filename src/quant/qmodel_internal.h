@@ -9,6 +9,9 @@
 #include "s8_kernels.h"
 
 const s8_node *hn_qmodel_plan(const hn_qmodel *m, int *n, int *output, size_t *values_bytes);
+/* Of plan node i: its value's shape (C, H, W) and parameters, and for a convolution the weights'
+ * scale per output channel (else NULL). */
+void hn_qmodel_node_info(const hn_qmodel *m, int i, hn_shape *shape, hn_qparams *q, const float **w_scale);
 /* The fused node (hn_graph_fused: a folded batch norm or an applied activation) that reads node id, or
  * -1: where it exists, a deployment never forms id's own value. */
 int hn_q_fused_reader(const hn_graph *g, const bool *fused, int id);
