@@ -114,7 +114,7 @@ static void initializer_f32(writer *w, const char *name, int ndim, const int64_t
     float *v = alloc(w, sizeof(float) * (n ? n : 1));
     if (!t || !d || !v) return;
     onnx__tensor_proto__init(t);
-    memcpy(d, dims, sizeof(int64_t) * (size_t)ndim);
+    if (ndim) memcpy(d, dims, sizeof(int64_t) * (size_t)ndim);
     memcpy(v, data, sizeof(float) * n);
     t->name = str(w, name), t->n_dims = (size_t)ndim, t->dims = d, t->has_data_type = 1;
     t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, t->n_float_data = n, t->float_data = v;
@@ -342,7 +342,7 @@ static void initializer_raw(writer *w, const char *name, int32_t dtype, int ndim
     uint8_t *v = alloc(w, bytes ? bytes : 1);
     if (!t || !d || !v) return;
     onnx__tensor_proto__init(t);
-    memcpy(d, dims, sizeof(int64_t) * (size_t)ndim);
+    if (ndim) memcpy(d, dims, sizeof(int64_t) * (size_t)ndim);
     memcpy(v, data, bytes);
     t->name = str(w, name), t->n_dims = (size_t)ndim, t->dims = d, t->has_data_type = 1, t->data_type = dtype;
     t->has_raw_data = 1, t->raw_data.len = bytes, t->raw_data.data = v;

@@ -19,7 +19,7 @@ static inline int32_t load4(const int8_t *w) {
 }
 
 /* floor(t / 2^31) + 1 where t < 0 and not a multiple: t / 2^31 truncated toward zero, 8 int64 lanes */
-__attribute__((target("avx512f,avx512dq"))) static __m512i div_2p31_trunc(__m512i t) {
+__attribute__((target("avx512f,avx512dq,avx512vl"))) static __m512i div_2p31_trunc(__m512i t) {
     __m512i q = _mm512_srai_epi64(t, 31);
     __mmask8 neg_inexact = _mm512_cmplt_epi64_mask(t, _mm512_setzero_si512()) &
                            _mm512_test_epi64_mask(t, _mm512_set1_epi64(0x7fffffff));
@@ -27,7 +27,7 @@ __attribute__((target("avx512f,avx512dq"))) static __m512i div_2p31_trunc(__m512
 }
 
 /* s8_requant of 8 int32 sums (as int64 lanes): gemmlowp's high multiply and rounding shift, lane-wise */
-__attribute__((target("avx512f,avx512dq"))) static __m512i requant8(__m512i x, s8_mult m) {
+__attribute__((target("avx512f,avx512dq,avx512vl"))) static __m512i requant8(__m512i x, s8_mult m) {
     int left = m.shift > 0 ? m.shift : 0, right = m.shift > 0 ? 0 : -m.shift;
     __m512i ab = _mm512_mullo_epi64(_mm512_slli_epi64(x, (unsigned)left), _mm512_set1_epi64(m.multiplier));
     __mmask8 nonneg = _mm512_cmpge_epi64_mask(ab, _mm512_setzero_si512());
@@ -42,7 +42,7 @@ __attribute__((target("avx512f,avx512dq"))) static __m512i requant8(__m512i x, s
 }
 
 /* out[0..n) = clamp(zp + round(acc * m)) for 16 sums, n <= 16 */
-__attribute__((target("avx512f,avx512bw,avx512dq"))) static void requant16(__m512i acc, const s8_conv_params *p, int oc,
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) static void requant16(__m512i acc, const s8_conv_params *p, int oc,
                                                                           int8_t *out, int n) {
     __m256i lo = _mm512_cvtepi64_epi32(requant8(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(acc)), p->mult[oc]));
     __m256i hi = _mm512_cvtepi64_epi32(requant8(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(acc, 1)), p->mult[oc]));
@@ -53,7 +53,7 @@ __attribute__((target("avx512f,avx512bw,avx512dq"))) static void requant16(__m51
 }
 
 /* channel oc for the 16 pixels from pb (n of them real) of the unfolding col (see below) */
-__attribute__((target("avx512f,avx512bw,avx512dq,avx512vnni"))) static void one_channel(const s8_conv_params *p,
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static void one_channel(const s8_conv_params *p,
                                                                                          const uint8_t *col, int np,
                                                                                          int kq, int kg, int oc, int pb,
                                                                                          int n, int8_t *out) {
@@ -70,7 +70,7 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vnni"))) static void one_
  * 16 pixels x 4 depths, and vpdpbusd with 4 weights of a channel broadcast adds their products into
  * 16 pixel sums. Depths past K are zero, so the weights read there (the next row's, or the 4 readable
  * bytes past the array) add nothing. */
-__attribute__((target("avx512f,avx512bw,avx512dq,avx512vnni"))) static void conv_group_vnni(const s8_conv_params *p,
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static void conv_group_vnni(const s8_conv_params *p,
                                                                                              const int8_t *in, int g,
                                                                                              int8_t *out, uint8_t *col) {
     int cg = p->cin / p->groups, og = p->cout / p->groups, k = p->kernel, kg = cg * k * k, s = p->stride;
@@ -191,7 +191,7 @@ size_t hn_s8_simd_scratch_bytes(const s8_conv_params *p) {
 #ifdef HAVE_X86
 static bool vnni_ok(void) {
     return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512dq");
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
 }
 #endif
 
