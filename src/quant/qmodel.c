@@ -150,6 +150,7 @@ static hn_status add_conv(builder *b, int id, qnode *q, int *last) {
     hn_qparams inq = m->nodes[m->value_of[n->inputs[0]]].q;
     hn_status st = quantize_layer(m->arena, w, bias, p->cout, per, inq, q->q, b->in_means ? b->in_means[id] : NULL, p, &q->w_scale);
     hn_free(w), hn_free(bias);
+    if (!st) p->packed = hn_s8_simd_pack(p, m->arena);
     p->act_min = -128, p->act_max = 127;
     if (relu) p->act_min = hn_quantize(0, q->q);
     if (relu && g->nodes[end].op == HN_OP_RELU6) p->act_max = hn_quantize(6, q->q);

@@ -34,6 +34,7 @@ typedef struct {
     const int8_t *weights;
     const int32_t *bias;
     const s8_mult *mult;
+    const int8_t *packed; /* optional (NULL in exported models): the weights in a SIMD kernel's layout */
 } s8_conv_params;
 size_t s8_conv_scratch_bytes(const s8_conv_params *p);
 void s8_conv(const s8_conv_params *p, const int8_t *in, int8_t *out, uint8_t *scratch);

@@ -64,6 +64,72 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static 
     requant16(_mm512_add_epi32(a0, _mm512_set1_epi32(p->bias[oc])), p, oc, out + (size_t)oc * p->oh * p->ow + pb, n);
 }
 
+/* Direct convolution (stride 1) of one group with VNNI, with no unfolding. The group's input is copied
+ * once as unsigned values into a zero-point-padded buffer laid out (C/4, H + 2p, W + 2p, 4): 4
+ * channels' bytes side by side. Output pixel (y, x) reads padded position (y + ky, x + kx), so over
+ * "virtual" output positions t = y * (W + 2p) + x (the row's last 2p positions are junk and dropped)
+ * the taps of 16 consecutive positions are 64 consecutive bytes at t + ky * (W + 2p) + kx: one load
+ * per (tap, 4 channels), and vpdpbusd with the 4 weights broadcast (packed per output channel as
+ * (K, K, C/4, 4)) accumulates 16 outputs. */
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static void conv_direct_vnni(
+    const s8_conv_params *p, const int8_t *in, int g, int8_t *out, uint8_t *buf) {
+    const int cg = p->cin / p->groups, og = p->cout / p->groups, k = p->kernel, cq = (cg + 3) / 4;
+    const int H = p->h, W = p->w, pad = p->pad, pw = W + 2 * pad, ph = p->h + 2 * pad, OH = p->oh, OW = p->ow;
+    const size_t plane = (size_t)ph * pw + 16 + (size_t)k; /* slack: the last block reads past the rows */
+    const int8_t *packed = p->packed + (size_t)g * og * k * k * cq * 4;
+    uint8_t fill = (uint8_t)(p->in_zp + 128);
+    memset(buf, fill, (size_t)cq * plane * 4);
+    for (int q = 0; q < cq; q++) { /* (4 channels) -> (H, W, 4), padded: one 32-bit store per pixel */
+        uint8_t *dst = buf + (size_t)q * plane * 4;
+        const int8_t *src[4];
+        for (int j = 0; j < 4; j++) src[j] = 4 * q + j < cg ? in + (size_t)(g * cg + 4 * q + j) * H * W : NULL;
+        for (int y = 0; y < H; y++) {
+            uint8_t *row = dst + ((size_t)(y + pad) * pw + pad) * 4;
+            for (int x = 0; x < W; x++) {
+                uint32_t v = 0;
+                for (int j = 0; j < 4; j++)
+                    v |= (uint32_t)(src[j] ? (uint8_t)src[j][y * W + x] ^ 0x80 : fill) << (8 * j);
+                memcpy(row + 4 * (size_t)x, &v, 4);
+            }
+        }
+    }
+    const int total = OH * pw; /* virtual output positions */
+    const size_t wstride = (size_t)k * k * cq * 4;
+    int8_t tmp[4][16];
+    for (int t0 = 0; t0 < total; t0 += 16) {
+        for (int oc = g * og; oc < (g + 1) * og; oc += 4) {
+            int rows = (g + 1) * og - oc < 4 ? (g + 1) * og - oc : 4;
+            /* four channels at once: four independent sums hide vpdpbusd's latency */
+            __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+            const int8_t *w0 = packed + (size_t)(oc - g * og) * wstride;
+            const int8_t *w1 = rows > 1 ? w0 + wstride : w0, *w2 = rows > 2 ? w0 + 2 * wstride : w0;
+            const int8_t *w3 = rows > 3 ? w0 + 3 * wstride : w0;
+            for (int ky = 0; ky < k; ky++)
+                for (int kx = 0; kx < k; kx++) {
+                    const uint8_t *a = buf + ((size_t)t0 + (size_t)ky * pw + kx) * 4;
+                    size_t tap = (size_t)(ky * k + kx) * cq * 4;
+                    for (int q = 0; q < cq; q++) {
+                        __m512i x = _mm512_loadu_si512(a + (size_t)q * plane * 4);
+                        size_t o = tap + 4 * (size_t)q;
+                        a0 = _mm512_dpbusd_epi32(a0, x, _mm512_set1_epi32(load4(w0 + o)));
+                        a1 = _mm512_dpbusd_epi32(a1, x, _mm512_set1_epi32(load4(w1 + o)));
+                        a2 = _mm512_dpbusd_epi32(a2, x, _mm512_set1_epi32(load4(w2 + o)));
+                        a3 = _mm512_dpbusd_epi32(a3, x, _mm512_set1_epi32(load4(w3 + o)));
+                    }
+                }
+            __m512i sums[4] = {a0, a1, a2, a3};
+            for (int r = 0; r < rows; r++)
+                requant16(_mm512_add_epi32(sums[r], _mm512_set1_epi32(p->bias[oc + r])), p, oc + r, tmp[r], 16);
+            int n = total - t0 < 16 ? total - t0 : 16;
+            for (int i = 0, y = t0 / pw, x = t0 % pw; i < n; i++, x++) {
+                if (x == pw) x = 0, y++;
+                if (x < OW)
+                    for (int r = 0; r < rows; r++) out[(size_t)(oc + r) * OH * OW + (size_t)y * OW + x] = tmp[r][i];
+            }
+        }
+    }
+}
+
 /* One convolution group with VNNI, vectorised over output pixels. The group's input is first copied
  * as unsigned values into a zero-point-padded buffer; the unfolding is laid out (K/4, P, 4) -- for
  * each group of 4 depths, 4 bytes per pixel, P = pixels rounded up to 16 -- so one 64-byte load holds
@@ -73,6 +139,10 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static 
 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static void conv_group_vnni(const s8_conv_params *p,
                                                                                              const int8_t *in, int g,
                                                                                              int8_t *out, uint8_t *col) {
+    if (p->packed && p->stride == 1) {
+        conv_direct_vnni(p, in, g, out, col);
+        return;
+    }
     int cg = p->cin / p->groups, og = p->cout / p->groups, k = p->kernel, kg = cg * k * k, s = p->stride;
     int npix = p->oh * p->ow, np = (npix + 15) / 16 * 16, kq = (kg + 3) / 4;
     int ph = p->h + 2 * p->pad, pw = p->w + 2 * p->pad;
@@ -177,11 +247,14 @@ static const char *isa = "c";
 
 size_t hn_s8_simd_scratch_bytes(const s8_conv_params *p) {
     /* conv_group_vnni: the unfolding with pixels padded to 16 and depths to 4, then the padded input;
-     * counted whichever kernels are installed now, so that switching them later stays safe */
+     * conv_direct_vnni: the padded, channel-interleaved input with its slack. Counted whichever kernels
+     * are installed now, so that switching them later stays safe. */
 #ifdef HAVE_X86
-    size_t kg = (size_t)(p->cin / p->groups * p->kernel * p->kernel), npix = (size_t)p->oh * (size_t)p->ow;
-    size_t padded = (size_t)(p->cin / p->groups) * (size_t)(p->h + 2 * p->pad) * (size_t)(p->w + 2 * p->pad);
-    return (npix + 15) / 16 * 16 * ((kg + 3) / 4 * 4) + padded;
+    size_t cg = (size_t)(p->cin / p->groups), kg = cg * (size_t)(p->kernel * p->kernel), npix = (size_t)p->oh * (size_t)p->ow;
+    size_t padded = cg * (size_t)(p->h + 2 * p->pad) * (size_t)(p->w + 2 * p->pad);
+    size_t gather = (npix + 15) / 16 * 16 * ((kg + 3) / 4 * 4) + padded;
+    size_t direct = (cg + 3) / 4 * 4 * ((size_t)(p->h + 2 * p->pad) * (size_t)(p->w + 2 * p->pad) + 16 + (size_t)p->kernel);
+    return gather > direct ? gather : direct;
 #else
     (void)p;
     return 0;
@@ -227,4 +300,19 @@ hn_status hn_quant_set_kernels(const char *name) {
     if (!strcmp(name, "avx512vnni"))
         return hn_error(HN_ERR_INVALID, "int8 kernels '%s': this CPU does not support them", name);
     return hn_error(HN_ERR_INVALID, "int8 kernels '%s': expected c or avx512vnni", name);
+}
+
+const int8_t *hn_s8_simd_pack(const s8_conv_params *p, hn_arena *a) {
+    /* the direct convolution's layout: per output channel (K, K, C/4, 4), missing channels zero */
+    if (p->stride != 1 || (p->groups > 1 && p->groups == p->cin && p->groups == p->cout)) return NULL;
+    int cg = p->cin / p->groups, cq = (cg + 3) / 4, k = p->kernel;
+    size_t per = (size_t)k * k * cq * 4;
+    int8_t *w = hn_arena_alloc(a, per * (size_t)p->cout);
+    if (!w) return NULL; /* the unfolding path still works */
+    memset(w, 0, per * (size_t)p->cout);
+    for (int oc = 0; oc < p->cout; oc++)
+        for (int c = 0; c < cg; c++)
+            for (int t = 0; t < k * k; t++)
+                w[oc * per + ((size_t)t * cq + c / 4) * 4 + c % 4] = p->weights[((size_t)oc * cg + c) * k * k + t];
+    return w;
 }
