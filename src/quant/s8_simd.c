@@ -75,7 +75,7 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static 
     const s8_conv_params *p, const int8_t *in, int g, int8_t *out, uint8_t *buf) {
     const int cg = p->cin / p->groups, og = p->cout / p->groups, k = p->kernel, cq = (cg + 3) / 4;
     const int H = p->h, W = p->w, pad = p->pad, pw = W + 2 * pad, ph = p->h + 2 * pad, OH = p->oh, OW = p->ow;
-    const size_t plane = (size_t)ph * pw + 16 + (size_t)k; /* slack: the last block reads past the rows */
+    const size_t plane = (size_t)ph * pw + 32 + (size_t)k; /* slack: the last blocks read past the rows */
     const int8_t *packed = p->packed + (size_t)g * og * k * k * cq * 4;
     uint8_t fill = (uint8_t)(p->in_zp + 128);
     memset(buf, fill, (size_t)cq * plane * 4);
@@ -95,12 +95,13 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static 
     }
     const int total = OH * pw; /* virtual output positions */
     const size_t wstride = (size_t)k * k * cq * 4;
-    int8_t tmp[4][16];
-    for (int t0 = 0; t0 < total; t0 += 16) {
+    int8_t tmp[8][16];
+    for (int t0 = 0; t0 < total; t0 += 32) {
         for (int oc = g * og; oc < (g + 1) * og; oc += 4) {
             int rows = (g + 1) * og - oc < 4 ? (g + 1) * og - oc : 4;
-            /* four channels at once: four independent sums hide vpdpbusd's latency */
-            __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+            /* four channels x 32 positions: eight independent sums hide vpdpbusd's latency, and each
+             * broadcast weight serves two loads */
+            __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
             const int8_t *w0 = packed + (size_t)(oc - g * og) * wstride;
             const int8_t *w1 = rows > 1 ? w0 + wstride : w0, *w2 = rows > 2 ? w0 + 2 * wstride : w0;
             const int8_t *w3 = rows > 3 ? w0 + 3 * wstride : w0;
@@ -110,21 +111,25 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static 
                     size_t tap = (size_t)(ky * k + kx) * cq * 4;
                     for (int q = 0; q < cq; q++) {
                         __m512i x = _mm512_loadu_si512(a + (size_t)q * plane * 4);
+                        __m512i y = _mm512_loadu_si512(a + (size_t)q * plane * 4 + 64);
                         size_t o = tap + 4 * (size_t)q;
-                        a0 = _mm512_dpbusd_epi32(a0, x, _mm512_set1_epi32(load4(w0 + o)));
-                        a1 = _mm512_dpbusd_epi32(a1, x, _mm512_set1_epi32(load4(w1 + o)));
-                        a2 = _mm512_dpbusd_epi32(a2, x, _mm512_set1_epi32(load4(w2 + o)));
-                        a3 = _mm512_dpbusd_epi32(a3, x, _mm512_set1_epi32(load4(w3 + o)));
+                        __m512i v0 = _mm512_set1_epi32(load4(w0 + o)), v1 = _mm512_set1_epi32(load4(w1 + o));
+                        __m512i v2 = _mm512_set1_epi32(load4(w2 + o)), v3 = _mm512_set1_epi32(load4(w3 + o));
+                        a0 = _mm512_dpbusd_epi32(a0, x, v0), b0 = _mm512_dpbusd_epi32(b0, y, v0);
+                        a1 = _mm512_dpbusd_epi32(a1, x, v1), b1 = _mm512_dpbusd_epi32(b1, y, v1);
+                        a2 = _mm512_dpbusd_epi32(a2, x, v2), b2 = _mm512_dpbusd_epi32(b2, y, v2);
+                        a3 = _mm512_dpbusd_epi32(a3, x, v3), b3 = _mm512_dpbusd_epi32(b3, y, v3);
                     }
                 }
-            __m512i sums[4] = {a0, a1, a2, a3};
-            for (int r = 0; r < rows; r++)
-                requant16(_mm512_add_epi32(sums[r], _mm512_set1_epi32(p->bias[oc + r])), p, oc + r, tmp[r], 16);
-            int n = total - t0 < 16 ? total - t0 : 16;
+            __m512i sums[8] = {a0, a1, a2, a3, b0, b1, b2, b3};
+            for (int r = 0; r < 8; r++)
+                if (r % 4 < rows)
+                    requant16(_mm512_add_epi32(sums[r], _mm512_set1_epi32(p->bias[oc + r % 4])), p, oc + r % 4, tmp[r], 16);
+            int n = total - t0 < 32 ? total - t0 : 32;
             for (int i = 0, y = t0 / pw, x = t0 % pw; i < n; i++, x++) {
                 if (x == pw) x = 0, y++;
                 if (x < OW)
-                    for (int r = 0; r < rows; r++) out[(size_t)(oc + r) * OH * OW + (size_t)y * OW + x] = tmp[r][i];
+                    for (int r = 0; r < rows; r++) out[(size_t)(oc + r) * OH * OW + (size_t)y * OW + x] = tmp[r + 4 * (i / 16)][i % 16];
             }
         }
     }
@@ -253,7 +258,7 @@ size_t hn_s8_simd_scratch_bytes(const s8_conv_params *p) {
     size_t cg = (size_t)(p->cin / p->groups), kg = cg * (size_t)(p->kernel * p->kernel), npix = (size_t)p->oh * (size_t)p->ow;
     size_t padded = cg * (size_t)(p->h + 2 * p->pad) * (size_t)(p->w + 2 * p->pad);
     size_t gather = (npix + 15) / 16 * 16 * ((kg + 3) / 4 * 4) + padded;
-    size_t direct = (cg + 3) / 4 * 4 * ((size_t)(p->h + 2 * p->pad) * (size_t)(p->w + 2 * p->pad) + 16 + (size_t)p->kernel);
+    size_t direct = (cg + 3) / 4 * 4 * ((size_t)(p->h + 2 * p->pad) * (size_t)(p->w + 2 * p->pad) + 32 + (size_t)p->kernel);
     return gather > direct ? gather : direct;
 #else
     (void)p;
