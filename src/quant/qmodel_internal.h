@@ -21,7 +21,7 @@ void hn_q_fake_quant_weights(hn_graph *g);
 /* Per node of g: whether a deployment forms its value with a quantized type (not a view, not read by
  * a fused batch norm or activation, atype not fp32); formed has g->nnodes entries (fakequant.c). */
 hn_status hn_q_formed_values(const hn_graph *g, bool *formed);
-/* The weights of convolution p in the layout the SIMD direct convolution reads (stride-1, not
+/* The weights of convolution p in the layout the SIMD direct convolution reads (stride 1 or 2, not
  * depthwise), allocated in a; NULL where it does not apply (s8_simd.c). */
 const int8_t *hn_s8_simd_pack(const s8_conv_params *p, hn_arena *a);
 /* Scratch the SIMD convolution of this CPU family needs (s8_simd.c; 0 where there is none). */

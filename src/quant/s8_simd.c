@@ -64,35 +64,35 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static 
     requant16(_mm512_add_epi32(a0, _mm512_set1_epi32(p->bias[oc])), p, oc, out + (size_t)oc * p->oh * p->ow + pb, n);
 }
 
-/* Direct convolution (stride 1) of one group with VNNI, with no unfolding. The group's input is copied
- * once as unsigned values into a zero-point-padded buffer laid out (C/4, H + 2p, W + 2p, 4): 4
- * channels' bytes side by side. Output pixel (y, x) reads padded position (y + ky, x + kx), so over
- * "virtual" output positions t = y * (W + 2p) + x (the row's last 2p positions are junk and dropped)
- * the taps of 16 consecutive positions are 64 consecutive bytes at t + ky * (W + 2p) + kx: one load
- * per (tap, 4 channels), and vpdpbusd with the 4 weights broadcast (packed per output channel as
- * (K, K, C/4, 4)) accumulates 16 outputs. */
+/* Direct convolution (stride 1 or 2) of one group with VNNI, with no unfolding. The group's input is
+ * copied once as unsigned values into zero-point-padded planes laid out (C/4, H', W', 4): 4 channels'
+ * bytes side by side. With stride 2 the padded input is first split into its four phases (even/odd
+ * rows x even/odd columns), each a plane of half the size, so that tap (ky, kx) of output (y, x) is
+ * phase (ky % 2, kx % 2) at (y + ky / 2, x + kx / 2): a stride-1 access again. Over "virtual" output
+ * positions t = y * W' + x (positions with x >= OW are junk and dropped) the tap of 16 consecutive
+ * positions is then 64 consecutive bytes: one load per (tap, 4 channels), and vpdpbusd with the 4
+ * weights broadcast (packed per output channel as (K, K, C/4, 4)) accumulates 16 outputs. */
 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static void conv_direct_vnni(
     const s8_conv_params *p, const int8_t *in, int g, int8_t *out, uint8_t *buf) {
-    const int cg = p->cin / p->groups, og = p->cout / p->groups, k = p->kernel, cq = (cg + 3) / 4;
-    const int H = p->h, W = p->w, pad = p->pad, pw = W + 2 * pad, ph = p->h + 2 * pad, OH = p->oh, OW = p->ow;
+    const int cg = p->cin / p->groups, og = p->cout / p->groups, k = p->kernel, cq = (cg + 3) / 4, st = p->stride;
+    const int H = p->h, W = p->w, pad = p->pad, OH = p->oh, OW = p->ow;
+    const int pw = (W + 2 * pad + st - 1) / st, ph = (H + 2 * pad + st - 1) / st; /* a phase plane */
     const size_t plane = (size_t)ph * pw + 32 + (size_t)k; /* slack: the last blocks read past the rows */
     const int8_t *packed = p->packed + (size_t)g * og * k * k * cq * 4;
     uint8_t fill = (uint8_t)(p->in_zp + 128);
-    memset(buf, fill, (size_t)cq * plane * 4);
-    for (int q = 0; q < cq; q++) { /* (4 channels) -> (H, W, 4), padded: one 32-bit store per pixel */
-        uint8_t *dst = buf + (size_t)q * plane * 4;
-        const int8_t *src[4];
-        for (int j = 0; j < 4; j++) src[j] = 4 * q + j < cg ? in + (size_t)(g * cg + 4 * q + j) * H * W : NULL;
-        for (int y = 0; y < H; y++) {
-            uint8_t *row = dst + ((size_t)(y + pad) * pw + pad) * 4;
+    memset(buf, fill, (size_t)cq * st * st * plane * 4);
+    for (int q = 0; q < cq; q++) /* (4 channels) -> phases of (H', W', 4): one 32-bit store per pixel */
+        for (int y = 0; y < H; y++)
             for (int x = 0; x < W; x++) {
                 uint32_t v = 0;
-                for (int j = 0; j < 4; j++)
-                    v |= (uint32_t)(src[j] ? (uint8_t)src[j][y * W + x] ^ 0x80 : fill) << (8 * j);
-                memcpy(row + 4 * (size_t)x, &v, 4);
+                for (int j = 0; j < 4; j++) {
+                    int c = 4 * q + j;
+                    v |= (uint32_t)(c < cg ? (uint8_t)in[((size_t)(g * cg + c) * H + y) * W + x] ^ 0x80 : fill) << (8 * j);
+                }
+                int py = y + pad, px = x + pad, phase = (py % st) * st + px % st;
+                uint8_t *dst = buf + (((size_t)q * st * st + phase) * plane + (size_t)(py / st) * pw + px / st) * 4;
+                memcpy(dst, &v, 4);
             }
-        }
-    }
     const int total = OH * pw; /* virtual output positions */
     const size_t wstride = (size_t)k * k * cq * 4;
     int8_t tmp[8][16];
@@ -107,11 +107,12 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static 
             const int8_t *w3 = rows > 3 ? w0 + 3 * wstride : w0;
             for (int ky = 0; ky < k; ky++)
                 for (int kx = 0; kx < k; kx++) {
-                    const uint8_t *a = buf + ((size_t)t0 + (size_t)ky * pw + kx) * 4;
+                    int phase = (ky % st) * st + kx % st;
+                    const uint8_t *a = buf + ((size_t)phase * plane + (size_t)t0 + (size_t)(ky / st) * pw + kx / st) * 4;
                     size_t tap = (size_t)(ky * k + kx) * cq * 4;
                     for (int q = 0; q < cq; q++) {
-                        __m512i x = _mm512_loadu_si512(a + (size_t)q * plane * 4);
-                        __m512i y = _mm512_loadu_si512(a + (size_t)q * plane * 4 + 64);
+                        const uint8_t *aq = a + (size_t)q * st * st * plane * 4;
+                        __m512i x = _mm512_loadu_si512(aq), y = _mm512_loadu_si512(aq + 64);
                         size_t o = tap + 4 * (size_t)q;
                         __m512i v0 = _mm512_set1_epi32(load4(w0 + o)), v1 = _mm512_set1_epi32(load4(w1 + o));
                         __m512i v2 = _mm512_set1_epi32(load4(w2 + o)), v3 = _mm512_set1_epi32(load4(w3 + o));
@@ -144,7 +145,7 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static 
 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static void conv_group_vnni(const s8_conv_params *p,
                                                                                              const int8_t *in, int g,
                                                                                              int8_t *out, uint8_t *col) {
-    if (p->packed && p->stride == 1) {
+    if (p->packed) {
         conv_direct_vnni(p, in, g, out, col);
         return;
     }
@@ -258,7 +259,9 @@ size_t hn_s8_simd_scratch_bytes(const s8_conv_params *p) {
     size_t cg = (size_t)(p->cin / p->groups), kg = cg * (size_t)(p->kernel * p->kernel), npix = (size_t)p->oh * (size_t)p->ow;
     size_t padded = cg * (size_t)(p->h + 2 * p->pad) * (size_t)(p->w + 2 * p->pad);
     size_t gather = (npix + 15) / 16 * 16 * ((kg + 3) / 4 * 4) + padded;
-    size_t direct = (cg + 3) / 4 * 4 * ((size_t)(p->h + 2 * p->pad) * (size_t)(p->w + 2 * p->pad) + 32 + (size_t)p->kernel);
+    size_t st = (size_t)p->stride, pw = ((size_t)p->w + 2 * (size_t)p->pad + st - 1) / st;
+    size_t ph = ((size_t)p->h + 2 * (size_t)p->pad + st - 1) / st;
+    size_t direct = (cg + 3) / 4 * 4 * st * st * (ph * pw + 32 + (size_t)p->kernel);
     return gather > direct ? gather : direct;
 #else
     (void)p;
@@ -309,7 +312,7 @@ hn_status hn_quant_set_kernels(const char *name) {
 
 const int8_t *hn_s8_simd_pack(const s8_conv_params *p, hn_arena *a) {
     /* the direct convolution's layout: per output channel (K, K, C/4, 4), missing channels zero */
-    if (p->stride != 1 || (p->groups > 1 && p->groups == p->cin && p->groups == p->cout)) return NULL;
+    if (p->stride > 2 || (p->groups > 1 && p->groups == p->cin && p->groups == p->cout)) return NULL;
     int cg = p->cin / p->groups, cq = (cg + 3) / 4, k = p->kernel;
     size_t per = (size_t)k * k * cq * 4;
     int8_t *w = hn_arena_alloc(a, per * (size_t)p->cout);
