@@ -26,27 +26,30 @@ __attribute__((target("avx512f,avx512dq,avx512vl"))) static __m512i div_2p31_tru
     return _mm512_mask_add_epi64(q, neg_inexact, q, _mm512_set1_epi64(1));
 }
 
-/* s8_requant of 8 int32 sums (as int64 lanes): gemmlowp's high multiply and rounding shift, lane-wise */
-__attribute__((target("avx512f,avx512dq,avx512vl"))) static __m512i requant8(__m512i x, s8_mult m) {
-    int left = m.shift > 0 ? m.shift : 0, right = m.shift > 0 ? 0 : -m.shift;
-    __m512i ab = _mm512_mullo_epi64(_mm512_slli_epi64(x, (unsigned)left), _mm512_set1_epi64(m.multiplier));
+/* gemmlowp's SaturatingRoundingDoublingHighMul of 8 int32 values (sign-extended in int64 lanes) by a
+ * positive Q31 multiplier: vpmuldq gives the exact 64-bit products */
+__attribute__((target("avx512f,avx512dq,avx512vl"))) static __m256i high_mul8(__m512i x, int32_t multiplier) {
+    __m512i ab = _mm512_mul_epi32(x, _mm512_set1_epi64(multiplier));
     __mmask8 nonneg = _mm512_cmpge_epi64_mask(ab, _mm512_setzero_si512());
     __m512i nudge = _mm512_mask_blend_epi64(nonneg, _mm512_set1_epi64(1 - (1 << 30)), _mm512_set1_epi64(1 << 30));
-    __m512i high = div_2p31_trunc(_mm512_add_epi64(ab, nudge));
-    __m512i mask = _mm512_set1_epi64(((int64_t)1 << right) - 1);
-    __m512i rem = _mm512_and_si512(high, mask);
-    __m512i thr = _mm512_srai_epi64(mask, 1);
-    thr = _mm512_mask_add_epi64(thr, _mm512_cmplt_epi64_mask(high, _mm512_setzero_si512()), thr, _mm512_set1_epi64(1));
-    __m512i res = _mm512_srai_epi64(high, (unsigned)right);
-    return _mm512_mask_add_epi64(res, _mm512_cmpgt_epi64_mask(rem, thr), res, _mm512_set1_epi64(1));
+    return _mm512_cvtepi64_epi32(div_2p31_trunc(_mm512_add_epi64(ab, nudge)));
 }
 
-/* out[0..n) = clamp(zp + round(acc * m)) for 16 sums, n <= 16 */
+/* out[0..n) = clamp(zp + round(acc * m)) for 16 sums, n <= 16: s8_requant lane-wise (the left shift
+ * wraps in 32 bits as the scalar code's does; the rounding shift runs on 16 int32 lanes) */
 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) static void requant16(__m512i acc, const s8_conv_params *p, int oc,
                                                                           int8_t *out, int n) {
-    __m256i lo = _mm512_cvtepi64_epi32(requant8(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(acc)), p->mult[oc]));
-    __m256i hi = _mm512_cvtepi64_epi32(requant8(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(acc, 1)), p->mult[oc]));
-    __m512i y = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+    s8_mult m = p->mult[oc];
+    int left = m.shift > 0 ? m.shift : 0, right = m.shift > 0 ? 0 : -m.shift;
+    __m512i x = _mm512_slli_epi32(acc, (unsigned)left);
+    __m256i lo = high_mul8(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(x)), m.multiplier);
+    __m256i hi = high_mul8(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(x, 1)), m.multiplier);
+    __m512i h = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+    __m512i mask = _mm512_set1_epi32((int32_t)(((int64_t)1 << right) - 1));
+    __m512i rem = _mm512_and_si512(h, mask), thr = _mm512_srai_epi32(mask, 1);
+    thr = _mm512_mask_add_epi32(thr, _mm512_cmplt_epi32_mask(h, _mm512_setzero_si512()), thr, _mm512_set1_epi32(1));
+    __m512i y = _mm512_srai_epi32(h, (unsigned)right);
+    y = _mm512_mask_add_epi32(y, _mm512_cmpgt_epi32_mask(rem, thr), y, _mm512_set1_epi32(1));
     y = _mm512_add_epi32(y, _mm512_set1_epi32(p->out_zp));
     y = _mm512_min_epi32(_mm512_max_epi32(y, _mm512_set1_epi32(p->act_min)), _mm512_set1_epi32(p->act_max));
     _mm_mask_storeu_epi8(out, (__mmask16)((1u << n) - 1), _mm512_cvtepi32_epi8(y));
