@@ -66,6 +66,12 @@ int cli_trained_option(const char *cmd, int c, const char *arg, cli_trained *t);
 int cli_load_trained(const char *cmd, cli_trained *t, bool quiet, hn_graph **g, hn_dataset **train, hn_dataset **test);
 /* --numtypes W/A (e.g. int4/int8): false after a usage error naming cmd */
 bool cli_numtypes(const char *cmd, const char *s, hn_numtype *w, hn_numtype *a);
+/* The help lines of the post-training quantization options (eval, export). */
+#define CLI_PTQ_HELP                                                                                          \
+    "  --calibration N       training images to calibrate activation ranges on (default 1000)\n"             \
+    "  --range METHOD        minmax (default), percentile or mse\n"                                          \
+    "  --percentile P        for --range percentile (default 99.99)\n"                                       \
+    "  --bias-correction     correct each layer's bias for the mean shift its weights' rounding causes\n"
 /* --range minmax|percentile|mse */
 bool cli_range_method(const char *s, int *method);
 

@@ -30,10 +30,7 @@ static const char *help =
     "                        the float engine (any policy: int2..int8, int16, fp8/fp6/fp4 minifloats)\n"
     "  --numtypes W/A        set every layer's weight and activation types first (e.g. int4/int8; a\n"
     "                        NAME+quant architecture carries its own policy)\n"
-    "  --calibration N       training images to calibrate activation ranges on (default 1000)\n"
-    "  --range METHOD        minmax (default), percentile or mse\n"
-    "  --percentile P        for --range percentile (default 99.99)\n"
-    "  --bias-correction     correct each layer's bias for the mean shift its weights' rounding causes\n"
+    CLI_PTQ_HELP
     "  --kernels ISA         int8 kernels: avx512vnni or c (default: the best this CPU has)\n"
     "  --threads T           threads (default: all cores)\n"
     "  --json                print one JSON object on stdout\n"

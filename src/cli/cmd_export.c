@@ -34,10 +34,7 @@ static const char *help =
     "  --weights FILE        trained weights (a study's model.hntf by default)\n"
     "  --out DIR             where to write (created if missing)\n"
     "  --dataset SPEC        fashion-mnist (default), idx:DIR, cifar10:DIR or cifar100:DIR\n"
-    "  --calibration N       training images to calibrate activation ranges on (default 1000)\n"
-    "  --range METHOD        minmax (default), percentile or mse\n"
-    "  --percentile P        for --range percentile (default 99.99)\n"
-    "  --bias-correction     correct each layer's bias for the mean shift its weights' rounding causes\n"
+    CLI_PTQ_HELP
     "  --samples N           test images in main.c (default 10)\n"
     "  --device NAME         MCU profile to compare memory with (default cortex-m7)\n"
     "  --help                show this help\n";
