@@ -285,8 +285,8 @@ int main(void) {
     proxy_case("cnn");
     proxy_case("allops");
     sgd_case();
-    static const char *const kernels[] = {"c", "avx512vnni"}; /* every path must agree with NumPy */
-    for (int k = 0; k < 2; k++) {
+    static const char *const kernels[] = {"c", "avx2", "avx512vnni"}; /* every path must agree with NumPy */
+    for (int k = 0; k < 3; k++) {
         if (hn_quant_set_kernels(kernels[k])) {
             fprintf(stderr, "note: %s\n", hn_last_error());
             continue;

@@ -177,7 +177,7 @@ hn_status hn_qmodel_run(const hn_qmodel *m, const int8_t *in, int n, int8_t *out
 /* Quantizes n float images (n, C, H, W) with the input's parameters. */
 void hn_qmodel_quantize_input(const hn_qmodel *m, const float *x, int n, int8_t *out);
 
-/* The int8 kernels' instruction set: "avx512vnni" or "c" (portable). The best the CPU has is
+/* The int8 kernels' instruction set: "avx512vnni", "avx2" or "c" (portable). The best the CPU has is
  * chosen on first use; hn_quant_set_kernels picks one (for tests and benchmarks: all give identical
  * results) and fails with a message if the CPU lacks it. Not to be changed while a model runs. */
 const char *hn_quant_kernels(void);

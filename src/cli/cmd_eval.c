@@ -31,7 +31,7 @@ static const char *help =
     "  --numtypes W/A        set every layer's weight and activation types first (e.g. int4/int8; a\n"
     "                        NAME+quant architecture carries its own policy)\n"
     CLI_PTQ_HELP
-    "  --kernels ISA         int8 kernels: avx512vnni or c (default: the best this CPU has)\n"
+    "  --kernels ISA         int8 kernels: avx512vnni, avx2 or c (default: the best this CPU has)\n"
     "  --threads T           threads (default: all cores)\n"
     "  --json                print one JSON object on stdout\n"
     "  --help                show this help\n";

@@ -1,8 +1,8 @@
 /* Faster convolutions for the int8 kernels on x86-64, chosen at run time: AVX-512 VNNI (vpdpbusd:
- * four uint8 x int8 products summed into each int32 lane, vectorised over output pixels, with the
- * requantization vectorised too). It is exact: vpdpbusd's products and sums never saturate (unlike
- * vpmaddubsw's), so it gives the portable C path's int32 sums, and the same int8 values, bit for bit.
- * Elsewhere the portable path runs, as the compiler vectorises it for the build's -march. */
+ * four uint8 x int8 products summed into each int32 lane) or else AVX2 (bytes widened to int16,
+ * vpmaddwd), both vectorised over output positions with the requantization vectorised too. Both are
+ * exact: their products and sums never saturate (unlike vpmaddubsw's), so they give the portable C
+ * path's int32 sums, and the same int8 values, bit for bit. Elsewhere the portable path runs. */
 #include <pthread.h>
 #include <string.h>
 
@@ -67,24 +67,21 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static 
     requant16(_mm512_add_epi32(a0, _mm512_set1_epi32(p->bias[oc])), p, oc, out + (size_t)oc * p->oh * p->ow + pb, n);
 }
 
-/* Direct convolution (stride 1 or 2) of one group with VNNI, with no unfolding. The group's input is
- * copied once as unsigned values into zero-point-padded planes laid out (C/4, H', W', 4): 4 channels'
- * bytes side by side. With stride 2 the padded input is first split into its four phases (even/odd
- * rows x even/odd columns), each a plane of half the size, so that tap (ky, kx) of output (y, x) is
- * phase (ky % 2, kx % 2) at (y + ky / 2, x + kx / 2): a stride-1 access again. Over "virtual" output
- * positions t = y * W' + x (positions with x >= OW are junk and dropped) the tap of 16 consecutive
- * positions is then 64 consecutive bytes: one load per (tap, 4 channels), and vpdpbusd with the 4
- * weights broadcast (packed per output channel as (K, K, C/4, 4)) accumulates 16 outputs. */
-__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static void conv_direct_vnni(
-    const s8_conv_params *p, const int8_t *in, int g, int8_t *out, uint8_t *buf) {
-    const int cg = p->cin / p->groups, og = p->cout / p->groups, k = p->kernel, cq = (cg + 3) / 4, st = p->stride;
-    const int H = p->h, W = p->w, pad = p->pad, OH = p->oh, OW = p->ow;
-    const int pw = (W + 2 * pad + st - 1) / st, ph = (H + 2 * pad + st - 1) / st; /* a phase plane */
-    const size_t plane = (size_t)ph * pw + 32 + (size_t)k; /* slack: the last blocks read past the rows */
-    const int8_t *packed = p->packed + (size_t)g * og * k * k * cq * 4;
+/* a phase plane of the direct convolutions: its width, and its bytes / 4 with slack for the last
+ * blocks, which read past the rows */
+static int direct_width(const s8_conv_params *p) { return (p->w + 2 * p->pad + p->stride - 1) / p->stride; }
+static size_t direct_plane(const s8_conv_params *p) {
+    size_t ph = (size_t)(p->h + 2 * p->pad + p->stride - 1) / (size_t)p->stride;
+    return ph * (size_t)direct_width(p) + 32 + (size_t)p->kernel;
+}
+
+/* The direct convolutions' input: group g's channels as unsigned values in zero-point-padded phase
+ * planes (C/4, stride^2, plane, 4), each plane pw wide (see conv_direct_vnni) */
+static void prepare_direct(const s8_conv_params *p, const int8_t *in, int g, uint8_t *buf, int pw, size_t plane) {
+    const int cg = p->cin / p->groups, cq = (cg + 3) / 4, st = p->stride, H = p->h, W = p->w, pad = p->pad;
     uint8_t fill = (uint8_t)(p->in_zp + 128);
     memset(buf, fill, (size_t)cq * st * st * plane * 4);
-    for (int q = 0; q < cq; q++) /* (4 channels) -> phases of (H', W', 4): one 32-bit store per pixel */
+    for (int q = 0; q < cq; q++) /* one 32-bit store per pixel */
         for (int y = 0; y < H; y++)
             for (int x = 0; x < W; x++) {
                 uint32_t v = 0;
@@ -96,6 +93,23 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static 
                 uint8_t *dst = buf + (((size_t)q * st * st + phase) * plane + (size_t)(py / st) * pw + px / st) * 4;
                 memcpy(dst, &v, 4);
             }
+}
+
+/* Direct convolution (stride 1 or 2) of one group with VNNI, with no unfolding. The group's input is
+ * copied once as unsigned values into zero-point-padded planes laid out (C/4, H', W', 4): 4 channels'
+ * bytes side by side. With stride 2 the padded input is first split into its four phases (even/odd
+ * rows x even/odd columns), each a plane of half the size, so that tap (ky, kx) of output (y, x) is
+ * phase (ky % 2, kx % 2) at (y + ky / 2, x + kx / 2): a stride-1 access again. Over "virtual" output
+ * positions t = y * W' + x (positions with x >= OW are junk and dropped) the tap of 16 consecutive
+ * positions is then 64 consecutive bytes: one load per (tap, 4 channels), and vpdpbusd with the 4
+ * weights broadcast (packed per output channel as (K, K, C/4, 4)) accumulates 16 outputs. */
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static void conv_direct_vnni(
+    const s8_conv_params *p, const int8_t *in, int g, int8_t *out, uint8_t *buf) {
+    const int cg = p->cin / p->groups, og = p->cout / p->groups, k = p->kernel, cq = (cg + 3) / 4, st = p->stride;
+    const int OH = p->oh, OW = p->ow, pw = direct_width(p);
+    const size_t plane = direct_plane(p);
+    const int8_t *packed = p->packed + (size_t)g * og * k * k * cq * 4;
+    prepare_direct(p, in, g, buf, pw, plane);
     const int total = OH * pw; /* virtual output positions */
     const size_t wstride = (size_t)k * k * cq * 4;
     int8_t tmp[8][16];
@@ -137,6 +151,91 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static 
             }
         }
     }
+}
+
+/* s8_requant of 8 int32 sums with AVX2, lane-wise: gemmlowp's high multiply through vpmuldq on the
+ * even and odd lanes (exact 64-bit products), the truncating division by 2^31 on magnitudes (AVX2 has
+ * no 64-bit arithmetic shift), the rounding shift on int32 lanes; out gets the 8 clamped codes */
+__attribute__((target("avx2"))) static void requant8_avx2(__m256i acc, const s8_conv_params *p, int oc, int8_t *out) {
+    s8_mult m = p->mult[oc];
+    int left = m.shift > 0 ? m.shift : 0, right = m.shift > 0 ? 0 : -m.shift;
+    __m256i x = _mm256_slli_epi32(acc, left), mult = _mm256_set1_epi64x(m.multiplier);
+    __m256i zero = _mm256_setzero_si256(), high[2];
+    for (int odd = 0; odd < 2; odd++) {
+        __m256i ab = _mm256_mul_epi32(odd ? _mm256_srli_epi64(x, 32) : x, mult);
+        __m256i neg = _mm256_cmpgt_epi64(zero, ab);
+        __m256i t = _mm256_add_epi64(ab, _mm256_blendv_epi8(_mm256_set1_epi64x(1 << 30), _mm256_set1_epi64x(1 - (1 << 30)), neg));
+        __m256i tneg = _mm256_cmpgt_epi64(zero, t);
+        __m256i mag = _mm256_srli_epi64(_mm256_blendv_epi8(t, _mm256_sub_epi64(zero, t), tneg), 31);
+        high[odd] = _mm256_blendv_epi8(mag, _mm256_sub_epi64(zero, mag), tneg); /* int32 values in int64 lanes */
+    }
+    /* interleave back: even lanes from high[0], odd lanes from high[1] (their low 32 bits) */
+    __m256i h = _mm256_blend_epi32(high[0], _mm256_slli_epi64(high[1], 32), 0xaa);
+    __m256i mask = _mm256_set1_epi32((int32_t)(((int64_t)1 << right) - 1));
+    __m256i rem = _mm256_and_si256(h, mask);
+    __m256i thr = _mm256_sub_epi32(_mm256_srai_epi32(mask, 1), _mm256_cmpgt_epi32(zero, h)); /* + 1 where h < 0 */
+    __m256i y = _mm256_sub_epi32(_mm256_srai_epi32(h, right), _mm256_cmpgt_epi32(rem, thr));
+    y = _mm256_add_epi32(y, _mm256_set1_epi32(p->out_zp));
+    y = _mm256_min_epi32(_mm256_max_epi32(y, _mm256_set1_epi32(p->act_min)), _mm256_set1_epi32(p->act_max));
+    int32_t v[8];
+    _mm256_storeu_si256((__m256i *)v, y);
+    for (int i = 0; i < 8; i++) out[i] = (int8_t)v[i];
+}
+
+/* The direct convolution with AVX2 (no VNNI): the same input and weight layouts as conv_direct_vnni;
+ * 4 positions x 4 channels of bytes widen to int16 and vpmaddwd sums channel pairs into int32 lanes
+ * (exact: no intermediate saturates, unlike vpmaddubsw), two channels x 8 positions per pass. The
+ * pair lanes are added once at the end, and 8 values are requantized at a time. */
+__attribute__((target("avx2"))) static void conv_direct_avx2(const s8_conv_params *p, const int8_t *in, int g,
+                                                            int8_t *out, uint8_t *buf) {
+    const int cg = p->cin / p->groups, og = p->cout / p->groups, k = p->kernel, cq = (cg + 3) / 4, st = p->stride;
+    const int OH = p->oh, OW = p->ow, pw = direct_width(p);
+    const size_t plane = direct_plane(p), wstride = (size_t)k * k * cq * 4;
+    const int8_t *packed = p->packed + (size_t)g * og * wstride;
+    prepare_direct(p, in, g, buf, pw, plane);
+    const int total = OH * pw;
+    const __m256i order = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
+    for (int t0 = 0; t0 < total; t0 += 8) {
+        for (int oc = g * og; oc < (g + 1) * og; oc += 2) {
+            int rows = (g + 1) * og - oc < 2 ? 1 : 2;
+            __m256i a0 = _mm256_setzero_si256(), a1 = a0, b0 = a0, b1 = a0; /* channel r, positions 0-3 / 4-7 */
+            const int8_t *w0 = packed + (size_t)(oc - g * og) * wstride, *w1 = rows > 1 ? w0 + wstride : w0;
+            for (int ky = 0; ky < k; ky++)
+                for (int kx = 0; kx < k; kx++) {
+                    int phase = (ky % st) * st + kx % st;
+                    const uint8_t *a = buf + ((size_t)phase * plane + (size_t)t0 + (size_t)(ky / st) * pw + kx / st) * 4;
+                    size_t tap = (size_t)(ky * k + kx) * cq * 4;
+                    for (int q = 0; q < cq; q++) {
+                        const uint8_t *aq = a + (size_t)q * st * st * plane * 4;
+                        __m256i lo = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)aq));
+                        __m256i hi = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(aq + 16)));
+                        size_t o = tap + 4 * (size_t)q;
+                        __m256i v0 = _mm256_broadcastq_epi64(_mm_cvtepi8_epi16(_mm_cvtsi32_si128(load4(w0 + o))));
+                        __m256i v1 = _mm256_broadcastq_epi64(_mm_cvtepi8_epi16(_mm_cvtsi32_si128(load4(w1 + o))));
+                        a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(lo, v0)), a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(hi, v0));
+                        b0 = _mm256_add_epi32(b0, _mm256_madd_epi16(lo, v1)), b1 = _mm256_add_epi32(b1, _mm256_madd_epi16(hi, v1));
+                    }
+                }
+            int8_t codes[2][8];
+            __m256i sums[2] = {_mm256_permutevar8x32_epi32(_mm256_hadd_epi32(a0, a1), order),
+                               _mm256_permutevar8x32_epi32(_mm256_hadd_epi32(b0, b1), order)};
+            for (int r = 0; r < rows; r++)
+                requant8_avx2(_mm256_add_epi32(sums[r], _mm256_set1_epi32(p->bias[oc + r])), p, oc + r, codes[r]);
+            int n = total - t0 < 8 ? total - t0 : 8;
+            for (int i = 0, y = t0 / pw, x = t0 % pw; i < n; i++, x++) {
+                if (x == pw) x = 0, y++;
+                if (x < OW)
+                    for (int r = 0; r < rows; r++) out[(size_t)(oc + r) * OH * OW + (size_t)y * OW + x] = codes[r][i];
+            }
+        }
+    }
+}
+
+/* AVX2: the direct convolution where the weights were packed for it, else the portable group */
+__attribute__((target("avx2"))) static void conv_group_avx2(const s8_conv_params *p, const int8_t *in, int g,
+                                                           int8_t *out, uint8_t *scratch) {
+    if (p->packed) conv_direct_avx2(p, in, g, out, scratch);
+    else s8_conv_group_c(p, in, g, out, scratch);
 }
 
 /* One convolution group with VNNI, vectorised over output pixels. The group's input is first copied
@@ -262,9 +361,7 @@ size_t hn_s8_simd_scratch_bytes(const s8_conv_params *p) {
     size_t cg = (size_t)(p->cin / p->groups), kg = cg * (size_t)(p->kernel * p->kernel), npix = (size_t)p->oh * (size_t)p->ow;
     size_t padded = cg * (size_t)(p->h + 2 * p->pad) * (size_t)(p->w + 2 * p->pad);
     size_t gather = (npix + 15) / 16 * 16 * ((kg + 3) / 4 * 4) + padded;
-    size_t st = (size_t)p->stride, pw = ((size_t)p->w + 2 * (size_t)p->pad + st - 1) / st;
-    size_t ph = ((size_t)p->h + 2 * (size_t)p->pad + st - 1) / st;
-    size_t direct = (cg + 3) / 4 * 4 * st * st * (ph * pw + 32 + (size_t)p->kernel);
+    size_t direct = (cg + 3) / 4 * 4 * (size_t)(p->stride * p->stride) * direct_plane(p);
     return gather > direct ? gather : direct;
 #else
     (void)p;
@@ -286,6 +383,7 @@ static void choose_best(void) {
         s8_set_conv_group(conv_group_vnni), isa = "avx512vnni";
         return;
     }
+    if (__builtin_cpu_supports("avx2")) s8_set_conv_group(conv_group_avx2), isa = "avx2";
 #endif
 }
 
@@ -307,10 +405,14 @@ hn_status hn_quant_set_kernels(const char *name) {
         s8_set_conv_group(conv_group_vnni), isa = "avx512vnni";
         return HN_OK;
     }
+    if (!strcmp(name, "avx2") && __builtin_cpu_supports("avx2")) {
+        s8_set_conv_group(conv_group_avx2), isa = "avx2";
+        return HN_OK;
+    }
 #endif
-    if (!strcmp(name, "avx512vnni"))
+    if (!strcmp(name, "avx512vnni") || !strcmp(name, "avx2"))
         return hn_error(HN_ERR_INVALID, "int8 kernels '%s': this CPU does not support them", name);
-    return hn_error(HN_ERR_INVALID, "int8 kernels '%s': expected c or avx512vnni", name);
+    return hn_error(HN_ERR_INVALID, "int8 kernels '%s': expected c, avx2 or avx512vnni", name);
 }
 
 const int8_t *hn_s8_simd_pack(const s8_conv_params *p, hn_arena *a) {
