@@ -128,12 +128,14 @@ expect 0 "resizing the images from 28x28 to 16x16" -- "$HWNAS" train --space mbc
 expect 0 "" -- "$HWNAS" train --space mbconv --arch "$M1" --dataset "idx:$T/tiny" --batch 16 --save "$T/m1.hntf"
 expect 0 '"int8_accuracy": ' -- "$HWNAS" eval --space mbconv --arch "$M1" --dataset "idx:$T/tiny" --weights "$T/m1.hntf" --quantized --json
 expect 0 "int8 " -- "$HWNAS" eval --space mbconv --arch "$M1" --dataset "idx:$T/tiny" --weights "$T/m1.hntf" --quantized --range mse --kernels c
+expect 2 "int8 kernels 'sse': expected c, avx2 or avx512vnni" -- "$HWNAS" eval --net "$NET" --weights x --kernels sse
 expect 2 "--weights FILE is required" -- "$HWNAS" eval --space mbconv --arch "$M1" --dataset "idx:$T/tiny"
 expect 2 "--range 'max': expected minmax, percentile or mse" -- "$HWNAS" eval --net "$NET" --weights x --range max
-for k in c avx512vnni; do
+for k in c avx2 avx512vnni; do
   if [ "$k" = avx512vnni ] && ! grep -q avx512_vnni /proc/cpuinfo; then continue; fi
+  if [ "$k" = avx2 ] && ! grep -qw avx2 /proc/cpuinfo; then continue; fi
   expect 0 "wrote $T/exp-$k/model.c" -- "$HWNAS" export --format c --space mbconv --arch "$M1" --dataset "idx:$T/tiny" \
-    --weights "$T/m1.hntf" --out "$T/exp-$k" --samples 40 --calibration 80
+    --weights "$T/m1.hntf" --out "$T/exp-$k" --samples 40 --calibration 80 --kernels "$k"
   expect 0 "" -- cc -std=c99 -Wall -Wextra -pedantic -Werror -O1 "$T/exp-$k/model.c" "$T/exp-$k/main.c" -o "$T/exp-$k/model"
   expect 0 "40 of 40 outputs equal the int8 engine's" -- "$T/exp-$k/model"
 done

@@ -37,16 +37,18 @@ static const char *help =
     CLI_PTQ_HELP
     "  --samples N           test images in main.c (default 10)\n"
     "  --device NAME         MCU profile to compare memory with (default cortex-m7)\n"
+    "  --kernels ISA         the engine's int8 kernels for main.c's expected outputs: avx512vnni, avx2 or c\n"
     "  --help                show this help\n";
 
 int cmd_export(int argc, char **argv) {
-    enum { O_FORMAT = 256, O_OUT, O_CALIB, O_RANGE, O_PCT, O_SAMPLES, O_DEVICE, O_HELP, O_BIASCORR };
+    enum { O_FORMAT = 256, O_OUT, O_CALIB, O_RANGE, O_PCT, O_SAMPLES, O_DEVICE, O_HELP, O_BIASCORR, O_KERNELS };
     static const struct option opts[] = {
         CLI_TRAINED_OPTIONS,
         {"format", required_argument, 0, O_FORMAT},    {"out", required_argument, 0, O_OUT},
         {"calibration", required_argument, 0, O_CALIB}, {"range", required_argument, 0, O_RANGE},
         {"percentile", required_argument, 0, O_PCT}, {"bias-correction", no_argument, 0, O_BIASCORR},   {"samples", required_argument, 0, O_SAMPLES},
         {"device", required_argument, 0, O_DEVICE},    {"help", no_argument, 0, O_HELP},
+        {"kernels", required_argument, 0, O_KERNELS},
         {0, 0, 0, 0}};
     cli_trained t = {.trial = -1};
     bool bias_correction = false;
@@ -73,6 +75,11 @@ int cmd_export(int argc, char **argv) {
         case O_PCT: if (!cli_float("export", "--percentile", optarg, 50, 100, &pct)) return 2; break;
         case O_SAMPLES: if (!cli_int("export", "--samples", optarg, 1, 10000, &samples)) return 2; break;
         case O_DEVICE: device = optarg; break;
+        case O_KERNELS: {
+            hn_status st = hn_quant_set_kernels(optarg);
+            if (st) return cli_fail(st);
+            break;
+        }
         case O_HELP: fputs(help, stdout); return 0;
         default: return cli_usage_error("export", "unknown or incomplete option '%s'", o);
         }
