@@ -3,7 +3,7 @@
 #include <math.h>
 
 #include "hwnas/quant.h"
-#include "s8_kernels.h"
+#include "qmodel_internal.h"
 
 hn_qparams hn_qparams_from_range(float lo, float hi, int bits, hn_qscheme scheme) {
     HN_ASSERT(bits >= 2 && bits <= 16);
@@ -25,11 +25,7 @@ hn_qparams hn_qparams_from_range(float lo, float hi, int bits, hn_qscheme scheme
 }
 
 int32_t hn_quantize(float x, hn_qparams p) {
-    float r = nearbyintf(x / p.scale); /* ties to even under the default rounding mode */
-    if (!(r == r)) return p.zero_point; /* NaN */
-    if (r > (float)(p.qmax - p.zero_point)) return p.qmax;
-    if (r < (float)(p.qmin - p.zero_point)) return p.qmin;
-    return (int32_t)r + p.zero_point;
+    return (int32_t)hn_q_round(x, p.scale, (float)(p.qmin - p.zero_point), (float)(p.qmax - p.zero_point)) + p.zero_point;
 }
 
 float hn_dequantize(int32_t q, hn_qparams p) { return (float)(q - p.zero_point) * p.scale; }

@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "hwnas/quant.h"
+#include "qmodel_internal.h"
 
 typedef struct {
     int ebits, mbits, bias;
@@ -82,14 +83,8 @@ hn_qparams hn_fake_quant_params(hn_numtype t, float lo, float hi, hn_qscheme sch
 
 void hn_fake_quant(hn_numtype t, hn_qparams p, float *x, size_t n) {
     if (t >= HN_INT2 && t <= HN_INT16) {
-        /* hn_dequantize(hn_quantize(x)) written out so that it vectorises (training runs it on every
-         * activation): the codes q - zp in [qmin - zp, qmax - zp], NaN to 0 */
-        const float lo = (float)(p.qmin - p.zero_point), hi = (float)(p.qmax - p.zero_point), scale = p.scale;
-        for (size_t i = 0; i < n; i++) {
-            float r = nearbyintf(x[i] / scale);
-            r = r < lo ? lo : r > hi ? hi : r == r ? r : 0.0f;
-            x[i] = r * scale;
-        }
+        const float lo = (float)(p.qmin - p.zero_point), hi = (float)(p.qmax - p.zero_point);
+        for (size_t i = 0; i < n; i++) x[i] = hn_q_round(x[i], p.scale, lo, hi) * p.scale; /* dequantize(quantize(x)) */
     } else if (hn_numtype_is_minifloat(t)) {
         for (size_t i = 0; i < n; i++) x[i] = p.scale * hn_minifloat_round(t, x[i] / p.scale);
     }

@@ -356,12 +356,8 @@ hn_status hn_qmodel_run(const hn_qmodel *m, const int8_t *in, int n, int8_t *out
 }
 
 void hn_qmodel_quantize_input(const hn_qmodel *m, const float *x, int n, int8_t *out) {
-    /* hn_quantize written out so that it vectorises: it runs on every pixel of every image */
     hn_qparams p = hn_qmodel_input_params(m);
-    const float lo = (float)p.qmin, hi = (float)p.qmax, zp = (float)p.zero_point, scale = p.scale;
+    const float lo = (float)(p.qmin - p.zero_point), hi = (float)(p.qmax - p.zero_point);
     size_t len = hn_qmodel_input_len(m) * (size_t)n;
-    for (size_t i = 0; i < len; i++) {
-        float r = nearbyintf(x[i] / scale) + zp;
-        out[i] = (int8_t)(r < lo ? lo : r > hi ? hi : r == r ? r : zp);
-    }
+    for (size_t i = 0; i < len; i++) out[i] = (int8_t)((int32_t)hn_q_round(x[i], p.scale, lo, hi) + p.zero_point);
 }

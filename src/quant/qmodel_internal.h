@@ -4,9 +4,19 @@
 #ifndef HWNAS_QMODEL_INTERNAL_H
 #define HWNAS_QMODEL_INTERNAL_H
 
+#include <math.h>
+
 #include "hwnas/graph.h"
 #include "hwnas/quant.h"
 #include "s8_kernels.h"
+
+/* round_half_even(x / scale) clamped to [lo, hi], NaN to 0: hn_quantize's rounding relative to the
+ * zero point, inline so that the loops over every activation (fake quantization, input quantization)
+ * vectorise. */
+static inline float hn_q_round(float x, float scale, float lo, float hi) {
+    float r = nearbyintf(x / scale); /* ties to even under the default rounding mode */
+    return r < lo ? lo : r > hi ? hi : r == r ? r : 0.0f;
+}
 
 const s8_node *hn_qmodel_plan(const hn_qmodel *m, int *n, int *output, size_t *values_bytes);
 /* Of plan node i: its value's shape (C, H, W) and parameters, and for a convolution the weights'

@@ -95,6 +95,25 @@ static void prepare_direct(const s8_conv_params *p, const int8_t *in, int g, uin
             }
 }
 
+/* the bytes of tap (ky, kx) for virtual position t0 in the direct convolutions' buffer (4 channels;
+ * the next 4 channels follow stride^2 planes later) */
+static const uint8_t *direct_tap(const s8_conv_params *p, const uint8_t *buf, size_t plane, int pw, int t0, int ky,
+                                 int kx) {
+    int st = p->stride, phase = (ky % st) * st + kx % st;
+    return buf + ((size_t)phase * plane + (size_t)t0 + (size_t)(ky / st) * pw + kx / st) * 4;
+}
+
+/* Writes the codes of channels oc .. oc + rows - 1 for the n virtual positions from t0 (codes[r * 32 +
+ * i]) to out, dropping the junk positions (x >= OW) of each padded row */
+static void direct_store(const s8_conv_params *p, int8_t *out, int oc, int rows, const int8_t *codes, int t0, int n,
+                         int pw) {
+    for (int i = 0, y = t0 / pw, x = t0 % pw; i < n; i++, x++) {
+        if (x == pw) x = 0, y++;
+        if (x < p->ow)
+            for (int r = 0; r < rows; r++) out[((size_t)(oc + r) * p->oh + y) * p->ow + x] = codes[r * 32 + i];
+    }
+}
+
 /* Direct convolution (stride 1 or 2) of one group with VNNI, with no unfolding. The group's input is
  * copied once as unsigned values into zero-point-padded planes laid out (C/4, H', W', 4): 4 channels'
  * bytes side by side. With stride 2 the padded input is first split into its four phases (even/odd
@@ -106,13 +125,13 @@ static void prepare_direct(const s8_conv_params *p, const int8_t *in, int g, uin
 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static void conv_direct_vnni(
     const s8_conv_params *p, const int8_t *in, int g, int8_t *out, uint8_t *buf) {
     const int cg = p->cin / p->groups, og = p->cout / p->groups, k = p->kernel, cq = (cg + 3) / 4, st = p->stride;
-    const int OH = p->oh, OW = p->ow, pw = direct_width(p);
+    const int OH = p->oh, pw = direct_width(p);
     const size_t plane = direct_plane(p);
     const int8_t *packed = p->packed + (size_t)g * og * k * k * cq * 4;
     prepare_direct(p, in, g, buf, pw, plane);
     const int total = OH * pw; /* virtual output positions */
     const size_t wstride = (size_t)k * k * cq * 4;
-    int8_t tmp[8][16];
+    int8_t codes[4 * 32];
     for (int t0 = 0; t0 < total; t0 += 32) {
         for (int oc = g * og; oc < (g + 1) * og; oc += 4) {
             int rows = (g + 1) * og - oc < 4 ? (g + 1) * og - oc : 4;
@@ -124,8 +143,7 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static 
             const int8_t *w3 = rows > 3 ? w0 + 3 * wstride : w0;
             for (int ky = 0; ky < k; ky++)
                 for (int kx = 0; kx < k; kx++) {
-                    int phase = (ky % st) * st + kx % st;
-                    const uint8_t *a = buf + ((size_t)phase * plane + (size_t)t0 + (size_t)(ky / st) * pw + kx / st) * 4;
+                    const uint8_t *a = direct_tap(p, buf, plane, pw, t0, ky, kx);
                     size_t tap = (size_t)(ky * k + kx) * cq * 4;
                     for (int q = 0; q < cq; q++) {
                         const uint8_t *aq = a + (size_t)q * st * st * plane * 4;
@@ -140,15 +158,11 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static 
                     }
                 }
             __m512i sums[8] = {a0, a1, a2, a3, b0, b1, b2, b3};
-            for (int r = 0; r < 8; r++)
+            for (int r = 0; r < 8; r++) /* sums[r]: channel oc + r % 4, positions 16 * (r / 4) on */
                 if (r % 4 < rows)
-                    requant16(_mm512_add_epi32(sums[r], _mm512_set1_epi32(p->bias[oc + r % 4])), p, oc + r % 4, tmp[r], 16);
-            int n = total - t0 < 32 ? total - t0 : 32;
-            for (int i = 0, y = t0 / pw, x = t0 % pw; i < n; i++, x++) {
-                if (x == pw) x = 0, y++;
-                if (x < OW)
-                    for (int r = 0; r < rows; r++) out[(size_t)(oc + r) * OH * OW + (size_t)y * OW + x] = tmp[r + 4 * (i / 16)][i % 16];
-            }
+                    requant16(_mm512_add_epi32(sums[r], _mm512_set1_epi32(p->bias[oc + r % 4])), p, oc + r % 4,
+                              codes + (r % 4) * 32 + 16 * (r / 4), 16);
+            direct_store(p, out, oc, rows, codes, t0, total - t0 < 32 ? total - t0 : 32, pw);
         }
     }
 }
@@ -189,7 +203,7 @@ __attribute__((target("avx2"))) static void requant8_avx2(__m256i acc, const s8_
 __attribute__((target("avx2"))) static void conv_direct_avx2(const s8_conv_params *p, const int8_t *in, int g,
                                                             int8_t *out, uint8_t *buf) {
     const int cg = p->cin / p->groups, og = p->cout / p->groups, k = p->kernel, cq = (cg + 3) / 4, st = p->stride;
-    const int OH = p->oh, OW = p->ow, pw = direct_width(p);
+    const int OH = p->oh, pw = direct_width(p);
     const size_t plane = direct_plane(p), wstride = (size_t)k * k * cq * 4;
     const int8_t *packed = p->packed + (size_t)g * og * wstride;
     prepare_direct(p, in, g, buf, pw, plane);
@@ -202,8 +216,7 @@ __attribute__((target("avx2"))) static void conv_direct_avx2(const s8_conv_param
             const int8_t *w0 = packed + (size_t)(oc - g * og) * wstride, *w1 = rows > 1 ? w0 + wstride : w0;
             for (int ky = 0; ky < k; ky++)
                 for (int kx = 0; kx < k; kx++) {
-                    int phase = (ky % st) * st + kx % st;
-                    const uint8_t *a = buf + ((size_t)phase * plane + (size_t)t0 + (size_t)(ky / st) * pw + kx / st) * 4;
+                    const uint8_t *a = direct_tap(p, buf, plane, pw, t0, ky, kx);
                     size_t tap = (size_t)(ky * k + kx) * cq * 4;
                     for (int q = 0; q < cq; q++) {
                         const uint8_t *aq = a + (size_t)q * st * st * plane * 4;
@@ -216,17 +229,12 @@ __attribute__((target("avx2"))) static void conv_direct_avx2(const s8_conv_param
                         b0 = _mm256_add_epi32(b0, _mm256_madd_epi16(lo, v1)), b1 = _mm256_add_epi32(b1, _mm256_madd_epi16(hi, v1));
                     }
                 }
-            int8_t codes[2][8];
+            int8_t codes[2 * 32];
             __m256i sums[2] = {_mm256_permutevar8x32_epi32(_mm256_hadd_epi32(a0, a1), order),
                                _mm256_permutevar8x32_epi32(_mm256_hadd_epi32(b0, b1), order)};
             for (int r = 0; r < rows; r++)
-                requant8_avx2(_mm256_add_epi32(sums[r], _mm256_set1_epi32(p->bias[oc + r])), p, oc + r, codes[r]);
-            int n = total - t0 < 8 ? total - t0 : 8;
-            for (int i = 0, y = t0 / pw, x = t0 % pw; i < n; i++, x++) {
-                if (x == pw) x = 0, y++;
-                if (x < OW)
-                    for (int r = 0; r < rows; r++) out[(size_t)(oc + r) * OH * OW + (size_t)y * OW + x] = codes[r][i];
-            }
+                requant8_avx2(_mm256_add_epi32(sums[r], _mm256_set1_epi32(p->bias[oc + r])), p, oc + r, codes + r * 32);
+            direct_store(p, out, oc, rows, codes, t0, total - t0 < 8 ? total - t0 : 8, pw);
         }
     }
 }
