@@ -18,33 +18,29 @@ static inline int32_t load4(const int8_t *w) {
     return v;
 }
 
-/* floor(t / 2^31) + 1 where t < 0 and not a multiple: t / 2^31 truncated toward zero, 8 int64 lanes */
-__attribute__((target("avx512f,avx512dq,avx512vl"))) static __m512i div_2p31_trunc(__m512i t) {
-    __m512i q = _mm512_srai_epi64(t, 31);
-    __mmask8 neg_inexact = _mm512_cmplt_epi64_mask(t, _mm512_setzero_si512()) &
-                           _mm512_test_epi64_mask(t, _mm512_set1_epi64(0x7fffffff));
+/* gemmlowp's SaturatingRoundingDoublingHighMul, per 64-bit lane, of the int32 value sign-extended from
+ * the lane's low half by a positive Q31 multiplier: vpmuldq gives the exact product, then (product +
+ * nudge) / 2^31 truncated toward zero; the result is in the lane's low half */
+__attribute__((target("avx512f,avx512dq,avx512vl"))) static __m512i high_mul_lanes(__m512i x, __m512i multiplier) {
+    __m512i ab = _mm512_mul_epi32(x, multiplier), zero = _mm512_setzero_si512();
+    __mmask8 neg = _mm512_cmplt_epi64_mask(ab, zero);
+    __m512i t = _mm512_add_epi64(ab, _mm512_mask_blend_epi64(neg, _mm512_set1_epi64(1 << 30), _mm512_set1_epi64(1 - (1 << 30))));
+    __m512i q = _mm512_srai_epi64(t, 31); /* floor; + 1 where t < 0 and not a multiple of 2^31 */
+    __mmask8 neg_inexact = _mm512_cmplt_epi64_mask(t, zero) & _mm512_test_epi64_mask(t, _mm512_set1_epi64(0x7fffffff));
     return _mm512_mask_add_epi64(q, neg_inexact, q, _mm512_set1_epi64(1));
 }
 
-/* gemmlowp's SaturatingRoundingDoublingHighMul of 8 int32 values (sign-extended in int64 lanes) by a
- * positive Q31 multiplier: vpmuldq gives the exact 64-bit products */
-__attribute__((target("avx512f,avx512dq,avx512vl"))) static __m256i high_mul8(__m512i x, int32_t multiplier) {
-    __m512i ab = _mm512_mul_epi32(x, _mm512_set1_epi64(multiplier));
-    __mmask8 nonneg = _mm512_cmpge_epi64_mask(ab, _mm512_setzero_si512());
-    __m512i nudge = _mm512_mask_blend_epi64(nonneg, _mm512_set1_epi64(1 - (1 << 30)), _mm512_set1_epi64(1 << 30));
-    return _mm512_cvtepi64_epi32(div_2p31_trunc(_mm512_add_epi64(ab, nudge)));
-}
-
-/* out[0..n) = clamp(zp + round(acc * m)) for 16 sums, n <= 16: s8_requant lane-wise (the left shift
- * wraps in 32 bits as the scalar code's does; the rounding shift runs on 16 int32 lanes) */
+/* s8_requant of 16 sums lane-wise (the left shift wraps in 32 bits as the scalar code's does; the
+ * high multiply runs on the even and the odd lanes, the rounding shift on 16 int32 lanes). The codes of
+ * the lanes in keep are written to out[0 ..], packed: the direct convolutions drop their junk positions
+ * so, and the unfolding path keeps its first n lanes. */
 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) static void requant16(__m512i acc, const s8_conv_params *p, int oc,
-                                                                          int8_t *out, int n) {
+                                                                          int8_t *out, __mmask16 keep) {
     s8_mult m = p->mult[oc];
     int left = m.shift > 0 ? m.shift : 0, right = m.shift > 0 ? 0 : -m.shift;
-    __m512i x = _mm512_slli_epi32(acc, (unsigned)left);
-    __m256i lo = high_mul8(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(x)), m.multiplier);
-    __m256i hi = high_mul8(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(x, 1)), m.multiplier);
-    __m512i h = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+    __m512i x = _mm512_slli_epi32(acc, (unsigned)left), mult = _mm512_set1_epi64(m.multiplier);
+    __m512i even = high_mul_lanes(x, mult), odd = high_mul_lanes(_mm512_srli_epi64(x, 32), mult);
+    __m512i h = _mm512_mask_blend_epi32(0xaaaa, even, _mm512_slli_epi64(odd, 32));
     __m512i mask = _mm512_set1_epi32((int32_t)(((int64_t)1 << right) - 1));
     __m512i rem = _mm512_and_si512(h, mask), thr = _mm512_srai_epi32(mask, 1);
     thr = _mm512_mask_add_epi32(thr, _mm512_cmplt_epi32_mask(h, _mm512_setzero_si512()), thr, _mm512_set1_epi32(1));
@@ -52,8 +48,12 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) static void requan
     y = _mm512_mask_add_epi32(y, _mm512_cmpgt_epi32_mask(rem, thr), y, _mm512_set1_epi32(1));
     y = _mm512_add_epi32(y, _mm512_set1_epi32(p->out_zp));
     y = _mm512_min_epi32(_mm512_max_epi32(y, _mm512_set1_epi32(p->act_min)), _mm512_set1_epi32(p->act_max));
-    _mm_mask_storeu_epi8(out, (__mmask16)((1u << n) - 1), _mm512_cvtepi32_epi8(y));
+    y = _mm512_maskz_compress_epi32(keep, y);
+    _mm_mask_storeu_epi8(out, (__mmask16)((1u << __builtin_popcount(keep)) - 1), _mm512_cvtepi32_epi8(y));
 }
+
+/* the first n lanes */
+static inline __mmask16 first_lanes(int n) { return (__mmask16)((1u << n) - 1); }
 
 /* channel oc for the 16 pixels from pb (n of them real) of the unfolding col (see below) */
 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static void one_channel(const s8_conv_params *p,
@@ -64,7 +64,7 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static 
     const int8_t *w0 = p->weights + (size_t)oc * kg;
     for (int q = 0; q < kq; q++)
         a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(col + ((size_t)q * np + pb) * 4), _mm512_set1_epi32(load4(w0 + 4 * q)));
-    requant16(_mm512_add_epi32(a0, _mm512_set1_epi32(p->bias[oc])), p, oc, out + (size_t)oc * p->oh * p->ow + pb, n);
+    requant16(_mm512_add_epi32(a0, _mm512_set1_epi32(p->bias[oc])), p, oc, out + (size_t)oc * p->oh * p->ow + pb, first_lanes(n));
 }
 
 /* a phase plane of the direct convolutions: its width, and its bytes / 4 with slack for the last
@@ -75,24 +75,59 @@ static size_t direct_plane(const s8_conv_params *p) {
     return ph * (size_t)direct_width(p) + 32 + (size_t)p->kernel;
 }
 
+/* 16 pixels of 4 channels (rows of 16 bytes) interleaved into 16 groups of 4 bytes, in 4 vectors */
+static inline void interleave4x16(__m128i r0, __m128i r1, __m128i r2, __m128i r3, __m128i v[4]) {
+    __m128i lo01 = _mm_unpacklo_epi8(r0, r1), hi01 = _mm_unpackhi_epi8(r0, r1);
+    __m128i lo23 = _mm_unpacklo_epi8(r2, r3), hi23 = _mm_unpackhi_epi8(r2, r3);
+    v[0] = _mm_unpacklo_epi16(lo01, lo23), v[1] = _mm_unpackhi_epi16(lo01, lo23);
+    v[2] = _mm_unpacklo_epi16(hi01, hi23), v[3] = _mm_unpackhi_epi16(hi01, hi23);
+}
+
 /* The direct convolutions' input: group g's channels as unsigned values in zero-point-padded phase
- * planes (C/4, stride^2, plane, 4), each plane pw wide (see conv_direct_vnni) */
+ * planes (C/4, stride^2, plane, 4), each plane pw wide (see conv_direct_vnni). 16 pixels at a time:
+ * 4 channel rows interleaved, and with stride 2 their even and odd pixels to the two column phases. */
 static void prepare_direct(const s8_conv_params *p, const int8_t *in, int g, uint8_t *buf, int pw, size_t plane) {
     const int cg = p->cin / p->groups, cq = (cg + 3) / 4, st = p->stride, H = p->h, W = p->w, pad = p->pad;
-    uint8_t fill = (uint8_t)(p->in_zp + 128);
+    const uint8_t fill = (uint8_t)(p->in_zp + 128);
+    const __m128i flip = _mm_set1_epi8((char)0x80), fills = _mm_set1_epi8((char)fill);
     memset(buf, fill, (size_t)cq * st * st * plane * 4);
-    for (int q = 0; q < cq; q++) /* one 32-bit store per pixel */
-        for (int y = 0; y < H; y++)
-            for (int x = 0; x < W; x++) {
-                uint32_t v = 0;
-                for (int j = 0; j < 4; j++) {
-                    int c = 4 * q + j;
-                    v |= (uint32_t)(c < cg ? (uint8_t)in[((size_t)(g * cg + c) * H + y) * W + x] ^ 0x80 : fill) << (8 * j);
+    for (int q = 0; q < cq; q++)
+        for (int y = 0; y < H; y++) {
+            const int8_t *row[4];
+            for (int j = 0; j < 4; j++)
+                row[j] = 4 * q + j < cg ? in + ((size_t)(g * cg + 4 * q + j) * H + y) * W : NULL;
+            const int py = y + pad;
+            uint8_t *phase_row[2]; /* the plane rows of this row's even and odd padded columns */
+            for (int par = 0; par < st; par++)
+                phase_row[par] = buf + (((size_t)q * st * st + (size_t)(py % st) * st + par) * plane + (size_t)(py / st) * pw) * 4;
+            int x = 0;
+            for (; x + 16 <= W; x += 16) {
+                __m128i r[4], v[4];
+                for (int j = 0; j < 4; j++)
+                    r[j] = row[j] ? _mm_xor_si128(_mm_loadu_si128((const __m128i *)(row[j] + x)), flip) : fills;
+                interleave4x16(r[0], r[1], r[2], r[3], v);
+                const int px = x + pad;
+                if (st == 1) {
+                    for (int i = 0; i < 4; i++) _mm_storeu_si128((__m128i *)(phase_row[0] + (size_t)(px + 4 * i) * 4), v[i]);
+                    continue;
                 }
-                int py = y + pad, px = x + pad, phase = (py % st) * st + px % st;
-                uint8_t *dst = buf + (((size_t)q * st * st + phase) * plane + (size_t)(py / st) * pw + px / st) * 4;
-                memcpy(dst, &v, 4);
+                __m128 f[4];
+                for (int i = 0; i < 4; i++) f[i] = _mm_castsi128_ps(v[i]);
+                /* pixels x + 2i go to column phase px % 2 from column px / 2, pixels x + 2i + 1 to the
+                 * other phase from column (px + 1) / 2 */
+                uint8_t *even = phase_row[px % 2] + (size_t)(px / 2) * 4, *odd = phase_row[(px + 1) % 2] + (size_t)((px + 1) / 2) * 4;
+                _mm_storeu_ps((float *)even, _mm_shuffle_ps(f[0], f[1], _MM_SHUFFLE(2, 0, 2, 0)));
+                _mm_storeu_ps((float *)(even + 16), _mm_shuffle_ps(f[2], f[3], _MM_SHUFFLE(2, 0, 2, 0)));
+                _mm_storeu_ps((float *)odd, _mm_shuffle_ps(f[0], f[1], _MM_SHUFFLE(3, 1, 3, 1)));
+                _mm_storeu_ps((float *)(odd + 16), _mm_shuffle_ps(f[2], f[3], _MM_SHUFFLE(3, 1, 3, 1)));
             }
+            for (; x < W; x++) { /* the rest one 32-bit store per pixel */
+                uint32_t v = 0;
+                for (int j = 0; j < 4; j++) v |= (uint32_t)(row[j] ? (uint8_t)row[j][x] ^ 0x80 : fill) << (8 * j);
+                int px = x + pad;
+                memcpy(phase_row[px % st] + (size_t)(px / st) * 4, &v, 4);
+            }
+        }
 }
 
 /* the bytes of tap (ky, kx) for virtual position t0 in the direct convolutions' buffer (4 channels;
@@ -101,6 +136,16 @@ static const uint8_t *direct_tap(const s8_conv_params *p, const uint8_t *buf, si
                                  int kx) {
     int st = p->stride, phase = (ky % st) * st + kx % st;
     return buf + ((size_t)phase * plane + (size_t)t0 + (size_t)(ky / st) * pw + kx / st) * 4;
+}
+
+/* Of the 16 virtual positions from t (t < total), the lanes that are real outputs, and in *at the
+ * index of the first of them in an output channel */
+static __mmask16 direct_lanes(const s8_conv_params *p, int pw, int total, int t, size_t *at) {
+    int x = t % pw;
+    *at = (size_t)(t / pw) * (size_t)p->ow + (size_t)(x < p->ow ? x : p->ow);
+    unsigned keep = 0;
+    for (int i = 0; i < 16 && t + i < total; i++, x = x + 1 == pw ? 0 : x + 1) keep |= (unsigned)(x < p->ow) << i;
+    return (__mmask16)keep;
 }
 
 /* Writes the codes of channels oc .. oc + rows - 1 for the n virtual positions from t0 (codes[r * 32 +
@@ -131,8 +176,10 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static 
     prepare_direct(p, in, g, buf, pw, plane);
     const int total = OH * pw; /* virtual output positions */
     const size_t wstride = (size_t)k * k * cq * 4;
-    int8_t codes[4 * 32];
+    const size_t npix = (size_t)OH * p->ow;
     for (int t0 = 0; t0 < total; t0 += 32) {
+        size_t at[2];
+        __mmask16 keep[2] = {direct_lanes(p, pw, total, t0, &at[0]), direct_lanes(p, pw, total, t0 + 16, &at[1])};
         for (int oc = g * og; oc < (g + 1) * og; oc += 4) {
             int rows = (g + 1) * og - oc < 4 ? (g + 1) * og - oc : 4;
             /* four channels x 32 positions: eight independent sums hide vpdpbusd's latency, and each
@@ -161,8 +208,7 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static 
             for (int r = 0; r < 8; r++) /* sums[r]: channel oc + r % 4, positions 16 * (r / 4) on */
                 if (r % 4 < rows)
                     requant16(_mm512_add_epi32(sums[r], _mm512_set1_epi32(p->bias[oc + r % 4])), p, oc + r % 4,
-                              codes + (r % 4) * 32 + 16 * (r / 4), 16);
-            direct_store(p, out, oc, rows, codes, t0, total - t0 < 32 ? total - t0 : 32, pw);
+                              out + (size_t)(oc + r % 4) * npix + at[r / 4], keep[r / 4]);
         }
     }
 }
@@ -289,13 +335,9 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static 
                     __m128i r1 = _mm_loadu_si128((const __m128i *)(src[1] + at));
                     __m128i r2 = _mm_loadu_si128((const __m128i *)(src[2] + at));
                     __m128i r3 = _mm_loadu_si128((const __m128i *)(src[3] + at));
-                    __m128i lo01 = _mm_unpacklo_epi8(r0, r1), hi01 = _mm_unpackhi_epi8(r0, r1);
-                    __m128i lo23 = _mm_unpacklo_epi8(r2, r3), hi23 = _mm_unpackhi_epi8(r2, r3);
-                    __m128i *d = (__m128i *)(dst + (size_t)i * 4);
-                    _mm_storeu_si128(d, _mm_unpacklo_epi16(lo01, lo23));
-                    _mm_storeu_si128(d + 1, _mm_unpackhi_epi16(lo01, lo23));
-                    _mm_storeu_si128(d + 2, _mm_unpacklo_epi16(hi01, hi23));
-                    _mm_storeu_si128(d + 3, _mm_unpackhi_epi16(hi01, hi23));
+                    __m128i v[4];
+                    interleave4x16(r0, r1, r2, r3, v);
+                    for (int j = 0; j < 4; j++) _mm_storeu_si128((__m128i *)(dst + (size_t)i * 4) + j, v[j]);
                 }
             if (nd == 4)
                 for (; ox < p->ow; ox++, i++) { /* one 32-bit store per pixel */
@@ -330,7 +372,7 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static 
             for (int r = 0; r < 8; r++) {
                 int c = oc + r % 4;
                 requant16(_mm512_add_epi32(sums[r], _mm512_set1_epi32(p->bias[c])), p, c,
-                          out + (size_t)c * npix + pb + 16 * (r / 4), 16);
+                          out + (size_t)c * npix + pb + 16 * (r / 4), 0xffff);
             }
         }
         for (; oc < (g + 1) * og; oc++)
@@ -352,7 +394,7 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static 
             __m512i sums[4] = {a0, a1, a2, a3};
             for (int r = 0; r < 4; r++)
                 requant16(_mm512_add_epi32(sums[r], _mm512_set1_epi32(p->bias[oc + r])), p, oc + r,
-                          out + (size_t)(oc + r) * npix + pb, npb);
+                          out + (size_t)(oc + r) * npix + pb, first_lanes(npb));
         }
         for (; oc < (g + 1) * og; oc++) one_channel(p, col, np, kq, kg, oc, pb, npb, out);
     }
