@@ -21,7 +21,7 @@ static inline int32_t load4(const int8_t *w) {
 /* gemmlowp's SaturatingRoundingDoublingHighMul, per 64-bit lane, of the int32 value sign-extended from
  * the lane's low half by a positive Q31 multiplier: vpmuldq gives the exact product, then (product +
  * nudge) / 2^31 truncated toward zero; the result is in the lane's low half */
-__attribute__((target("avx512f,avx512dq,avx512vl"))) static __m512i high_mul_lanes(__m512i x, __m512i multiplier) {
+__attribute__((target("avx512f,avx512dq,avx512vl"), always_inline)) static inline __m512i high_mul_lanes(__m512i x, __m512i multiplier) {
     __m512i ab = _mm512_mul_epi32(x, multiplier), zero = _mm512_setzero_si512();
     __mmask8 neg = _mm512_cmplt_epi64_mask(ab, zero);
     __m512i t = _mm512_add_epi64(ab, _mm512_mask_blend_epi64(neg, _mm512_set1_epi64(1 << 30), _mm512_set1_epi64(1 - (1 << 30))));
@@ -34,7 +34,7 @@ __attribute__((target("avx512f,avx512dq,avx512vl"))) static __m512i high_mul_lan
  * high multiply runs on the even and the odd lanes, the rounding shift on 16 int32 lanes). The codes of
  * the lanes in keep are written to out[0 ..], packed: the direct convolutions drop their junk positions
  * so, and the unfolding path keeps its first n lanes. */
-__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) static void requant16(__m512i acc, const s8_conv_params *p, int oc,
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"), always_inline)) static inline void requant16(__m512i acc, const s8_conv_params *p, int oc,
                                                                           int8_t *out, __mmask16 keep) {
     s8_mult m = p->mult[oc];
     int left = m.shift > 0 ? m.shift : 0, right = m.shift > 0 ? 0 : -m.shift;
@@ -101,31 +101,33 @@ static void prepare_direct(const s8_conv_params *p, const int8_t *in, int g, uin
             for (int par = 0; par < st; par++)
                 phase_row[par] = buf + (((size_t)q * st * st + (size_t)(py % st) * st + par) * plane + (size_t)(py / st) * pw) * 4;
             int x = 0;
-            for (; x + 16 <= W; x += 16) {
+            for (; x < W && W >= 16; x += 16) {
+                if (x + 16 > W) x = W - 16; /* the last block overlaps the one before: the same words again */
                 __m128i r[4], v[4];
                 for (int j = 0; j < 4; j++)
                     r[j] = row[j] ? _mm_xor_si128(_mm_loadu_si128((const __m128i *)(row[j] + x)), flip) : fills;
                 interleave4x16(r[0], r[1], r[2], r[3], v);
                 const int px = x + pad;
                 if (st == 1) {
-                    for (int i = 0; i < 4; i++) _mm_storeu_si128((__m128i *)(phase_row[0] + (size_t)(px + 4 * i) * 4), v[i]);
+                    for (int i = 0; i < 4; i++) _mm_storeu_si128((__m128i *)(phase_row[0] + (size_t)px * 4) + i, v[i]);
                     continue;
                 }
-                __m128 f[4];
-                for (int i = 0; i < 4; i++) f[i] = _mm_castsi128_ps(v[i]);
                 /* pixels x + 2i go to column phase px % 2 from column px / 2, pixels x + 2i + 1 to the
                  * other phase from column (px + 1) / 2 */
-                uint8_t *even = phase_row[px % 2] + (size_t)(px / 2) * 4, *odd = phase_row[(px + 1) % 2] + (size_t)((px + 1) / 2) * 4;
-                _mm_storeu_ps((float *)even, _mm_shuffle_ps(f[0], f[1], _MM_SHUFFLE(2, 0, 2, 0)));
-                _mm_storeu_ps((float *)(even + 16), _mm_shuffle_ps(f[2], f[3], _MM_SHUFFLE(2, 0, 2, 0)));
-                _mm_storeu_ps((float *)odd, _mm_shuffle_ps(f[0], f[1], _MM_SHUFFLE(3, 1, 3, 1)));
-                _mm_storeu_ps((float *)(odd + 16), _mm_shuffle_ps(f[2], f[3], _MM_SHUFFLE(3, 1, 3, 1)));
+                __m128 f[4];
+                for (int i = 0; i < 4; i++) f[i] = _mm_castsi128_ps(v[i]);
+                __m128i *even = (__m128i *)(phase_row[px % 2] + (size_t)(px / 2) * 4);
+                __m128i *odd = (__m128i *)(phase_row[(px + 1) % 2] + (size_t)((px + 1) / 2) * 4);
+                _mm_storeu_si128(even, _mm_castps_si128(_mm_shuffle_ps(f[0], f[1], _MM_SHUFFLE(2, 0, 2, 0))));
+                _mm_storeu_si128(even + 1, _mm_castps_si128(_mm_shuffle_ps(f[2], f[3], _MM_SHUFFLE(2, 0, 2, 0))));
+                _mm_storeu_si128(odd, _mm_castps_si128(_mm_shuffle_ps(f[0], f[1], _MM_SHUFFLE(3, 1, 3, 1))));
+                _mm_storeu_si128(odd + 1, _mm_castps_si128(_mm_shuffle_ps(f[2], f[3], _MM_SHUFFLE(3, 1, 3, 1))));
             }
-            for (; x < W; x++) { /* the rest one 32-bit store per pixel */
+            for (; x < W; x++) { /* rows narrower than 16: one 32-bit store per pixel */
                 uint32_t v = 0;
                 for (int j = 0; j < 4; j++) v |= (uint32_t)(row[j] ? (uint8_t)row[j][x] ^ 0x80 : fill) << (8 * j);
-                int px = x + pad;
-                memcpy(phase_row[px % st] + (size_t)(px / st) * 4, &v, 4);
+                int px = x + pad, odd = st == 2 && (px & 1);
+                memcpy(phase_row[odd] + (size_t)(st == 2 ? px >> 1 : px) * 4, &v, 4);
             }
         }
 }
