@@ -122,8 +122,9 @@ static bool parse_row(char *line, ref_row *r) {
 static bool close_rel(double a, double b) { return fabs(a - b) <= 1e-9 * fmax(1, fabs(b)); }
 
 /* Set A (no stalls): cycles, mapping efficiency, compute and overall utilisation and SRAM traffic equal
- * SCALE-Sim's exactly, in all three dataflows. Set C (bandwidth-limited): the compute part (cycles
- * without stalls), efficiencies and SRAM traffic exactly; the DRAM estimate is only reported. */
+ * SCALE-Sim's exactly, in all three dataflows (its DRAM estimate is only reported). Set C
+ * (bandwidth-limited): all of that and the total and stall cycles and the DRAM counts of each operand
+ * exactly, from the replayed buffers. */
 static void scalesim_reference(const char *file, int want_rows, bool stalls) {
     char path[1024], line[1024];
     snprintf(path, sizeof path, "%s/../../shared/reference/scalesim/%s", HWNAS_TEST_DIR, file);
@@ -138,18 +139,24 @@ static void scalesim_reference(const char *file, int want_rows, bool stalls) {
         if (!parse_row(line, &r)) continue;
         rows++;
         hn_systolic_result m;
-        hn_systolic_layer_cost(&r.a, &r.l, &m);
+        CHECK_OK(hn_systolic_layer_cost(&r.a, &r.l, &m));
         long long compute = r.total - r.stall;
         bool ok = m.total_cycles - m.stall_cycles == compute && close_rel(m.mapping_efficiency, r.mapping) &&
                   close_rel(m.compute_utilization, r.compute) && m.sram_ifmap_reads == r.sif &&
                   m.sram_filter_reads == r.sfi && m.sram_ofmap_writes == r.sof;
         if (!stalls) ok &= m.stall_cycles == 0 && close_rel(m.overall_utilization, r.overall);
+        else /* the replayed buffers: SCALE-Sim's stalls and DRAM traffic, to the cycle and the word */
+            ok &= m.total_cycles == r.total && m.stall_cycles == r.stall && m.dram_ifmap_reads == r.dif &&
+                  m.dram_filter_reads == r.dfi && m.dram_ofmap_writes == r.dof && close_rel(m.overall_utilization, r.overall);
         CHECK_MSG(ok, "%s: %dx%d %s: cycles %lld (want %lld), mapping %.6f (%.6f), compute %.6f (%.6f), overall %.6f "
-                      "(%.6f), SRAM %lld/%lld/%lld (%lld/%lld/%lld)",
+                      "(%.6f), SRAM %lld/%lld/%lld (%lld/%lld/%lld), total %lld (%lld), stalls %lld (%lld), DRAM "
+                      "%lld/%lld/%lld (%lld/%lld/%lld)",
                   file, r.a.rows, r.a.cols, r.l.name, (long long)(m.total_cycles - m.stall_cycles), compute,
                   m.mapping_efficiency, r.mapping, m.compute_utilization, r.compute, m.overall_utilization, r.overall,
                   (long long)m.sram_ifmap_reads, (long long)m.sram_filter_reads, (long long)m.sram_ofmap_writes, r.sif,
-                  r.sfi, r.sof);
+                  r.sfi, r.sof, (long long)m.total_cycles, r.total, (long long)m.stall_cycles, r.stall,
+                  (long long)m.dram_ifmap_reads, (long long)m.dram_filter_reads, (long long)m.dram_ofmap_writes, r.dif,
+                  r.dfi, r.dof);
         exact += ok;
         double dt = fabs((double)m.total_cycles / r.total - 1);
         double dd = fabs((double)(m.dram_ifmap_reads + m.dram_filter_reads + m.dram_ofmap_writes) / (r.dif + r.dfi + r.dof) - 1);

@@ -44,7 +44,7 @@ typedef struct {
     int rows, cols;           /* processing elements: rows x cols */
     hn_dataflow dataflow;     /* output-, weight- or input-stationary */
     double ifmap_sram_kb, filter_sram_kb, ofmap_sram_kb; /* double-buffered operand SRAMs */
-    double bandwidth;         /* DRAM words per cycle per operand; 0: enough never to stall (CALC) */
+    double bandwidth;         /* DRAM words per cycle per operand, whole; 0: enough never to stall (CALC) */
     int word_bytes;           /* bytes per word (1 for int8) */
     double clock_hz;
     double mac_pj, sram_pj_per_word, dram_pj_per_word; /* energy per MAC and per word moved */
@@ -70,8 +70,9 @@ typedef struct {
 } hn_systolic_result;
 
 /* Models one layer. Exact, against SCALE-Sim v2, for cycles, mapping efficiency, compute utilisation
- * and SRAM traffic; DRAM traffic and stalls are an approximation (docs/hardware.md). */
-void hn_systolic_layer_cost(const hn_systolic *a, const hn_systolic_layer *l, hn_systolic_result *r);
+ * and SRAM traffic; with a limited bandwidth its DRAM traffic and stalls replay SCALE-Sim's buffers,
+ * with an unlimited one DRAM traffic is an estimate (docs/hardware.md). Fails only with HN_ERR_NOMEM. */
+hn_status hn_systolic_layer_cost(const hn_systolic *a, const hn_systolic_layer *l, hn_systolic_result *r);
 /* Adds r to the running total t (cycles, counts and energy summed; percentages re-weighted). */
 void hn_systolic_accumulate(const hn_systolic *a, hn_systolic_result *t, const hn_systolic_result *r);
 

@@ -106,7 +106,11 @@ static hn_status read_field(const yfile *f, hn_device *d, const yaml_node_t *kn,
         if (!strcmp(k, "ifmap_sram_kb")) return ydouble(f, v, k, 0.001, 1e9, &s->ifmap_sram_kb);
         if (!strcmp(k, "filter_sram_kb")) return ydouble(f, v, k, 0.001, 1e9, &s->filter_sram_kb);
         if (!strcmp(k, "ofmap_sram_kb")) return ydouble(f, v, k, 0.001, 1e9, &s->ofmap_sram_kb);
-        if (!strcmp(k, "bandwidth")) return ydouble(f, v, k, 0, 1e9, &s->bandwidth);
+        if (!strcmp(k, "bandwidth")) { /* whole words per cycle, as SCALE-Sim's Bandwidth */
+            if ((st = yint(f, v, k, 0, 1000000000, &iv))) return st;
+            s->bandwidth = (double)iv;
+            return HN_OK;
+        }
         if (!strcmp(k, "word_bytes")) {
             if ((st = yint(f, v, k, 1, 8, &iv))) return st;
             s->word_bytes = (int)iv;

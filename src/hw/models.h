@@ -24,6 +24,12 @@ int64_t hw_kernel_elems(const hn_node *n);
  * maximum. Fails only with HN_ERR_NOMEM. */
 hn_status hw_schedule(const hn_graph *g, const bool *fused, int64_t *live, int64_t *peak);
 
+/* A layer's DRAM traffic, stalls and total cycles under a limited bandwidth (a->bandwidth >= 1, whole
+ * words per cycle), replaying SCALE-Sim v2's double-buffered SRAMs (systolic_memory.c): sets r's
+ * dram_* counts, stall_cycles and total_cycles for one copy of the layer. Fails only with
+ * HN_ERR_NOMEM. */
+hn_status hn_systolic_memory(const hn_systolic *a, const hn_systolic_layer *l, hn_systolic_result *r);
+
 hn_status mcu_graph_cost(const hn_mcu *m, const hn_graph *g, hn_hw_cost *total, hn_hw_cost *layers);
 hn_status roofline_graph_cost(const hn_roofline *r, const hn_graph *g, hn_hw_cost *total, hn_hw_cost *layers);
 hn_status host_graph_cost(const hn_host *h, const hn_graph *g, hn_hw_cost *total, hn_hw_cost *layers);

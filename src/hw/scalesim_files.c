@@ -70,7 +70,7 @@ hn_status hn_scalesim_read_config(const char *path, hn_systolic *a) {
             else goto bad;
             have_dataflow = true;
         } else if (!strcasecmp(key, "Bandwidth")) {
-            if (!number(val, 1e-6, 1e9, &bandwidth)) goto bad;
+            if (!number(val, 1, 1e9, &bandwidth) || bandwidth != (double)(long long)bandwidth) goto bad;
         } else if (!strcasecmp(key, "InterfaceBandwidth")) {
             if (!strcasecmp(val, "CALC")) calc = true;
             else if (!strcasecmp(val, "USER")) calc = false;
@@ -91,6 +91,7 @@ hn_status hn_scalesim_read_config(const char *path, hn_systolic *a) {
         st = hn_error(HN_ERR_INVALID, "%s:%d: %s: bad value '%s' (%s)", path, line, key, val,
                       !strcasecmp(key, "Dataflow")             ? "os, ws or is"
                       : !strcasecmp(key, "InterfaceBandwidth") ? "CALC or USER"
+                      : !strcasecmp(key, "Bandwidth")          ? "a whole number of words per cycle, at least 1"
                                                                : "a positive number");
     }
     fclose(f);

@@ -15,9 +15,10 @@
  * per row fold. These formulas reproduce every row of SCALE-Sim's own reports exactly
  * (../shared/reference/scalesim, tests/test_hw.c).
  *
- * DRAM (not SCALE-Sim's trace-driven buffers, an estimate): an operand whose unique words fit in its
- * SRAM is fetched once; one that does not is fetched again for every SRAM read. Outputs are written
- * once. With a limited bandwidth the layer stalls until the slowest operand's traffic is through. */
+ * DRAM: with a limited bandwidth, SCALE-Sim's double-buffered SRAMs replayed (systolic_memory.c:
+ * DRAM counts, stalls and total cycles). With CALC's unlimited one nothing stalls, and the traffic is
+ * an estimate: an operand whose unique words fit in its SRAM is fetched once, one that does not is
+ * fetched again for every SRAM read, outputs are written once. */
 #include <stdio.h>
 #include <string.h>
 
@@ -25,7 +26,7 @@
 
 static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-void hn_systolic_layer_cost(const hn_systolic *a, const hn_systolic_layer *l, hn_systolic_result *r) {
+hn_status hn_systolic_layer_cost(const hn_systolic *a, const hn_systolic_layer *l, hn_systolic_result *r) {
     memset(r, 0, sizeof *r);
     const int64_t R = a->rows, C = a->cols, rep = l->repeats > 0 ? l->repeats : 1;
     const int64_t oh = (l->ifmap_h - l->filter_h) / l->stride + 1, ow = (l->ifmap_w - l->filter_w) / l->stride + 1;
@@ -62,19 +63,18 @@ void hn_systolic_layer_cost(const hn_systolic *a, const hn_systolic_layer *l, hn
     r->compute_utilization = r->mapping_efficiency * (double)streamed / (double)util_len;
     r->macs = Sr * T * Sc;
 
-    /* DRAM: unique words if they fit in the operand's SRAM, else every SRAM read goes to DRAM */
-    const double words_per_kb = 1024.0 / (a->word_bytes > 0 ? a->word_bytes : 1);
-    const int64_t ifmap_unique = (int64_t)l->ifmap_h * l->ifmap_w * l->channels, filter_unique = T * Sc;
-    r->dram_ifmap_reads = ifmap_unique <= a->ifmap_sram_kb * words_per_kb ? ifmap_unique : r->sram_ifmap_reads;
-    r->dram_filter_reads = filter_unique <= a->filter_sram_kb * words_per_kb ? filter_unique : r->sram_filter_reads;
-    r->dram_ofmap_writes = Sr * Sc;
     int64_t total = compute;
     if (a->bandwidth > 0) {
-        const int64_t traffic[3] = {r->dram_ifmap_reads, r->dram_filter_reads, r->dram_ofmap_writes};
-        for (int i = 0; i < 3; i++) {
-            int64_t t = (int64_t)((double)traffic[i] / a->bandwidth + 0.999999);
-            if (t > total) total = t;
-        }
+        hn_status st = hn_systolic_memory(a, l, r);
+        if (st) return st;
+        total = r->total_cycles;
+    } else {
+        /* the estimate: unique words if they fit in the operand's SRAM, else every SRAM read */
+        const double words_per_kb = 1024.0 / (a->word_bytes > 0 ? a->word_bytes : 1);
+        const int64_t ifmap_unique = (int64_t)l->ifmap_h * l->ifmap_w * l->channels, filter_unique = T * Sc;
+        r->dram_ifmap_reads = ifmap_unique <= a->ifmap_sram_kb * words_per_kb ? ifmap_unique : r->sram_ifmap_reads;
+        r->dram_filter_reads = filter_unique <= a->filter_sram_kb * words_per_kb ? filter_unique : r->sram_filter_reads;
+        r->dram_ofmap_writes = Sr * Sc;
     }
     /* repeats run one after another; percentages are per copy */
     r->stall_cycles = (total - compute) * rep;
@@ -87,6 +87,7 @@ void hn_systolic_layer_cost(const hn_systolic *a, const hn_systolic_layer *l, hn
     r->energy_j = 1e-12 * ((double)r->macs * a->mac_pj +
                            (double)(r->sram_ifmap_reads + r->sram_filter_reads + r->sram_ofmap_writes) * a->sram_pj_per_word +
                            (double)(r->dram_ifmap_reads + r->dram_filter_reads + r->dram_ofmap_writes) * a->dram_pj_per_word);
+    return HN_OK;
 }
 
 void hn_systolic_accumulate(const hn_systolic *a, hn_systolic_result *t, const hn_systolic_result *r) {
@@ -150,7 +151,7 @@ hn_status hn_systolic_graph(const hn_systolic *a, const hn_graph *g, hn_systolic
             } else {
                 l.ifmap_h = l.ifmap_w = 1, l.channels = in.c * in.h * in.w, l.filters = n->out;
             }
-            hn_systolic_layer_cost(a, &l, &r);
+            if ((st = hn_systolic_layer_cost(a, &l, &r))) break;
         } else if (!fused[i]) {
             int64_t ops = hw_elementwise_ops(g, n), out = (int64_t)n->shape.c * n->shape.h * n->shape.w, reads = ops;
             if (n->op == HN_OP_ADD) reads = out * n->ninputs;
@@ -160,5 +161,5 @@ hn_status hn_systolic_graph(const hn_systolic *a, const hn_graph *g, hn_systolic
         hn_systolic_accumulate(a, total, &r);
     }
     hn_free(fused);
-    return HN_OK;
+    return st;
 }
