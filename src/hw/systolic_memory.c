@@ -31,18 +31,37 @@ typedef struct {
     hn_dataflow df;
     int64_t R, C;          /* array rows, columns */
     int64_t P, W, F;       /* pixels, window (fh * fw * channels), filters */
-    int64_t ow, fw, ch, iw, stride;
     int64_t rf, cf, fold;  /* row folds, column folds, demand rows per fold */
+    int64_t *pixel, *tap;  /* ifmap address = pixel[p] + tap[w] */
 } gemm;
 
 /* Word addresses inside each operand (SCALE-Sim's offsets only tell the operands apart): the ifmap in
- * (row, column, channel) order, filters one after another, outputs pixel-major. */
-static int64_t ifmap_addr(const gemm *g, int64_t p, int64_t w) {
-    int64_t oy = p / g->ow, ox = p % g->ow, fy = w / (g->fw * g->ch), k = w % (g->fw * g->ch);
-    return ((oy * g->stride + fy) * g->iw + ox * g->stride + k / g->ch) * g->ch + k % g->ch;
-}
+ * (row, column, channel) order -- a pixel's window corner plus the tap's offset in the window --,
+ * filters one after another. */
+static int64_t ifmap_addr(const gemm *g, int64_t p, int64_t w) { return g->pixel[p] + g->tap[w]; }
 static int64_t filter_addr(const gemm *g, int64_t w, int64_t f) { return f * g->W + w; }
-static int64_t ofmap_addr(const gemm *g, int64_t p, int64_t f) { return p * g->F + f; }
+
+static hn_status gemm_init(gemm *g, const hn_systolic *a, const hn_systolic_layer *l) {
+    memset(g, 0, sizeof *g);
+    g->df = a->dataflow, g->R = a->rows, g->C = a->cols, g->F = l->filters;
+    const int64_t oh = (l->ifmap_h - l->filter_h) / l->stride + 1, ow = (l->ifmap_w - l->filter_w) / l->stride + 1;
+    const int64_t ch = l->channels, iw = l->ifmap_w;
+    g->P = oh * ow, g->W = (int64_t)l->filter_h * l->filter_w * ch;
+    int64_t rows_of = g->df == HN_DATAFLOW_OS ? g->P : g->W, cols_of = g->df == HN_DATAFLOW_IS ? g->P : g->F;
+    g->rf = (rows_of + g->R - 1) / g->R, g->cf = (cols_of + g->C - 1) / g->C;
+    g->fold = g->df == HN_DATAFLOW_OS ? g->W + g->R + g->C - 2 : (g->df == HN_DATAFLOW_WS ? g->P : g->F) + 2 * g->R + g->C - 2;
+    g->pixel = hn_alloc(sizeof(int64_t) * (size_t)g->P), g->tap = hn_alloc(sizeof(int64_t) * (size_t)g->W);
+    if (!g->pixel || !g->tap) {
+        hn_free(g->pixel), hn_free(g->tap);
+        return hn_error(HN_ERR_NOMEM, "systolic memory: %lld pixels", (long long)g->P);
+    }
+    for (int64_t p = 0; p < g->P; p++) g->pixel[p] = ((p / ow) * l->stride * iw + (p % ow) * l->stride) * ch;
+    for (int64_t w = 0; w < g->W; w++) g->tap[w] = ((w / (l->filter_w * ch)) * iw + w % (l->filter_w * ch) / ch) * ch + w % ch;
+    return HN_OK;
+}
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 enum { IFMAP, FILTER };
 
@@ -90,59 +109,62 @@ static int64_t prefetch_elem(const gemm *g, int op, int64_t r, int64_t c) {
     }
 }
 
-/* Demand row t of a fold (fr, fc), column j (0 <= j < the operand's width): a word or -1 */
-static int64_t ifmap_demand(const gemm *g, int64_t fr, int64_t fc, int64_t t, int64_t j) {
-    int64_t u, p, w;
-    switch (g->df) {
-    case HN_DATAFLOW_OS: /* columns: pixels of the row fold; skewed by column */
-        u = t - j, p = fr * g->R + j;
-        return u >= 0 && u < g->W && p < g->P ? ifmap_addr(g, p, u) : -1;
-    case HN_DATAFLOW_WS: /* columns: window elements of the row fold; R idle rows first; skewed */
-        u = t - j - g->R, w = fr * g->R + j;
-        return u >= 0 && u < g->P && w < g->W ? ifmap_addr(g, u, w) : -1;
-    default: /* IS: the stationary tile, loaded bottom row first in the first R rows */
-        if (t >= g->R) return -1;
-        w = fr * g->R + (g->R - 1 - t), p = fc * g->C + j;
-        return w < g->W && p < g->P ? ifmap_addr(g, p, w) : -1;
+/* The demands of row t of fold (fr, fc), in column order, without the nulls. Each is an element of
+ * the operand's prefetch matrix (prefetch_shape), and along a row they are evenly spaced in it:
+ * element e0 + k * de, k < the count returned. Skewed streams put stream element u = t - j - lead in
+ * column j; a stationary tile goes in over its first R rows, bottom row first. */
+static int64_t read_demands(const gemm *g, int op, int64_t fr, int64_t fc, int64_t t, int64_t *e0, int64_t *de) {
+    int64_t j0, j1, row0; /* the columns j0 .. j1; the prefetch row of column j0 */
+    *e0 = 0, *de = 1;
+    if (g->df == HN_DATAFLOW_OS) { /* columns: the row fold's pixels (ifmap) or the column fold's filters; the window streams */
+        int64_t width = op == IFMAP ? g->R : g->C, limit = op == IFMAP ? g->P - fr * g->R : g->F - fc * g->C;
+        j0 = max64(0, t - g->W + 1), j1 = min64(min64(width - 1, t), limit - 1);
+        row0 = (op == IFMAP ? fr : fc) * g->W + t - j0, *de = -(width - 1);
+        *e0 = row0 * width + j0;
+        return j1 >= j0 ? j1 - j0 + 1 : 0;
     }
+    /* WS: the ifmap streams (pixels) into the row fold's window columns, the filters are the tile;
+     * IS: the filters stream into the window columns, the ifmap (window x pixels) is the tile */
+    const bool stream = (g->df == HN_DATAFLOW_WS) == (op == IFMAP);
+    if (stream) {
+        int64_t len = g->df == HN_DATAFLOW_WS ? g->P : g->F;
+        j0 = max64(0, t - g->R - len + 1), j1 = min64(min64(g->R - 1, t - g->R), g->W - 1 - fr * g->R);
+        row0 = fr * len + t - j0 - g->R, *de = -(g->R - 1);
+        *e0 = row0 * g->R + j0;
+        return j1 >= j0 ? j1 - j0 + 1 : 0;
+    }
+    int64_t w = fr * g->R + g->R - 1 - t, cols = g->df == HN_DATAFLOW_WS ? g->F : g->P;
+    if (t >= g->R || w >= g->W) return 0;
+    j1 = min64(g->C - 1, cols - 1 - fc * g->C);
+    *e0 = (fc * g->W + w) * g->C, *de = 1;
+    return j1 + 1;
 }
 
-static int64_t filter_demand(const gemm *g, int64_t fr, int64_t fc, int64_t t, int64_t j) {
-    int64_t u, w, f;
+static int64_t ofmap_demands(const gemm *g, int64_t fr, int64_t fc, int64_t t) {
+    int64_t j0, j1;
     switch (g->df) {
-    case HN_DATAFLOW_OS: /* columns: filters of the column fold; skewed */
-        u = t - j, f = fc * g->C + j;
-        return u >= 0 && u < g->W && f < g->F ? filter_addr(g, u, f) : -1;
-    case HN_DATAFLOW_WS: /* the stationary tile, bottom row first */
-        if (t >= g->R) return -1;
-        w = fr * g->R + (g->R - 1 - t), f = fc * g->C + j;
-        return w < g->W && f < g->F ? filter_addr(g, w, f) : -1;
-    default: /* IS: columns: window elements of the row fold; R idle rows first; skewed */
-        u = t - j - g->R, w = fr * g->R + j;
-        return u >= 0 && u < g->F && w < g->W ? filter_addr(g, w, u) : -1;
+    case HN_DATAFLOW_OS: { /* after the W - 1 cycles of the stream the tile's rows drain, bottom first */
+        int64_t u0 = max64(0, g->R - (g->P - fr * g->R)); /* rows u < u0 are pixels past the end */
+        j0 = max64(0, t - (g->W - 1) - (g->R - 1)), j1 = min64(min64(g->C - 1, g->F - 1 - fc * g->C), t - (g->W - 1) - u0);
+        break;
     }
+    case HN_DATAFLOW_WS: /* after 2R - 1 cycles one pixel per cycle, skewed by filter column */
+        j0 = max64(0, t - (2 * g->R - 1) - g->P + 1), j1 = min64(min64(g->C - 1, g->F - 1 - fc * g->C), t - (2 * g->R - 1));
+        break;
+    default: /* IS: after 2R - 1 cycles one filter per cycle, skewed by pixel column */
+        j0 = max64(0, t - (2 * g->R - 1) - g->F + 1), j1 = min64(min64(g->C - 1, g->P - 1 - fc * g->C), t - (2 * g->R - 1));
+        break;
+    }
+    return j1 >= j0 ? j1 - j0 + 1 : 0;
 }
 
-static int64_t ofmap_demand(const gemm *g, int64_t fr, int64_t fc, int64_t t, int64_t j) {
-    int64_t u, p, f;
-    switch (g->df) {
-    case HN_DATAFLOW_OS: /* after the W - 1 cycles of the stream, the tile's rows bottom first, skewed */
-        u = t - j - (g->W - 1), p = fr * g->R + (g->R - 1 - u), f = fc * g->C + j;
-        return u >= 0 && u < g->R && p < g->P && f < g->F ? ofmap_addr(g, p, f) : -1;
-    case HN_DATAFLOW_WS: /* after 2R - 1 cycles, one pixel per cycle, skewed by filter column */
-        u = t - j - (2 * g->R - 1), f = fc * g->C + j;
-        return u >= 0 && u < g->P && f < g->F ? ofmap_addr(g, u, f) : -1;
-    default: /* IS: after 2R - 1 cycles, one filter per cycle, skewed by pixel column */
-        u = t - j - (2 * g->R - 1), p = fc * g->C + j;
-        return u >= 0 && u < g->F && p < g->P ? ofmap_addr(g, p, u) : -1;
-    }
-}
-
-/* A read operand's double buffer: the prefetch order cut into sets ("lines") of ceil(S/100) words,
- * and for each word the lines that hold it (ascending; CSR: lines[first[a] .. first[a + 1])). */
+/* A read operand's double buffer. Its prefetch order, cut into sets ("lines") of ceil(S/100) valid
+ * words; per prefetch-matrix element e its word addr[e] (-1: null) and its line line[e]; per word the
+ * lines that hold it (ascending; CSR: lines[first[a] .. first[a + 1])), for the words that repeat. */
 typedef struct {
     int64_t nlines, active, prefetch; /* lines in the order, in the active and the prefetch half */
     int64_t start;                    /* the active window's first line */
+    int64_t *addr, *line;
     int64_t *first, *lines;
     int64_t fill_words, prefetch_words; /* DRAM words of the first fill and of each prefetch */
     int64_t prefetch_cycles;
@@ -150,7 +172,7 @@ typedef struct {
     int64_t dram_words;
 } read_buffer;
 
-static void read_buffer_free(read_buffer *b) { hn_free(b->first), hn_free(b->lines); }
+static void read_buffer_free(read_buffer *b) { hn_free(b->addr), hn_free(b->line), hn_free(b->first), hn_free(b->lines); }
 
 static hn_status read_buffer_init(read_buffer *b, const gemm *g, int op, int64_t words, int64_t sram_words,
                                   int64_t bw) {
@@ -159,48 +181,46 @@ static hn_status read_buffer_init(read_buffer *b, const gemm *g, int op, int64_t
     int64_t M, N;
     bool diagonal;
     prefetch_shape(g, op, &M, &N, &diagonal);
-    /* the order: row-major, or anti-diagonal d from its bottom-left end */
-    int64_t n = M * N, valid = 0, k = 0;
-    int64_t *order = hn_alloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
+    const int64_t n = M * N;
+    b->addr = hn_alloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
+    b->line = hn_alloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
     b->first = hn_calloc(sizeof(int64_t) * ((size_t)words + 2));
-    if (!order || !b->first) {
-        hn_free(order), read_buffer_free(b);
+    int64_t *last = hn_alloc(sizeof(int64_t) * (size_t)(words > 0 ? words : 1));
+    if (!b->addr || !b->line || !b->first || !last) {
+        hn_free(last), read_buffer_free(b);
         return hn_error(HN_ERR_NOMEM, "systolic memory: a prefetch order of %lld words", (long long)n);
     }
-    if (diagonal)
-        for (int64_t d = 0; d < M + N - 1; d++)
-            for (int64_t r = d < M - 1 ? d : M - 1; r >= 0 && d - r < N; r--) order[k++] = prefetch_elem(g, op, r, d - r);
-    else
-        for (int64_t r = 0; r < M; r++)
-            for (int64_t c = 0; c < N; c++) order[k++] = prefetch_elem(g, op, r, c);
-    /* lines: per_line valid words each (SCALE-Sim counts repeats, and ends with a line that may be empty) */
-    int64_t *last = hn_alloc(sizeof(int64_t) * (size_t)(words > 0 ? words : 1));
-    if (!last) {
-        hn_free(order), read_buffer_free(b);
-        return hn_error(HN_ERR_NOMEM, "systolic memory: %lld words", (long long)words);
-    }
+    for (int64_t r = 0; r < M; r++)
+        for (int64_t c = 0; c < N; c++) b->addr[r * N + c] = prefetch_elem(g, op, r, c);
+    /* lines in the order (row-major, or anti-diagonal d from its bottom-left end); SCALE-Sim counts
+     * repeats, and ends with a line that may be empty. Each (word, line) pair is counted once. */
+    int64_t line = 0, in_line = 0;
     for (int64_t a = 0; a < words; a++) last[a] = -1;
-    for (int64_t i = 0; i < n; i++) /* count each (word, line) pair once */
-        if (order[i] >= 0) {
-            int64_t line = valid++ / per_line;
-            if (last[order[i]] != line) last[order[i]] = line, b->first[order[i] + 2]++;
+    for (int64_t d = 0, k = 0; k < n; d++)
+        for (int64_t r = diagonal ? min64(d, M - 1) : d, c = diagonal ? d - r : 0; r >= 0 && c < N && k < n;
+             k++, diagonal ? (r--, c++) : c++) {
+            int64_t e = r * N + c, a = b->addr[e];
+            b->line[e] = line;
+            if (a < 0) continue;
+            if (last[a] != line) last[a] = line, b->first[a + 2]++;
+            if (++in_line == per_line) line++, in_line = 0;
         }
+    b->nlines = line + 1;
     for (int64_t a = 0; a < words; a++) b->first[a + 2] += b->first[a + 1];
     b->lines = hn_alloc(sizeof(int64_t) * (size_t)(b->first[words + 1] > 0 ? b->first[words + 1] : 1));
     if (!b->lines) {
-        hn_free(order), hn_free(last), read_buffer_free(b);
+        hn_free(last), read_buffer_free(b);
         return hn_error(HN_ERR_NOMEM, "systolic memory: %lld buffer lines", (long long)b->first[words + 1]);
     }
     for (int64_t a = 0; a < words; a++) last[a] = -1;
-    valid = 0;
-    for (int64_t i = 0; i < n; i++)
-        if (order[i] >= 0) {
-            int64_t line = valid++ / per_line;
-            if (last[order[i]] != line) last[order[i]] = line, b->lines[b->first[order[i] + 1]++] = line;
+    for (int64_t d = 0, k = 0; k < n; d++)
+        for (int64_t r = diagonal ? min64(d, M - 1) : d, c = diagonal ? d - r : 0; r >= 0 && c < N && k < n;
+             k++, diagonal ? (r--, c++) : c++) {
+            int64_t e = r * N + c, a = b->addr[e];
+            if (a >= 0 && last[a] != b->line[e]) last[a] = b->line[e], b->lines[b->first[a + 1]++] = b->line[e];
         }
-    hn_free(order), hn_free(last);
+    hn_free(last);
     /* first[a] .. first[a + 1] now bound word a's lines */
-    b->nlines = valid / per_line + 1;
     int64_t active_words = (sram_words + 1) / 2, prefetch_words = sram_words - active_words;
     int64_t max_active = (active_words + per_line - 1) / per_line, max_prefetch = (prefetch_words + per_line - 1) / per_line;
     b->active = b->nlines < max_active ? b->nlines : max_active;
@@ -229,46 +249,57 @@ static int64_t window_line(const read_buffer *b, int64_t a) {
     return -1;
 }
 
-/* One demand row at cycle: returns the row's wait (SCALE-Sim's read stall, may be negative) */
-static int64_t read_row(read_buffer *b, const int64_t *addr, int64_t n, int64_t cycle) {
+/* One demand row at cycle: elements e0 + k * de (k < n) of the prefetch matrix. Returns the row's
+ * wait (SCALE-Sim's read stall, may be negative). An element's own line in the window is a hit;
+ * else another line holding its word may be. */
+static int64_t read_row(read_buffer *b, int64_t e0, int64_t de, int64_t n, int64_t cycle) {
     if (b->dram_words == 0) { /* the first demand fills the active half, finished just before it */
         b->dram_words = b->fill_words;
         b->last_done = cycle - 1;
     }
     int64_t offset = 1;
-    for (int64_t i = 0; i < n; i++) {
-        if (addr[i] < 0) continue;
-        while (window_line(b, addr[i]) < 0) {
+    for (int64_t k = 0, e = e0; k < n; k++, e += de) {
+        int64_t ahead = b->line[e] - b->start;
+        if ((ahead < 0 ? ahead + b->nlines : ahead) < b->active) continue;
+        while (window_line(b, b->addr[e]) < 0) {
             if (b->prefetch == 0) return offset - 1; /* everything is in already: cannot happen */
             b->start = (b->start + b->prefetch) % b->nlines;
             b->dram_words += b->prefetch_words;
             b->last_done += b->prefetch_cycles + 1;
-            int64_t wait = b->last_done - (cycle + offset);
-            offset += wait;
+            offset += b->last_done - (cycle + offset);
         }
     }
     return offset - 1;
 }
 
 /* The ofmap's write buffer: words queue in lines of bw; the drain half goes out when more than half
- * of the buffer is taken. line_words[i]: words of queued line i (a drain closes a partial line). */
+ * of the buffer is taken. A drain closes the open line even if partial: those partial lines (at most
+ * one per drain) are remembered, in order, with their words; every other line holds bw words. */
 typedef struct {
     int64_t total, active, drain_lines, bw;
     int64_t free, in_line;       /* free words; words in the open line */
-    int64_t *line_words, nlines, cap, drained;
+    int64_t nlines, drained;     /* lines closed, lines drained */
+    int64_t *partial, *partial_words, npartial, first_partial, cap;
     int64_t drain_end;
     int64_t dram_words;
 } write_buffer;
 
-static hn_status close_line(write_buffer *w) {
-    if (w->nlines == w->cap) {
-        int64_t cap = w->cap ? 2 * w->cap : 1024, *l = hn_alloc(sizeof(int64_t) * (size_t)cap);
-        if (!l) return hn_error(HN_ERR_NOMEM, "systolic memory: %lld write lines", (long long)cap);
-        if (w->nlines) memcpy(l, w->line_words, sizeof(int64_t) * (size_t)w->nlines);
-        hn_free(w->line_words);
-        w->line_words = l, w->cap = cap;
+static hn_status close_partial(write_buffer *w) {
+    if (w->npartial == w->cap) {
+        int64_t cap = w->cap ? 2 * w->cap : 64;
+        int64_t *l = hn_alloc(sizeof(int64_t) * (size_t)cap), *n = hn_alloc(sizeof(int64_t) * (size_t)cap);
+        if (!l || !n) {
+            hn_free(l), hn_free(n);
+            return hn_error(HN_ERR_NOMEM, "systolic memory: %lld write lines", (long long)cap);
+        }
+        if (w->npartial) {
+            memcpy(l, w->partial, sizeof(int64_t) * (size_t)w->npartial);
+            memcpy(n, w->partial_words, sizeof(int64_t) * (size_t)w->npartial);
+        }
+        hn_free(w->partial), hn_free(w->partial_words);
+        w->partial = l, w->partial_words = n, w->cap = cap;
     }
-    w->line_words[w->nlines++] = w->in_line;
+    w->partial[w->npartial] = w->nlines++, w->partial_words[w->npartial++] = w->in_line;
     w->in_line = 0;
     return HN_OK;
 }
@@ -277,25 +308,40 @@ static hn_status close_line(write_buffer *w) {
  * empty slots, and frees that many words. */
 static int64_t drain(write_buffer *w, int64_t start) {
     int64_t end = w->drained + w->drain_lines < w->nlines ? w->drained + w->drain_lines : w->nlines;
-    int64_t n = end - w->drained;
+    int64_t n = end - w->drained, last = w->bw;
     if (n <= 0) return start;
-    int64_t words = n * w->bw - (w->bw - w->line_words[end - 1]);
+    while (w->first_partial < w->npartial && w->partial[w->first_partial] < end - 1) w->first_partial++;
+    if (w->first_partial < w->npartial && w->partial[w->first_partial] == end - 1) last = w->partial_words[w->first_partial];
+    int64_t words = n * w->bw - (w->bw - last);
     w->dram_words += words, w->free += words, w->drained = end;
     return start + n - 1;
 }
 
-static hn_status write_row(write_buffer *w, const int64_t *addr, int64_t n, int64_t cycle, int64_t *wait) {
+/* k words queue without crossing a threshold */
+static void queue_words(write_buffer *w, int64_t k) {
+    w->free -= k;
+    w->nlines += (w->in_line + k) / w->bw, w->in_line = (w->in_line + k) % w->bw;
+}
+
+/* One row of n output words at cycle; *wait: how long the row waits for the buffer. Word by word
+ * SCALE-Sim checks, after queueing each, whether a drain is running (the row waits for its end if
+ * the buffer is full) or else whether one must start (more than half full): the words in between
+ * queue in one step. */
+static hn_status write_row(write_buffer *w, int64_t n, int64_t cycle, int64_t *wait) {
     int64_t now = cycle;
     hn_status st = HN_OK;
-    for (int64_t i = 0; i < n && !st; i++) {
-        if (addr[i] < 0) continue;
-        w->free--;
-        if (++w->in_line == w->bw) st = close_line(w);
+    while (n > 0 && !st) {
         if (now < w->drain_end) {
+            int64_t m = w->free - n > 0 ? n : (w->free > 0 ? w->free : 1); /* the m-th fills it */
+            queue_words(w, m), n -= m;
             if (w->free <= 0) now = w->drain_end;
-        } else if (w->free < w->active) {
-            if (w->in_line && (st = close_line(w))) break;
-            w->drain_end = drain(w, now);
+        } else {
+            int64_t m = w->free - n >= w->active ? n : (w->free >= w->active ? w->free - w->active + 1 : 1);
+            queue_words(w, m), n -= m;
+            if (w->free < w->active) {
+                if (w->in_line) st = close_partial(w);
+                w->drain_end = drain(w, now);
+            }
         }
     }
     *wait = now - cycle;
@@ -303,47 +349,39 @@ static hn_status write_row(write_buffer *w, const int64_t *addr, int64_t n, int6
 }
 
 static hn_status write_finish(write_buffer *w, int64_t cycle) {
-    hn_status st = w->in_line ? close_line(w) : HN_OK;
+    hn_status st = w->in_line ? close_partial(w) : HN_OK;
     while (!st && w->drained < w->nlines) cycle = drain(w, cycle) + 1;
     return st;
 }
 
 hn_status hn_systolic_memory(const hn_systolic *a, const hn_systolic_layer *l, hn_systolic_result *r) {
     const int64_t bw = a->bandwidth < 1.5 ? 1 : (int64_t)(a->bandwidth + 0.5); /* whole words per cycle */
-    gemm g = {.df = a->dataflow, .R = a->rows, .C = a->cols, .fw = l->filter_w, .ch = l->channels, .iw = l->ifmap_w,
-              .stride = l->stride, .F = l->filters};
-    int64_t oh = (l->ifmap_h - l->filter_h) / l->stride + 1;
-    g.ow = (l->ifmap_w - l->filter_w) / l->stride + 1, g.P = oh * g.ow, g.W = (int64_t)l->filter_h * l->filter_w * l->channels;
-    int64_t rows_of = g.df == HN_DATAFLOW_OS ? g.P : g.W, cols_of = g.df == HN_DATAFLOW_IS ? g.P : g.F;
-    g.rf = (rows_of + g.R - 1) / g.R, g.cf = (cols_of + g.C - 1) / g.C;
-    g.fold = g.df == HN_DATAFLOW_OS ? g.W + g.R + g.C - 2 : (g.df == HN_DATAFLOW_WS ? g.P : g.F) + 2 * g.R + g.C - 2;
-    /* demand widths: ifmap R (IS: C), filter C (IS: R), ofmap C */
-    const int64_t iwidth = g.df == HN_DATAFLOW_IS ? g.C : g.R, fwidth = g.df == HN_DATAFLOW_IS ? g.R : g.C;
     const double words_per_kb = 1024.0 / (a->word_bytes > 0 ? a->word_bytes : 1);
+    gemm g;
+    hn_status st = gemm_init(&g, a, l);
+    if (st) return st;
     read_buffer in, fl;
     write_buffer out = {.total = (int64_t)(a->ofmap_sram_kb * words_per_kb), .bw = bw};
     out.active = (out.total + 1) / 2, out.drain_lines = (out.total - out.active + bw - 1) / bw, out.free = out.total;
-    hn_status st = read_buffer_init(&in, &g, IFMAP, (int64_t)l->ifmap_h * l->ifmap_w * l->channels,
-                                    (int64_t)(a->ifmap_sram_kb * words_per_kb), bw);
-    if (st) return st;
-    if ((st = read_buffer_init(&fl, &g, FILTER, g.W * g.F, (int64_t)(a->filter_sram_kb * words_per_kb), bw))) {
-        read_buffer_free(&in);
+    if ((st = read_buffer_init(&in, &g, IFMAP, (int64_t)l->ifmap_h * l->ifmap_w * l->channels,
+                               (int64_t)(a->ifmap_sram_kb * words_per_kb), bw))) {
+        hn_free(g.pixel), hn_free(g.tap);
         return st;
     }
-    int64_t *row = hn_alloc(sizeof(int64_t) * (size_t)(g.R + g.C));
-    if (!row) st = hn_error(HN_ERR_NOMEM, "systolic memory");
+    if ((st = read_buffer_init(&fl, &g, FILTER, g.W * g.F, (int64_t)(a->filter_sram_kb * words_per_kb), bw))) {
+        hn_free(g.pixel), hn_free(g.tap), read_buffer_free(&in);
+        return st;
+    }
     int64_t stalls = 0, i = 0, end = 0;
     for (int64_t fc = 0; fc < g.cf && !st; fc++)
         for (int64_t fr = 0; fr < g.rf && !st; fr++)
             for (int64_t t = 0; t < g.fold && !st; t++, i++) {
                 const int64_t cycle = i + stalls;
-                int64_t worst, wait;
-                for (int64_t j = 0; j < iwidth; j++) row[j] = ifmap_demand(&g, fr, fc, t, j);
-                worst = read_row(&in, row, iwidth, cycle);
-                for (int64_t j = 0; j < fwidth; j++) row[j] = filter_demand(&g, fr, fc, t, j);
-                if ((wait = read_row(&fl, row, fwidth, cycle)) > worst) worst = wait;
-                for (int64_t j = 0; j < g.C; j++) row[j] = ofmap_demand(&g, fr, fc, t, j);
-                st = write_row(&out, row, g.C, cycle, &wait);
+                int64_t e0, de, n = read_demands(&g, IFMAP, fr, fc, t, &e0, &de);
+                int64_t worst = read_row(&in, e0, de, n, cycle), wait;
+                n = read_demands(&g, FILTER, fr, fc, t, &e0, &de);
+                if ((wait = read_row(&fl, e0, de, n, cycle)) > worst) worst = wait;
+                st = write_row(&out, ofmap_demands(&g, fr, fc, t), cycle, &wait);
                 if (wait > worst) worst = wait;
                 end = cycle + wait;
                 stalls += worst;
@@ -356,6 +394,7 @@ hn_status hn_systolic_memory(const hn_systolic *a, const hn_systolic_layer *l, h
         r->total_cycles = end;
         r->stall_cycles = stalls;
     }
-    hn_free(row), hn_free(out.line_words), read_buffer_free(&in), read_buffer_free(&fl);
+    hn_free(out.partial), hn_free(out.partial_words), hn_free(g.pixel), hn_free(g.tap);
+    read_buffer_free(&in), read_buffer_free(&fl);
     return st;
 }
