@@ -21,6 +21,7 @@
  *
  * Each demand costs a binary search among the sets holding its word, so a layer costs its demand
  * rows x (R + 2C) searches: microseconds to milliseconds, against SCALE-Sim's seconds. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,32 +81,24 @@ static void prefetch_shape(const gemm *g, int op, int64_t *M, int64_t *N, bool *
     }
 }
 
-static int64_t prefetch_elem(const gemm *g, int op, int64_t r, int64_t c) {
-    switch (g->df) {
-    case HN_DATAFLOW_OS:
-        if (op == IFMAP) {
-            int64_t p = r / g->W * g->R + c;
-            return p < g->P ? ifmap_addr(g, p, r % g->W) : -1;
-        } else {
-            int64_t f = r / g->W * g->C + c;
-            return f < g->F ? filter_addr(g, r % g->W, f) : -1;
-        }
-    case HN_DATAFLOW_WS:
-        if (op == IFMAP) {
-            int64_t w = r / g->P * g->R + c;
-            return w < g->W ? ifmap_addr(g, r % g->P, w) : -1;
-        } else {
-            int64_t f = r / g->W * g->C + c;
-            return f < g->F ? filter_addr(g, r % g->W, f) : -1;
-        }
-    default:
-        if (op == IFMAP) {
-            int64_t p = r / g->W * g->C + c;
-            return p < g->P ? ifmap_addr(g, p, r % g->W) : -1;
-        } else {
-            int64_t w = r / g->F * g->R + c;
-            return w < g->W ? filter_addr(g, w, r % g->F) : -1;
-        }
+/* Row r of an operand's prefetch matrix (N elements: words, or -1 past the operand's edge). Its
+ * folds are stacked blocks; within block k, row i holds column variable v = k * N + c. */
+static void prefetch_row(const gemm *g, int op, int64_t r, int64_t N, int32_t *out) {
+    int64_t rows, limit; /* rows per block, v's bound */
+    bool pixels_vary;    /* ifmap: v is the pixel (else the window tap); filter: v is the filter (else the tap) */
+    if (op == IFMAP) {
+        pixels_vary = g->df != HN_DATAFLOW_WS;
+        rows = pixels_vary ? g->W : g->P, limit = pixels_vary ? g->P : g->W;
+    } else {
+        pixels_vary = g->df != HN_DATAFLOW_IS; /* here: the filter varies along the row */
+        rows = pixels_vary ? g->W : g->F, limit = pixels_vary ? g->F : g->W;
+    }
+    const int64_t i = r % rows, v0 = r / rows * N;
+    for (int64_t c = 0; c < N; c++) {
+        int64_t v = v0 + c;
+        if (v >= limit) out[c] = -1;
+        else if (op == IFMAP) out[c] = (int32_t)(pixels_vary ? ifmap_addr(g, v, i) : ifmap_addr(g, i, v));
+        else out[c] = (int32_t)(pixels_vary ? filter_addr(g, i, v) : filter_addr(g, v, i));
     }
 }
 
@@ -160,12 +153,12 @@ static int64_t ofmap_demands(const gemm *g, int64_t fr, int64_t fc, int64_t t) {
 
 /* A read operand's double buffer. Its prefetch order, cut into sets ("lines") of ceil(S/100) valid
  * words; per prefetch-matrix element e its word addr[e] (-1: null) and its line line[e]; per word the
- * lines that hold it (ascending; CSR: lines[first[a] .. first[a + 1])), for the words that repeat. */
+ * lines of its occurrences (CSR: lines[first[a] .. first[a + 1]), unordered), for words that repeat. */
 typedef struct {
     int64_t nlines, active, prefetch; /* lines in the order, in the active and the prefetch half */
     int64_t start;                    /* the active window's first line */
-    int64_t *addr, *line;
-    int64_t *first, *lines;
+    int32_t *addr, *line;
+    int32_t *first, *lines;
     int64_t fill_words, prefetch_words; /* DRAM words of the first fill and of each prefetch */
     int64_t prefetch_cycles;
     int64_t last_done;                /* the cycle the latest prefetch finished */
@@ -173,6 +166,17 @@ typedef struct {
 } read_buffer;
 
 static void read_buffer_free(read_buffer *b) { hn_free(b->addr), hn_free(b->line), hn_free(b->first), hn_free(b->lines); }
+
+/* The prefetch matrix's elements in prefetch order: row-major, or along anti-diagonals d = r + c,
+ * each from its bottom-left end */
+static void prefetch_order(int64_t M, int64_t N, bool diagonal, int32_t *order) {
+    int64_t k = 0;
+    if (!diagonal)
+        for (k = 0; k < M * N; k++) order[k] = (int32_t)k;
+    else
+        for (int64_t d = 0; d < M + N - 1; d++)
+            for (int64_t r = min64(d, M - 1), c = d - r; r >= 0 && c < N; r--, c++) order[k++] = (int32_t)(r * N + c);
+}
 
 static hn_status read_buffer_init(read_buffer *b, const gemm *g, int op, int64_t words, int64_t sram_words,
                                   int64_t bw) {
@@ -182,44 +186,39 @@ static hn_status read_buffer_init(read_buffer *b, const gemm *g, int op, int64_t
     bool diagonal;
     prefetch_shape(g, op, &M, &N, &diagonal);
     const int64_t n = M * N;
-    b->addr = hn_alloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
-    b->line = hn_alloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
-    b->first = hn_calloc(sizeof(int64_t) * ((size_t)words + 2));
-    int64_t *last = hn_alloc(sizeof(int64_t) * (size_t)(words > 0 ? words : 1));
-    if (!b->addr || !b->line || !b->first || !last) {
-        hn_free(last), read_buffer_free(b);
+    if (n >= INT32_MAX || words >= INT32_MAX)
+        return hn_error(HN_ERR_INVALID, "systolic memory: a layer of %lld operand words is too large to replay",
+                        (long long)n);
+    b->addr = hn_alloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
+    b->line = hn_alloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
+    b->first = hn_calloc(sizeof(int32_t) * ((size_t)words + 2));
+    int32_t *order = hn_alloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
+    if (!b->addr || !b->line || !b->first || !order) {
+        hn_free(order), read_buffer_free(b);
         return hn_error(HN_ERR_NOMEM, "systolic memory: a prefetch order of %lld words", (long long)n);
     }
-    for (int64_t r = 0; r < M; r++)
-        for (int64_t c = 0; c < N; c++) b->addr[r * N + c] = prefetch_elem(g, op, r, c);
-    /* lines in the order (row-major, or anti-diagonal d from its bottom-left end); SCALE-Sim counts
-     * repeats, and ends with a line that may be empty. Each (word, line) pair is counted once. */
-    int64_t line = 0, in_line = 0;
-    for (int64_t a = 0; a < words; a++) last[a] = -1;
-    for (int64_t d = 0, k = 0; k < n; d++)
-        for (int64_t r = diagonal ? min64(d, M - 1) : d, c = diagonal ? d - r : 0; r >= 0 && c < N && k < n;
-             k++, diagonal ? (r--, c++) : c++) {
-            int64_t e = r * N + c, a = b->addr[e];
-            b->line[e] = line;
-            if (a < 0) continue;
-            if (last[a] != line) last[a] = line, b->first[a + 2]++;
-            if (++in_line == per_line) line++, in_line = 0;
-        }
+    for (int64_t r = 0; r < M; r++) prefetch_row(g, op, r, N, b->addr + r * N);
+    prefetch_order(M, N, diagonal, order);
+    /* lines in prefetch order; SCALE-Sim counts repeats, and ends with a line that may be empty */
+    int32_t line = 0, in_line = 0;
+    for (int64_t k = 0; k < n; k++) {
+        int32_t e = order[k];
+        b->line[e] = line;
+        if (b->addr[e] >= 0 && ++in_line == per_line) line++, in_line = 0;
+    }
+    hn_free(order);
     b->nlines = line + 1;
+    /* each word's lines, one per occurrence, in element order */
+    for (int64_t e = 0; e < n; e++)
+        if (b->addr[e] >= 0) b->first[b->addr[e] + 2]++;
     for (int64_t a = 0; a < words; a++) b->first[a + 2] += b->first[a + 1];
-    b->lines = hn_alloc(sizeof(int64_t) * (size_t)(b->first[words + 1] > 0 ? b->first[words + 1] : 1));
+    b->lines = hn_alloc(sizeof(int32_t) * (size_t)(b->first[words + 1] > 0 ? b->first[words + 1] : 1));
     if (!b->lines) {
-        hn_free(last), read_buffer_free(b);
+        read_buffer_free(b);
         return hn_error(HN_ERR_NOMEM, "systolic memory: %lld buffer lines", (long long)b->first[words + 1]);
     }
-    for (int64_t a = 0; a < words; a++) last[a] = -1;
-    for (int64_t d = 0, k = 0; k < n; d++)
-        for (int64_t r = diagonal ? min64(d, M - 1) : d, c = diagonal ? d - r : 0; r >= 0 && c < N && k < n;
-             k++, diagonal ? (r--, c++) : c++) {
-            int64_t e = r * N + c, a = b->addr[e];
-            if (a >= 0 && last[a] != b->line[e]) last[a] = b->line[e], b->lines[b->first[a + 1]++] = b->line[e];
-        }
-    hn_free(last);
+    for (int64_t e = 0; e < n; e++)
+        if (b->addr[e] >= 0) b->lines[b->first[b->addr[e] + 1]++] = b->line[e];
     /* first[a] .. first[a + 1] now bound word a's lines */
     int64_t active_words = (sram_words + 1) / 2, prefetch_words = sram_words - active_words;
     int64_t max_active = (active_words + per_line - 1) / per_line, max_prefetch = (prefetch_words + per_line - 1) / per_line;
@@ -233,35 +232,36 @@ static hn_status read_buffer_init(read_buffer *b, const gemm *g, int op, int64_t
     return HN_OK;
 }
 
-/* The first line of the active window (in window order) holding word a, or -1 */
-static int64_t window_line(const read_buffer *b, int64_t a) {
-    const int64_t *lo = b->lines + b->first[a], *hi = b->lines + b->first[a + 1];
-    if (lo == hi) return -1;
-    const int64_t *at = lo; /* the first line >= start */
-    for (int64_t n = hi - lo; n > 0;) {
-        int64_t half = n / 2;
-        if (at[half] < b->start) at += half + 1, n -= half + 1;
-        else n = half;
-    }
-    int64_t end = b->start + b->active;
-    if (at < hi && *at < end) return *at;
-    if (end > b->nlines && *lo < end - b->nlines) return *lo; /* the window wraps */
-    return -1;
+/* How far line l is into the active window (circularly); in it when < active */
+static int64_t ahead(const read_buffer *b, int64_t l) {
+    int64_t d = l - b->start;
+    return d < 0 ? d + b->nlines : d;
 }
 
-/* One demand row at cycle: elements e0 + k * de (k < n) of the prefetch matrix. Returns the row's
- * wait (SCALE-Sim's read stall, may be negative). An element's own line in the window is a hit;
- * else another line holding its word may be. */
+/* Whether a line holding word a is in the active window */
+static bool word_in_window(const read_buffer *b, int32_t a) {
+    for (int32_t i = b->first[a]; i < b->first[a + 1]; i++)
+        if (ahead(b, b->lines[i]) < b->active) return true;
+    return false;
+}
+
+/* One demand row at cycle: elements e0 + k * de (k < n) of the prefetch matrix, consecutive in its
+ * prefetch order (the order follows the demand), so their own lines rise from line[e0]. Returns the
+ * row's wait (SCALE-Sim's read stall, may be negative). When all those lines are in the window the
+ * row hits at once; else, element by element, an element's own line in the window is a hit, and
+ * failing that another line holding its word may be. */
 static int64_t read_row(read_buffer *b, int64_t e0, int64_t de, int64_t n, int64_t cycle) {
     if (b->dram_words == 0) { /* the first demand fills the active half, finished just before it */
         b->dram_words = b->fill_words;
         b->last_done = cycle - 1;
     }
+    if (n == 0) return 0;
+    int64_t first = ahead(b, b->line[e0]), last = ahead(b, b->line[e0 + (n - 1) * de]);
+    if (first <= last && last < b->active) return 0;
     int64_t offset = 1;
     for (int64_t k = 0, e = e0; k < n; k++, e += de) {
-        int64_t ahead = b->line[e] - b->start;
-        if ((ahead < 0 ? ahead + b->nlines : ahead) < b->active) continue;
-        while (window_line(b, b->addr[e]) < 0) {
+        if (ahead(b, b->line[e]) < b->active) continue;
+        while (!word_in_window(b, b->addr[e])) {
             if (b->prefetch == 0) return offset - 1; /* everything is in already: cannot happen */
             b->start = (b->start + b->prefetch) % b->nlines;
             b->dram_words += b->prefetch_words;
