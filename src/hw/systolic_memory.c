@@ -33,15 +33,12 @@ typedef struct {
     int64_t R, C;          /* array rows, columns */
     int64_t P, W, F;       /* pixels, window (fh * fw * channels), filters */
     int64_t rf, cf, fold;  /* row folds, column folds, demand rows per fold */
-    int64_t *pixel, *tap;  /* ifmap address = pixel[p] + tap[w] */
+    int64_t *pixel, *tap;  /* ifmap word of (pixel p, window tap w) = pixel[p] + tap[w] */
 } gemm;
 
 /* Word addresses inside each operand (SCALE-Sim's offsets only tell the operands apart): the ifmap in
  * (row, column, channel) order -- a pixel's window corner plus the tap's offset in the window --,
- * filters one after another. */
-static int64_t ifmap_addr(const gemm *g, int64_t p, int64_t w) { return g->pixel[p] + g->tap[w]; }
-static int64_t filter_addr(const gemm *g, int64_t w, int64_t f) { return f * g->W + w; }
-
+ * filters one after another (f * W + tap). */
 static hn_status gemm_init(gemm *g, const hn_systolic *a, const hn_systolic_layer *l) {
     memset(g, 0, sizeof *g);
     g->df = a->dataflow, g->R = a->rows, g->C = a->cols, g->F = l->filters;
@@ -81,24 +78,25 @@ static void prefetch_shape(const gemm *g, int op, int64_t *M, int64_t *N, bool *
     }
 }
 
-/* Row r of an operand's prefetch matrix (N elements: words, or -1 past the operand's edge). Its
- * folds are stacked blocks; within block k, row i holds column variable v = k * N + c. */
-static void prefetch_row(const gemm *g, int op, int64_t r, int64_t N, int32_t *out) {
-    int64_t rows, limit; /* rows per block, v's bound */
-    bool pixels_vary;    /* ifmap: v is the pixel (else the window tap); filter: v is the filter (else the tap) */
-    if (op == IFMAP) {
-        pixels_vary = g->df != HN_DATAFLOW_WS;
-        rows = pixels_vary ? g->W : g->P, limit = pixels_vary ? g->P : g->W;
-    } else {
-        pixels_vary = g->df != HN_DATAFLOW_IS; /* here: the filter varies along the row */
-        rows = pixels_vary ? g->W : g->F, limit = pixels_vary ? g->F : g->W;
-    }
-    const int64_t i = r % rows, v0 = r / rows * N;
-    for (int64_t c = 0; c < N; c++) {
-        int64_t v = v0 + c;
-        if (v >= limit) out[c] = -1;
-        else if (op == IFMAP) out[c] = (int32_t)(pixels_vary ? ifmap_addr(g, v, i) : ifmap_addr(g, i, v));
-        else out[c] = (int32_t)(pixels_vary ? filter_addr(g, i, v) : filter_addr(g, v, i));
+/* An operand's prefetch matrix (M x N: words, or -1 past the operand's edge) into addr. Its folds
+ * are stacked blocks of rows; within block k, row i holds column variable v = k * N + c (< limit):
+ *   ifmap:  v is the pixel and i the window tap, or (WS) v the tap and i the pixel;
+ *   filter: v is the filter and i the tap, or (IS) v the tap and i the filter. */
+static void prefetch_matrix(const gemm *g, int op, int64_t M, int64_t N, int32_t *addr) {
+    const bool v_outer = op == IFMAP ? g->df != HN_DATAFLOW_WS : g->df != HN_DATAFLOW_IS;
+    const int64_t rows = op == IFMAP ? (v_outer ? g->W : g->P) : (v_outer ? g->W : g->F);
+    const int64_t limit = op == IFMAP ? (v_outer ? g->P : g->W) : (v_outer ? g->F : g->W);
+    for (int64_t r = 0, i = 0, v0 = 0; r < M; r++, addr += N) {
+        const int64_t valid = min64(N, limit - v0);
+        if (op == IFMAP) {
+            const int64_t *vs = v_outer ? g->pixel + v0 : g->tap + v0, base = v_outer ? g->tap[i] : g->pixel[i];
+            for (int64_t c = 0; c < valid; c++) addr[c] = (int32_t)(base + vs[c]);
+        } else { /* filter word = f * W + tap */
+            const int64_t base = v_outer ? i + v0 * g->W : i * g->W + v0, step = v_outer ? g->W : 1;
+            for (int64_t c = 0; c < valid; c++) addr[c] = (int32_t)(base + c * step);
+        }
+        for (int64_t c = valid; c < N; c++) addr[c] = -1;
+        if (++i == rows) i = 0, v0 += N;
     }
 }
 
@@ -167,17 +165,6 @@ typedef struct {
 
 static void read_buffer_free(read_buffer *b) { hn_free(b->addr), hn_free(b->line), hn_free(b->first), hn_free(b->lines); }
 
-/* The prefetch matrix's elements in prefetch order: row-major, or along anti-diagonals d = r + c,
- * each from its bottom-left end */
-static void prefetch_order(int64_t M, int64_t N, bool diagonal, int32_t *order) {
-    int64_t k = 0;
-    if (!diagonal)
-        for (k = 0; k < M * N; k++) order[k] = (int32_t)k;
-    else
-        for (int64_t d = 0; d < M + N - 1; d++)
-            for (int64_t r = min64(d, M - 1), c = d - r; r >= 0 && c < N; r--, c++) order[k++] = (int32_t)(r * N + c);
-}
-
 static hn_status read_buffer_init(read_buffer *b, const gemm *g, int op, int64_t words, int64_t sram_words,
                                   int64_t bw) {
     const int64_t per_line = (sram_words + 99) / 100; /* SCALE-Sim's lookup sets: a hundredth of the SRAM */
@@ -192,21 +179,26 @@ static hn_status read_buffer_init(read_buffer *b, const gemm *g, int op, int64_t
     b->addr = hn_alloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
     b->line = hn_alloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
     b->first = hn_calloc(sizeof(int32_t) * ((size_t)words + 2));
-    int32_t *order = hn_alloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
-    if (!b->addr || !b->line || !b->first || !order) {
-        hn_free(order), read_buffer_free(b);
+    if (!b->addr || !b->line || !b->first) {
+        read_buffer_free(b);
         return hn_error(HN_ERR_NOMEM, "systolic memory: a prefetch order of %lld words", (long long)n);
     }
-    for (int64_t r = 0; r < M; r++) prefetch_row(g, op, r, N, b->addr + r * N);
-    prefetch_order(M, N, diagonal, order);
-    /* lines in prefetch order; SCALE-Sim counts repeats, and ends with a line that may be empty */
+    prefetch_matrix(g, op, M, N, b->addr);
+    /* lines in prefetch order (row-major, or along anti-diagonals d = r + c, each from its bottom-left
+     * end); SCALE-Sim counts repeats, and ends with a line that may be empty */
     int32_t line = 0, in_line = 0;
-    for (int64_t k = 0; k < n; k++) {
-        int32_t e = order[k];
-        b->line[e] = line;
-        if (b->addr[e] >= 0 && ++in_line == per_line) line++, in_line = 0;
-    }
-    hn_free(order);
+    if (!diagonal)
+        for (int64_t e = 0; e < n; e++) {
+            b->line[e] = line;
+            if (b->addr[e] >= 0 && ++in_line == per_line) line++, in_line = 0;
+        }
+    else
+        for (int64_t d = 0; d < M + N - 1; d++)
+            for (int64_t r = min64(d, M - 1), lo = max64(0, d - N + 1); r >= lo; r--) {
+                const int64_t e = r * N + d - r;
+                b->line[e] = line;
+                if (b->addr[e] >= 0 && ++in_line == per_line) line++, in_line = 0;
+            }
     b->nlines = line + 1;
     /* each word's lines, one per occurrence, in element order */
     for (int64_t e = 0; e < n; e++)
