@@ -27,35 +27,24 @@
 
 #include "models.h"
 
-/* One layer as a GEMM for SCALE-Sim: P output pixels x W window elements x F filters. */
+/* One layer as a GEMM for SCALE-Sim: P output pixels x W window taps x F filters. */
 typedef struct {
     hn_dataflow df;
     int64_t R, C;          /* array rows, columns */
-    int64_t P, W, F;       /* pixels, window (fh * fw * channels), filters */
+    int64_t P, W, F;       /* pixels, window taps (fh * fw * channels), filters */
     int64_t rf, cf, fold;  /* row folds, column folds, demand rows per fold */
-    int64_t *pixel, *tap;  /* ifmap word of (pixel p, window tap w) = pixel[p] + tap[w] */
+    int64_t oh, ow, fw, ch, stride;
 } gemm;
 
-/* Word addresses inside each operand (SCALE-Sim's offsets only tell the operands apart): the ifmap in
- * (row, column, channel) order -- a pixel's window corner plus the tap's offset in the window --,
- * filters one after another (f * W + tap). */
-static hn_status gemm_init(gemm *g, const hn_systolic *a, const hn_systolic_layer *l) {
+static void gemm_init(gemm *g, const hn_systolic *a, const hn_systolic_layer *l) {
     memset(g, 0, sizeof *g);
     g->df = a->dataflow, g->R = a->rows, g->C = a->cols, g->F = l->filters;
-    const int64_t oh = (l->ifmap_h - l->filter_h) / l->stride + 1, ow = (l->ifmap_w - l->filter_w) / l->stride + 1;
-    const int64_t ch = l->channels, iw = l->ifmap_w;
-    g->P = oh * ow, g->W = (int64_t)l->filter_h * l->filter_w * ch;
+    g->oh = (l->ifmap_h - l->filter_h) / l->stride + 1, g->ow = (l->ifmap_w - l->filter_w) / l->stride + 1;
+    g->fw = l->filter_w, g->ch = l->channels, g->stride = l->stride;
+    g->P = g->oh * g->ow, g->W = (int64_t)l->filter_h * l->filter_w * l->channels;
     int64_t rows_of = g->df == HN_DATAFLOW_OS ? g->P : g->W, cols_of = g->df == HN_DATAFLOW_IS ? g->P : g->F;
     g->rf = (rows_of + g->R - 1) / g->R, g->cf = (cols_of + g->C - 1) / g->C;
     g->fold = g->df == HN_DATAFLOW_OS ? g->W + g->R + g->C - 2 : (g->df == HN_DATAFLOW_WS ? g->P : g->F) + 2 * g->R + g->C - 2;
-    g->pixel = hn_alloc(sizeof(int64_t) * (size_t)g->P), g->tap = hn_alloc(sizeof(int64_t) * (size_t)g->W);
-    if (!g->pixel || !g->tap) {
-        hn_free(g->pixel), hn_free(g->tap);
-        return hn_error(HN_ERR_NOMEM, "systolic memory: %lld pixels", (long long)g->P);
-    }
-    for (int64_t p = 0; p < g->P; p++) g->pixel[p] = ((p / ow) * l->stride * iw + (p % ow) * l->stride) * ch;
-    for (int64_t w = 0; w < g->W; w++) g->tap[w] = ((w / (l->filter_w * ch)) * iw + w % (l->filter_w * ch) / ch) * ch + w % ch;
-    return HN_OK;
 }
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -63,41 +52,34 @@ static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 enum { IFMAP, FILTER };
 
-/* The prefetch matrix of an operand: folds stacked (M x N), element (r, c), read diagonally or not */
-static void prefetch_shape(const gemm *g, int op, int64_t *M, int64_t *N, bool *diagonal) {
-    switch (g->df) {
-    case HN_DATAFLOW_OS: /* ifmap: per row fold (W x R); filter: per column fold (W x C) */
-        *M = op == IFMAP ? g->rf * g->W : g->cf * g->W, *N = op == IFMAP ? g->R : g->C, *diagonal = true;
-        break;
-    case HN_DATAFLOW_WS: /* ifmap: per row fold (P x R), diagonal; filter: per column fold (W x C) */
-        *M = op == IFMAP ? g->rf * g->P : g->cf * g->W, *N = op == IFMAP ? g->R : g->C, *diagonal = op == IFMAP;
-        break;
-    default: /* IS: ifmap per column fold (W x C); filter per row fold (F x R), diagonal */
-        *M = op == IFMAP ? g->cf * g->W : g->rf * g->F, *N = op == IFMAP ? g->C : g->R, *diagonal = op == FILTER;
-        break;
-    }
-}
+/* An operand's prefetch matrix: its folds stacked as blocks of `rows` rows (M x N in all); within
+ * block k, row i and column c hold the operand element of "outer" variable v = k * N + c (valid while
+ * v < limit) and inner variable i:
+ *   OS: ifmap v = pixel, i = tap; filter v = filter, i = tap   (anti-diagonal order)
+ *   WS: ifmap v = tap, i = pixel (anti-diagonal);  filter v = filter, i = tap (row-major)
+ *   IS: ifmap v = pixel, i = tap (row-major);      filter v = tap, i = filter (anti-diagonal)
+ * The ifmap element (pixel, tap) is the word at the pixel's window corner plus the tap's offset, the
+ * filter element (tap, filter) the word filter * W + tap. */
+typedef struct {
+    int64_t M, N, rows, limit;
+    bool diagonal, v_is_pixel_or_filter; /* v: the pixel (ifmap) or the filter (filter); else the tap */
+} prefetch_layout;
 
-/* An operand's prefetch matrix (M x N: words, or -1 past the operand's edge) into addr. Its folds
- * are stacked blocks of rows; within block k, row i holds column variable v = k * N + c (< limit):
- *   ifmap:  v is the pixel and i the window tap, or (WS) v the tap and i the pixel;
- *   filter: v is the filter and i the tap, or (IS) v the tap and i the filter. */
-static void prefetch_matrix(const gemm *g, int op, int64_t M, int64_t N, int32_t *addr) {
-    const bool v_outer = op == IFMAP ? g->df != HN_DATAFLOW_WS : g->df != HN_DATAFLOW_IS;
-    const int64_t rows = op == IFMAP ? (v_outer ? g->W : g->P) : (v_outer ? g->W : g->F);
-    const int64_t limit = op == IFMAP ? (v_outer ? g->P : g->W) : (v_outer ? g->F : g->W);
-    for (int64_t r = 0, i = 0, v0 = 0; r < M; r++, addr += N) {
-        const int64_t valid = min64(N, limit - v0);
-        if (op == IFMAP) {
-            const int64_t *vs = v_outer ? g->pixel + v0 : g->tap + v0, base = v_outer ? g->tap[i] : g->pixel[i];
-            for (int64_t c = 0; c < valid; c++) addr[c] = (int32_t)(base + vs[c]);
-        } else { /* filter word = f * W + tap */
-            const int64_t base = v_outer ? i + v0 * g->W : i * g->W + v0, step = v_outer ? g->W : 1;
-            for (int64_t c = 0; c < valid; c++) addr[c] = (int32_t)(base + c * step);
-        }
-        for (int64_t c = valid; c < N; c++) addr[c] = -1;
-        if (++i == rows) i = 0, v0 += N;
+static prefetch_layout prefetch_shape(const gemm *g, int op) {
+    prefetch_layout l;
+    if (op == IFMAP) {
+        l.v_is_pixel_or_filter = g->df != HN_DATAFLOW_WS;
+        l.N = g->df == HN_DATAFLOW_IS ? g->C : g->R;
+        l.rows = l.v_is_pixel_or_filter ? g->W : g->P, l.limit = l.v_is_pixel_or_filter ? g->P : g->W;
+        l.diagonal = g->df != HN_DATAFLOW_IS;
+    } else {
+        l.v_is_pixel_or_filter = g->df != HN_DATAFLOW_IS;
+        l.N = g->df == HN_DATAFLOW_IS ? g->R : g->C;
+        l.rows = l.v_is_pixel_or_filter ? g->W : g->F, l.limit = l.v_is_pixel_or_filter ? g->F : g->W;
+        l.diagonal = g->df != HN_DATAFLOW_WS;
     }
+    l.M = (l.limit + l.N - 1) / l.N * l.rows;
+    return l;
 }
 
 /* The demands of row t of fold (fr, fc), in column order, without the nulls. Each is an element of
@@ -149,69 +131,93 @@ static int64_t ofmap_demands(const gemm *g, int64_t fr, int64_t fc, int64_t t) {
     return j1 >= j0 ? j1 - j0 + 1 : 0;
 }
 
-/* A read operand's double buffer. Its prefetch order, cut into sets ("lines") of ceil(S/100) valid
- * words; per prefetch-matrix element e its word addr[e] (-1: null) and its line line[e]; per word the
- * lines of its occurrences (CSR: lines[first[a] .. first[a + 1]), unordered), for words that repeat. */
+/* A read operand's double buffer: its prefetch order cut into sets ("lines") of ceil(S/100) valid
+ * words, and line[e] the line of prefetch-matrix element e. An ifmap word is read by several (pixel,
+ * tap) pairs, so it is in several lines: those are listed per word. */
 typedef struct {
+    const gemm *g;
+    int op;
+    prefetch_layout layout;
     int64_t nlines, active, prefetch; /* lines in the order, in the active and the prefetch half */
     int64_t start;                    /* the active window's first line */
-    int32_t *addr, *line;
-    int32_t *first, *lines;
+    int32_t *line;
+    int32_t *word, *first, *lines;    /* ifmap: element e's word; word a's lines, one per occurrence:
+                                         lines[first[a] .. first[a + 1]) */
     int64_t fill_words, prefetch_words; /* DRAM words of the first fill and of each prefetch */
     int64_t prefetch_cycles;
     int64_t last_done;                /* the cycle the latest prefetch finished */
     int64_t dram_words;
 } read_buffer;
 
-static void read_buffer_free(read_buffer *b) { hn_free(b->addr), hn_free(b->line), hn_free(b->first), hn_free(b->lines); }
+static void read_buffer_free(read_buffer *b) { hn_free(b->line), hn_free(b->word), hn_free(b->first), hn_free(b->lines); }
 
-static hn_status read_buffer_init(read_buffer *b, const gemm *g, int op, int64_t words, int64_t sram_words,
+/* The ifmap's per-word lists of lines (first, lines), from the word of each element: the pixel's
+ * window corner plus the tap's offset (in (row, column, channel) order) */
+static hn_status list_occurrences(read_buffer *b, const hn_systolic_layer *l) {
+    const gemm *g = b->g;
+    const prefetch_layout *pl = &b->layout;
+    const int64_t words = (int64_t)l->ifmap_h * l->ifmap_w * l->channels, iw = l->ifmap_w, ch = l->channels;
+    int64_t *pixel = hn_alloc(sizeof(int64_t) * (size_t)g->P), *tap = hn_alloc(sizeof(int64_t) * (size_t)g->W);
+    int32_t *word = b->word = hn_alloc(sizeof(int32_t) * (size_t)(pl->M * pl->N));
+    b->first = hn_calloc(sizeof(int32_t) * ((size_t)words + 2));
+    hn_status st = pixel && tap && word && b->first ? HN_OK : hn_error(HN_ERR_NOMEM, "systolic memory: %lld ifmap words", (long long)words);
+    if (!st) {
+        for (int64_t p = 0; p < g->P; p++) pixel[p] = ((p / g->ow) * g->stride * iw + (p % g->ow) * g->stride) * ch;
+        for (int64_t w = 0; w < g->W; w++) tap[w] = ((w / (g->fw * ch)) * iw + w % (g->fw * ch) / ch) * ch + w % ch;
+        const int64_t *vs = pl->v_is_pixel_or_filter ? pixel : tap, *is = pl->v_is_pixel_or_filter ? tap : pixel;
+        for (int64_t r = 0, e = 0; r < pl->M; r++) {
+            const int64_t v0 = r / pl->rows * pl->N, valid = min64(pl->N, pl->limit - v0), base = is[r % pl->rows];
+            for (int64_t c = 0; c < pl->N; c++, e++) {
+                word[e] = c < valid ? (int32_t)(base + vs[v0 + c]) : -1;
+                if (c < valid) b->first[word[e] + 2]++;
+            }
+        }
+        for (int64_t a = 0; a < words; a++) b->first[a + 2] += b->first[a + 1];
+        b->lines = hn_alloc(sizeof(int32_t) * (size_t)(b->first[words + 1] > 0 ? b->first[words + 1] : 1));
+        if (!b->lines) st = hn_error(HN_ERR_NOMEM, "systolic memory: %lld ifmap lines", (long long)b->first[words + 1]);
+        for (int64_t e = 0; !st && e < pl->M * pl->N; e++)
+            if (word[e] >= 0) b->lines[b->first[word[e] + 1]++] = b->line[e];
+    }
+    hn_free(pixel), hn_free(tap);
+    return st;
+}
+
+static hn_status read_buffer_init(read_buffer *b, const gemm *g, const hn_systolic_layer *l, int op, int64_t sram_words,
                                   int64_t bw) {
     const int64_t per_line = (sram_words + 99) / 100; /* SCALE-Sim's lookup sets: a hundredth of the SRAM */
     memset(b, 0, sizeof *b);
-    int64_t M, N;
-    bool diagonal;
-    prefetch_shape(g, op, &M, &N, &diagonal);
-    const int64_t n = M * N;
-    if (n >= INT32_MAX || words >= INT32_MAX)
-        return hn_error(HN_ERR_INVALID, "systolic memory: a layer of %lld operand words is too large to replay",
+    b->g = g, b->op = op, b->layout = prefetch_shape(g, op);
+    const int64_t M = b->layout.M, N = b->layout.N, n = M * N;
+    /* only the last block has nulls: its columns from last_valid on */
+    const int64_t last_block = M - b->layout.rows, last_valid = b->layout.limit - (M / b->layout.rows - 1) * N;
+    if (n >= INT32_MAX)
+        return hn_error(HN_ERR_INVALID, "systolic memory: a layer of %lld operand elements is too large to replay",
                         (long long)n);
-    b->addr = hn_alloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
     b->line = hn_alloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
-    b->first = hn_calloc(sizeof(int32_t) * ((size_t)words + 2));
-    if (!b->addr || !b->line || !b->first) {
-        read_buffer_free(b);
-        return hn_error(HN_ERR_NOMEM, "systolic memory: a prefetch order of %lld words", (long long)n);
-    }
-    prefetch_matrix(g, op, M, N, b->addr);
+    if (!b->line) return hn_error(HN_ERR_NOMEM, "systolic memory: a prefetch order of %lld words", (long long)n);
     /* lines in prefetch order (row-major, or along anti-diagonals d = r + c, each from its bottom-left
      * end); SCALE-Sim counts repeats, and ends with a line that may be empty */
     int32_t line = 0, in_line = 0;
-    if (!diagonal)
-        for (int64_t e = 0; e < n; e++) {
-            b->line[e] = line;
-            if (b->addr[e] >= 0 && ++in_line == per_line) line++, in_line = 0;
-        }
+    if (!b->layout.diagonal)
+        for (int64_t r = 0, e = 0; r < M; r++)
+            for (int64_t c = 0; c < N; c++, e++) {
+                b->line[e] = line;
+                if ((r < last_block || c < last_valid) && ++in_line == per_line) line++, in_line = 0;
+            }
     else
         for (int64_t d = 0; d < M + N - 1; d++)
             for (int64_t r = min64(d, M - 1), lo = max64(0, d - N + 1); r >= lo; r--) {
-                const int64_t e = r * N + d - r;
-                b->line[e] = line;
-                if (b->addr[e] >= 0 && ++in_line == per_line) line++, in_line = 0;
+                b->line[r * N + d - r] = line;
+                if ((r < last_block || d - r < last_valid) && ++in_line == per_line) line++, in_line = 0;
             }
     b->nlines = line + 1;
-    /* each word's lines, one per occurrence, in element order */
-    for (int64_t e = 0; e < n; e++)
-        if (b->addr[e] >= 0) b->first[b->addr[e] + 2]++;
-    for (int64_t a = 0; a < words; a++) b->first[a + 2] += b->first[a + 1];
-    b->lines = hn_alloc(sizeof(int32_t) * (size_t)(b->first[words + 1] > 0 ? b->first[words + 1] : 1));
-    if (!b->lines) {
-        read_buffer_free(b);
-        return hn_error(HN_ERR_NOMEM, "systolic memory: %lld buffer lines", (long long)b->first[words + 1]);
+    if (op == IFMAP) {
+        hn_status st = list_occurrences(b, l);
+        if (st) {
+            read_buffer_free(b);
+            return st;
+        }
     }
-    for (int64_t e = 0; e < n; e++)
-        if (b->addr[e] >= 0) b->lines[b->first[b->addr[e] + 1]++] = b->line[e];
-    /* first[a] .. first[a + 1] now bound word a's lines */
     int64_t active_words = (sram_words + 1) / 2, prefetch_words = sram_words - active_words;
     int64_t max_active = (active_words + per_line - 1) / per_line, max_prefetch = (prefetch_words + per_line - 1) / per_line;
     b->active = b->nlines < max_active ? b->nlines : max_active;
@@ -230,9 +236,12 @@ static int64_t ahead(const read_buffer *b, int64_t l) {
     return d < 0 ? d + b->nlines : d;
 }
 
-/* Whether a line holding word a is in the active window */
-static bool word_in_window(const read_buffer *b, int32_t a) {
-    for (int32_t i = b->first[a]; i < b->first[a + 1]; i++)
+/* Whether element e's word is in the active window: in e's own line, or (an ifmap word) in the line
+ * of another (pixel, tap) pair that reads it. */
+static bool word_in_window(const read_buffer *b, int64_t e) {
+    if (ahead(b, b->line[e]) < b->active) return true;
+    if (b->op != IFMAP) return false; /* each filter word is in the matrix once */
+    for (int32_t i = b->first[b->word[e]]; i < b->first[b->word[e] + 1]; i++)
         if (ahead(b, b->lines[i]) < b->active) return true;
     return false;
 }
@@ -252,8 +261,7 @@ static int64_t read_row(read_buffer *b, int64_t e0, int64_t de, int64_t n, int64
     if (first <= last && last < b->active) return 0;
     int64_t offset = 1;
     for (int64_t k = 0, e = e0; k < n; k++, e += de) {
-        if (ahead(b, b->line[e]) < b->active) continue;
-        while (!word_in_window(b, b->addr[e])) {
+        while (!word_in_window(b, e)) {
             if (b->prefetch == 0) return offset - 1; /* everything is in already: cannot happen */
             b->start = (b->start + b->prefetch) % b->nlines;
             b->dram_words += b->prefetch_words;
@@ -350,18 +358,14 @@ hn_status hn_systolic_memory(const hn_systolic *a, const hn_systolic_layer *l, h
     const int64_t bw = a->bandwidth < 1.5 ? 1 : (int64_t)(a->bandwidth + 0.5); /* whole words per cycle */
     const double words_per_kb = 1024.0 / (a->word_bytes > 0 ? a->word_bytes : 1);
     gemm g;
-    hn_status st = gemm_init(&g, a, l);
-    if (st) return st;
+    gemm_init(&g, a, l);
     read_buffer in, fl;
     write_buffer out = {.total = (int64_t)(a->ofmap_sram_kb * words_per_kb), .bw = bw};
     out.active = (out.total + 1) / 2, out.drain_lines = (out.total - out.active + bw - 1) / bw, out.free = out.total;
-    if ((st = read_buffer_init(&in, &g, IFMAP, (int64_t)l->ifmap_h * l->ifmap_w * l->channels,
-                               (int64_t)(a->ifmap_sram_kb * words_per_kb), bw))) {
-        hn_free(g.pixel), hn_free(g.tap);
-        return st;
-    }
-    if ((st = read_buffer_init(&fl, &g, FILTER, g.W * g.F, (int64_t)(a->filter_sram_kb * words_per_kb), bw))) {
-        hn_free(g.pixel), hn_free(g.tap), read_buffer_free(&in);
+    hn_status st = read_buffer_init(&in, &g, l, IFMAP, (int64_t)(a->ifmap_sram_kb * words_per_kb), bw);
+    if (st) return st;
+    if ((st = read_buffer_init(&fl, &g, l, FILTER, (int64_t)(a->filter_sram_kb * words_per_kb), bw))) {
+        read_buffer_free(&in);
         return st;
     }
     int64_t stalls = 0, i = 0, end = 0;
@@ -386,7 +390,6 @@ hn_status hn_systolic_memory(const hn_systolic *a, const hn_systolic_layer *l, h
         r->total_cycles = end;
         r->stall_cycles = stalls;
     }
-    hn_free(out.partial), hn_free(out.partial_words), hn_free(g.pixel), hn_free(g.tap);
-    read_buffer_free(&in), read_buffer_free(&fl);
+    hn_free(out.partial), hn_free(out.partial_words), read_buffer_free(&in), read_buffer_free(&fl);
     return st;
 }
