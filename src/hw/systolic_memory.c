@@ -82,52 +82,54 @@ static prefetch_layout prefetch_shape(const gemm *g, int op) {
     return l;
 }
 
-/* The demands of row t of fold (fr, fc), in column order, without the nulls. Each is an element of
- * the operand's prefetch matrix (prefetch_shape), and along a row they are evenly spaced in it:
- * element e0 + k * de, k < the count returned. Skewed streams put stream element u = t - j - lead in
- * column j; a stationary tile goes in over its first R rows, bottom row first. */
-static int64_t read_demands(const gemm *g, int op, int64_t fr, int64_t fc, int64_t t, int64_t *e0, int64_t *de) {
-    int64_t j0, j1, row0; /* the columns j0 .. j1; the prefetch row of column j0 */
-    *e0 = 0, *de = 1;
+/* One fold's demands of one operand, row by row, in column order without the nulls. A skewed stream
+ * puts stream element u = t - j - lead (0 <= u < len) in column j <= jmax: prefetch-matrix element
+ * (base + u) * N + j, so along a row the elements are evenly spaced. A stationary tile goes in over
+ * the first R (rows) rows, bottom row first: row t is tile row w = top - t (valid while < limit),
+ * elements (base + w) * N + j, j <= jmax. The ofmap's are counted only. */
+typedef struct {
+    bool tile;
+    int64_t lead, len, jmax, N, base, top, rows, limit;
+} fold_demands;
+
+static fold_demands read_fold(const gemm *g, int op, int64_t fr, int64_t fc) {
+    fold_demands d = {0};
     if (g->df == HN_DATAFLOW_OS) { /* columns: the row fold's pixels (ifmap) or the column fold's filters; the window streams */
-        int64_t width = op == IFMAP ? g->R : g->C, limit = op == IFMAP ? g->P - fr * g->R : g->F - fc * g->C;
-        j0 = max64(0, t - g->W + 1), j1 = min64(min64(width - 1, t), limit - 1);
-        row0 = (op == IFMAP ? fr : fc) * g->W + t - j0, *de = -(width - 1);
-        *e0 = row0 * width + j0;
-        return j1 >= j0 ? j1 - j0 + 1 : 0;
+        int64_t width = op == IFMAP ? g->R : g->C, left = op == IFMAP ? g->P - fr * g->R : g->F - fc * g->C;
+        d.lead = 0, d.len = g->W, d.N = width, d.jmax = min64(width, left) - 1, d.base = (op == IFMAP ? fr : fc) * g->W;
+    } else if ((g->df == HN_DATAFLOW_WS) == (op == IFMAP)) {
+        /* WS ifmap, IS filter: pixels or filters stream into the row fold's window columns after R idle rows */
+        d.lead = g->R, d.len = g->df == HN_DATAFLOW_WS ? g->P : g->F, d.N = g->R;
+        d.jmax = min64(g->R, g->W - fr * g->R) - 1, d.base = fr * d.len;
+    } else { /* WS filter, IS ifmap: the tile (window rows x filter or pixel columns) */
+        d.tile = true, d.N = g->C, d.top = fr * g->R + g->R - 1, d.rows = g->R, d.limit = g->W, d.base = fc * g->W;
+        d.jmax = min64(g->C, (g->df == HN_DATAFLOW_WS ? g->F : g->P) - fc * g->C) - 1;
     }
-    /* WS: the ifmap streams (pixels) into the row fold's window columns, the filters are the tile;
-     * IS: the filters stream into the window columns, the ifmap (window x pixels) is the tile */
-    const bool stream = (g->df == HN_DATAFLOW_WS) == (op == IFMAP);
-    if (stream) {
-        int64_t len = g->df == HN_DATAFLOW_WS ? g->P : g->F;
-        j0 = max64(0, t - g->R - len + 1), j1 = min64(min64(g->R - 1, t - g->R), g->W - 1 - fr * g->R);
-        row0 = fr * len + t - j0 - g->R, *de = -(g->R - 1);
-        *e0 = row0 * g->R + j0;
-        return j1 >= j0 ? j1 - j0 + 1 : 0;
-    }
-    int64_t w = fr * g->R + g->R - 1 - t, cols = g->df == HN_DATAFLOW_WS ? g->F : g->P;
-    if (t >= g->R || w >= g->W) return 0;
-    j1 = min64(g->C - 1, cols - 1 - fc * g->C);
-    *e0 = (fc * g->W + w) * g->C, *de = 1;
-    return j1 + 1;
+    return d;
 }
 
-static int64_t ofmap_demands(const gemm *g, int64_t fr, int64_t fc, int64_t t) {
-    int64_t j0, j1;
-    switch (g->df) {
-    case HN_DATAFLOW_OS: { /* after the W - 1 cycles of the stream the tile's rows drain, bottom first */
-        int64_t u0 = max64(0, g->R - (g->P - fr * g->R)); /* rows u < u0 are pixels past the end */
-        j0 = max64(0, t - (g->W - 1) - (g->R - 1)), j1 = min64(min64(g->C - 1, g->F - 1 - fc * g->C), t - (g->W - 1) - u0);
-        break;
+static fold_demands ofmap_fold(const gemm *g, int64_t fr, int64_t fc) {
+    fold_demands d = {0};
+    if (g->df == HN_DATAFLOW_OS) { /* after the W - 1 cycles of the stream the tile's rows drain, bottom first */
+        int64_t past = max64(0, g->R - (g->P - fr * g->R)); /* bottom rows past the last pixel */
+        d.lead = g->W - 1 + past, d.len = g->R - past, d.jmax = min64(g->C, g->F - fc * g->C) - 1;
+    } else { /* after 2R - 1 cycles one pixel (WS) or filter (IS) per cycle, skewed by column */
+        d.lead = 2 * g->R - 1, d.len = g->df == HN_DATAFLOW_WS ? g->P : g->F;
+        d.jmax = min64(g->C, (g->df == HN_DATAFLOW_WS ? g->F : g->P) - fc * g->C) - 1;
     }
-    case HN_DATAFLOW_WS: /* after 2R - 1 cycles one pixel per cycle, skewed by filter column */
-        j0 = max64(0, t - (2 * g->R - 1) - g->P + 1), j1 = min64(min64(g->C - 1, g->F - 1 - fc * g->C), t - (2 * g->R - 1));
-        break;
-    default: /* IS: after 2R - 1 cycles one filter per cycle, skewed by pixel column */
-        j0 = max64(0, t - (2 * g->R - 1) - g->F + 1), j1 = min64(min64(g->C - 1, g->P - 1 - fc * g->C), t - (2 * g->R - 1));
-        break;
+    return d;
+}
+
+/* Row t of d: the number of demands, and (read operands) the first element and the spacing */
+static inline int64_t row_demands(const fold_demands *d, int64_t t, int64_t *e0, int64_t *de) {
+    if (d->tile) {
+        int64_t w = d->top - t;
+        if (t >= d->rows || w >= d->limit) return 0;
+        *e0 = (d->base + w) * d->N, *de = 1;
+        return d->jmax + 1;
     }
+    int64_t j0 = max64(0, t - d->lead - d->len + 1), j1 = min64(d->jmax, t - d->lead);
+    *e0 = (d->base + t - d->lead - j0) * d->N + j0, *de = -(d->N - 1);
     return j1 >= j0 ? j1 - j0 + 1 : 0;
 }
 
@@ -274,11 +276,13 @@ static int64_t read_row(read_buffer *b, int64_t e0, int64_t de, int64_t n, int64
 
 /* The ofmap's write buffer: words queue in lines of bw; the drain half goes out when more than half
  * of the buffer is taken. A drain closes the open line even if partial: those partial lines (at most
- * one per drain) are remembered, in order, with their words; every other line holds bw words. */
+ * one per drain) are remembered, in order, with their words; every other line holds bw words, so the
+ * lines closed so far are settled (up to the last partial one) + fresh / bw. */
 typedef struct {
     int64_t total, active, drain_lines, bw;
-    int64_t free, in_line;       /* free words; words in the open line */
-    int64_t nlines, drained;     /* lines closed, lines drained */
+    int64_t free;                /* free words */
+    int64_t settled, fresh;      /* lines up to the last partial one; words queued since */
+    int64_t drained;             /* lines drained */
     int64_t *partial, *partial_words, npartial, first_partial, cap;
     int64_t drain_end;
     int64_t dram_words;
@@ -299,15 +303,17 @@ static hn_status close_partial(write_buffer *w) {
         hn_free(w->partial), hn_free(w->partial_words);
         w->partial = l, w->partial_words = n, w->cap = cap;
     }
-    w->partial[w->npartial] = w->nlines++, w->partial_words[w->npartial++] = w->in_line;
-    w->in_line = 0;
+    int64_t lines = w->settled + w->fresh / w->bw;
+    w->partial[w->npartial] = lines, w->partial_words[w->npartial++] = w->fresh % w->bw;
+    w->settled = lines + 1, w->fresh = 0;
     return HN_OK;
 }
 
 /* Drains from cycle start; returns the cycle it ends. SCALE-Sim counts whole lines but the last one's
  * empty slots, and frees that many words. */
 static int64_t drain(write_buffer *w, int64_t start) {
-    int64_t end = w->drained + w->drain_lines < w->nlines ? w->drained + w->drain_lines : w->nlines;
+    const int64_t lines = w->settled + w->fresh / w->bw; /* closed lines so far */
+    int64_t end = min64(w->drained + w->drain_lines, lines);
     int64_t n = end - w->drained, last = w->bw;
     if (n <= 0) return start;
     while (w->first_partial < w->npartial && w->partial[w->first_partial] < end - 1) w->first_partial++;
@@ -320,7 +326,7 @@ static int64_t drain(write_buffer *w, int64_t start) {
 /* k words queue without crossing a threshold */
 static void queue_words(write_buffer *w, int64_t k) {
     w->free -= k;
-    w->nlines += (w->in_line + k) / w->bw, w->in_line = (w->in_line + k) % w->bw;
+    w->fresh += k;
 }
 
 /* One row of n output words at cycle; *wait: how long the row waits for the buffer. Word by word
@@ -339,7 +345,7 @@ static hn_status write_row(write_buffer *w, int64_t n, int64_t cycle, int64_t *w
             int64_t m = w->free - n >= w->active ? n : (w->free >= w->active ? w->free - w->active + 1 : 1);
             queue_words(w, m), n -= m;
             if (w->free < w->active) {
-                if (w->in_line) st = close_partial(w);
+                if (w->fresh % w->bw) st = close_partial(w);
                 w->drain_end = drain(w, now);
             }
         }
@@ -349,8 +355,8 @@ static hn_status write_row(write_buffer *w, int64_t n, int64_t cycle, int64_t *w
 }
 
 static hn_status write_finish(write_buffer *w, int64_t cycle) {
-    hn_status st = w->in_line ? close_partial(w) : HN_OK;
-    while (!st && w->drained < w->nlines) cycle = drain(w, cycle) + 1;
+    hn_status st = w->fresh % w->bw ? close_partial(w) : HN_OK;
+    while (!st && w->drained < w->settled + w->fresh / w->bw) cycle = drain(w, cycle) + 1;
     return st;
 }
 
@@ -370,18 +376,20 @@ hn_status hn_systolic_memory(const hn_systolic *a, const hn_systolic_layer *l, h
     }
     int64_t stalls = 0, i = 0, end = 0;
     for (int64_t fc = 0; fc < g.cf && !st; fc++)
-        for (int64_t fr = 0; fr < g.rf && !st; fr++)
+        for (int64_t fr = 0; fr < g.rf && !st; fr++) {
+            const fold_demands di = read_fold(&g, IFMAP, fr, fc), df = read_fold(&g, FILTER, fr, fc), dof = ofmap_fold(&g, fr, fc);
             for (int64_t t = 0; t < g.fold && !st; t++, i++) {
                 const int64_t cycle = i + stalls;
-                int64_t e0, de, n = read_demands(&g, IFMAP, fr, fc, t, &e0, &de);
+                int64_t e0 = 0, de = 1, n = row_demands(&di, t, &e0, &de);
                 int64_t worst = read_row(&in, e0, de, n, cycle), wait;
-                n = read_demands(&g, FILTER, fr, fc, t, &e0, &de);
+                n = row_demands(&df, t, &e0, &de);
                 if ((wait = read_row(&fl, e0, de, n, cycle)) > worst) worst = wait;
-                st = write_row(&out, ofmap_demands(&g, fr, fc, t), cycle, &wait);
+                st = write_row(&out, row_demands(&dof, t, &e0, &de), cycle, &wait);
                 if (wait > worst) worst = wait;
                 end = cycle + wait;
                 stalls += worst;
             }
+        }
     if (!st) st = write_finish(&out, end);
     if (!st) {
         r->dram_ifmap_reads = in.dram_words;
