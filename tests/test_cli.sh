@@ -178,6 +178,13 @@ SS=$SRC/../shared/reference/scalesim
 printf '[general]\nrun_name = os32\n[architecture_presets]\nArrayHeight: 32\nArrayWidth: 32\nIfmapSramSzkB: 64\nFilterSramSzkB: 64\nOfmapSramSzkB: 64\nDataflow: os\nBandwidth: 10\n[run_presets]\nInterfaceBandwidth: CALC\n' > "$T/os32.cfg"
 expect 0 '"layer": "stem3x3", "total_cycles": 2847, "stall_cycles": 0, "mapping_efficiency": 50.0' -- "$HWNAS" hw systolic --config "$T/os32.cfg" --topology "$SS/set-a-topology.csv" --json
 expect 0 "stem3x3              2847" -- "$HWNAS" hw systolic --config "$T/os32.cfg" --topology "$SS/set-a-topology.csv"
+# bandwidth-limited (set C's ws8_bw2): the replayed buffers give SCALE-Sim's stalls and DRAM words
+printf '[architecture_presets]\nArrayHeight: 8\nArrayWidth: 8\nIfmapSramSzkB: 4\nFilterSramSzkB: 4\nOfmapSramSzkB: 4\nDataflow: ws\nBandwidth: 2\n[run_presets]\nInterfaceBandwidth: USER\n' > "$T/ws8.cfg"
+expect 0 "stem3x3             56518        48151    12.23    84.38    82.05       55296         432       65536      110592         432       65537" -- "$HWNAS" hw systolic --config "$T/ws8.cfg" --topology "$SS/set-a-topology.csv"
+sed 's/Bandwidth: 2/Bandwidth: 2.5/' "$T/ws8.cfg" > "$T/frac.cfg"
+expect 2 "frac.cfg:8: Bandwidth: bad value '2.5' (a whole number of words per cycle, at least 1)" -- "$HWNAS" hw systolic --config "$T/frac.cfg" --topology "$SS/set-a-topology.csv"
+sed 's/IfmapSramSzkB: 4/IfmapSramSzkB: 0.001/' "$T/ws8.cfg" > "$T/tiny.cfg"
+expect 2 "layer stem3x3: systolic: the ifmap SRAM holds 1 word(s)" -- "$HWNAS" hw systolic --config "$T/tiny.cfg" --topology "$SS/set-a-topology.csv"
 printf 'ArrayHeight: 32\nArrayWidth: 32\nDataflow: diagonal\n' > "$T/bad.cfg"
 expect 2 "bad.cfg:3: Dataflow: bad value 'diagonal' (os, ws or is)" -- "$HWNAS" hw systolic --config "$T/bad.cfg" --topology "$SS/set-a-topology.csv"
 expect 0 "lookup table" -- "$HWNAS" hw validate --device host --space mbconv --n 4

@@ -168,6 +168,47 @@ static void scalesim_reference(const char *file, int want_rows, bool stalls) {
             exact, 100 * worst_total, 100 * worst_dram);
 }
 
+/* The replayed buffers on random small layers and arrays, SRAMs down to two words: they finish, the
+ * stalls are the cycles over the compute part, every output and every filter word reaches DRAM at
+ * least once. A one-word SRAM (no prefetch half) is refused with a message naming it. */
+static void systolic_memory_properties(void) {
+    uint64_t x = 12345;
+    for (int k = 0; k < 300; k++) {
+        hn_systolic a = {.word_bytes = 1};
+        hn_systolic_layer l = {.repeats = 1};
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        a.rows = 1 + (int)(x >> 60 & 7), a.cols = 1 + (int)(x >> 56 & 7), a.dataflow = (hn_dataflow)((x >> 40) % 3);
+        const double kb[] = {2.0 / 1024, 3.0 / 1024, 0.05, 0.25, 1, 8};
+        a.ifmap_sram_kb = kb[(x >> 20) % 6], a.filter_sram_kb = kb[(x >> 24) % 6], a.ofmap_sram_kb = kb[(x >> 28) % 6];
+        a.bandwidth = 1 + (double)((x >> 32) % 4);
+        l.filter_h = l.filter_w = 1 + (int)((x >> 8) % 3), l.stride = 1 + (int)((x >> 12) % 2);
+        l.ifmap_h = l.filter_h + (int)((x >> 14) % 6), l.ifmap_w = l.filter_w + (int)((x >> 17) % 6);
+        l.channels = 1 + (int)((x >> 44) % 5), l.filters = 1 + (int)((x >> 48) % 9);
+        hn_systolic_result m, unlimited;
+        CHECK_OK(hn_systolic_layer_cost(&a, &l, &m));
+        hn_systolic b = a;
+        b.bandwidth = 0;
+        CHECK_OK(hn_systolic_layer_cost(&b, &l, &unlimited));
+        int64_t oh = (l.ifmap_h - l.filter_h) / l.stride + 1, ow = (l.ifmap_w - l.filter_w) / l.stride + 1;
+        int64_t outputs = oh * ow * l.filters, filter_words = (int64_t)l.filter_h * l.filter_w * l.channels * l.filters;
+        CHECK_MSG(m.total_cycles - m.stall_cycles == unlimited.total_cycles && m.stall_cycles >= 0 &&
+                      m.dram_ofmap_writes >= outputs && m.dram_filter_reads >= filter_words &&
+                      m.sram_ifmap_reads == unlimited.sram_ifmap_reads,
+                  "case %d: %dx%d df %d sram %g/%g/%g kB bw %g, layer %dx%d k%d s%d c%d f%d: total %lld stall %lld "
+                  "(compute %lld), DRAM %lld/%lld/%lld",
+                  k, a.rows, a.cols, (int)a.dataflow, a.ifmap_sram_kb, a.filter_sram_kb, a.ofmap_sram_kb, a.bandwidth,
+                  l.ifmap_h, l.ifmap_w, l.filter_h, l.stride, l.channels, l.filters, (long long)m.total_cycles,
+                  (long long)m.stall_cycles, (long long)unlimited.total_cycles, (long long)m.dram_ifmap_reads,
+                  (long long)m.dram_filter_reads, (long long)m.dram_ofmap_writes);
+    }
+    hn_systolic a = {.rows = 4, .cols = 4, .dataflow = HN_DATAFLOW_WS, .ifmap_sram_kb = 1.0 / 1024, .filter_sram_kb = 1,
+                     .ofmap_sram_kb = 1, .bandwidth = 1, .word_bytes = 1};
+    hn_systolic_layer l = {.ifmap_h = 6, .ifmap_w = 6, .filter_h = 3, .filter_w = 3, .channels = 2, .filters = 4,
+                           .stride = 1, .repeats = 1};
+    hn_systolic_result m;
+    CHECK(hn_systolic_layer_cost(&a, &l, &m) == HN_ERR_INVALID && strstr(hn_last_error(), "ifmap SRAM holds 1 word"));
+}
+
 static void scalesim_files(void) {
     char topo[1024];
     snprintf(topo, sizeof topo, "%s/../../shared/reference/scalesim/set-a-topology.csv", HWNAS_TEST_DIR);
@@ -328,11 +369,21 @@ static void systolic_graph(void) {
     CHECK_OK(hn_systolic_graph(&a, g, &total, layers));
     hn_systolic_layer one = {"dw", 34, 34, 3, 3, 1, 1, 1, 1};
     hn_systolic_result r1;
-    hn_systolic_layer_cost(&a, &one, &r1);
+    CHECK_OK(hn_systolic_layer_cost(&a, &one, &r1));
     CHECK_MSG(layers[1].total_cycles == 10495 && layers[2].total_cycles == 0 && layers[3].total_cycles == 0 &&
                   layers[4].total_cycles == 16 * r1.total_cycles && total.total_cycles == 10495 + 16 * r1.total_cycles,
               "conv %lld, depthwise %lld (one channel %lld)", (long long)layers[1].total_cycles,
               (long long)layers[4].total_cycles, (long long)r1.total_cycles);
+    /* under a limited bandwidth the network's layers are replayed ones: the depthwise layer is 16
+     * copies of its one-channel replay, stalls included */
+    a.bandwidth = 1, a.ifmap_sram_kb = a.filter_sram_kb = a.ofmap_sram_kb = 0.5;
+    CHECK_OK(hn_systolic_graph(&a, g, &total, layers));
+    CHECK_OK(hn_systolic_layer_cost(&a, &one, &r1));
+    CHECK_MSG(layers[4].total_cycles == 16 * r1.total_cycles && layers[4].stall_cycles == 16 * r1.stall_cycles &&
+                  layers[4].dram_ifmap_reads == 16 * r1.dram_ifmap_reads && r1.stall_cycles > 0 &&
+                  total.stall_cycles > layers[4].stall_cycles,
+              "depthwise %lld cycles, %lld stalls (one channel %lld, %lld)", (long long)layers[4].total_cycles,
+              (long long)layers[4].stall_cycles, (long long)r1.total_cycles, (long long)r1.stall_cycles);
     hn_graph_free(g);
 }
 
@@ -429,6 +480,7 @@ int main(void) {
     spearman();
     scalesim_reference("scalesim-v2-set-a.csv", 56, false);
     scalesim_reference("scalesim-v2-set-c-bandwidth.csv", 21, true);
+    systolic_memory_properties();
     scalesim_files();
     chain();
     dag();

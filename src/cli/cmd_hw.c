@@ -239,7 +239,11 @@ static int systolic(const char *config, const char *topology, bool json) {
                "overall%", "mapping%", "compute%", "sram_ifmap", "sram_filter", "sram_ofmap", "dram_ifmap", "dram_filter",
                "dram_ofmap");
     for (int i = 0; i < n; i++) {
-        hn_systolic_layer_cost(&a, &layers[i], &r);
+        if ((st = hn_systolic_layer_cost(&a, &layers[i], &r))) {
+            st = hn_error_prefix(st, "%s: layer %s", config, layers[i].name);
+            json_decref(arr), hn_free(layers);
+            return cli_fail(st);
+        }
         hn_systolic_accumulate(&a, &total, &r);
         if (json) json_array_append_new(arr, systolic_json(layers[i].name, &r));
         else

@@ -188,6 +188,11 @@ static hn_status read_buffer_init(read_buffer *b, const gemm *g, const hn_systol
                                   int64_t bw) {
     const int64_t per_line = (sram_words + 99) / 100; /* SCALE-Sim's lookup sets: a hundredth of the SRAM */
     memset(b, 0, sizeof *b);
+    if (sram_words < 2) /* SCALE-Sim would wait forever for a prefetch that has no room */
+        return hn_error(HN_ERR_INVALID,
+                        "systolic: the %s SRAM holds %lld word(s); double buffering under a limited bandwidth needs at "
+                        "least 2 (give it a larger size)",
+                        op == IFMAP ? "ifmap" : "filter", (long long)sram_words);
     b->g = g, b->op = op, b->layout = prefetch_shape(g, op);
     const int64_t M = b->layout.M, N = b->layout.N, n = M * N;
     /* only the last block has nulls: its columns from last_valid on */
@@ -367,7 +372,8 @@ hn_status hn_systolic_memory(const hn_systolic *a, const hn_systolic_layer *l, h
     gemm_init(&g, a, l);
     read_buffer in, fl;
     write_buffer out = {.total = (int64_t)(a->ofmap_sram_kb * words_per_kb), .bw = bw};
-    out.active = (out.total + 1) / 2, out.drain_lines = (out.total - out.active + bw - 1) / bw, out.free = out.total;
+    out.active = (out.total + 1) / 2, out.free = out.total;
+    out.drain_lines = max64(1, (out.total - out.active + bw - 1) / bw); /* a one-word buffer still drains */
     hn_status st = read_buffer_init(&in, &g, l, IFMAP, (int64_t)(a->ifmap_sram_kb * words_per_kb), bw);
     if (st) return st;
     if ((st = read_buffer_init(&fl, &g, l, FILTER, (int64_t)(a->filter_sram_kb * words_per_kb), bw))) {
