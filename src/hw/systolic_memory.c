@@ -259,10 +259,6 @@ static bool word_in_window(const read_buffer *b, int64_t e) {
  * row hits at once; else, element by element, an element's own line in the window is a hit, and
  * failing that another line holding its word may be. */
 static int64_t read_row(read_buffer *b, int64_t e0, int64_t de, int64_t n, int64_t cycle) {
-    if (b->dram_words == 0) { /* the first demand fills the active half, finished just before it */
-        b->dram_words = b->fill_words;
-        b->last_done = cycle - 1;
-    }
     if (n == 0) return 0;
     int64_t first = ahead(b, b->line[e0]), last = ahead(b, b->line[e0 + (n - 1) * de]);
     if (first <= last && last < b->active) return 0;
@@ -365,6 +361,82 @@ static hn_status write_finish(write_buffer *w, int64_t cycle) {
     return st;
 }
 
+/* ---- Quiet rows: most rows hit in all the windows and queue their outputs below every threshold.
+ * Such a run of rows changes nothing but the row count and the queued words, so it is found by
+ * search and taken in one step; only the rows around a prefetch or a drain are replayed one by one. */
+
+/* How many rows from t (at most cap) need no replay for read operand b: rows without demands, and,
+ * from a row t that hits at once, the rows whose lines stay within the window's span ahead of t's
+ * first line (lines only grow along a fold's stream, so this is a threshold: galloping, then
+ * bisection). A tile (R rows) is checked row by row. */
+static int64_t quiet_reads(const read_buffer *b, const fold_demands *d, int64_t t, int64_t cap) {
+    int64_t e0, de, n;
+    if (d->tile) {
+        int64_t k = 0;
+        for (; k < cap && t + k < d->rows; k++)
+            if ((n = row_demands(d, t + k, &e0, &de)) > 0) {
+                int64_t first = ahead(b, b->line[e0]), last = ahead(b, b->line[e0 + (n - 1) * de]);
+                if (!(first <= last && last < b->active)) return k;
+            }
+        return t + k >= d->rows ? cap : k;
+    }
+    const int64_t lo = d->lead, hi = d->lead + d->len + d->jmax - 1; /* rows with demands */
+    if (d->jmax < 0 || t > hi) return cap;
+    if (t < lo) return min64(cap, lo - t);
+    n = row_demands(d, t, &e0, &de);
+    int64_t first = ahead(b, b->line[e0]), last = ahead(b, b->line[e0 + (n - 1) * de]);
+    if (!(first <= last && last < b->active)) return 0;
+    const int64_t bound = b->line[e0] + (b->active - first); /* lines below it are in the window */
+    /* rows t .. t + k - 1 are quiet: gallop, then bisect for the first row (<= hi) whose last line is not below bound */
+    int64_t good = 1, step = 1, bad = -1;
+    while (bad < 0) {
+        int64_t probe = good + step - 1; /* offset from t */
+        if (t + probe > hi) {
+            probe = hi - t;
+            if (probe < good) return cap; /* every demand row from t on is quiet */
+        }
+        n = row_demands(d, t + probe, &e0, &de);
+        if (b->line[e0 + (n - 1) * de] < bound) {
+            good = probe + 1;
+            if (t + probe == hi) return cap;
+            step *= 2;
+        } else bad = probe;
+    }
+    while (good < bad) { /* rows before t + good are quiet, row t + bad is not */
+        int64_t mid = good + (bad - good) / 2;
+        n = row_demands(d, t + mid, &e0, &de);
+        if (b->line[e0 + (n - 1) * de] < bound) good = mid + 1;
+        else bad = mid;
+    }
+    return min64(cap, good);
+}
+
+/* The ofmap words of rows [0, t) of stream d (each row t holds n(t) = min(jmax, y) - max(0, y - len + 1)
+ * + 1 words, y = t - lead, where positive): sums of clamped ramps in closed form */
+static int64_t ofmap_words_before(const fold_demands *d, int64_t t) {
+    if (d->jmax < 0) return 0;
+    const int64_t y = min64(max64(t - d->lead, 0), d->len + d->jmax), j = d->jmax, l = d->len;
+    int64_t ramp = y <= j + 1 ? y * (y - 1) / 2 : j * (j + 1) / 2 + (y - j - 1) * j; /* sum of min(j, z), z < y */
+    int64_t tail = y > l ? (y - l) * (y - l + 1) / 2 : 0;                         /* sum of max(0, z - l + 1) */
+    return ramp - tail + y;
+}
+
+/* How many rows from t (at most cap, row t at cycle) queue their outputs without starting a drain or
+ * filling the buffer during one: while a drain runs (until drain_end) the buffer must not fill, after
+ * it it must stay at most half full. Both only tighten as rows go by: bisection. */
+static int64_t quiet_writes(const write_buffer *w, const fold_demands *d, int64_t t, int64_t cycle, int64_t cap) {
+    const int64_t before = ofmap_words_before(d, t);
+    int64_t good = 0, bad = cap + 1; /* rows t .. t + good - 1 are quiet; t + bad - 1 is not (or past cap) */
+    while (bad - good > 1) {
+        int64_t k = good + (bad - good) / 2; /* are the first k rows quiet? their last is row t + k - 1 */
+        int64_t left = w->free - (ofmap_words_before(d, t + k) - before);
+        bool ok = cycle + k - 1 < w->drain_end ? left > 0 : left >= w->active;
+        if (ok) good = k;
+        else bad = k;
+    }
+    return good;
+}
+
 hn_status hn_systolic_memory(const hn_systolic *a, const hn_systolic_layer *l, hn_systolic_result *r) {
     const int64_t bw = a->bandwidth < 1.5 ? 1 : (int64_t)(a->bandwidth + 0.5); /* whole words per cycle */
     const double words_per_kb = 1024.0 / (a->word_bytes > 0 ? a->word_bytes : 1);
@@ -380,12 +452,22 @@ hn_status hn_systolic_memory(const hn_systolic *a, const hn_systolic_layer *l, h
         read_buffer_free(&in);
         return st;
     }
+    /* the first demand row (cycle 0) fills both active halves, done just before it */
+    in.dram_words = in.fill_words, fl.dram_words = fl.fill_words, in.last_done = fl.last_done = -1;
     int64_t stalls = 0, i = 0, end = 0;
     for (int64_t fc = 0; fc < g.cf && !st; fc++)
         for (int64_t fr = 0; fr < g.rf && !st; fr++) {
             const fold_demands di = read_fold(&g, IFMAP, fr, fc), df = read_fold(&g, FILTER, fr, fc), dof = ofmap_fold(&g, fr, fc);
-            for (int64_t t = 0; t < g.fold && !st; t++, i++) {
+            for (int64_t t = 0; t < g.fold && !st;) {
                 const int64_t cycle = i + stalls;
+                int64_t q = quiet_reads(&in, &di, t, g.fold - t);
+                if (q > 0) q = quiet_reads(&fl, &df, t, q);
+                if (q > 0) q = quiet_writes(&out, &dof, t, cycle, q);
+                if (q > 0) { /* q rows without a wait */
+                    queue_words(&out, ofmap_words_before(&dof, t + q) - ofmap_words_before(&dof, t));
+                    i += q, t += q, end = cycle + q - 1;
+                    continue;
+                }
                 int64_t e0 = 0, de = 1, n = row_demands(&di, t, &e0, &de);
                 int64_t worst = read_row(&in, e0, de, n, cycle), wait;
                 n = row_demands(&df, t, &e0, &de);
@@ -394,6 +476,7 @@ hn_status hn_systolic_memory(const hn_systolic *a, const hn_systolic_layer *l, h
                 if (wait > worst) worst = wait;
                 end = cycle + wait;
                 stalls += worst;
+                i++, t++;
             }
         }
     if (!st) st = write_finish(&out, end);
