@@ -19,8 +19,9 @@
  *   the buffer is full during a drain. Each row stalls by the largest of the three waits; the layer
  *   ends at the last row's cycle.
  *
- * Each demand costs a binary search among the sets holding its word, so a layer costs its demand
- * rows x (R + 2C) searches: microseconds to milliseconds, against SCALE-Sim's seconds. */
+ * Cost: tables of a line per prefetch-matrix element (and the ifmap words' lines), then a search per
+ * run of quiet rows and a replay of each row around a prefetch or a drain: a few milliseconds for a
+ * large layer on small SRAMs, against SCALE-Sim's seconds. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
