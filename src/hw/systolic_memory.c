@@ -160,6 +160,8 @@ static hn_status list_occurrences(read_buffer *b, const hn_systolic_layer *l) {
     const gemm *g = b->g;
     const prefetch_layout *pl = &b->layout;
     const int64_t words = (int64_t)l->ifmap_h * l->ifmap_w * l->channels, iw = l->ifmap_w, ch = l->channels;
+    if (words >= INT32_MAX)
+        return hn_error(HN_ERR_INVALID, "systolic memory: an ifmap of %lld words is too large to replay", (long long)words);
     int64_t *pixel = hn_alloc(sizeof(int64_t) * (size_t)g->P), *tap = hn_alloc(sizeof(int64_t) * (size_t)g->W);
     int32_t *word = b->word = hn_alloc(sizeof(int32_t) * (size_t)(pl->M * pl->N));
     b->first = hn_calloc(sizeof(int32_t) * ((size_t)words + 2));
