@@ -152,43 +152,61 @@ typedef struct {
     int64_t dram_words;
 } read_buffer;
 
-static void read_buffer_free(read_buffer *b) { hn_free(b->line), hn_free(b->word), hn_free(b->first), hn_free(b->lines); }
-
 /* The ifmap's per-word lists of lines (first, lines), from the word of each element: the pixel's
- * window corner plus the tap's offset (in (row, column, channel) order) */
-static hn_status list_occurrences(read_buffer *b, const hn_systolic_layer *l) {
+ * window corner plus the tap's offset (in (row, column, channel) order). pixel (P) and tap (W) are
+ * scratch. */
+static void list_occurrences(read_buffer *b, const hn_systolic_layer *l, int64_t *pixel, int64_t *tap) {
     const gemm *g = b->g;
     const prefetch_layout *pl = &b->layout;
     const int64_t words = (int64_t)l->ifmap_h * l->ifmap_w * l->channels, iw = l->ifmap_w, ch = l->channels;
-    if (words >= INT32_MAX)
-        return hn_error(HN_ERR_INVALID, "systolic memory: an ifmap of %lld words is too large to replay", (long long)words);
-    int64_t *pixel = hn_alloc(sizeof(int64_t) * (size_t)g->P), *tap = hn_alloc(sizeof(int64_t) * (size_t)g->W);
-    int32_t *word = b->word = hn_alloc(sizeof(int32_t) * (size_t)(pl->M * pl->N));
-    b->first = hn_calloc(sizeof(int32_t) * ((size_t)words + 2));
-    hn_status st = pixel && tap && word && b->first ? HN_OK : hn_error(HN_ERR_NOMEM, "systolic memory: %lld ifmap words", (long long)words);
-    if (!st) {
-        for (int64_t p = 0; p < g->P; p++) pixel[p] = ((p / g->ow) * g->stride * iw + (p % g->ow) * g->stride) * ch;
-        for (int64_t w = 0; w < g->W; w++) tap[w] = ((w / (g->fw * ch)) * iw + w % (g->fw * ch) / ch) * ch + w % ch;
-        const int64_t *vs = pl->v_is_pixel_or_filter ? pixel : tap, *is = pl->v_is_pixel_or_filter ? tap : pixel;
-        for (int64_t r = 0, e = 0; r < pl->M; r++) {
-            const int64_t v0 = r / pl->rows * pl->N, valid = min64(pl->N, pl->limit - v0), base = is[r % pl->rows];
-            for (int64_t c = 0; c < pl->N; c++, e++) {
-                word[e] = c < valid ? (int32_t)(base + vs[v0 + c]) : -1;
-                if (c < valid) b->first[word[e] + 2]++;
-            }
+    int32_t *word = b->word;
+    memset(b->first, 0, sizeof(int32_t) * ((size_t)words + 2));
+    for (int64_t p = 0; p < g->P; p++) pixel[p] = ((p / g->ow) * g->stride * iw + (p % g->ow) * g->stride) * ch;
+    for (int64_t w = 0; w < g->W; w++) tap[w] = ((w / (g->fw * ch)) * iw + w % (g->fw * ch) / ch) * ch + w % ch;
+    const int64_t *vs = pl->v_is_pixel_or_filter ? pixel : tap, *is = pl->v_is_pixel_or_filter ? tap : pixel;
+    for (int64_t r = 0, e = 0; r < pl->M; r++) {
+        const int64_t v0 = r / pl->rows * pl->N, valid = min64(pl->N, pl->limit - v0), base = is[r % pl->rows];
+        for (int64_t c = 0; c < pl->N; c++, e++) {
+            word[e] = c < valid ? (int32_t)(base + vs[v0 + c]) : -1;
+            if (c < valid) b->first[word[e] + 2]++;
         }
-        for (int64_t a = 0; a < words; a++) b->first[a + 2] += b->first[a + 1];
-        b->lines = hn_alloc(sizeof(int32_t) * (size_t)(b->first[words + 1] > 0 ? b->first[words + 1] : 1));
-        if (!b->lines) st = hn_error(HN_ERR_NOMEM, "systolic memory: %lld ifmap lines", (long long)b->first[words + 1]);
-        for (int64_t e = 0; !st && e < pl->M * pl->N; e++)
-            if (word[e] >= 0) b->lines[b->first[word[e] + 1]++] = b->line[e];
     }
-    hn_free(pixel), hn_free(tap);
-    return st;
+    for (int64_t a = 0; a < words; a++) b->first[a + 2] += b->first[a + 1];
+    for (int64_t e = 0; e < pl->M * pl->N; e++)
+        if (word[e] >= 0) b->lines[b->first[word[e] + 1]++] = b->line[e];
 }
 
+/* The replay's tables, carved from one block (one allocation per layer: so that malloc keeps reusing
+ * it rather than mapping and unmapping fresh pages every layer) */
+typedef struct {
+    void *block;
+    int32_t *ifmap_line, *filter_line, *word, *first, *lines;
+    int64_t *pixel, *tap;
+} replay_tables;
+
+static hn_status replay_tables_alloc(replay_tables *t, const gemm *g, const hn_systolic_layer *l) {
+    const prefetch_layout in = prefetch_shape(g, IFMAP), fl = prefetch_shape(g, FILTER);
+    const int64_t n_in = in.M * in.N, n_fl = fl.M * fl.N, words = (int64_t)l->ifmap_h * l->ifmap_w * l->channels;
+    memset(t, 0, sizeof *t);
+    if (n_in >= INT32_MAX || n_fl >= INT32_MAX || words >= INT32_MAX)
+        return hn_error(HN_ERR_INVALID, "systolic memory: a layer of %lld ifmap and %lld filter elements is too large to replay",
+                        (long long)n_in, (long long)n_fl);
+    const size_t w32 = (size_t)(3 * n_in + n_fl + words + 2), w64 = (size_t)(g->P + g->W);
+    int32_t *p = t->block = hn_alloc(sizeof(int64_t) * w64 + sizeof(int32_t) * w32);
+    if (!p) return hn_error(HN_ERR_NOMEM, "systolic memory: tables of %zu bytes", sizeof(int64_t) * w64 + sizeof(int32_t) * w32);
+    t->pixel = (int64_t *)(void *)p, t->tap = t->pixel + g->P; /* the int64 tables first: aligned */
+    p = (int32_t *)(void *)(t->tap + g->W);
+    t->ifmap_line = p, p += n_in;
+    t->word = p, p += n_in;
+    t->lines = p, p += n_in;
+    t->filter_line = p, p += n_fl;
+    t->first = p;
+    return HN_OK;
+}
+
+/* The operand's buffer over its tables (replay_tables): line, and for the ifmap word, first, lines */
 static hn_status read_buffer_init(read_buffer *b, const gemm *g, const hn_systolic_layer *l, int op, int64_t sram_words,
-                                  int64_t bw) {
+                                  int64_t bw, const replay_tables *t) {
     const int64_t per_line = (sram_words + 99) / 100; /* SCALE-Sim's lookup sets: a hundredth of the SRAM */
     memset(b, 0, sizeof *b);
     if (sram_words < 2) /* SCALE-Sim would wait forever for a prefetch that has no room */
@@ -196,15 +214,10 @@ static hn_status read_buffer_init(read_buffer *b, const gemm *g, const hn_systol
                         "systolic: the %s SRAM holds %lld word(s); double buffering under a limited bandwidth needs at "
                         "least 2 (give it a larger size)",
                         op == IFMAP ? "ifmap" : "filter", (long long)sram_words);
-    b->g = g, b->op = op, b->layout = prefetch_shape(g, op);
+    b->g = g, b->op = op, b->layout = prefetch_shape(g, op), b->line = op == IFMAP ? t->ifmap_line : t->filter_line;
     const int64_t M = b->layout.M, N = b->layout.N, n = M * N;
     /* only the last block has nulls: its columns from last_valid on */
     const int64_t last_block = M - b->layout.rows, last_valid = b->layout.limit - (M / b->layout.rows - 1) * N;
-    if (n >= INT32_MAX)
-        return hn_error(HN_ERR_INVALID, "systolic memory: a layer of %lld operand elements is too large to replay",
-                        (long long)n);
-    b->line = hn_alloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
-    if (!b->line) return hn_error(HN_ERR_NOMEM, "systolic memory: a prefetch order of %lld words", (long long)n);
     /* lines in prefetch order (row-major, or along anti-diagonals d = r + c, each from its bottom-left
      * end); SCALE-Sim counts repeats, and ends with a line that may be empty */
     int32_t line = 0, in_line = 0;
@@ -222,11 +235,8 @@ static hn_status read_buffer_init(read_buffer *b, const gemm *g, const hn_systol
             }
     b->nlines = line + 1;
     if (op == IFMAP) {
-        hn_status st = list_occurrences(b, l);
-        if (st) {
-            read_buffer_free(b);
-            return st;
-        }
+        b->word = t->word, b->first = t->first, b->lines = t->lines;
+        list_occurrences(b, l, t->pixel, t->tap);
     }
     int64_t active_words = (sram_words + 1) / 2, prefetch_words = sram_words - active_words;
     int64_t max_active = (active_words + per_line - 1) / per_line, max_prefetch = (prefetch_words + per_line - 1) / per_line;
@@ -449,10 +459,12 @@ hn_status hn_systolic_memory(const hn_systolic *a, const hn_systolic_layer *l, h
     write_buffer out = {.total = (int64_t)(a->ofmap_sram_kb * words_per_kb), .bw = bw};
     out.active = (out.total + 1) / 2, out.free = out.total;
     out.drain_lines = max64(1, (out.total - out.active + bw - 1) / bw); /* a one-word buffer still drains */
-    hn_status st = read_buffer_init(&in, &g, l, IFMAP, (int64_t)(a->ifmap_sram_kb * words_per_kb), bw);
-    if (st) return st;
-    if ((st = read_buffer_init(&fl, &g, l, FILTER, (int64_t)(a->filter_sram_kb * words_per_kb), bw))) {
-        read_buffer_free(&in);
+    replay_tables tables;
+    hn_status st = replay_tables_alloc(&tables, &g, l);
+    if (!st) st = read_buffer_init(&in, &g, l, IFMAP, (int64_t)(a->ifmap_sram_kb * words_per_kb), bw, &tables);
+    if (!st) st = read_buffer_init(&fl, &g, l, FILTER, (int64_t)(a->filter_sram_kb * words_per_kb), bw, &tables);
+    if (st) {
+        hn_free(tables.block);
         return st;
     }
     /* the first demand row (cycle 0) fills both active halves, done just before it */
@@ -490,6 +502,6 @@ hn_status hn_systolic_memory(const hn_systolic *a, const hn_systolic_layer *l, h
         r->total_cycles = end;
         r->stall_cycles = stalls;
     }
-    hn_free(out.partial), hn_free(out.partial_words), read_buffer_free(&in), read_buffer_free(&fl);
+    hn_free(out.partial), hn_free(out.partial_words), hn_free(tables.block);
     return st;
 }
