@@ -152,28 +152,34 @@ typedef struct {
     int64_t dram_words;
 } read_buffer;
 
-/* The ifmap's per-word lists of lines (first, lines), from the word of each element: the pixel's
- * window corner plus the tap's offset (in (row, column, channel) order). pixel (P) and tap (W) are
- * scratch. */
-static void list_occurrences(read_buffer *b, const hn_systolic_layer *l, int64_t *pixel, int64_t *tap) {
+/* The ifmap's per-word lists of lines (first, lines) and each element's word (word): the pixel's
+ * window corner plus the tap's offset, in (row, column, channel) order. Word (y, x, c) is read by
+ * every tap (ty, tx, c) whose window corner (y - ty, x - tx) is an output pixel, which makes its list
+ * as long as the rows that can read row y times the columns that can read column x: the lists' bounds
+ * need no pass over the elements. pixel (P), tap (W), reads (ifmap_h + ifmap_w) are scratch. */
+static void list_occurrences(read_buffer *b, const hn_systolic_layer *l, int64_t *pixel, int64_t *tap, int32_t *reads) {
     const gemm *g = b->g;
     const prefetch_layout *pl = &b->layout;
-    const int64_t words = (int64_t)l->ifmap_h * l->ifmap_w * l->channels, iw = l->ifmap_w, ch = l->channels;
-    int32_t *word = b->word;
-    memset(b->first, 0, sizeof(int32_t) * ((size_t)words + 2));
-    for (int64_t p = 0; p < g->P; p++) pixel[p] = ((p / g->ow) * g->stride * iw + (p % g->ow) * g->stride) * ch;
+    const int64_t ih = l->ifmap_h, iw = l->ifmap_w, ch = l->channels, fh = l->filter_h, s = g->stride;
+    int32_t *word = b->word, *reads_x = reads + ih;
+    for (int64_t y = 0; y < ih; y++) /* rows of output pixels reading input row y; columns alike */
+        for (int64_t t = reads[y] = 0; t < fh; t++) reads[y] += y >= t && (y - t) % s == 0 && (y - t) / s < g->oh;
+    for (int64_t x = 0; x < iw; x++)
+        for (int64_t t = reads_x[x] = 0; t < g->fw; t++) reads_x[x] += x >= t && (x - t) % s == 0 && (x - t) / s < g->ow;
+    b->first[0] = b->first[1] = 0;
+    for (int64_t y = 0, a = 0; y < ih; y++)
+        for (int64_t x = 0; x < iw; x++)
+            for (int64_t c = 0; c < ch; c++, a++) b->first[a + 2] = b->first[a + 1] + reads[y] * reads_x[x];
+    for (int64_t p = 0; p < g->P; p++) pixel[p] = ((p / g->ow) * s * iw + (p % g->ow) * s) * ch;
     for (int64_t w = 0; w < g->W; w++) tap[w] = ((w / (g->fw * ch)) * iw + w % (g->fw * ch) / ch) * ch + w % ch;
     const int64_t *vs = pl->v_is_pixel_or_filter ? pixel : tap, *is = pl->v_is_pixel_or_filter ? tap : pixel;
     for (int64_t r = 0, e = 0; r < pl->M; r++) {
         const int64_t v0 = r / pl->rows * pl->N, valid = min64(pl->N, pl->limit - v0), base = is[r % pl->rows];
         for (int64_t c = 0; c < pl->N; c++, e++) {
             word[e] = c < valid ? (int32_t)(base + vs[v0 + c]) : -1;
-            if (c < valid) b->first[word[e] + 2]++;
+            if (c < valid) b->lines[b->first[word[e] + 1]++] = b->line[e];
         }
     }
-    for (int64_t a = 0; a < words; a++) b->first[a + 2] += b->first[a + 1];
-    for (int64_t e = 0; e < pl->M * pl->N; e++)
-        if (word[e] >= 0) b->lines[b->first[word[e] + 1]++] = b->line[e];
 }
 
 /* The replay's tables, carved from one block (one allocation per layer: so that malloc keeps reusing
@@ -182,6 +188,7 @@ typedef struct {
     void *block;
     int32_t *ifmap_line, *filter_line, *word, *first, *lines;
     int64_t *pixel, *tap;
+    int32_t *reads;
 } replay_tables;
 
 static hn_status replay_tables_alloc(replay_tables *t, const gemm *g, const hn_systolic_layer *l) {
@@ -191,7 +198,7 @@ static hn_status replay_tables_alloc(replay_tables *t, const gemm *g, const hn_s
     if (n_in >= INT32_MAX || n_fl >= INT32_MAX || words >= INT32_MAX)
         return hn_error(HN_ERR_INVALID, "systolic memory: a layer of %lld ifmap and %lld filter elements is too large to replay",
                         (long long)n_in, (long long)n_fl);
-    const size_t w32 = (size_t)(3 * n_in + n_fl + words + 2), w64 = (size_t)(g->P + g->W);
+    const size_t w32 = (size_t)(3 * n_in + n_fl + words + 2 + l->ifmap_h + l->ifmap_w), w64 = (size_t)(g->P + g->W);
     int32_t *p = t->block = hn_alloc(sizeof(int64_t) * w64 + sizeof(int32_t) * w32);
     if (!p) return hn_error(HN_ERR_NOMEM, "systolic memory: tables of %zu bytes", sizeof(int64_t) * w64 + sizeof(int32_t) * w32);
     t->pixel = (int64_t *)(void *)p, t->tap = t->pixel + g->P; /* the int64 tables first: aligned */
@@ -200,7 +207,8 @@ static hn_status replay_tables_alloc(replay_tables *t, const gemm *g, const hn_s
     t->word = p, p += n_in;
     t->lines = p, p += n_in;
     t->filter_line = p, p += n_fl;
-    t->first = p;
+    t->first = p, p += words + 2;
+    t->reads = p;
     return HN_OK;
 }
 
@@ -236,7 +244,7 @@ static hn_status read_buffer_init(read_buffer *b, const gemm *g, const hn_systol
     b->nlines = line + 1;
     if (op == IFMAP) {
         b->word = t->word, b->first = t->first, b->lines = t->lines;
-        list_occurrences(b, l, t->pixel, t->tap);
+        list_occurrences(b, l, t->pixel, t->tap, t->reads);
     }
     int64_t active_words = (sram_words + 1) / 2, prefetch_words = sram_words - active_words;
     int64_t max_active = (active_words + per_line - 1) / per_line, max_prefetch = (prefetch_words + per_line - 1) / per_line;
