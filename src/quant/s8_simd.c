@@ -208,7 +208,7 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"))) static 
                 }
             __m512i sums[8] = {a0, a1, a2, a3, b0, b1, b2, b3};
             for (int r = 0; r < 8; r++) /* sums[r]: channel oc + r % 4, positions 16 * (r / 4) on */
-                if (r % 4 < rows)
+                if (r % 4 < rows && keep[r / 4]) /* (past the last row nothing is kept, nor addressed) */
                     requant16(_mm512_add_epi32(sums[r], _mm512_set1_epi32(p->bias[oc + r % 4])), p, oc + r % 4,
                               out + (size_t)(oc + r % 4) * npix + at[r / 4], keep[r / 4]);
         }
