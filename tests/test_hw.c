@@ -384,6 +384,9 @@ static void systolic_graph(void) {
                   total.stall_cycles > layers[4].stall_cycles,
               "depthwise %lld cycles, %lld stalls (one channel %lld, %lld)", (long long)layers[4].total_cycles,
               (long long)layers[4].stall_cycles, (long long)r1.total_cycles, (long long)r1.stall_cycles);
+    a.filter_sram_kb = 1.0 / 1024; /* one word: refused, naming the node */
+    CHECK(hn_systolic_graph(&a, g, &total, layers) == HN_ERR_INVALID && strstr(hn_last_error(), "node ") &&
+          strstr(hn_last_error(), "filter SRAM holds 1 word"));
     hn_graph_free(g);
 }
 

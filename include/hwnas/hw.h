@@ -71,7 +71,9 @@ typedef struct {
 
 /* Models one layer. Exact, against SCALE-Sim v2, for cycles, mapping efficiency, compute utilisation
  * and SRAM traffic; with a limited bandwidth its DRAM traffic and stalls replay SCALE-Sim's buffers,
- * with an unlimited one DRAM traffic is an estimate (docs/hardware.md). Fails only with HN_ERR_NOMEM. */
+ * with an unlimited one DRAM traffic is an estimate (docs/hardware.md). Fails with HN_ERR_NOMEM, or
+ * HN_ERR_INVALID when a limited bandwidth meets an SRAM of under 2 words (no room to prefetch) or a
+ * layer too large to replay. */
 hn_status hn_systolic_layer_cost(const hn_systolic *a, const hn_systolic_layer *l, hn_systolic_result *r);
 /* Adds r to the running total t (cycles, counts and energy summed; percentages re-weighted). */
 void hn_systolic_accumulate(const hn_systolic *a, hn_systolic_result *t, const hn_systolic_result *r);
@@ -81,8 +83,8 @@ void hn_systolic_accumulate(const hn_systolic *a, hn_systolic_result *t, const h
  * layers as 1x1 convolutions of a 1x1 input; pooling, additions and batch norms or activations that
  * no producer absorbs run on one row of PEs as a vector unit (cols lanes, one operation per lane per
  * cycle, operands streamed through the SRAMs); fused nodes, concat and zero cost nothing. layers
- * (g->nnodes entries, or NULL) gets each node's result, *total their sum. Fails only with
- * HN_ERR_NOMEM. */
+ * (g->nnodes entries, or NULL) gets each node's result, *total their sum. Fails as
+ * hn_systolic_layer_cost does, the message naming the node. */
 hn_status hn_systolic_graph(const hn_systolic *a, const hn_graph *g, hn_systolic_result *total,
                             hn_systolic_result *layers);
 

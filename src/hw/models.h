@@ -26,8 +26,8 @@ hn_status hw_schedule(const hn_graph *g, const bool *fused, int64_t *live, int64
 
 /* A layer's DRAM traffic, stalls and total cycles under a limited bandwidth (a->bandwidth >= 1, whole
  * words per cycle), replaying SCALE-Sim v2's double-buffered SRAMs (systolic_memory.c): sets r's
- * dram_* counts, stall_cycles and total_cycles for one copy of the layer. Fails only with
- * HN_ERR_NOMEM. */
+ * dram_* counts, stall_cycles and total_cycles for one copy of the layer. Fails with HN_ERR_NOMEM,
+ * or HN_ERR_INVALID for an ifmap or filter SRAM of under 2 words or a layer too large to replay. */
 hn_status hn_systolic_memory(const hn_systolic *a, const hn_systolic_layer *l, hn_systolic_result *r);
 
 hn_status mcu_graph_cost(const hn_mcu *m, const hn_graph *g, hn_hw_cost *total, hn_hw_cost *layers);

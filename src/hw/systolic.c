@@ -151,7 +151,10 @@ hn_status hn_systolic_graph(const hn_systolic *a, const hn_graph *g, hn_systolic
             } else {
                 l.ifmap_h = l.ifmap_w = 1, l.channels = in.c * in.h * in.w, l.filters = n->out;
             }
-            if ((st = hn_systolic_layer_cost(a, &l, &r))) break;
+            if ((st = hn_systolic_layer_cost(a, &l, &r))) {
+                st = hn_error_prefix(st, "node %s", n->name);
+                break;
+            }
         } else if (!fused[i]) {
             int64_t ops = hw_elementwise_ops(g, n), out = (int64_t)n->shape.c * n->shape.h * n->shape.w, reads = ops;
             if (n->op == HN_OP_ADD) reads = out * n->ninputs;

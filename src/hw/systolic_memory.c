@@ -213,15 +213,10 @@ static hn_status replay_tables_alloc(replay_tables *t, const gemm *g, const hn_s
 }
 
 /* The operand's buffer over its tables (replay_tables): line, and for the ifmap word, first, lines */
-static hn_status read_buffer_init(read_buffer *b, const gemm *g, const hn_systolic_layer *l, int op, int64_t sram_words,
+static void read_buffer_init(read_buffer *b, const gemm *g, const hn_systolic_layer *l, int op, int64_t sram_words,
                                   int64_t bw, const replay_tables *t) {
     const int64_t per_line = (sram_words + 99) / 100; /* SCALE-Sim's lookup sets: a hundredth of the SRAM */
     memset(b, 0, sizeof *b);
-    if (sram_words < 2) /* SCALE-Sim would wait forever for a prefetch that has no room */
-        return hn_error(HN_ERR_INVALID,
-                        "systolic: the %s SRAM holds %lld word(s); double buffering under a limited bandwidth needs at "
-                        "least 2 (give it a larger size)",
-                        op == IFMAP ? "ifmap" : "filter", (long long)sram_words);
     b->g = g, b->op = op, b->layout = prefetch_shape(g, op), b->line = op == IFMAP ? t->ifmap_line : t->filter_line;
     const int64_t M = b->layout.M, N = b->layout.N, n = M * N;
     /* only the last block has nulls: its columns from last_valid on */
@@ -255,7 +250,6 @@ static hn_status read_buffer_init(read_buffer *b, const gemm *g, const hn_systol
     b->fill_words = (fill_rows < fetch_rows ? fill_rows : fetch_rows) * bw;
     b->prefetch_cycles = prefetch_rows;
     b->prefetch_words = prefetch_rows * bw;
-    return HN_OK;
 }
 
 /* How far line l is into the active window (circularly); in it when < active */
@@ -467,14 +461,17 @@ hn_status hn_systolic_memory(const hn_systolic *a, const hn_systolic_layer *l, h
     write_buffer out = {.total = (int64_t)(a->ofmap_sram_kb * words_per_kb), .bw = bw};
     out.active = (out.total + 1) / 2, out.free = out.total;
     out.drain_lines = max64(1, (out.total - out.active + bw - 1) / bw); /* a one-word buffer still drains */
+    const int64_t in_words = (int64_t)(a->ifmap_sram_kb * words_per_kb), fl_words = (int64_t)(a->filter_sram_kb * words_per_kb);
+    if (in_words < 2 || fl_words < 2) /* SCALE-Sim would wait forever for a prefetch that has no room */
+        return hn_error(HN_ERR_INVALID,
+                        "systolic: the %s SRAM holds %lld word(s); double buffering under a limited bandwidth needs at "
+                        "least 2 (give it a larger size)",
+                        in_words < 2 ? "ifmap" : "filter", (long long)(in_words < 2 ? in_words : fl_words));
     replay_tables tables;
     hn_status st = replay_tables_alloc(&tables, &g, l);
-    if (!st) st = read_buffer_init(&in, &g, l, IFMAP, (int64_t)(a->ifmap_sram_kb * words_per_kb), bw, &tables);
-    if (!st) st = read_buffer_init(&fl, &g, l, FILTER, (int64_t)(a->filter_sram_kb * words_per_kb), bw, &tables);
-    if (st) {
-        hn_free(tables.block);
-        return st;
-    }
+    if (st) return st;
+    read_buffer_init(&in, &g, l, IFMAP, in_words, bw, &tables);
+    read_buffer_init(&fl, &g, l, FILTER, fl_words, bw, &tables);
     /* the first demand row (cycle 0) fills both active halves, done just before it */
     in.dram_words = in.fill_words, fl.dram_words = fl.fill_words, in.last_done = fl.last_done = -1;
     int64_t stalls = 0, i = 0, end = 0;
