@@ -7,12 +7,14 @@ set -euo pipefail
 # SQLite (study stores), protobuf-c and the ONNX schema (libonnx-dev's onnx.proto: ONNX export)
 # data: Debian's Fashion-MNIST (the default dataset)
 # tests: chromium (headless: the study report must load without console errors), xmllint (the SVG),
-# python3-onnx (onnx.checker) and python3-opencv (runs exported ONNX models)
-# tests/bench only: PyTorch (reference data, the training peer)
+# python3-onnx (onnx.checker), python3-opencv (runs exported ONNX models), PyTorch with NumPy and PyYAML
+# (check_onnx.py's reference evaluation of QDQ graphs, the example external trainer a study runs, and the
+# reference generators in tests/ref/)
+# bench only: Optuna (the search peer)
 pkgs=(build-essential cmake pkg-config libopenblas-openmp-dev libyaml-dev libjansson-dev zlib1g-dev libsqlite3-dev
       protobuf-c-compiler libprotobuf-c-dev libonnx-dev dataset-fashion-mnist chromium libxml2-utils python3-onnx
-      python3-opencv)
-if [ "${HWNAS_SETUP_PEERS:-0}" = 1 ]; then pkgs+=(python3-torch python3-numpy python3-optuna); fi
+      python3-opencv python3-torch python3-numpy python3-yaml)
+if [ "${HWNAS_SETUP_PEERS:-0}" = 1 ]; then pkgs+=(python3-optuna); fi
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -231,8 +231,11 @@ expect 2 "a tabular study has no dataset" -- "$HWNAS" train --from-study "$T/stu
 printf 'name: ctrlc\nspace: {name: nb201, width: 4, cells: 1}\ndataset: fashion-mnist\nvalidation: 500\nobjectives:\n  accuracy: max\nbudget:\n  trials: 2\nfidelity:\n  epochs: 1\n  train_fraction: 0.05\nfinal:\n  epochs: 0\nthreads: 1\n' > "$T/ctrlc.yaml"
 "$HWNAS" search "$T/ctrlc.yaml" --out "$T/ctrlc" > "$T/ctrlc.log" 2>&1 &
 pid=$!
-for _ in $(seq 300); do [ -s "$T/ctrlc/study.db" ] && break; sleep 0.1; done
-sleep 1
+# interrupt only once trial 1 is running (the dataset loads first; on a cold cache that takes a while)
+for _ in $(seq 300); do
+  [ -s "$T/ctrlc/study.db" ] && "$HWNAS" study show "$T/ctrlc" 2>/dev/null | grep -q "1 running" && break; sleep 0.1
+done
+sleep 0.5
 kill -INT "$pid"; wait "$pid"; rc=$?
 if [ "$rc" -eq 130 ] && grep -q "stopped during trial 1, which is back in the queue" "$T/ctrlc.log"; then
   pass=$((pass + 1))
