@@ -257,9 +257,8 @@ static hn_mcu test_mcu(void) {
 
 static hn_device mcu_device(void) {
     hn_device d;
-    memset(&d, 0, sizeof d);
-    d.kind = HN_DEVICE_MCU;
-    d.mcu = test_mcu();
+    CHECK_OK(hn_device_init(&d, "mcu", "test"));
+    *(hn_mcu *)hn_device_params(&d, "mcu") = test_mcu();
     return d;
 }
 
@@ -319,7 +318,7 @@ static void mcu_cases(void) {
               "concat: %lld, counting %lld, cycles %lld", (long long)t.peak_sram_bytes,
               (long long)cnt.peak_activation_bytes, (long long)t.cycles);
     /* too little SRAM: does not fit */
-    d.mcu.sram_bytes = 49;
+    ((hn_mcu *)hn_device_params(&d, "mcu"))->sram_bytes = 49;
     CHECK_OK(hn_device_cost(&d, g, &t, NULL));
     CHECK(!t.fits);
     hn_graph_free(g);
@@ -330,13 +329,14 @@ static void roofline_case(void) {
      * output 128, weights 72) at 1e8 B/s = 2.64 us: memory-bound, + 1 us overhead. Energy: 288 MACs x
      * 1 pJ + 264 B x 10 pJ. The fused batch norm and relu cost nothing. */
     hn_device d;
-    memset(&d, 0, sizeof d);
-    d.kind = HN_DEVICE_ROOFLINE;
-    d.roofline.peak_ops[HN_CLASS_FP32] = 1e9;
-    d.roofline.bandwidth_bytes_s = 1e8;
-    d.roofline.layer_overhead_s = 1e-6;
-    d.roofline.op_pj[HN_CLASS_FP32] = 1;
-    d.roofline.byte_pj = 10;
+    CHECK_OK(hn_device_init(&d, "roofline", "test"));
+    CHECK(!hn_device_params(&d, "mcu")); /* not of that kind */
+    hn_roofline *r = hn_device_params(&d, "roofline");
+    r->peak_ops[HN_CLASS_FP32] = 1e9;
+    r->bandwidth_bytes_s = 1e8;
+    r->layer_overhead_s = 1e-6;
+    r->op_pj[HN_CLASS_FP32] = 1;
+    r->byte_pj = 10;
     hn_graph *g;
     CHECK_OK(hn_graph_new((hn_shape){1, 4, 4}, &g));
     hn_node_spec c = hn_spec(HN_OP_CONV2D, 0);
@@ -403,13 +403,14 @@ static void device_files(void) {
         CHECK(!strcmp(d.name, names[i]));
     }
     CHECK_OK(hn_device_load(found, &d)); /* the last one: host */
-    CHECK(d.kind == HN_DEVICE_HOST && d.host.runs == 15);
+    CHECK(!strcmp(hn_device_kind(&d), "host") && ((const hn_host *)hn_device_params_const(&d, "host"))->runs == 15);
+    CHECK_ERR(hn_device_init(&d, "fpga", "x"), HN_ERR_INVALID, "unknown device kind 'fpga'");
     CHECK_ERR(hn_device_find("nosuch", dirs, found, sizeof found), HN_ERR_INVALID, "unknown device 'nosuch'");
     const char *tmp = "test_hw_device.yaml";
     struct {
         const char *text, *want;
     } bad[] = {
-        {"name: x\nkind: fpga\n", "test_hw_device.yaml:2: field 'kind': expected systolic, mcu, roofline or host, got 'fpga'"},
+        {"name: x\nkind: fpga\n", "test_hw_device.yaml:2: field 'kind': expected host, mcu, roofline or systolic, got 'fpga'"},
         {"name: x\nkind: mcu\nclock_hz: 1e6\nsram_bytes: 10\nflash_bytes: 10\nmacs_per_cycle: {int8: {conv: 1}}\nsram: 3\n",
          "test_hw_device.yaml:7: unknown field 'sram'"},
         {"name: x\nkind: mcu\nclock_hz: 1e6\nsram_bytes: 10\nflash_bytes: 10\nmacs_per_cycle: {int7: {conv: 1}}\n",

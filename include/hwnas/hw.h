@@ -4,6 +4,8 @@
 #ifndef HWNAS_HW_H
 #define HWNAS_HW_H
 
+#include <stdio.h>
+
 #include "hwnas/graph.h"
 
 #ifdef __cplusplus
@@ -98,8 +100,6 @@ hn_status hn_scalesim_read_topology(const char *path, hn_systolic_layer **layers
 
 /* ---- Device profiles and the cost of a network on a device (src/hw/device.c) ------------------- */
 
-typedef enum { HN_DEVICE_SYSTOLIC, HN_DEVICE_MCU, HN_DEVICE_ROOFLINE, HN_DEVICE_HOST } hn_device_kind;
-
 /* Data-type classes of MCU kernels and roofline peaks: a layer computes in the class of its weight
  * and input types (integers of at most 8 bits: int8; 16: int16; fp8/fp6/fp4 minifloats: fp8 where the
  * device has it, else fp16, else fp32; fp32: fp32). */
@@ -130,16 +130,33 @@ typedef struct {
     char lut_path[512]; /* latency lookup table cache ("": none) */
 } hn_host;
 
+/* A device profile: a model (one file per model, src/hw/device_KIND.c: its profile fields, its cost
+ * function and its description, in a table of functions) and that model's parameters (hn_systolic,
+ * hn_mcu, hn_roofline or hn_host for the built-in kinds), held by value so a profile copies freely. */
+#define HN_DEVICE_PARAMS_MAX 1024
+typedef struct hn_device_model hn_device_model; /* internal: src/hw/models.h */
 typedef struct {
     char name[64];
     char description[256];
     char path[512]; /* the profile file */
-    hn_device_kind kind;
-    hn_systolic systolic;
-    hn_mcu mcu;
-    hn_roofline roofline;
-    hn_host host;
+    const hn_device_model *model;
+    _Alignas(16) unsigned char params[HN_DEVICE_PARAMS_MAX]; /* the model's parameters */
 } hn_device;
+
+/* The kinds of device ("systolic", "mcu", "roofline", "host"), NULL-terminated. */
+const char *const *hn_device_kinds(void);
+/* d's kind name. */
+const char *hn_device_kind(const hn_device *d);
+/* Whether d's model runs the network (host) rather than computing its cost. */
+bool hn_device_measured(const hn_device *d);
+/* A profile made in code: kind's model with its defaults and no file (HN_ERR_INVALID for an unknown
+ * kind). Set the parameters through hn_device_params. */
+hn_status hn_device_init(hn_device *d, const char *kind, const char *name);
+/* d's parameters if d is of that kind (an hn_mcu for "mcu", ...), else NULL. Points into d. */
+void *hn_device_params(hn_device *d, const char *kind);
+const void *hn_device_params_const(const hn_device *d, const char *kind);
+/* Writes the model's parameters as 'hwnas hw show' prints them (aligned "field  value" lines). */
+void hn_device_describe(const hn_device *d, FILE *f);
 
 /* The metrics of a network (or one layer) on a device. Names as configs use them: latency_s,
  * energy_j, cycles, peak_sram_bytes, flash_bytes, fits, macs, params. */

@@ -93,7 +93,8 @@ int cmd_export(int argc, char **argv) {
     char dpath[1024];
     hn_status st = hn_device_find(device, cli_data_dirs("devices"), dpath, sizeof dpath);
     if (!st) st = hn_device_load(dpath, &dev);
-    if (!st && dev.kind != HN_DEVICE_MCU)
+    const hn_mcu *mcu = st ? NULL : hn_device_params_const(&dev, "mcu");
+    if (!st && !mcu)
         st = hn_error(HN_ERR_INVALID, "--device %s: not an MCU profile (hwnas hw list)", device);
     if (st) return cli_fail(st);
     if (mkdir(dir, 0777) && errno != EEXIST) return cli_fail(hn_error(HN_ERR_IO, "cannot create '%s': %s", dir, strerror(errno)));
@@ -138,8 +139,8 @@ int cmd_export(int argc, char **argv) {
     printf("build and run:  cc -std=c99 -O3 %s/model.c %s/main.c -o model && ./model\n\n", dir, dir);
     printf("%-30s %12s %12s\n", "", "RAM (bytes)", "flash (bytes)");
     printf("%-30s %12zu %12zu\n", "exported: arena / tables", info.arena_bytes, info.weight_bytes);
-    printf("%-30s %12lld %12lld\n", "", (long long)(cost.peak_sram_bytes - dev.mcu.runtime_sram_bytes),
-           (long long)(cost.flash_bytes - dev.mcu.runtime_flash_bytes));
+    printf("%-30s %12lld %12lld\n", "", (long long)(cost.peak_sram_bytes - mcu->runtime_sram_bytes),
+           (long long)(cost.flash_bytes - mcu->runtime_flash_bytes));
     printf("(second line: the %s model's prediction without its runtime allowance)\n", device);
 done:
     free(x), free(xq), free(y), free(idx);

@@ -33,7 +33,6 @@ static const char *help =
     "  hwnas hw cost --device cortex-m7 --space mbconv+quant --arch "
     "'r28|w1.0:k3e1,skip|w0.75:k5e6,k3e3,skip|w1.0:k7e6,k3e3,skip|w0.5:k5e3,k5e3,k3e6,skip|w1.0:k3e6,skip,skip#int8/int8'\n";
 
-static const char *const kind_names[] = {"systolic", "mcu", "roofline", "host"};
 
 static hn_status load_device(const char *name, hn_device *d) {
     char path[1024];
@@ -69,7 +68,7 @@ static int list(void) {
             for (int k = 0; k < shown; k++) dup |= !strcmp(seen[k], d.name);
             if (dup || shown == 64) continue;
             snprintf(seen[shown++], 64, "%s", d.name);
-            printf("%-16s %-9s %s\n", d.name, kind_names[d.kind], d.description);
+            printf("%-16s %-9s %s\n", d.name, hn_device_kind(&d), d.description);
         }
     }
     if (!shown) fprintf(stderr, "hwnas: no device profiles found (set HWNAS_DEVICE_PATH)\n");
@@ -80,48 +79,9 @@ static int show(const char *name) {
     hn_device d;
     hn_status st = load_device(name, &d);
     if (st) return cli_fail(st);
-    printf("name        %s\nkind        %s\ndescription %s\nfile        %s\n", d.name, kind_names[d.kind], d.description,
+    printf("name        %s\nkind        %s\ndescription %s\nfile        %s\n", d.name, hn_device_kind(&d), d.description,
            d.path);
-    static const char *const classes[] = {"int8", "int16", "fp8", "fp16", "fp32"};
-    switch (d.kind) {
-    case HN_DEVICE_SYSTOLIC: {
-        const hn_systolic *s = &d.systolic;
-        printf("array       %d x %d, %s-stationary, %d-byte words, %.4g Hz\n", s->rows, s->cols,
-               (const char *const[]){"output", "weight", "input"}[s->dataflow], s->word_bytes, s->clock_hz);
-        printf("SRAM        ifmap %g KB, filter %g KB, ofmap %g KB\n", s->ifmap_sram_kb, s->filter_sram_kb, s->ofmap_sram_kb);
-        if (s->bandwidth > 0) printf("DRAM        %g words/cycle per operand\n", s->bandwidth);
-        else printf("DRAM        unlimited (never stalls)\n");
-        printf("energy      %g pJ/MAC, %g pJ/SRAM word, %g pJ/DRAM word\n", s->mac_pj, s->sram_pj_per_word,
-               s->dram_pj_per_word);
-        break;
-    }
-    case HN_DEVICE_MCU: {
-        const hn_mcu *m = &d.mcu;
-        printf("clock       %.4g Hz\nSRAM        %lld bytes (runtime %lld)\nflash       %lld bytes (runtime %lld)\n",
-               m->clock_hz, (long long)m->sram_bytes, (long long)m->runtime_sram_bytes, (long long)m->flash_bytes,
-               (long long)m->runtime_flash_bytes);
-        printf("MACs/cycle  %-6s %6s %9s %9s %6s\n", "", "conv", "depthwise", "pointwise", "linear");
-        for (int c = 0; c < HN_CLASS_COUNT; c++) {
-            const double *v = m->macs_per_cycle[c];
-            if (v[0] + v[1] + v[2] + v[3] > 0)
-                printf("            %-6s %6.2f %9.2f %9.2f %6.2f\n", classes[c], v[0], v[1], v[2], v[3]);
-        }
-        printf("elementwise %g cycles/element\npower       %g W\n", m->elementwise_cycles, m->power_w);
-        break;
-    }
-    case HN_DEVICE_ROOFLINE: {
-        const hn_roofline *r = &d.roofline;
-        printf("peak       ");
-        for (int c = 0; c < HN_CLASS_COUNT; c++)
-            if (r->peak_ops[c] > 0) printf(" %s %.3g op/s,", classes[c], r->peak_ops[c]);
-        printf("\nbandwidth   %.3g bytes/s\noverhead    %g s per layer\n", r->bandwidth_bytes_s, r->layer_overhead_s);
-        break;
-    }
-    case HN_DEVICE_HOST:
-        printf("threads     %d\nmeasure     %d warm-up passes, median of %d\nlookup      %s\n", d.host.threads,
-               d.host.warmup, d.host.runs, d.host.lut_path[0] ? d.host.lut_path : "(in memory)");
-        break;
-    }
+    hn_device_describe(&d, stdout);
     return 0;
 }
 
@@ -158,7 +118,7 @@ static int cost(const char *device, const char *space, const char *arch, const c
     hn_device d;
     hn_graph *g = NULL;
     hn_status st = load_device(device, &d);
-    if (!st) st = build(space, arch, net, input, classes, d.kind == HN_DEVICE_HOST, &g);
+    if (!st) st = build(space, arch, net, input, classes, hn_device_measured(&d), &g);
     if (st) return cli_fail(st);
     hn_hw_cost t, *layers = per_layer ? hn_alloc(sizeof(hn_hw_cost) * (size_t)g->nnodes) : NULL;
     if (per_layer && !layers) st = HN_ERR_NOMEM;
@@ -194,13 +154,14 @@ static int cost(const char *device, const char *space, const char *arch, const c
             }
             printf("\n");
         }
-        printf("device           %s (%s)\n", d.name, kind_names[d.kind]);
+        printf("device           %s (%s)\n", d.name, hn_device_kind(&d));
         printf("latency_s        %.6g\nenergy_j         %.6g\n", t.latency_s, t.energy_j);
         if (t.cycles) printf("cycles           %lld\n", (long long)t.cycles);
-        if (d.kind == HN_DEVICE_MCU) {
+        const hn_mcu *mcu = hn_device_params_const(&d, "mcu");
+        if (mcu) {
             printf("peak_sram_bytes  %lld of %lld\nflash_bytes      %lld of %lld\nfits             %s\n",
-                   (long long)t.peak_sram_bytes, (long long)d.mcu.sram_bytes, (long long)t.flash_bytes,
-                   (long long)d.mcu.flash_bytes, t.fits ? "yes" : "no");
+                   (long long)t.peak_sram_bytes, (long long)mcu->sram_bytes, (long long)t.flash_bytes,
+                   (long long)mcu->flash_bytes, t.fits ? "yes" : "no");
         }
         printf("macs             %lld\nparams           %lld\n", (long long)t.macs, (long long)t.params);
     }
@@ -292,7 +253,8 @@ static int validate(const char *device, const char *space, long n, long seed, bo
     hn_device d;
     hn_status st = load_device(device, &d);
     if (st) return cli_fail(st);
-    if (d.kind != HN_DEVICE_HOST) return cli_usage_error("hw", "validate needs a host device, '%s' is %s", d.name, kind_names[d.kind]);
+    const hn_host *host = hn_device_params_const(&d, "host");
+    if (!host) return cli_usage_error("hw", "validate needs a host device, '%s' is %s", d.name, hn_device_kind(&d));
     const hn_space *s = hn_space_find(space);
     if (!s) return cli_usage_error("hw", "unknown space '%s' (see 'hwnas space list')", space);
     double *rounds = hn_alloc(sizeof(double) * (PASSES + 3) * (size_t)n), *measured = rounds + PASSES * n,
@@ -303,7 +265,7 @@ static int validate(const char *device, const char *space, long n, long seed, bo
         hn_free(rounds), hn_free(genos);
         return cli_fail(HN_ERR_NOMEM);
     }
-    st = hn_host_lut_open(&d.host, d.host.lut_path, &lut);
+    st = hn_host_lut_open(host, host->lut_path, &lut);
     hn_rng r;
     hn_rng_seed(&r, (uint64_t)seed, 0x9e3779b97f4a7c15ULL);
     for (long i = 0; i < n; i++) hn_space_sample(s, &r, genos + i * HN_SPACE_MAX_DECISIONS);
@@ -321,7 +283,7 @@ static int validate(const char *device, const char *space, long n, long seed, bo
                 /* a whole pass is at the mercy of preemptions on a shared machine (they land on
                  * random layers of random passes); the sum of each layer's fastest step is not */
                 double total, *steps = hn_alloc(sizeof(double) * (size_t)g->nnodes), sum = 0;
-                st = steps ? hn_host_measure(&d.host, g, true, &total, steps) : HN_ERR_NOMEM;
+                st = steps ? hn_host_measure(host, g, true, &total, steps) : HN_ERR_NOMEM;
                 for (int j = 0; !st && j < g->nnodes; j++) sum += steps[j];
                 rounds[(pass - 1) * n + i] = sum;
                 hn_free(steps);
@@ -362,7 +324,7 @@ static int validate(const char *device, const char *space, long n, long seed, bo
                              hn_now() - t0, "archs", archs, "measured_s", meas, "predicted_s", pred, "macs", mac));
     } else {
         printf("%ld %s architectures measured on %s (%d thread%s; median of %d rounds of %d runs each)\n", n, space,
-               d.name, d.host.threads, d.host.threads == 1 ? "" : "s", PASSES, d.host.runs);
+               d.name, host->threads, host->threads == 1 ? "" : "s", PASSES, host->runs);
         printf("Spearman rank correlation with the measured latency:\n");
         printf("  lookup table  %.3f\n  MACs          %.3f\n", rho_lut, rho_macs);
     }

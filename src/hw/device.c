@@ -1,76 +1,85 @@
-/* Device profiles (YAML files, devices/NAME.yaml; format in docs/hardware.md) and the dispatch of a network's
- * cost to the profile's model. */
+/* Device profiles (YAML files, devices/NAME.yaml; format in docs/hardware.md): reading them through
+ * their model's table (src/hw/device_KIND.c) and the dispatch of a network's cost to the model. No
+ * kind is known here: a new model is a new file. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../core/yaml_util.h"
 #include "models.h"
 
-static const char *const class_names[HN_CLASS_COUNT] = {"int8", "int16", "fp8", "fp16", "fp32"};
-static const char *const kernel_names[HN_KERNEL_COUNT] = {"conv", "depthwise", "pointwise", "linear"};
+const char *const hw_class_names[HN_CLASS_COUNT] = {"int8", "int16", "fp8", "fp16", "fp32"};
 
-static hn_status bad_key(const yfile *f, const yaml_node_t *k, const char *where, const char *known) {
+hn_status hw_bad_key(const yfile *f, const yaml_node_t *k, const char *where, const char *known) {
     return hn_error(HN_ERR_INVALID, "%s:%d: unknown field '%s'%s (known: %s)", f->path, yline(k), yscalar(k), where,
                     known);
 }
 
-static hn_status expect_map(const yfile *f, const yaml_node_t *n, const char *field) {
+hn_status hw_expect_map(const yfile *f, const yaml_node_t *n, const char *field) {
     if (n->type == YAML_MAPPING_NODE) return HN_OK;
     return hn_error(HN_ERR_INVALID, "%s:%d: field '%s': expected a mapping such as {int8: 1.0}", f->path, yline(n),
                     field);
 }
 
-static int index_of(const char *s, const char *const *names, int n) {
+int hw_index_of(const char *s, const char *const *names, int n) {
     for (int i = 0; s && i < n; i++)
         if (!strcmp(s, names[i])) return i;
     return -1;
 }
 
-/* {int8: {conv: 1.0, ...}, fp32: {...}} */
-static hn_status read_macs_per_cycle(const yfile *f, const yaml_node_t *n, hn_mcu *m) {
-    hn_status st = expect_map(f, n, "macs_per_cycle");
-    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; !st && p < n->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = ynode(f, p->key), *v = ynode(f, p->value);
-        int c = index_of(yscalar(k), class_names, HN_CLASS_COUNT);
-        if (c < 0) return bad_key(f, k, " in macs_per_cycle", "int8, int16, fp8, fp16, fp32");
-        if ((st = expect_map(f, v, yscalar(k)))) return st;
-        for (yaml_node_pair_t *q = v->data.mapping.pairs.start; !st && q < v->data.mapping.pairs.top; q++) {
-            yaml_node_t *kk = ynode(f, q->key);
-            int kind = index_of(yscalar(kk), kernel_names, HN_KERNEL_COUNT);
-            if (kind < 0) return bad_key(f, kk, " in macs_per_cycle", "conv, depthwise, pointwise, linear");
-            st = ydouble(f, ynode(f, q->value), yscalar(kk), 1e-6, 1e6, &m->macs_per_cycle[c][kind]);
-        }
-    }
-    return st;
-}
-
-/* {int8: v, ...} for roofline peaks and energies; extra names (byte) go to *extra */
-static hn_status read_class_map(const yfile *f, const yaml_node_t *n, const char *field, double lo, double *out,
-                                const char *extra_name, double *extra) {
-    hn_status st = expect_map(f, n, field);
-    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; !st && p < n->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = ynode(f, p->key), *v = ynode(f, p->value);
-        int c = index_of(yscalar(k), class_names, HN_CLASS_COUNT);
-        if (c >= 0) st = ydouble(f, v, yscalar(k), lo, 1e30, &out[c]);
-        else if (extra_name && yscalar(k) && !strcmp(yscalar(k), extra_name)) st = ydouble(f, v, extra_name, 0, 1e30, extra);
-        else {
-            char known[96];
-            snprintf(known, sizeof known, "int8, int16, fp8, fp16, fp32%s%s", extra_name ? ", " : "", extra_name ? extra_name : "");
-            char where[64];
-            snprintf(where, sizeof where, " in %s", field);
-            return bad_key(f, k, where, known);
-        }
-    }
-    return st;
-}
-
-static hn_status read_int64(const yfile *f, const yaml_node_t *n, const char *field, int64_t *out) {
+hn_status hw_read_int64(const yfile *f, const yaml_node_t *n, const char *field, int64_t *out) {
     double v;
     hn_status st = ydouble(f, n, field, 0, 1e15, &v);
     if (st == HN_OK) *out = (int64_t)v;
     return st;
+}
+
+static const hn_device_model *model_of(const char *kind) {
+    for (int i = 0; kind && hn_builtin_device_models[i]; i++)
+        if (!strcmp(hn_builtin_device_models[i]->kind, kind)) return hn_builtin_device_models[i];
+    return NULL;
+}
+
+/* "systolic, mcu, roofline or host" */
+static void kind_list(char *buf, size_t cap) {
+    buf[0] = 0;
+    for (int i = 0; hn_builtin_device_models[i]; i++)
+        snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s", i == 0 ? "" : hn_builtin_device_models[i + 1] ? ", " : " or ",
+                 hn_builtin_device_models[i]->kind);
+}
+
+const char *const *hn_device_kinds(void) {
+    static const char *names[16];
+    for (int i = 0; i < 15 && hn_builtin_device_models[i]; i++) names[i] = hn_builtin_device_models[i]->kind;
+    return names;
+}
+
+const char *hn_device_kind(const hn_device *d) { return d->model ? d->model->kind : "?"; }
+bool hn_device_measured(const hn_device *d) { return d->model && d->model->measured; }
+
+void *hn_device_params(hn_device *d, const char *kind) {
+    return d->model && !strcmp(d->model->kind, kind) ? d->params : NULL;
+}
+const void *hn_device_params_const(const hn_device *d, const char *kind) {
+    return d->model && !strcmp(d->model->kind, kind) ? d->params : NULL;
+}
+
+void hn_device_describe(const hn_device *d, FILE *f) {
+    if (d->model) d->model->describe(d->params, f);
+}
+
+hn_status hn_device_init(hn_device *d, const char *kind, const char *name) {
+    memset(d, 0, sizeof *d);
+    d->model = model_of(kind);
+    if (!d->model) {
+        char kinds[128];
+        kind_list(kinds, sizeof kinds);
+        return hn_error(HN_ERR_INVALID, "unknown device kind '%s' (known: %s)", kind ? kind : "", kinds);
+    }
+    HN_ASSERT(d->model->params_size <= HN_DEVICE_PARAMS_MAX);
+    snprintf(d->name, sizeof d->name, "%s", name ? name : kind);
+    d->model->defaults(d->params);
+    return HN_OK;
 }
 
 /* one key of the profile's top-level mapping */
@@ -83,149 +92,47 @@ static hn_status read_field(const yfile *f, hn_device *d, const yaml_node_t *kn,
         snprintf(d->description, sizeof d->description, "%s", yscalar(v));
         return HN_OK;
     }
-    hn_systolic *s = &d->systolic;
-    hn_mcu *m = &d->mcu;
-    hn_roofline *r = &d->roofline;
-    long iv;
-    hn_status st;
-    switch (d->kind) {
-    case HN_DEVICE_SYSTOLIC:
-        if (!strcmp(k, "rows") || !strcmp(k, "cols")) {
-            if ((st = yint(f, v, k, 1, 65536, &iv))) return st;
-            *(!strcmp(k, "rows") ? &s->rows : &s->cols) = (int)iv;
-            return HN_OK;
-        }
-        if (!strcmp(k, "dataflow")) {
-            int df = index_of(yscalar(v), (const char *const[]){"os", "ws", "is"}, 3);
-            if (df < 0)
-                return hn_error(HN_ERR_INVALID, "%s:%d: field 'dataflow': expected os, ws or is, got '%s'", f->path,
-                                yline(v), yscalar(v) ? yscalar(v) : "(not a scalar)");
-            s->dataflow = (hn_dataflow)df;
-            return HN_OK;
-        }
-        if (!strcmp(k, "ifmap_sram_kb")) return ydouble(f, v, k, 0.001, 1e9, &s->ifmap_sram_kb);
-        if (!strcmp(k, "filter_sram_kb")) return ydouble(f, v, k, 0.001, 1e9, &s->filter_sram_kb);
-        if (!strcmp(k, "ofmap_sram_kb")) return ydouble(f, v, k, 0.001, 1e9, &s->ofmap_sram_kb);
-        if (!strcmp(k, "bandwidth")) { /* whole words per cycle, as SCALE-Sim's Bandwidth */
-            if ((st = yint(f, v, k, 0, 1000000000, &iv))) return st;
-            s->bandwidth = (double)iv;
-            return HN_OK;
-        }
-        if (!strcmp(k, "word_bytes")) {
-            if ((st = yint(f, v, k, 1, 8, &iv))) return st;
-            s->word_bytes = (int)iv;
-            return HN_OK;
-        }
-        if (!strcmp(k, "clock_hz")) return ydouble(f, v, k, 1, 1e12, &s->clock_hz);
-        if (!strcmp(k, "energy_pj")) {
-            if ((st = expect_map(f, v, k))) return st;
-            for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
-                yaml_node_t *ek = ynode(f, p->key), *ev = ynode(f, p->value);
-                const char *e = yscalar(ek);
-                double *dst = e && !strcmp(e, "mac") ? &s->mac_pj : e && !strcmp(e, "sram_word") ? &s->sram_pj_per_word
-                              : e && !strcmp(e, "dram_word") ? &s->dram_pj_per_word : NULL;
-                if (!dst) return bad_key(f, ek, " in energy_pj", "mac, sram_word, dram_word");
-                if ((st = ydouble(f, ev, e, 0, 1e9, dst))) return st;
-            }
-            return HN_OK;
-        }
-        return bad_key(f, kn, "", "name, kind, description, rows, cols, dataflow, ifmap_sram_kb, filter_sram_kb, "
-                                  "ofmap_sram_kb, bandwidth, word_bytes, clock_hz, energy_pj");
-    case HN_DEVICE_MCU:
-        if (!strcmp(k, "clock_hz")) return ydouble(f, v, k, 1, 1e12, &m->clock_hz);
-        if (!strcmp(k, "sram_bytes")) return read_int64(f, v, k, &m->sram_bytes);
-        if (!strcmp(k, "flash_bytes")) return read_int64(f, v, k, &m->flash_bytes);
-        if (!strcmp(k, "runtime_sram_bytes")) return read_int64(f, v, k, &m->runtime_sram_bytes);
-        if (!strcmp(k, "runtime_flash_bytes")) return read_int64(f, v, k, &m->runtime_flash_bytes);
-        if (!strcmp(k, "elementwise_cycles")) return ydouble(f, v, k, 0, 1e6, &m->elementwise_cycles);
-        if (!strcmp(k, "power_w")) return ydouble(f, v, k, 0, 1e6, &m->power_w);
-        if (!strcmp(k, "macs_per_cycle")) return read_macs_per_cycle(f, v, m);
-        return bad_key(f, kn, "", "name, kind, description, clock_hz, sram_bytes, flash_bytes, runtime_sram_bytes, "
-                                  "runtime_flash_bytes, macs_per_cycle, elementwise_cycles, power_w");
-    case HN_DEVICE_ROOFLINE:
-        if (!strcmp(k, "peak_ops")) return read_class_map(f, v, k, 1, r->peak_ops, NULL, NULL);
-        if (!strcmp(k, "bandwidth_bytes_s")) return ydouble(f, v, k, 1, 1e18, &r->bandwidth_bytes_s);
-        if (!strcmp(k, "layer_overhead_s")) return ydouble(f, v, k, 0, 1, &r->layer_overhead_s);
-        if (!strcmp(k, "energy_pj")) return read_class_map(f, v, k, 0, r->op_pj, "byte", &r->byte_pj);
-        return bad_key(f, kn, "", "name, kind, description, peak_ops, bandwidth_bytes_s, layer_overhead_s, energy_pj");
-    case HN_DEVICE_HOST:
-        if (!strcmp(k, "threads") || !strcmp(k, "warmup") || !strcmp(k, "runs")) {
-            if ((st = yint(f, v, k, !strcmp(k, "runs"), 1000, &iv))) return st;
-            *(!strcmp(k, "threads") ? &d->host.threads : !strcmp(k, "warmup") ? &d->host.warmup : &d->host.runs) = (int)iv;
-            return HN_OK;
-        }
-        if (!strcmp(k, "lut")) {
-            if (!yscalar(v)) return hn_error(HN_ERR_INVALID, "%s:%d: field 'lut': expected a path", f->path, yline(v));
-            snprintf(d->host.lut_path, sizeof d->host.lut_path, "%s", yscalar(v));
-            return HN_OK;
-        }
-        return bad_key(f, kn, "", "name, kind, description, threads, warmup, runs, lut");
-    }
-    return HN_OK;
-}
-
-/* what a profile must give, by kind */
-static hn_status check_complete(const char *path, const hn_device *d) {
-    const char *missing = NULL;
-    switch (d->kind) {
-    case HN_DEVICE_SYSTOLIC:
-        missing = !d->systolic.rows ? "rows" : !d->systolic.cols ? "cols" : !d->systolic.clock_hz ? "clock_hz"
-                  : !d->systolic.ifmap_sram_kb ? "ifmap_sram_kb" : !d->systolic.filter_sram_kb ? "filter_sram_kb"
-                  : !d->systolic.ofmap_sram_kb ? "ofmap_sram_kb" : NULL;
-        break;
-    case HN_DEVICE_MCU: {
-        bool any = false;
-        for (int c = 0; c < HN_CLASS_COUNT; c++)
-            for (int k = 0; k < HN_KERNEL_COUNT; k++) any |= d->mcu.macs_per_cycle[c][k] > 0;
-        missing = !d->mcu.clock_hz ? "clock_hz" : !d->mcu.sram_bytes ? "sram_bytes" : !d->mcu.flash_bytes ? "flash_bytes"
-                  : !any ? "macs_per_cycle" : NULL;
-        break;
-    }
-    case HN_DEVICE_ROOFLINE:
-        missing = !d->roofline.bandwidth_bytes_s ? "bandwidth_bytes_s" : !d->roofline.peak_ops[HN_CLASS_FP32] ? "peak_ops.fp32" : NULL;
-        break;
-    case HN_DEVICE_HOST: break;
-    }
-    if (missing) return hn_error(HN_ERR_INVALID, "%s: a %s profile needs the field '%s'", path,
-                                 (const char *const[]){"systolic", "mcu", "roofline", "host"}[d->kind], missing);
-    return HN_OK;
+    bool known = false;
+    hn_status st = d->model->read_field(d->params, f, k, v, &known);
+    if (st || known) return st;
+    char all[512];
+    snprintf(all, sizeof all, "name, kind, description, %s", d->model->fields);
+    return hw_bad_key(f, kn, "", all);
 }
 
 hn_status hn_device_load(const char *path, hn_device *d) {
     memset(d, 0, sizeof *d);
-    d->systolic.word_bytes = 1;
-    d->host = (hn_host){0, 3, 15, ""};
-    snprintf(d->path, sizeof d->path, "%s", path);
     yfile f;
     hn_status st = yfile_load(&f, path, "device profile");
     if (st) return st;
     yaml_node_t *root = yroot(&f);
+    char kinds[128], name[64] = "";
+    kind_list(kinds, sizeof kinds);
     if (root->type != YAML_MAPPING_NODE) {
         st = hn_error(HN_ERR_INVALID, "%s:%d: expected a mapping with name, kind and the model's fields", path,
                       yline(root));
         goto done;
     }
-    bool have_kind = false;
+    const hn_device_model *model = NULL;
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; !st && p < root->data.mapping.pairs.top; p++) {
         const char *k = yscalar(ynode(&f, p->key));
         yaml_node_t *v = ynode(&f, p->value);
         if (k && !strcmp(k, "name")) {
-            if (!yscalar(v) || !*yscalar(v) || strlen(yscalar(v)) >= sizeof d->name)
+            if (!yscalar(v) || !*yscalar(v) || strlen(yscalar(v)) >= sizeof name)
                 st = hn_error(HN_ERR_INVALID, "%s:%d: field 'name': expected a short name", path, yline(v));
-            else snprintf(d->name, sizeof d->name, "%s", yscalar(v));
-        } else if (k && !strcmp(k, "kind")) {
-            int kind = index_of(yscalar(v), (const char *const[]){"systolic", "mcu", "roofline", "host"}, 4);
-            if (kind < 0)
-                st = hn_error(HN_ERR_INVALID, "%s:%d: field 'kind': expected systolic, mcu, roofline or host, got '%s'",
-                              path, yline(v), yscalar(v) ? yscalar(v) : "(not a scalar)");
-            d->kind = (hn_device_kind)kind, have_kind = true;
-        }
+            else snprintf(name, sizeof name, "%s", yscalar(v));
+        } else if (k && !strcmp(k, "kind") && !(model = model_of(yscalar(v))))
+            st = hn_error(HN_ERR_INVALID, "%s:%d: field 'kind': expected %s, got '%s'", path, yline(v), kinds,
+                          yscalar(v) ? yscalar(v) : "(not a scalar)");
     }
-    if (!st && !have_kind) st = hn_error(HN_ERR_INVALID, "%s: missing the field 'kind' (systolic, mcu, roofline or host)", path);
-    if (!st && !d->name[0]) st = hn_error(HN_ERR_INVALID, "%s: missing the field 'name'", path);
+    if (!st && !model) st = hn_error(HN_ERR_INVALID, "%s: missing the field 'kind' (%s)", path, kinds);
+    if (!st && !name[0]) st = hn_error(HN_ERR_INVALID, "%s: missing the field 'name'", path);
+    if (!st) st = hn_device_init(d, model->kind, name);
+    snprintf(d->path, sizeof d->path, "%s", path);
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; !st && p < root->data.mapping.pairs.top; p++)
         st = read_field(&f, d, ynode(&f, p->key), ynode(&f, p->value));
-    if (!st) st = check_complete(path, d);
+    const char *missing = st ? NULL : model->missing(d->params);
+    if (missing) st = hn_error(HN_ERR_INVALID, "%s: a %s profile needs the field '%s'", path, model->kind, missing);
 done:
     yfile_free(&f);
     return st;
@@ -259,27 +166,8 @@ hn_status hn_device_find(const char *name, const char *const *dirs, char *path, 
 hn_status hn_device_cost(const hn_device *d, const hn_graph *g, hn_hw_cost *total, hn_hw_cost *layers) {
     memset(total, 0, sizeof *total);
     if (layers) memset(layers, 0, sizeof(hn_hw_cost) * (size_t)g->nnodes);
-    hn_status st = HN_OK;
-    switch (d->kind) {
-    case HN_DEVICE_SYSTOLIC: {
-        hn_systolic_result t, *per = layers ? hn_alloc(sizeof(hn_systolic_result) * (size_t)g->nnodes) : NULL;
-        if (layers && !per) return hn_error_prefix(HN_ERR_NOMEM, "costing %d nodes", g->nnodes);
-        st = hn_systolic_graph(&d->systolic, g, &t, per);
-        for (int i = 0; !st && per && i < g->nnodes; i++)
-            layers[i] = (hn_hw_cost){.latency_s = (double)per[i].total_cycles / d->systolic.clock_hz,
-                                     .energy_j = per[i].energy_j, .cycles = per[i].total_cycles, .fits = true,
-                                     .macs = per[i].macs, .params = (int64_t)g->nodes[i].nparams};
-        hn_free(per);
-        total->cycles = t.total_cycles;
-        total->latency_s = (double)t.total_cycles / d->systolic.clock_hz;
-        total->energy_j = t.energy_j;
-        total->fits = true;
-        break;
-    }
-    case HN_DEVICE_MCU: st = mcu_graph_cost(&d->mcu, g, total, layers); break;
-    case HN_DEVICE_ROOFLINE: st = roofline_graph_cost(&d->roofline, g, total, layers); break;
-    case HN_DEVICE_HOST: st = host_graph_cost(&d->host, g, total, layers); break;
-    }
+    if (!d->model) return hn_error(HN_ERR_INVALID, "device '%s' has no model (load it or hn_device_init it)", d->name);
+    hn_status st = d->model->cost(d->params, g, total, layers);
     total->macs = hn_graph_macs(g);
     total->params = hn_graph_param_count(g);
     return st;
@@ -293,7 +181,7 @@ const char *const *hn_hw_metric_names(void) { return metric_names; }
 bool hn_hw_metric(const hn_hw_cost *c, const char *name, double *value) {
     const double v[] = {c->latency_s,     c->energy_j, (double)c->cycles, (double)c->peak_sram_bytes,
                         (double)c->flash_bytes, c->fits ? 1 : 0, (double)c->macs, (double)c->params};
-    int i = index_of(name, metric_names, 8);
+    int i = hw_index_of(name, metric_names, 8);
     if (i < 0) return false;
     *value = v[i];
     return true;

@@ -3,7 +3,36 @@
 #ifndef HWNAS_HW_MODELS_H
 #define HWNAS_HW_MODELS_H
 
+#include "../core/yaml_util.h"
 #include "hwnas/hw.h"
+
+/* A device model: one file each (src/hw/device_KIND.c defines hn_device_model_KIND; the build lists
+ * the files, so a new model is one new file). params points at hn_device.params. */
+struct hn_device_model {
+    const char *kind;
+    const char *fields;  /* the profile fields it reads besides name, kind, description (for messages) */
+    bool measured;       /* runs the network instead of modelling it */
+    size_t params_size;  /* <= HN_DEVICE_PARAMS_MAX */
+    void (*defaults)(void *params);
+    /* Reads one profile field; *known false if the model has no field key. Errors name f's line. */
+    hn_status (*read_field)(void *params, const yfile *f, const char *key, const yaml_node_t *v, bool *known);
+    /* The first required field the profile did not give, or NULL. */
+    const char *(*missing)(const void *params);
+    /* hn_device_cost's model part: total (latency, energy, cycles, memory, fits) and per-layer shares. */
+    hn_status (*cost)(const void *params, const hn_graph *g, hn_hw_cost *total, hn_hw_cost *layers);
+    void (*describe)(const void *params, FILE *f);
+};
+
+/* generated: &hn_device_model_KIND for every src/hw/device_KIND.c, NULL-terminated */
+extern const hn_device_model *const hn_builtin_device_models[];
+
+/* Data-type class and kernel names as profiles spell them; the index of s in names (-1 if none). */
+extern const char *const hw_class_names[HN_CLASS_COUNT];
+int hw_index_of(const char *s, const char *const *names, int n);
+/* Profile-reading helpers the models share: an unknown key, a mapping expected, an int64 field. */
+hn_status hw_bad_key(const yfile *f, const yaml_node_t *k, const char *where, const char *known);
+hn_status hw_expect_map(const yfile *f, const yaml_node_t *n, const char *field);
+hn_status hw_read_int64(const yfile *f, const yaml_node_t *n, const char *field, int64_t *out);
 
 /* Which nodes a deployment fuses away: hn_graph_fused (graph.h), shared with the int8 model. */
 
