@@ -203,16 +203,44 @@ static void config_error(const char *name, const char *text, const char *want) {
     CHECK_ERR(hn_study_config_load(path, &cfg), HN_ERR_INVALID, want);
 }
 
+/* a study file that reads but names a metric no provider of the study writes: refused at creation */
+static void create_error(const char *name, const char *text, const char *want) {
+    char path[512], dir[600];
+    snprintf(path, sizeof path, "%s/%s.yaml", tmp, name);
+    snprintf(dir, sizeof dir, "%s/%s.d", tmp, name);
+    write_text(path, text);
+    hn_study_config cfg;
+    hn_study *s = NULL;
+    CHECK_OK(hn_study_config_load(path, &cfg));
+    CHECK_ERR(hn_study_create(dir, &cfg, devices, &s), HN_ERR_INVALID, want);
+    CHECK(access(dir, F_OK) != 0); /* nothing created for a bad study */
+}
+
 static void config_errors(void) {
     const char *head = "space: nb201\ntable: t.csv\naccuracy: val\nobjectives:\n  accuracy: max\n";
     char text[1024];
     config_error("unknown", "space: nb201\nbogus: 3\n", "unknown.yaml:2: unknown key 'bogus' (known: name, space");
     snprintf(text, sizeof text, "%sbudget:\n  trials: many\n", head);
     config_error("type", text, "type.yaml:7: field 'trials': expected an integer");
-    config_error("metric", "space: nb201\ntable: t.csv\naccuracy: val\nobjectives:\n  accuracy: max\n  latency_s: min\n",
-                 "metric.yaml:6: objective 'latency_s': unknown metric");
-    snprintf(text, sizeof text, "%sconstraints:\n  - flash_bytes <= 1MB\n", head);
-    config_error("cons", text, "cons.yaml:7: constraint on 'flash_bytes': unknown metric (hardware metrics need a 'device')");
+    create_error("metric", "space: nb201\naccuracy: {command: 'true'}\nobjectives:\n  accuracy: max\n  latency_s: min\n",
+                 "metric.yaml:5: objective 'latency_s': unknown metric (this study's providers write: params, macs, accuracy; "
+                 "a device adds latency_s");
+    create_error("cons", "space: nb201\naccuracy: {command: 'true'}\nobjectives:\n  accuracy: max\nconstraints:\n"
+                 "  - flash_bytes <= 1MB\n", "cons.yaml:6: constraint on 'flash_bytes': unknown metric");
+    config_error("accmap", "space: nb201\naccuracy: {epochs: 3}\nobjectives:\n  accuracy: max\n",
+                 "accmap.yaml:2: field 'accuracy': expected a table column, {command: CMD, ...}");
+    create_error("nocmd", "space: nb201\naccuracy: {command: ''}\nobjectives:\n  accuracy: max\n",
+                 "nocmd.yaml:2: provider command: give the 'command' to run");
+    create_error("opt", "space: nb201\naccuracy:\n  command: 'true'\n  tiemout: 5\nobjectives:\n  accuracy: max\n",
+                 "opt.yaml:4: unknown option 'tiemout' (known: command, timeout, metrics)");
+    create_error("timeout", "space: nb201\naccuracy:\n  command: 'true'\n  timeout: soon\nobjectives:\n  accuracy: max\n",
+                 "timeout.yaml:4: option 'timeout': expected a number in [0, 1e+09] (units such as 8min or 320KB allowed), got 'soon'");
+    create_error("prov", "space: nb201\naccuracy: {command: 'true'}\nestimators:\n  - {provider: bogus}\nobjectives:\n"
+                 "  accuracy: max\n", "prov.yaml:4: unknown provider 'bogus' (known: command, count, device, proxy, table, train");
+    config_error("est", "space: nb201\ntable: t.csv\naccuracy: val\nestimators:\n  - {proxy: synflow}\nobjectives:\n  accuracy: max\n",
+                 "est.yaml:5: an estimator needs its 'provider'");
+    config_error("proxydata", "space: nb201\naccuracy: {proxy: synflow}\nobjectives:\n  accuracy: max\n",
+                 "proxydata.yaml:2: a proxy scores networks on images: give the 'dataset'");
     snprintf(text, sizeof text, "%sconstraints:\n  - params < lots\n", head);
     config_error("consfmt", text, "consfmt.yaml:7: constraint 'params < lots': expected METRIC <= VALUE");
     config_error("space", "space: nb999\n", "space.yaml:1: unknown space 'nb999'");

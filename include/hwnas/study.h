@@ -25,6 +25,7 @@
 #include <stdio.h>
 
 #include "hwnas/hw.h"
+#include "hwnas/provider.h"
 #include "hwnas/search.h"
 
 #ifdef __cplusplus
@@ -33,10 +34,12 @@ extern "C" {
 
 #define HN_STUDY_MAX_OBJECTIVES 4
 #define HN_STUDY_MAX_CONSTRAINTS 8
+#define HN_STUDY_MAX_PROVIDERS 8
 
 typedef struct {
     char metric[64];
     bool maximize;
+    int line;     /* in the study file, for messages */
 } hn_study_objective;
 
 typedef struct {
@@ -46,6 +49,12 @@ typedef struct {
     int line;     /* in the study file, for messages */
 } hn_study_constraint;
 
+/* One stage of the evaluation pipeline: a provider type and its options (include/hwnas/provider.h). */
+typedef struct {
+    char type[32];
+    hn_options options;
+} hn_study_provider;
+
 typedef struct {
     char path[512];          /* the study file it was read from */
     char name[128];
@@ -53,8 +62,9 @@ typedef struct {
     char space[64];          /* a space name (hwnas space list) */
     hn_space_config space_cfg;
     char numtypes[32];       /* "W/A" types every layer gets for the hardware metrics ("" : fp32) */
-    /* how accuracy is estimated: by training on dataset, or looked up in table */
-    char dataset[512];       /* hn_dataset_load spec */
+    /* how accuracy is estimated: by training on dataset, looked up in table, by a zero-cost proxy or
+     * by the user's command (accuracy: {proxy: NAME} / {command: CMD}) */
+    char dataset[512];       /* hn_dataset_load spec ("": none) */
     int dataset_line;
     char table[512];         /* a tabular benchmark (hn_table_load); then accuracy_column names the metric */
     char accuracy_column[64];
@@ -66,6 +76,11 @@ typedef struct {
     int nobjectives;
     hn_study_constraint constraints[HN_STUDY_MAX_CONSTRAINTS];
     int nconstraints;
+    /* the evaluation pipeline, from the fields above and 'estimators': count, the device, the accuracy's
+     * provider, then the listed ones; the study runs them by tier (free, cheap, expensive) */
+    hn_study_provider providers[HN_STUDY_MAX_PROVIDERS];
+    int nproviders;
+    bool train_accuracy;     /* accuracy comes from the "train" provider */
     /* how it searches */
     char strategy[32];
     hn_strategy_options strategy_options;
@@ -88,10 +103,6 @@ typedef struct {
 hn_status hn_study_config_load(const char *path, hn_study_config *cfg);
 /* The same from text already in memory (the store keeps the study file's text); path names it. */
 hn_status hn_study_config_parse(const char *text, size_t len, const char *path, hn_study_config *cfg);
-/* The metric names objectives and constraints may use: accuracy, params, macs, train_seconds and, with
- * a device, its hardware metrics (hn_hw_metric_names). */
-bool hn_study_metric_known(const hn_study_config *cfg, const char *name);
-
 typedef struct hn_study hn_study;
 
 /* Creates a study directory (it must not hold a study yet) for the config read from cfg->path: the
@@ -103,6 +114,10 @@ hn_status hn_study_create(const char *dir, const hn_study_config *cfg, const cha
 hn_status hn_study_open(const char *dir, const char *const *device_dirs, hn_study **out);
 hn_status hn_study_close(hn_study *s);
 const hn_study_config *hn_study_get_config(const hn_study *s);
+/* The study's providers in the order they run (by tier), and how many candidates each evaluated in
+ * this process (not counting answers from the cache). i in [0, hn_study_providers(s)). */
+int hn_study_providers(const hn_study *s);
+const hn_provider *hn_study_provider_at(const hn_study *s, int i, int *evaluated);
 /* The study's directory. */
 const char *hn_study_dir(const hn_study *s);
 

@@ -4,8 +4,7 @@
  * a path). */
 #include <stdio.h>
 
-#include "hwnas/hw.h"
-#include "hwnas/provider.h"
+#include "providers.h"
 
 static const char *const names[] = {"latency_s", "energy_j", "cycles", "peak_sram_bytes", "flash_bytes", "fits", NULL};
 
@@ -42,6 +41,10 @@ static hn_status evaluate(hn_provider *p, hn_candidate *c, hn_metrics *m) {
 }
 
 static void destroy(hn_provider *p) { hn_free(p->state); }
+
+extern const hn_provider_type hn_provider_device;
+
+const hn_device *provider_device_of(const hn_provider *p) { return p->type == &hn_provider_device ? p->state : NULL; }
 
 const hn_provider_type hn_provider_device = {"device", "a device model's latency, energy and memory (profile: NAME)",
                                              create, evaluate, destroy, NULL};

@@ -1,5 +1,5 @@
 /* Provider "table": a tabular benchmark (hn_table_load: NAS-Bench-201's CSV or a user's) answers a
- * genotype's accuracy at once. Free, cached. Options: file (the CSV), column (the metric that is the
+ * genotype's accuracy at once. Cheap (a lookup, after the free tier's pruning), cached. Options: file (the CSV), column (the metric that is the
  * accuracy), as (the metric name it is written under; default accuracy). */
 #include <stdio.h>
 #include <string.h>
@@ -38,7 +38,7 @@ static hn_status create(hn_provider *p, const hn_options *o, const hn_provider_e
         st = hn_error(HN_ERR_INVALID, "%s:%d: the table %s has no metric column '%s'", o->file, line, t->file, column);
     if (st) return st; /* hn_provider_new frees the state */
     t->names[0] = t->as;
-    p->tier = HN_TIER_FREE, p->cache = true, p->metrics = t->names;
+    p->tier = HN_TIER_CHEAP, p->cache = true, p->metrics = t->names; /* after the free tier's pruning */
     snprintf(p->description, sizeof p->description, "table %.180s, column %.60s", t->file, column);
     return HN_OK;
 }

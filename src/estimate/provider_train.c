@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "hwnas/quant.h"
-#include "provider_train.h"
+#include "providers.h"
 
 typedef struct {
     double epochs, train_fraction, lr;

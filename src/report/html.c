@@ -73,7 +73,7 @@ static void front_table(FILE *f, const report_data *d) {
             for (int j = 0; j < k; j++) dup |= !strcmp(cols[j], cols[k]);
             double v;
             if (dup) continue;
-            if (study_metric(&d->t->metrics[i], cols[k], &v)) metric_cell(f, cols[k], v);
+            if (hn_metrics_get(&d->t->metrics[i], cols[k], &v)) metric_cell(f, cols[k], v);
             else fputs("<td>-</td>", f);
         }
         fputs("<td class=\"l\"><code>", f);
@@ -85,24 +85,24 @@ static void front_table(FILE *f, const report_data *d) {
 
 /* the chosen network layer by layer: on the device if the study has one, else its counts */
 static void layers_table(FILE *f, hn_study *s, const char *genotype) {
-    uint8_t g[HN_SPACE_MAX_DECISIONS];
-    hn_graph *net = NULL;
-    if (s->space->parse(s->space, genotype, g) || study_graph(s, g, &net)) {
+    hn_candidate c;
+    if (study_candidate(s, genotype, &c)) {
         fprintf(f, "<p>(the network could not be rebuilt: ");
         report_xml(f, hn_last_error());
         fputs(")</p>\n", f);
         return;
     }
+    const hn_graph *net = c.graph;
+    const hn_device *dev = study_device(s);
     hn_layer_cost *lc = hn_alloc(sizeof(hn_layer_cost) * (size_t)net->nnodes);
-    hn_hw_cost *hc = s->has_device ? hn_alloc(sizeof(hn_hw_cost) * (size_t)net->nnodes) : NULL;
+    hn_hw_cost *hc = dev ? hn_alloc(sizeof(hn_hw_cost) * (size_t)net->nnodes) : NULL;
     hn_cost total;
     hn_hw_cost htotal;
-    if (!lc || (s->has_device && !hc) || hn_count(net, &total, lc) ||
-        (hc && hn_device_cost(&s->device, net, &htotal, hc))) {
+    if (!lc || (dev && !hc) || hn_count(net, &total, lc) || (hc && hn_device_cost(dev, net, &htotal, hc))) {
         fputs("<p>(the per-layer costs could not be computed)</p>\n", f);
     } else {
         fprintf(f, "<p>%lld parameters, %.2f M MACs", (long long)total.params, (double)total.macs / 1e6);
-        if (hc) fprintf(f, "; on %s: %.3f ms, %.4g mJ, peak SRAM %.1f KB, flash %.1f KB", s->device.name,
+        if (hc) fprintf(f, "; on %s: %.3f ms, %.4g mJ, peak SRAM %.1f KB, flash %.1f KB", dev->name,
                         htotal.latency_s * 1e3, htotal.energy_j * 1e3, (double)htotal.peak_sram_bytes / 1024,
                         (double)htotal.flash_bytes / 1024);
         fputs(".</p>\n<table><tr><th class=\"l\">layer</th><th class=\"l\">op</th><th>output</th><th>params</th><th>MACs</th>"
@@ -126,7 +126,7 @@ static void layers_table(FILE *f, hn_study *s, const char *genotype) {
     }
     hn_free(lc);
     hn_free(hc);
-    hn_graph_free(net);
+    hn_candidate_free(&c);
 }
 
 hn_status report_html(FILE *f, hn_study *s, const report_data *d) {

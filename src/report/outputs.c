@@ -8,14 +8,14 @@
 
 #include "report.h"
 
-/* every metric name that occurs, in order of first appearance (at most MAX_METRICS) */
+/* every metric name that occurs, in order of first appearance (at most HN_METRICS_MAX) */
 static int metric_names(const study_table *t, char names[][32]) {
     int n = 0;
     for (int i = 0; i < t->n; i++)
         for (int k = 0; k < t->metrics[i].n; k++) {
             int j = 0;
             while (j < n && strcmp(names[j], t->metrics[i].name[k])) j++;
-            if (j == n && n < MAX_METRICS) snprintf(names[n++], 32, "%s", t->metrics[i].name[k]);
+            if (j == n && n < HN_METRICS_MAX) snprintf(names[n++], 32, "%s", t->metrics[i].name[k]);
         }
     return n;
 }
@@ -46,7 +46,7 @@ static void write_csv(FILE *f, const study_table *t, const int *rows, int n, cha
         fprintf(f, ",%s,%.6g,%.6g,%.3f", t->state[i], t->fidelity[i], t->violation[i], t->seconds[i]);
         for (int k = 0; k < nm; k++) {
             double v;
-            if (study_metric(&t->metrics[i], names[k], &v)) fprintf(f, ",%.10g", v);
+            if (hn_metrics_get(&t->metrics[i], names[k], &v)) fprintf(f, ",%.10g", v);
             else fputc(',', f);
         }
         fputc('\n', f);
@@ -92,7 +92,7 @@ hn_status hn_study_export(hn_study *s, bool front_only, bool json, FILE *f) {
     study_table t;
     hn_status st = study_trials_load(s, &t);
     if (st) return st;
-    char names[MAX_METRICS][32];
+    char names[HN_METRICS_MAX][32];
     int nm = metric_names(&t, names);
     int *idx = hn_alloc(sizeof(int) * (size_t)(t.n ? t.n : 1));
     if (!idx) {

@@ -44,7 +44,7 @@ static void panel(FILE *f, const report_data *d, int x_metric, int ox) {
     double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
     for (int i = 0; i < d->t->n; i++) {
         double x, y;
-        if (!study_metric(&d->t->metrics[i], xname, &x) || !study_metric(&d->t->metrics[i], "accuracy", &y)) continue;
+        if (!hn_metrics_get(&d->t->metrics[i], xname, &x) || !hn_metrics_get(&d->t->metrics[i], "accuracy", &y)) continue;
         x *= xs, y *= ys;
         x0 = fmin(x0, x), x1 = fmax(x1, x), y0 = fmin(y0, y), y1 = fmax(y1, y);
     }
@@ -78,7 +78,7 @@ static void panel(FILE *f, const report_data *d, int x_metric, int ox) {
     /* every trial with an accuracy */
     for (int i = 0; i < d->t->n; i++) {
         double x, y;
-        if (!study_metric(&d->t->metrics[i], xname, &x) || !study_metric(&d->t->metrics[i], "accuracy", &y)) continue;
+        if (!hn_metrics_get(&d->t->metrics[i], xname, &x) || !hn_metrics_get(&d->t->metrics[i], "accuracy", &y)) continue;
         fprintf(f, "<circle class=\"trial\" cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#6a8caf\" fill-opacity=\"%.2f\"><title>trial %d: ",
                 PX(x * xs), PY(y * ys), 0.25 + 0.6 * d->t->fidelity[i], d->t->id[i]);
         report_xml(f, d->t->genotype[i]);
@@ -90,8 +90,8 @@ static void panel(FILE *f, const report_data *d, int x_metric, int ox) {
     for (int a = 1; a < n; a++)
         for (int b = a; b > 0; b--) {
             double va = 0, vb = 0;
-            study_metric(&d->t->metrics[order[b]], xname, &va);
-            study_metric(&d->t->metrics[order[b - 1]], xname, &vb);
+            hn_metrics_get(&d->t->metrics[order[b]], xname, &va);
+            hn_metrics_get(&d->t->metrics[order[b - 1]], xname, &vb);
             if (va >= vb) break;
             int tmp = order[b];
             order[b] = order[b - 1], order[b - 1] = tmp;
@@ -100,8 +100,8 @@ static void panel(FILE *f, const report_data *d, int x_metric, int ox) {
         fputs("<polyline fill=\"none\" stroke=\"#d9480f\" stroke-width=\"1.5\" points=\"", f);
         for (int i = 0; i < n; i++) {
             double x = 0, y = 0;
-            study_metric(&d->t->metrics[order[i]], xname, &x);
-            study_metric(&d->t->metrics[order[i]], "accuracy", &y);
+            hn_metrics_get(&d->t->metrics[order[i]], xname, &x);
+            hn_metrics_get(&d->t->metrics[order[i]], "accuracy", &y);
             fprintf(f, "%.1f,%.1f ", PX(x * xs), PY(y * ys));
         }
         fputs("\"/>\n", f);
@@ -109,8 +109,8 @@ static void panel(FILE *f, const report_data *d, int x_metric, int ox) {
     for (int i = 0; i < n; i++) {
         int k = order[i];
         double x = 0, y = 0;
-        study_metric(&d->t->metrics[k], xname, &x);
-        study_metric(&d->t->metrics[k], "accuracy", &y);
+        hn_metrics_get(&d->t->metrics[k], xname, &x);
+        hn_metrics_get(&d->t->metrics[k], "accuracy", &y);
         bool chosen = d->t->id[k] == d->chosen;
         fprintf(f, "<circle class=\"front\" cx=\"%.1f\" cy=\"%.1f\" r=\"%d\" fill=\"%s\" stroke=\"#d9480f\" stroke-width=\"2\"><title>trial %d: ",
                 PX(x * xs), PY(y * ys), chosen ? 7 : 5, chosen ? "#d9480f" : "#fff", d->t->id[k]);

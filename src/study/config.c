@@ -10,8 +10,8 @@
 #include "hwnas/study.h"
 #include "study_internal.h"
 
-static const char *const top_keys = "name, space, numtypes, dataset, validation, table, accuracy, device, objectives, "
-                                    "constraints, strategy, budget, fidelity, final, seed, threads";
+static const char *const top_keys = "name, space, numtypes, dataset, validation, table, accuracy, device, estimators, "
+                                    "objectives, constraints, strategy, budget, fidelity, final, seed, threads";
 
 static hn_status bad(const yfile *f, const yaml_node_t *n, const char *fmt, const char *a, const char *b) {
     char msg[512];
@@ -33,30 +33,9 @@ static hn_status string(const yfile *f, const yaml_node_t *n, const char *field,
     return HN_OK;
 }
 
-/* A number with an optional unit: bytes (B, KB, MB, GB: powers of 1024), seconds (s, ms, us, min, h),
- * joules (J, mJ, uJ), or a plain multiplier (k, M, G). "320KB" = 327680, "50ms" = 0.05. */
-static bool parse_quantity(const char *s, double *out) {
-    static const struct {
-        const char *unit;
-        double scale;
-    } units[] = {{"", 1},       {"B", 1},     {"KB", 1024},  {"MB", 1048576}, {"GB", 1073741824.0}, {"KiB", 1024},
-                 {"MiB", 1048576}, {"s", 1}, {"ms", 1e-3},  {"us", 1e-6},    {"min", 60},           {"h", 3600},
-                 {"J", 1},      {"mJ", 1e-3}, {"uJ", 1e-6},  {"k", 1e3},      {"M", 1e6},            {"G", 1e9}};
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || !isfinite(v)) return false;
-    while (*end == ' ') end++;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (!strcmp(end, units[i].unit)) {
-            *out = v * units[i].scale;
-            return true;
-        }
-    return false;
-}
-
 static hn_status quantity(const yfile *f, const yaml_node_t *n, const char *field, double lo, double *out) {
     const char *s = yscalar(n);
-    if (!s || !parse_quantity(s, out) || *out < lo)
+    if (!s || !hn_parse_quantity(s, out) || *out < lo)
         return bad(f, n, "field '%s': expected a number with an optional unit (e.g. 320KB, 50ms, 8min), got '%s'", field,
                    s ? s : "(not a scalar)");
     return HN_OK;
@@ -141,6 +120,7 @@ static hn_status read_objectives(const yfile *f, const yaml_node_t *v, hn_study_
         if (c->nobjectives == HN_STUDY_MAX_OBJECTIVES) return bad(f, k, "at most %s objectives%s", "4", "");
         hn_study_objective *o = &c->objectives[c->nobjectives++];
         if ((st = string(f, k, "objectives", o->metric, sizeof o->metric))) return st;
+        o->line = yline(k);
         const char *dir = yscalar(x);
         if (!dir || (strcmp(dir, "max") && strcmp(dir, "min")))
             return bad(f, x, "objective '%s': expected max or min, got '%s'", o->metric, dir ? dir : "(not a scalar)");
@@ -160,7 +140,7 @@ static hn_status read_constraints(const yfile *f, const yaml_node_t *v, hn_study
         hn_study_constraint *k = &c->constraints[c->nconstraints++];
         char metric[64], op[3], value[64];
         if (!s || sscanf(s, "%63[a-z0-9_] %2[<=>] %63s", metric, op, value) != 3 || (strcmp(op, "<=") && strcmp(op, ">=")) ||
-            !parse_quantity(value, &k->bound))
+            !hn_parse_quantity(value, &k->bound))
             return bad(f, x, "constraint '%s': expected METRIC <= VALUE or METRIC >= VALUE (e.g. flash_bytes <= 1MB)%s",
                        s ? s : "(not a scalar)", "");
         snprintf(k->metric, sizeof k->metric, "%s", metric);
@@ -231,21 +211,112 @@ static void resolve(const char *file, const char *value, char *dst, size_t cap) 
     memcpy(dst + strlen(dir) + 1, value, strlen(value) + 1);
 }
 
-bool hn_study_metric_known(const hn_study_config *cfg, const char *name) {
-    static const char *const base[] = {"accuracy", "float_accuracy", "params", "macs", "train_seconds", NULL};
-    for (int i = 0; base[i]; i++)
-        if (!strcmp(base[i], name)) return true;
-    if (!cfg->device[0]) return false;
-    for (const char *const *m = hn_hw_metric_names(); *m; m++)
-        if (!strcmp(*m, name)) return true;
-    return false;
+/* Appends a provider of type to the pipeline (options added by the caller). */
+static hn_study_provider *add_provider(const yfile *f, const yaml_node_t *at, hn_study_config *c, const char *type,
+                                       hn_status *st) {
+    if (c->nproviders == HN_STUDY_MAX_PROVIDERS) {
+        *st = bad(f, at, "at most %s providers in a study%s", "8", "");
+        return NULL;
+    }
+    hn_study_provider *p = &c->providers[c->nproviders++];
+    memset(p, 0, sizeof *p);
+    snprintf(p->type, sizeof p->type, "%s", type);
+    snprintf(p->options.file, sizeof p->options.file, "%s", f->path);
+    p->options.line = yline(at);
+    *st = HN_OK;
+    return p;
+}
+
+/* A provider's mapping: its scalars become its options; key_type (if not NULL) is the key that names
+ * the type ('provider'), shorthand keys (command, proxy) name it by their own name and stay options. */
+static hn_status read_provider(const yfile *f, const yaml_node_t *v, hn_study_config *c, bool as_accuracy) {
+    if (v->type != YAML_MAPPING_NODE)
+        return bad(f, v, "expected a mapping such as {provider: NAME, ...}%s%s", "", "");
+    const char *type = NULL;
+    FOR_PAIRS(f, v, p) {
+        const char *k = yscalar(ynode(f, p->key)), *x = yscalar(ynode(f, p->value));
+        if (k && !strcmp(k, "provider")) type = x;
+        else if (k && as_accuracy && !type && (!strcmp(k, "command") || !strcmp(k, "proxy"))) type = k;
+    }
+    if (!type)
+        return bad(f, v, "%s%s", as_accuracy ? "field 'accuracy': expected a table column, {command: CMD, ...}, {proxy: NAME} "
+                                               "or {provider: NAME, ...}" : "an estimator needs its 'provider' (hwnas providers lists them)", "");
+    hn_status st;
+    hn_study_provider *sp = add_provider(f, v, c, type, &st);
+    if (!sp) return st;
+    FOR_PAIRS(f, v, p) {
+        const yaml_node_t *k = ynode(f, p->key), *x = ynode(f, p->value);
+        if (!yscalar(k) || !yscalar(x)) return bad(f, k, "provider %s: options are plain 'key: value' pairs%s", type, "");
+        if (!strcmp(yscalar(k), "provider")) continue;
+        if ((st = hn_options_add(&sp->options, yscalar(k), yscalar(x), yline(x)))) return st;
+    }
+    if (as_accuracy && !strcmp(type, "proxy") && !hn_options_get(&sp->options, "as", NULL))
+        return hn_options_add(&sp->options, "as", "accuracy", yline(v));
+    return HN_OK;
+}
+
+/* estimators: [{provider: NAME, ...}, ...] */
+static hn_status read_estimators(const yfile *f, const yaml_node_t *v, hn_study_config *c) {
+    hn_status st = expect(f, v, YAML_SEQUENCE_NODE, "estimators", "a list such as [{provider: proxy, proxy: synflow}]");
+    for (yaml_node_item_t *it = v->data.sequence.items.start; !st && it < v->data.sequence.items.top; it++)
+        st = read_provider(f, ynode(f, *it), c, false);
+    return st;
+}
+
+/* option key = value printed as text */
+static hn_status option_number(hn_study_provider *p, const char *key, double value, int line) {
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.17g", value);
+    return hn_options_add(&p->options, key, buf, line);
+}
+
+/* The pipeline before the listed estimators: count, the device, and where accuracy comes from. */
+static hn_status derive_providers(const yfile *f, const yaml_node_t *root, const yaml_node_t *accuracy_map,
+                                  const yaml_node_t *estimators, hn_study_config *c) {
+    hn_status st;
+    if (!add_provider(f, root, c, "count", &st)) return st;
+    if (c->device[0]) {
+        hn_study_provider *p = add_provider(f, root, c, "device", &st);
+        if (!p || (st = hn_options_add(&p->options, "profile", c->device, c->device_line))) return st;
+        p->options.line = c->device_line;
+    }
+    if (accuracy_map) {
+        if (c->table[0]) return bad(f, accuracy_map, "with a 'table', 'accuracy' names its column (e.g. accuracy: cifar10-val)%s%s", "", "");
+        if ((st = read_provider(f, accuracy_map, c, true))) return st;
+        const char *type = c->providers[c->nproviders - 1].type;
+        if (!strcmp(type, "proxy") && !c->dataset[0])
+            return bad(f, accuracy_map, "a proxy scores networks on images: give the 'dataset'%s%s", "", "");
+    } else if (c->table[0]) {
+        if (!c->accuracy_column[0])
+            return bad(f, root, "with 'table', name the column that is the accuracy (e.g. accuracy: cifar10-val)%s%s", "", "");
+        hn_study_provider *p = add_provider(f, root, c, "table", &st);
+        if (!p || (st = hn_options_add(&p->options, "file", c->table, p->options.line)) ||
+            (st = hn_options_add(&p->options, "column", c->accuracy_column, p->options.line)))
+            return st;
+    } else if (c->dataset[0]) {
+        hn_study_provider *p = add_provider(f, root, c, "train", &st);
+        int line = c->dataset_line;
+        if (!p || (st = option_number(p, "epochs", c->epochs, line)) ||
+            (st = option_number(p, "train_fraction", c->train_fraction, line)) ||
+            (st = option_number(p, "batch", c->batch, line)) || (st = option_number(p, "lr", c->lr, line)) ||
+            (st = option_number(p, "validation", c->validation, line)))
+            return st;
+        p->options.line = line;
+        c->train_accuracy = true;
+    } else {
+        return bad(f, root, "give either 'dataset' (accuracy by training) or 'table' (a tabular benchmark), or an "
+                   "accuracy provider such as accuracy: {command: ...}%s%s", "", "");
+    }
+    if (c->table[0] && c->dataset[0])
+        return bad(f, root, "give either 'dataset' (accuracy by training) or 'table' (a tabular benchmark), not both%s%s", "", "");
+    return estimators ? read_estimators(f, estimators, c) : HN_OK;
 }
 
 static hn_status read_root(const yfile *f, hn_study_config *c) {
     const yaml_node_t *root = yroot(f);
     if (root->type != YAML_MAPPING_NODE)
         return bad(f, root, "expected a mapping with space, dataset, objectives, ...%s%s", "", "");
-    const yaml_node_t *objectives = NULL;
+    const yaml_node_t *objectives = NULL, *accuracy_map = NULL, *estimators = NULL;
     hn_status st = HN_OK;
     FOR_PAIRS(f, root, p) {
         const yaml_node_t *k = ynode(f, p->key), *v = ynode(f, p->value);
@@ -264,7 +335,10 @@ static hn_status read_root(const yfile *f, hn_study_config *c) {
         else if (!strcmp(key, "validation")) st = yint(f, v, key, 1, 10000000, &iv), c->validation = (int)iv;
         else if (!strcmp(key, "table")) {
             if (!(st = string(f, v, key, buf, sizeof buf))) resolve(f->path, buf, c->table, sizeof c->table);
-        } else if (!strcmp(key, "accuracy")) st = string(f, v, key, c->accuracy_column, sizeof c->accuracy_column);
+        } else if (!strcmp(key, "accuracy")) {
+            if (v->type == YAML_MAPPING_NODE) accuracy_map = v;
+            else st = string(f, v, key, c->accuracy_column, sizeof c->accuracy_column);
+        } else if (!strcmp(key, "estimators")) estimators = v;
         else if (!strcmp(key, "device")) {
             if (!(st = string(f, v, key, buf, sizeof buf))) resolve(f->path, buf, c->device, sizeof c->device);
             c->device_line = yline(v);
@@ -281,25 +355,7 @@ static hn_status read_root(const yfile *f, hn_study_config *c) {
     }
     if (!c->space[0]) return bad(f, root, "missing the field 'space' (e.g. space: mbconv)%s%s", "", "");
     if (!objectives) return bad(f, root, "missing the field 'objectives' (e.g. objectives: {accuracy: max})%s%s", "", "");
-    if (!c->dataset[0] == !c->table[0])
-        return bad(f, root, "give either 'dataset' (accuracy by training) or 'table' (a tabular benchmark)%s%s", "", "");
-    if (c->table[0] && !c->accuracy_column[0])
-        return bad(f, root, "with 'table', name the column that is the accuracy (e.g. accuracy: cifar10-val)%s%s", "", "");
-    /* metric names, now that the device is known */
-    for (int i = 0; i < c->nobjectives; i++)
-        if (!hn_study_metric_known(c, c->objectives[i].metric)) {
-            const yaml_node_t *k = NULL;
-            int j = 0;
-            FOR_PAIRS(f, objectives, p) if (j++ == i) k = ynode(f, p->key);
-            return bad(f, k, "objective '%s': unknown metric (accuracy, params, macs, train_seconds%s)",
-                       c->objectives[i].metric, c->device[0] ? ", and the device's: latency_s, energy_j, cycles, "
-                                                               "peak_sram_bytes, flash_bytes, fits" : "; a device adds latency_s, energy_j, ...");
-        }
-    for (int i = 0; i < c->nconstraints; i++)
-        if (!hn_study_metric_known(c, c->constraints[i].metric))
-            return hn_error(HN_ERR_INVALID, "%s:%d: constraint on '%s': unknown metric%s", f->path, c->constraints[i].line,
-                            c->constraints[i].metric, c->device[0] ? "" : " (hardware metrics need a 'device')");
-    return HN_OK;
+    return derive_providers(f, root, accuracy_map, estimators, c);
 }
 
 hn_status hn_study_config_parse(const char *text, size_t len, const char *path, hn_study_config *cfg) {

@@ -6,8 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hwnas/train.h"
-#include "hwnas/quant.h"
+#include "../estimate/providers.h"
 #include "study_internal.h"
 
 hn_status study_claim_final(hn_study *s, bool *mine, bool *finished) {
@@ -42,7 +41,7 @@ static hn_status infeasible(const hn_study *s, const study_table *t) {
         bool met = false;
         for (int i = 0; i < t->n; i++) {
             double v;
-            if (!study_metric(&t->metrics[i], q->metric, &v)) continue;
+            if (!hn_metrics_get(&t->metrics[i], q->metric, &v)) continue;
             met |= q->at_most ? v <= q->bound : v >= q->bound;
             if (isnan(closest) || (q->at_most ? v < closest : v > closest)) closest = v;
         }
@@ -85,10 +84,10 @@ hn_status study_final(hn_study *s, volatile int *stop, void (*on_event)(void *, 
     double best_acc = -INFINITY;
     for (int i = 0; i < n; i++) {
         double a = -INFINITY;
-        study_metric(&t.metrics[idx[i]], "accuracy", &a);
+        hn_metrics_get(&t.metrics[idx[i]], "accuracy", &a);
         if (a > best_acc) best_acc = a, best = idx[i];
     }
-    hn_graph *net = NULL;
+    hn_candidate c = {0};
     char value[64], genotype[GENOTYPE_MAX];
     if (best < 0) {
         st = infeasible(s, &t);
@@ -98,37 +97,30 @@ hn_status study_final(hn_study *s, volatile int *stop, void (*on_event)(void *, 
     snprintf(value, sizeof value, "%d", t.id[best]);
     if ((st = store_meta_set(&s->db, "chosen_trial", value))) goto done;
     /* the chosen network's graph, as a network file that hwnas train/export read */
-    uint8_t g[HN_SPACE_MAX_DECISIONS];
     char path[1200], name[96];
     snprintf(path, sizeof path, "%s/model.yaml", s->dir);
     snprintf(name, sizeof name, "%s-trial-%d", s->space->name, t.id[best]);
-    if ((st = s->space->parse(s->space, genotype, g)) || (st = study_graph(s, g, &net)) ||
-        (st = hn_graph_save_yaml(net, name, path)) || (st = store_meta_set(&s->db, "final_graph", "model.yaml")))
+    if ((st = study_candidate(s, genotype, &c)) || (st = hn_graph_save_yaml(c.graph, name, path)) ||
+        (st = store_meta_set(&s->db, "final_graph", "model.yaml")))
         goto done;
-    if (!s->table && s->cfg.final_epochs > 0) {
-        hn_dataset *train, *test;
-        if ((st = hn_graph_finalize(net)) ||
-            (st = study_data_at(s, net->nodes[0].shape.h, net->nodes[0].shape.w, &train, &test)))
-            goto done;
-        hn_train_config tc = hn_train_defaults();
-        tc.epochs = s->cfg.final_epochs, tc.batch = s->cfg.batch, tc.lr = s->cfg.lr, tc.stop = stop;
-        tc.seed = s->cfg.seed ^ hn_hash(genotype, strlen(genotype));
+    if (s->trainer.type) { /* the training provider, on every training image, measured on the test split */
         final_progress fp = {s, on_event, user, 0};
-        tc.progress = on_step, tc.progress_user = &fp;
+        hn_metrics m = {0};
+        double acc, facc, secs;
+        c.stop = stop;
         s->final_started = hn_now();
-        hn_graph_init_params(net, tc.seed);
-        hn_train_result r;
         snprintf(path, sizeof path, "%s/model.hntf", s->dir);
-        if ((st = hn_train(net, train, test, &tc, &r)) || (st = hn_graph_save_weights(net, path))) goto done;
-        if (s->space->base) { /* a policy's accuracy is the quantized network's; the float one beside it */
-            snprintf(value, sizeof value, "%.4f", r.test_accuracy);
-            if ((st = store_meta_set(&s->db, "final_float_test_accuracy", value)) ||
-                (st = hn_fake_quant_evaluate(net, train, STUDY_CALIBRATION, test, &r.test_accuracy)))
-                goto done;
+        if ((st = provider_train_final(&s->trainer, &c, s->cfg.final_epochs, on_step, &fp, &m)) ||
+            (st = hn_graph_save_weights(c.graph, path)))
+            goto done;
+        hn_metrics_get(&m, "accuracy", &acc), hn_metrics_get(&m, "train_seconds", &secs);
+        if (hn_metrics_get(&m, "float_accuracy", &facc)) { /* a policy's: the float network's beside it */
+            snprintf(value, sizeof value, "%.4f", facc);
+            if ((st = store_meta_set(&s->db, "final_float_test_accuracy", value))) goto done;
         }
-        snprintf(value, sizeof value, "%.4f", r.test_accuracy);
+        snprintf(value, sizeof value, "%.4f", acc);
         if ((st = store_meta_set(&s->db, "final_test_accuracy", value))) goto done;
-        snprintf(value, sizeof value, "%.1f", r.train_seconds);
+        snprintf(value, sizeof value, "%.1f", secs);
         if ((st = store_meta_set(&s->db, "final_train_seconds", value))) goto done;
         snprintf(value, sizeof value, "%d", s->cfg.final_epochs);
         if ((st = store_meta_set(&s->db, "final_epochs", value)) || (st = store_meta_set(&s->db, "final_weights", "model.hntf")))
@@ -136,7 +128,7 @@ hn_status study_final(hn_study *s, volatile int *stop, void (*on_event)(void *, 
     }
     st = store_meta_set(&s->db, "final", "done");
 done:
-    hn_graph_free(net);
+    hn_candidate_free(&c);
     hn_free(idx);
     study_trials_free(&t);
     return st;

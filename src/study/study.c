@@ -10,38 +10,86 @@
 #include <unistd.h>
 
 #include "hwnas/data.h"
-#include "hwnas/estimate.h"
-#include "hwnas/quant.h"
 #include "hwnas/study.h"
-#include "hwnas/train.h"
+#include "../estimate/providers.h"
 #include "study_internal.h"
 
 /* ---- opening ------------------------------------------------------------------------------------ */
 
-/* What a study needs besides its store: space, device, strategy, the estimator's data. */
+/* Whether some provider writes metric name. */
+static bool metric_known(const hn_study *s, const char *name) {
+    for (int i = 0; i < s->nproviders; i++)
+        if (hn_provider_writes(&s->providers[i], name)) return true;
+    return false;
+}
+
+/* "accuracy, params, macs, ..." */
+static void metric_list(const hn_study *s, char *buf, size_t cap) {
+    buf[0] = 0;
+    for (int i = 0; i < s->nproviders; i++)
+        for (int k = 0; s->providers[i].metrics[k]; k++)
+            snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s", buf[0] ? ", " : "", s->providers[i].metrics[k]);
+}
+
+/* The pipeline: each configured provider made from its options, sorted by tier (stable); then every
+ * objective and constraint must name a metric some provider writes. */
+static hn_status make_providers(hn_study *s, const char *const *device_dirs) {
+    const hn_study_config *c = &s->cfg;
+    hn_provider_env env = {s->space, s->dir, device_dirs, c->seed};
+    hn_status st = HN_OK;
+    for (int i = 0; !st && i < c->nproviders; i++)
+        if (!(st = hn_provider_new(c->providers[i].type, &c->providers[i].options, &env, &s->providers[s->nproviders])))
+            s->nproviders++;
+    for (int i = 1; i < s->nproviders; i++) /* insertion sort by tier: the order within a tier is the file's */
+        for (int j = i; j > 0 && s->providers[j].tier < s->providers[j - 1].tier; j--) {
+            hn_provider t = s->providers[j];
+            s->providers[j] = s->providers[j - 1], s->providers[j - 1] = t;
+        }
+    if (!st && c->dataset[0] && c->final_epochs > 0) { /* the final step trains with the fidelity's batch and lr */
+        for (int i = 0; i < c->nproviders && !s->trainer.type; i++)
+            if (!strcmp(c->providers[i].type, "train")) st = hn_provider_new("train", &c->providers[i].options, &env, &s->trainer);
+        if (!st && !s->trainer.type) {
+            hn_options o = {.line = c->dataset_line};
+            snprintf(o.file, sizeof o.file, "%s", c->path);
+            char v[2][64];
+            snprintf(v[0], sizeof v[0], "%d", c->batch), snprintf(v[1], sizeof v[1], "%.9g", c->lr);
+            if (!(st = hn_options_add(&o, "batch", v[0], o.line)) && !(st = hn_options_add(&o, "lr", v[1], o.line)))
+                st = hn_provider_new("train", &o, &env, &s->trainer);
+        }
+    }
+    char known[1024];
+    metric_list(s, known, sizeof known);
+    for (int i = 0; !st && i < c->nobjectives; i++)
+        if (!metric_known(s, c->objectives[i].metric))
+            st = hn_error(HN_ERR_INVALID, "%s:%d: objective '%s': unknown metric (this study's providers write: %s%s)", c->path,
+                          c->objectives[i].line, c->objectives[i].metric, known,
+                          c->device[0] ? "" : "; a device adds latency_s, energy_j, ...");
+    for (int i = 0; !st && i < c->nconstraints; i++)
+        if (!metric_known(s, c->constraints[i].metric))
+            st = hn_error(HN_ERR_INVALID, "%s:%d: constraint on '%s': unknown metric (this study's providers write: %s%s)",
+                          c->path, c->constraints[i].line, c->constraints[i].metric, known,
+                          c->device[0] ? "" : "; hardware metrics need a 'device'");
+    return st;
+}
+
+/* What a study needs besides its store: space, providers, strategy, the candidates' spec. */
 static hn_status setup(hn_study *s, const char *const *device_dirs) {
     const hn_study_config *c = &s->cfg;
     s->space = hn_space_find(c->space);
     if (!s->space) return hn_error(HN_ERR_INVALID, "%s: unknown space '%s'", c->path, c->space);
-    if (c->device[0]) {
-        char path[1024];
-        hn_status st = hn_device_find(c->device, device_dirs, path, sizeof path);
-        if (!st) st = hn_device_load(path, &s->device);
-        if (st) return hn_error_prefix(st, "%s:%d: device", c->path, c->device_line);
-        s->has_device = true;
-    }
+    s->spec.space = c->space_cfg;
     if (c->numtypes[0]) {
         char w[16], a[16];
         sscanf(c->numtypes, "%15[^/]/%15s", w, a);
-        s->wtype = hn_numtype_from_name(w), s->atype = hn_numtype_from_name(a);
+        s->spec.numtypes = true;
+        s->spec.wtype = hn_numtype_from_name(w), s->spec.atype = hn_numtype_from_name(a);
     }
     /* "PID:TOKEN": the token tells this process from a dead one that had the same pid */
     snprintf(s->worker, sizeof s->worker, "%ld:%08llx", (long)getpid(),
              (unsigned long long)(hn_hash(&s, sizeof s) ^ (uint64_t)(hn_now() * 1e9)) & 0xffffffffULL);
     hn_status st = hn_strategy_new(c->strategy, s->space, &c->strategy_options, c->nobjectives, c->seed, &s->strategy);
     if (st) return hn_error_prefix(st, "%s", c->path);
-    if (c->table[0]) return hn_table_load(c->table, s->space, &s->table);
-    return HN_OK; /* datasets load on first use: a worker that only writes outputs never needs them */
+    return make_providers(s, device_dirs); /* datasets load on first use: a worker that only writes outputs never needs them */
 }
 
 static hn_study *new_study(const char *dir) {
@@ -57,11 +105,11 @@ hn_status hn_study_create(const char *dir, const hn_study_config *cfg, const cha
     hn_study *s = new_study(dir);
     if (!s) return hn_error(HN_ERR_NOMEM, "study");
     s->cfg = *cfg;
-    hn_space_config sc;
+    const hn_candidate_spec *spec;
     /* everything that can be wrong with the study file first: nothing is created for a bad one */
     hn_status st = study_read_text(cfg->path, &text, &len);
     if (!st) st = setup(s, device_dirs);
-    if (!st) st = study_space_config(s, &sc); /* reads the dataset's shape: a missing dataset fails here */
+    if (!st) st = study_spec(s, &spec); /* reads the dataset's shape: a missing dataset fails here */
     if (!st && mkdir(dir, 0777) && errno != EEXIST)
         st = hn_error(HN_ERR_IO, "%s: cannot create the study directory: %s", dir, strerror(errno));
     snprintf(path, sizeof path, "%s/weights", dir);
@@ -110,7 +158,8 @@ hn_status hn_study_close(hn_study *s) {
     if (!s) return HN_OK;
     store_close(&s->db);
     hn_strategy_free(s->strategy);
-    hn_table_free(s->table);
+    for (int i = 0; i < s->nproviders; i++) hn_provider_free(&s->providers[i]);
+    hn_provider_free(&s->trainer);
     for (int i = 0; i < s->nres; i++) hn_dataset_free(s->res[i].train), hn_dataset_free(s->res[i].test);
     hn_free(s);
     return HN_OK;
@@ -118,6 +167,11 @@ hn_status hn_study_close(hn_study *s) {
 
 const hn_study_config *hn_study_get_config(const hn_study *s) { return &s->cfg; }
 const char *hn_study_dir(const hn_study *s) { return s->dir; }
+int hn_study_providers(const hn_study *s) { return s->nproviders; }
+const hn_provider *hn_study_provider_at(const hn_study *s, int i, int *evaluated) {
+    if (evaluated) *evaluated = s->evaluated[i];
+    return &s->providers[i];
+}
 
 /* ---- data ---------------------------------------------------------------------------------------- */
 
@@ -145,135 +199,107 @@ hn_status study_data_at(hn_study *s, int h, int w, hn_dataset **train, hn_datase
     return HN_OK;
 }
 
-/* The input shape and classes networks are built for: the dataset's (read from its first split) or,
- * with a table, the space's defaults. */
-hn_status study_space_config(hn_study *s, hn_space_config *sc) {
-    *sc = s->cfg.space_cfg;
-    if (s->table) return HN_OK;
-    if (!s->data_shape.c) {
-        hn_dataset *train, *test;
-        hn_status st = hn_dataset_load(s->cfg.dataset, &train, &test);
-        if (st) return hn_error_prefix(st, "%s:%d: dataset '%s'", s->cfg.path, s->cfg.dataset_line, s->cfg.dataset);
-        s->data_shape = (hn_shape){train->c, train->h, train->w};
-        s->data_classes = train->classes;
-        if (s->cfg.validation >= train->n)
-            st = hn_error(HN_ERR_INVALID, "%s: validation %d leaves no training images (the dataset has %d)", s->cfg.path,
-                          s->cfg.validation, train->n);
-        hn_dataset_free(train), hn_dataset_free(test);
-        if (st) return st;
-    }
-    sc->input = s->data_shape;
-    sc->classes = s->data_classes;
+static hn_status data_at(void *user, int h, int w, hn_dataset **train, hn_dataset **test) {
+    return study_data_at(user, h, w, train, test);
+}
+
+/* The dataset's shape and classes (read from its first split once), or with no dataset the space's. */
+hn_status study_spec(hn_study *s, const hn_candidate_spec **spec) {
+    *spec = &s->spec;
+    if (s->spec_known || !s->cfg.dataset[0]) return HN_OK;
+    hn_dataset *train, *test;
+    hn_status st = hn_dataset_load(s->cfg.dataset, &train, &test);
+    if (st) return hn_error_prefix(st, "%s:%d: dataset '%s'", s->cfg.path, s->cfg.dataset_line, s->cfg.dataset);
+    s->spec.space.input = (hn_shape){train->c, train->h, train->w};
+    s->spec.space.classes = train->classes;
+    if (s->cfg.train_accuracy && s->cfg.validation >= train->n)
+        st = hn_error(HN_ERR_INVALID, "%s: validation %d leaves no training images (the dataset has %d)", s->cfg.path,
+                      s->cfg.validation, train->n);
+    hn_dataset_free(train), hn_dataset_free(test);
+    s->spec_known = !st;
+    return st;
+}
+
+hn_status study_candidate(hn_study *s, const char *arch, hn_candidate *c) {
+    const hn_candidate_spec *spec;
+    hn_status st = study_spec(s, &spec);
+    if (!st) st = hn_candidate_build(s->space, arch, spec, c);
+    if (st) return st;
+    c->seed = s->cfg.seed;
+    c->dir = s->dir;
+    if (s->cfg.dataset[0]) c->data = data_at, c->data_user = s;
     return HN_OK;
 }
 
-/* g's network, with the study's number types unless the space sets them itself */
-hn_status study_graph(hn_study *s, const uint8_t *g, hn_graph **net) {
-    hn_space_config sc;
-    hn_status st = study_space_config(s, &sc);
-    if (!st) st = s->space->to_graph(s->space, g, &sc, net);
-    if (!st && s->cfg.numtypes[0] && !s->space->base) {
-        hn_graph_set_numtypes(*net, s->wtype, s->atype);
-        hn_graph_propagate_numtypes(*net);
-    }
-    return st;
+const hn_device *study_device(const hn_study *s) {
+    for (int i = 0; i < s->nproviders; i++)
+        if (provider_device_of(&s->providers[i])) return provider_device_of(&s->providers[i]);
+    return NULL;
 }
 
 /* ---- evaluation ----------------------------------------------------------------------------------- */
 
-/* Trains net at fidelity f on the first (n - validation) training images and measures accuracy on the
- * last `validation`. In a space with a quantization policy ("+quant"), the accuracy is that of the
- * policy (fake quantization, calibrated on the training images) and *float_accuracy the float
- * network's; elsewhere the two are the same. */
-static hn_status train_at(hn_study *s, hn_graph *net, const char *arch, double f, volatile int *stop, double *accuracy,
-                          double *float_accuracy, double *seconds) {
-    hn_dataset *train, *test;
-    hn_shape in = net->nodes[0].shape;
-    hn_status st = study_data_at(s, in.h, in.w, &train, &test);
-    if (st) return st;
-    hn_dataset fit = *train, val = *train; /* views: the same images, never freed */
-    fit.n = train->n - s->cfg.validation;
-    val.n = s->cfg.validation;
-    val.images = train->images + (size_t)fit.n * train->c * train->h * train->w;
-    val.labels = train->labels + fit.n;
-    hn_train_config tc = hn_train_defaults();
-    double images = f * s->cfg.epochs * s->cfg.train_fraction * fit.n, per_epoch = s->cfg.train_fraction * fit.n;
-    tc.epochs = images <= per_epoch ? 1 : (int)lround(images / per_epoch);
-    tc.train_limit = (int64_t)llround(images <= per_epoch ? images : per_epoch);
-    if (tc.train_limit < 1) tc.train_limit = 1;
-    tc.batch = s->cfg.batch, tc.lr = s->cfg.lr;
-    tc.seed = s->cfg.seed ^ hn_hash(arch, strlen(arch)); /* the same genotype starts the same at every fidelity */
-    tc.stop = stop;
-    hn_graph_init_params(net, tc.seed);
-    hn_train_result r;
-    st = hn_train(net, &fit, &val, &tc, &r);
-    if (!st) *accuracy = *float_accuracy = r.test_accuracy, *seconds = r.train_seconds;
-    if (!st && s->space->base) st = hn_fake_quant_evaluate(net, &fit, STUDY_CALIBRATION, &val, accuracy);
-    return st;
-}
-
 /* Constraint violation of the metrics known so far (a metric not yet measured counts as met): the
  * sum of relative excesses. */
-static double violation(const hn_study_config *c, const study_metrics *m) {
+static double violation(const hn_study_config *c, const hn_metrics *m) {
     double v = 0;
     for (int i = 0; i < c->nconstraints; i++) {
         const hn_study_constraint *k = &c->constraints[i];
         double x;
-        if (!study_metric(m, k->metric, &x)) continue;
+        if (!hn_metrics_get(m, k->metric, &x)) continue;
         double excess = k->at_most ? x - k->bound : k->bound - x;
         if (excess > 0) v += excess / (fabs(k->bound) > 0 ? fabs(k->bound) : 1);
     }
     return v;
 }
 
-/* Evaluates trial (its genotype string, fidelity) into m and its state: counting and the device first
- * (cached by genotype); a trial that breaks a constraint there is pruned before any training. */
-static hn_status evaluate(hn_study *s, const study_trial *t, volatile int *stop, study_metrics *m, char *state,
-                          char *weights, size_t wcap) {
-    uint8_t g[HN_SPACE_MAX_DECISIONS];
-    hn_graph *net = NULL;
-    hn_status st = s->space->parse(s->space, t->genotype, g);
-    if (!st) st = study_graph(s, g, &net);
-    if (st) return st;
-    m->n = 0;
+/* Whether every metric p writes is in cached; if so copies them into m. */
+static bool from_cache(const hn_provider *p, const hn_metrics *cached, hn_metrics *m) {
+    double v;
+    for (int k = 0; p->metrics[k]; k++)
+        if (!hn_metrics_get(cached, p->metrics[k], &v)) return false;
+    for (int k = 0; p->metrics[k]; k++) hn_metrics_get(cached, p->metrics[k], &v), hn_metrics_set(m, p->metrics[k], v);
+    return true;
+}
+
+/* Evaluates trial t into m and its state: the providers tier by tier (free, cheap, expensive); after
+ * each tier a candidate that breaks a constraint is pruned, so it never reaches the next. Metrics of
+ * caching providers come from the store's cache when an earlier trial of the genotype computed them;
+ * fresh ones go to *fresh for the cache. */
+static hn_status evaluate(hn_study *s, const study_trial *t, volatile int *stop, hn_metrics *m, hn_metrics *fresh,
+                          char *state, char *weights, size_t wcap) {
+    hn_candidate c;
+    hn_metrics cached = {0};
+    m->n = fresh->n = 0;
     weights[0] = 0;
-    if (!(st = study_cache_get(s, t->genotype, m)) && m->n == 0) { /* not cached: count and cost */
-        study_metric_set(m, "params", (double)hn_graph_param_count(net));
-        study_metric_set(m, "macs", (double)hn_graph_macs(net));
-        if (s->has_device) {
-            hn_hw_cost c;
-            if (!(st = hn_device_cost(&s->device, net, &c, NULL)))
-                for (const char *const *name = hn_hw_metric_names(); *name; name++) {
-                    double v;
-                    hn_hw_metric(&c, *name, &v);
-                    study_metric_set(m, *name, v);
-                }
-        }
-        m->fresh = true;
-    }
-    if (!st && violation(&s->cfg, m) > 0) {
-        strcpy(state, "pruned");
-    } else if (!st && s->table) {
-        const double *row = hn_table_lookup(s->table, g);
-        if (!row) st = hn_error(HN_ERR_INVALID, "%s: the table has no row for %s", s->cfg.table, t->genotype);
-        else study_metric_set(m, "accuracy", row[hn_table_metric_index(s->table, s->cfg.accuracy_column)]);
-        strcpy(state, "done");
-    } else if (!st) {
-        double acc, facc, secs;
-        if (!(st = hn_graph_finalize(net)) && !(st = train_at(s, net, t->genotype, t->fidelity, stop, &acc, &facc, &secs))) {
-            study_metric_set(m, "accuracy", acc);
-            if (s->space->base) study_metric_set(m, "float_accuracy", facc);
-            study_metric_set(m, "train_seconds", secs);
-            strcpy(state, "done");
-            if (t->fidelity >= 1) { /* a full-fidelity candidate may be the chosen one: keep its weights */
-                snprintf(weights, wcap, "weights/trial-%d.hntf", t->id);
-                char path[1400];
-                snprintf(path, sizeof path, "%s/%s", s->dir, weights);
-                st = hn_graph_save_weights(net, path);
+    hn_status st = study_candidate(s, t->genotype, &c);
+    if (st) return st;
+    c.fidelity = t->fidelity, c.trial = t->id, c.stop = stop;
+    st = study_cache_get(s, t->genotype, &cached);
+    strcpy(state, "done");
+    for (int i = 0; !st && i < s->nproviders; i++) {
+        hn_provider *p = &s->providers[i];
+        if (!(p->cache && from_cache(p, &cached, m))) {
+            hn_metrics out = *m;
+            if ((st = p->type->evaluate(p, &c, &out))) {
+                hn_error_prefix(st, "%s", p->description);
+                break;
             }
+            s->evaluated[i]++;
+            for (int k = 0; !st && p->cache && p->metrics[k]; k++) {
+                double v;
+                if (hn_metrics_get(&out, p->metrics[k], &v)) st = hn_metrics_set(fresh, p->metrics[k], v);
+            }
+            *m = out;
+        }
+        bool tier_ends = i + 1 == s->nproviders || s->providers[i + 1].tier != p->tier;
+        if (!st && tier_ends && i + 1 < s->nproviders && violation(&s->cfg, m) > 0) {
+            strcpy(state, "pruned");
+            break;
         }
     }
-    hn_graph_free(net);
+    if (!st && c.weights[0]) snprintf(weights, wcap, "%s", c.weights);
+    hn_candidate_free(&c);
     return st;
 }
 
@@ -299,10 +325,10 @@ hn_status hn_study_work(hn_study *s, void (*on_event)(void *, const hn_study_pro
         hn_study_progress p = {.trial = t.id, .genotype = t.genotype, .fidelity = t.fidelity, .state = "running",
                                .accuracy = NAN, .phase = "search"};
         report(s, on_event, user, &p);
-        study_metrics m = {0};
+        hn_metrics m = {0}, fresh = {0};
         char state[16] = "failed", weights[256] = "", error[1024] = "";
         double t0 = hn_now();
-        hn_status e = evaluate(s, &t, stop, &m, state, weights, sizeof weights);
+        hn_status e = evaluate(s, &t, stop, &m, &fresh, state, weights, sizeof weights);
         if (e == HN_ERR_INTERRUPTED) { /* back to the queue: the next worker runs it from the start */
             study_requeue(s, t.id);
             return hn_error(HN_ERR_INTERRUPTED, "stopped during trial %d, which is back in the queue; resume with "
@@ -312,9 +338,9 @@ hn_status hn_study_work(hn_study *s, void (*on_event)(void *, const hn_study_pro
             snprintf(error, sizeof error, "%s", hn_last_error());
             strcpy(state, "failed");
         }
-        if ((st = study_finish(s, &t, state, &m, violation(&s->cfg, &m), hn_now() - t0, error, weights))) return st;
+        if ((st = study_finish(s, &t, state, &m, &fresh, violation(&s->cfg, &m), hn_now() - t0, error, weights))) return st;
         p.state = state;
-        study_metric(&m, "accuracy", &p.accuracy);
+        hn_metrics_get(&m, "accuracy", &p.accuracy);
         report(s, on_event, user, &p);
     }
     bool mine, finished;

@@ -4,12 +4,11 @@
 #define HWNAS_STUDY_INTERNAL_H
 
 #include "hwnas/data.h"
-#include "hwnas/estimate.h"
+#include "hwnas/provider.h"
 #include "hwnas/study.h"
 #include "store.h"
 
 #define MAX_STUDY_RES 8
-#define MAX_METRICS 24
 #define GENOTYPE_MAX 4096
 
 typedef struct {
@@ -22,13 +21,14 @@ struct hn_study {
     hn_study_config cfg;
     store db;
     const hn_space *space;
-    hn_device device;
-    bool has_device;
-    hn_numtype wtype, atype;  /* cfg.numtypes, if set */
+    hn_candidate_spec spec;   /* what candidates are built for (input shape, classes, number types) */
+    bool spec_known;          /* spec.space holds the dataset's shape (read once) */
+    hn_provider providers[HN_STUDY_MAX_PROVIDERS]; /* the pipeline, sorted by tier */
+    int nproviders;
+    int evaluated[HN_STUDY_MAX_PROVIDERS];          /* candidates each one evaluated in this process */
+    hn_provider trainer;      /* "train" from the fidelity options, for the final step (type NULL: none) */
     hn_strategy *strategy;    /* driven only by the event log (study_sync) */
     int64_t cursor;           /* the last event applied to the strategy */
-    hn_table *table;          /* the tabular estimator, or NULL */
-    hn_shape data_shape;      /* the dataset's images, once read */
     int data_classes;
     study_res res[MAX_STUDY_RES]; /* the dataset at each resolution used so far */
     int nres;
@@ -44,35 +44,29 @@ typedef struct {
     double fidelity;
 } study_trial;
 
-typedef struct {
-    int n;
-    char name[MAX_METRICS][32];
-    double value[MAX_METRICS];
-    bool fresh; /* the cheap metrics were computed now, not read from the cache: store them */
-} study_metrics;
-
 /* The whole of the text file path (a study file) into *text (hn_alloc'd, NUL-terminated; caller frees). */
 hn_status study_read_text(const char *path, char **text, size_t *len);
 
-/* metrics by name */
-bool study_metric(const study_metrics *m, const char *name, double *value);
-void study_metric_set(study_metrics *m, const char *name, double value);
-
 /* The dataset's splits at resolution h x w (loaded and resized once per resolution; owned by s). */
 hn_status study_data_at(hn_study *s, int h, int w, hn_dataset **train, hn_dataset **test);
-/* The network of g for this study's data and number types (not finalized); cfg for to_graph. */
-hn_status study_space_config(hn_study *s, hn_space_config *sc);
-hn_status study_graph(hn_study *s, const uint8_t *g, hn_graph **net);
+/* The input shape and classes candidates are built for (the dataset's, read once; else the space's). */
+hn_status study_spec(hn_study *s, const hn_candidate_spec **spec);
+/* The candidate of genotype string arch (which must outlive it) for this study: graph, data, seed, dir. */
+hn_status study_candidate(hn_study *s, const char *arch, hn_candidate *c);
 
-/* The cheap metrics cached for genotype (m->n stays 0 if none). */
-hn_status study_cache_get(hn_study *s, const char *genotype, study_metrics *m);
+/* The device of the study's device provider, or NULL. */
+const hn_device *study_device(const hn_study *s);
+
+/* The metrics cached for genotype (m->n stays 0 if none). */
+hn_status study_cache_get(hn_study *s, const char *genotype, hn_metrics *m);
 
 /* The next trial for this worker: a queued one (re-queued after a crash) or a new one from the
  * strategy while the budget lasts; *got false when there is nothing left to start. */
 hn_status study_next(hn_study *s, volatile int *stop, study_trial *t, bool *got);
-/* Records the result of trial t and appends its tell event. */
-hn_status study_finish(hn_study *s, const study_trial *t, const char *state, const study_metrics *m, double violation,
-                       double seconds, const char *error, const char *weights);
+/* Records the result of trial t (metrics m, of which `cache` are also cached by genotype) and
+ * appends its tell event. */
+hn_status study_finish(hn_study *s, const study_trial *t, const char *state, const hn_metrics *m, const hn_metrics *cache,
+                       double violation, double seconds, const char *error, const char *weights);
 /* Whether the worker with this id ("PID:TOKEN") is this process or another one still running. */
 bool study_worker_alive(const hn_study *s, const char *worker);
 /* Puts a trial this worker was running back in the queue. */
@@ -81,7 +75,7 @@ void study_requeue(hn_study *s, int id);
 void study_counts(hn_study *s, hn_study_progress *p);
 
 /* The objective values (minimized) of a finished trial's metrics. */
-void study_objectives(const hn_study_config *c, const study_metrics *m, double *values);
+void study_objectives(const hn_study_config *c, const hn_metrics *m, double *values);
 /* All finished trials' metrics, in id order: ids, states, fidelities, metrics (arrays of n,
  * hn_alloc'd, caller frees each with study_trials_free). */
 typedef struct {
@@ -90,7 +84,7 @@ typedef struct {
     char (*state)[16];
     char (*genotype)[GENOTYPE_MAX];
     double *fidelity, *violation, *seconds;
-    study_metrics *metrics;
+    hn_metrics *metrics;
 } study_table;
 hn_status study_trials_load(hn_study *s, study_table *t);
 void study_trials_free(study_table *t);
@@ -105,8 +99,5 @@ hn_status study_claim_final(hn_study *s, bool *mine, bool *finished);
 hn_status study_final(hn_study *s, volatile int *stop, void (*on_event)(void *, const hn_study_progress *), void *user);
 /* trials.csv, pareto.csv, pareto.json (src/report/outputs.c). */
 hn_status study_write_outputs(hn_study *s);
-
-/* Training images that calibrate the ranges of a quantization policy's fake quantization. */
-enum { STUDY_CALIBRATION = 500 };
 
 #endif

@@ -21,50 +21,29 @@ static double wall_clock(void) {
 /* what a failed trial tells the strategy: worse than any infeasible one */
 #define FAILED_VIOLATION 1e9
 
-bool study_metric(const study_metrics *m, const char *name, double *value) {
-    for (int i = 0; i < m->n; i++)
-        if (!strcmp(m->name[i], name)) return *value = m->value[i], true;
-    return false;
-}
-
-void study_metric_set(study_metrics *m, const char *name, double value) {
-    for (int i = 0; i < m->n; i++)
-        if (!strcmp(m->name[i], name)) {
-            m->value[i] = value;
-            return;
-        }
-    if (m->n == MAX_METRICS) return;
-    snprintf(m->name[m->n], sizeof m->name[0], "%s", name);
-    m->value[m->n++] = value;
-}
-
-static bool cheap(const char *name) {
-    return strcmp(name, "accuracy") && strcmp(name, "float_accuracy") && strcmp(name, "train_seconds");
-}
-
-hn_status study_cache_get(hn_study *s, const char *genotype, study_metrics *m) {
+hn_status study_cache_get(hn_study *s, const char *genotype, hn_metrics *m) {
     sqlite3_stmt *q;
     hn_status st = store_query(&s->db, &q, "SELECT name, value FROM cache WHERE genotype = %Q", genotype);
     if (st) return st;
-    while (sqlite3_step(q) == SQLITE_ROW) study_metric_set(m, (const char *)sqlite3_column_text(q, 0), sqlite3_column_double(q, 1));
+    while (sqlite3_step(q) == SQLITE_ROW) hn_metrics_set(m, (const char *)sqlite3_column_text(q, 0), sqlite3_column_double(q, 1));
     sqlite3_finalize(q);
     return HN_OK;
 }
 
-static hn_status load_metrics(hn_study *s, int id, study_metrics *m) {
+static hn_status load_metrics(hn_study *s, int id, hn_metrics *m) {
     sqlite3_stmt *q;
     m->n = 0;
     hn_status st = store_query(&s->db, &q, "SELECT name, value FROM metrics WHERE trial = %d", id);
     if (st) return st;
-    while (sqlite3_step(q) == SQLITE_ROW) study_metric_set(m, (const char *)sqlite3_column_text(q, 0), sqlite3_column_double(q, 1));
+    while (sqlite3_step(q) == SQLITE_ROW) hn_metrics_set(m, (const char *)sqlite3_column_text(q, 0), sqlite3_column_double(q, 1));
     sqlite3_finalize(q);
     return HN_OK;
 }
 
-void study_objectives(const hn_study_config *c, const study_metrics *m, double *values) {
+void study_objectives(const hn_study_config *c, const hn_metrics *m, double *values) {
     for (int k = 0; k < c->nobjectives; k++) {
         double v = 0; /* a pruned trial has no accuracy: the worst a maximized percentage can be */
-        study_metric(m, c->objectives[k].metric, &v);
+        hn_metrics_get(m, c->objectives[k].metric, &v);
         values[k] = c->objectives[k].maximize ? -v : v;
     }
 }
@@ -95,7 +74,7 @@ static hn_status sync_strategy(hn_study *s) {
                               "%g (was the study's strategy or hwnas changed since it started?)",
                               s->db.path, id, mine, f, geno, fidelity);
         } else {
-            study_metrics m;
+            hn_metrics m;
             double values[HN_STUDY_MAX_OBJECTIVES];
             const char *state = (const char *)sqlite3_column_text(q, 5);
             double viol = !strcmp(state, "failed") ? FAILED_VIOLATION : sqlite3_column_double(q, 6);
@@ -193,8 +172,8 @@ hn_status study_next(hn_study *s, volatile int *stop, study_trial *t, bool *got)
     return st;
 }
 
-hn_status study_finish(hn_study *s, const study_trial *t, const char *state, const study_metrics *m, double violation,
-                       double seconds, const char *error, const char *weights) {
+hn_status study_finish(hn_study *s, const study_trial *t, const char *state, const hn_metrics *m, const hn_metrics *cache,
+                       double violation, double seconds, const char *error, const char *weights) {
     hn_status st = store_begin(&s->db);
     if (st) return st;
     st = store_exec(&s->db,
@@ -206,13 +185,12 @@ hn_status study_finish(hn_study *s, const study_trial *t, const char *state, con
         store_rollback(&s->db);
         return HN_OK;
     }
-    for (int i = 0; i < m->n && !st; i++) {
+    for (int i = 0; i < m->n && !st; i++)
         st = store_exec(&s->db, "INSERT OR REPLACE INTO metrics(trial, name, value) VALUES(%d, %Q, %.17g)", t->id,
                         m->name[i], m->value[i]);
-        if (!st && m->fresh && cheap(m->name[i]))
-            st = store_exec(&s->db, "INSERT OR IGNORE INTO cache(genotype, name, value) VALUES(%Q, %Q, %.17g)", t->genotype,
-                            m->name[i], m->value[i]);
-    }
+    for (int i = 0; i < cache->n && !st; i++)
+        st = store_exec(&s->db, "INSERT OR IGNORE INTO cache(genotype, name, value) VALUES(%Q, %Q, %.17g)", t->genotype,
+                        cache->name[i], cache->value[i]);
     if (!st) st = store_exec(&s->db, "INSERT INTO events(kind, trial) VALUES('tell', %d)", t->id);
     if (!st) st = store_commit(&s->db);
     else store_rollback(&s->db);
@@ -234,7 +212,7 @@ hn_status study_trials_load(hn_study *s, study_table *t) {
     t->state = hn_alloc(sizeof *t->state * k);
     t->genotype = hn_alloc(sizeof *t->genotype * k);
     t->fidelity = hn_alloc(sizeof(double) * 3 * k);
-    t->metrics = hn_calloc(sizeof(study_metrics) * k);
+    t->metrics = hn_calloc(sizeof(hn_metrics) * k);
     int *row = hn_alloc(sizeof(int) * (size_t)(maxid + 1));
     if (!t->id || !t->state || !t->genotype || !t->fidelity || !t->metrics || !row) {
         hn_free(row);
@@ -260,7 +238,7 @@ hn_status study_trials_load(hn_study *s, study_table *t) {
         while (sqlite3_step(q) == SQLITE_ROW) {
             int id = sqlite3_column_int(q, 0);
             if (id >= 0 && id <= maxid)
-                study_metric_set(&t->metrics[row[id]], (const char *)sqlite3_column_text(q, 1), sqlite3_column_double(q, 2));
+                hn_metrics_set(&t->metrics[row[id]], (const char *)sqlite3_column_text(q, 1), sqlite3_column_double(q, 2));
         }
         sqlite3_finalize(q);
     }
@@ -298,8 +276,8 @@ int study_front(const hn_study_config *c, const study_table *t, int *idx) {
     for (int a = 1; a < n; a++)
         for (int b = a; b > 0; b--) {
             double va = 0, vb = 0;
-            study_metric(&t->metrics[idx[b]], c->objectives[0].metric, &va);
-            study_metric(&t->metrics[idx[b - 1]], c->objectives[0].metric, &vb);
+            hn_metrics_get(&t->metrics[idx[b]], c->objectives[0].metric, &va);
+            hn_metrics_get(&t->metrics[idx[b - 1]], c->objectives[0].metric, &vb);
             if (c->objectives[0].maximize ? va > vb : va < vb) {
                 int x = idx[b];
                 idx[b] = idx[b - 1], idx[b - 1] = x;
@@ -327,7 +305,7 @@ void study_counts(hn_study *s, hn_study_progress *p) {
         p->front = study_front(&s->cfg, &t, idx);
         for (int i = 0; i < p->front; i++) {
             double a;
-            if (study_metric(&t.metrics[idx[i]], "accuracy", &a) && !(a <= p->best_accuracy)) p->best_accuracy = a;
+            if (hn_metrics_get(&t.metrics[idx[i]], "accuracy", &a) && !(a <= p->best_accuracy)) p->best_accuracy = a;
         }
     }
     /* ETA: the trials left at the mean time of those finished, shared by the workers running */

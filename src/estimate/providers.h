@@ -1,8 +1,9 @@
-/* The training provider's final step (src/estimate/provider_train.c), for the study's chosen model.
- * Internal. */
-#ifndef HWNAS_PROVIDER_TRAIN_H
-#define HWNAS_PROVIDER_TRAIN_H
+/* What the study asks of particular built-in providers beyond evaluate: the training provider's final
+ * step for the chosen model, and the device behind a device provider (for per-layer costs). Internal. */
+#ifndef HWNAS_PROVIDERS_H
+#define HWNAS_PROVIDERS_H
 
+#include "hwnas/hw.h"
 #include "hwnas/provider.h"
 #include "hwnas/train.h"
 
@@ -15,5 +16,8 @@ enum { TRAIN_CALIBRATION = 500 };
 hn_status provider_train_final(const hn_provider *p, hn_candidate *c, int epochs,
                                void (*progress)(void *, int, int, int64_t, int64_t, double, float),
                                void *progress_user, hn_metrics *m);
+
+/* The device of a "device" provider (owned by it), or NULL for any other provider. */
+const hn_device *provider_device_of(const hn_provider *p);
 
 #endif
