@@ -246,6 +246,32 @@ expect 0 "0 running, 1 queued" -- "$HWNAS" study show "$T/ctrlc"
 expect 0 "Pareto front: " -- "$HWNAS" search --resume "$T/ctrlc"
 done_trials=$(grep -c ',done,' "$T/ctrlc/trials.csv")
 if [ "$done_trials" -eq 2 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $done_trials of 2 trials done after the resume" >&2; fi
+# The user's own trainer: examples/trainers/train_torch.py (PyTorch, which setup.sh installs) trains
+# 3 small NB201 cells on 300 images; a trainer that fails marks its trial failed and the study goes on.
+if /usr/bin/python3 -c "import torch" 2>/dev/null; then
+  cat > "$T/ext.yaml" <<EOF
+name: ext
+space: {name: nb201, width: 4, cells: 1}
+dataset: fashion-mnist
+device: cortex-m7
+accuracy:
+  command: /usr/bin/python3 $SRC/examples/trainers/train_torch.py --net {net} --fidelity {fidelity} --seed {seed} --train 300 --validation 100 --batch 32
+  timeout: 2min
+objectives: {accuracy: max, latency_s: min}
+strategy: random
+budget: {trials: 3}
+final: {epochs: 0}
+EOF
+  expect 0 "Pareto front: " -- "$HWNAS" search "$T/ext.yaml" --out "$T/ext"
+  expect 0 "3 done, 0 pruned, 0 failed" -- "$HWNAS" study show "$T/ext"
+  expect 0 "expensive command: /usr/bin/python3" -- "$HWNAS" study show "$T/ext"
+  expect 0 '"train_seconds": ' -- "$HWNAS" study export "$T/ext" --format json
+  sed 's|--batch 32|--batch 32 --data /nonexistent|' "$T/ext.yaml" > "$T/extbad.yaml"
+  expect 0 "0 done, 0 pruned, 3 failed" -- sh -c "'$HWNAS' search '$T/extbad.yaml' --out '$T/extbad'; '$HWNAS' study show '$T/extbad'"
+  expect 0 "exited with status 1: " -- "$HWNAS" study export "$T/extbad" --format json
+else
+  fail=$((fail + 1)); echo "FAIL: python3-torch is missing (scripts/setup.sh installs it)" >&2
+fi
 printf 'space: nb201\nobjectives:\n  accuracy: max\nbudgte: 3\n' > "$T/typo.yaml"
 expect 2 "typo.yaml:4: unknown key 'budgte'" -- "$HWNAS" search "$T/typo.yaml"
 expect 2 "--format 'xml': expected csv or json" -- "$HWNAS" study export "$T/study" --format xml

@@ -75,8 +75,11 @@ static int show(const char *dir, bool json) {
     }
     printf("study        %s (%s)\n", c->name, c->path);
     printf("space        %s\n", c->space);
-    printf("accuracy     %s\n", c->table[0] ? c->table : c->dataset);
-    if (c->device[0]) printf("device       %s\n", c->device);
+    if (c->dataset[0]) printf("dataset      %s\n", c->dataset);
+    for (int i = 0; i < hn_study_providers(s); i++) { /* the evaluation pipeline, in the order it runs */
+        const hn_provider *pr = hn_study_provider_at(s, i, NULL);
+        printf("%-12s %-9s %s\n", i ? "" : "pipeline", hn_tier_name(pr->tier), pr->description);
+    }
     printf("objectives  ");
     for (int i = 0; i < c->nobjectives; i++) printf(" %s %s", c->objectives[i].maximize ? "max" : "min", c->objectives[i].metric);
     printf("\nconstraints %s", c->nconstraints ? "" : " none");

@@ -6,11 +6,12 @@
  * names the JSON must hold, comma-separated; default accuracy). Placeholders, each replaced by a
  * shell-quoted value: {arch} the genotype string, {net} a network file hwnas writes for it
  * (docs/network-files.md), {fidelity} in (0, 1], {seed}, {trial}, {dir} a scratch directory of the
- * trial's own. A command that exits non-zero, is killed, runs past its timeout or prints no JSON
+ * trial's own, {here} the study file's directory (for scripts that live beside it). A command that exits non-zero, is killed, runs past its timeout or prints no JSON
  * object fails the trial with its standard error's tail; the study goes on. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <libgen.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -28,6 +29,7 @@ enum { MAX_NAMES = 16, OUT_KEEP = 65536, ERR_KEEP = 2048 };
 
 typedef struct {
     char command[1024];
+    char here[512];   /* the study file's directory */
     double timeout_s; /* 0: none */
     char buf[MAX_NAMES][HN_METRIC_NAME];
     const char *names[MAX_NAMES + 1];
@@ -62,6 +64,9 @@ static hn_status create(hn_provider *p, const hn_options *o, const hn_provider_e
         n++;
     }
     if (!n) return hn_error(HN_ERR_INVALID, "%s:%d: option 'metrics': name at least one metric", o->file, line);
+    char file[512];
+    snprintf(file, sizeof file, "%s", o->file);
+    snprintf(s->here, sizeof s->here, "%s", dirname(file));
     p->tier = HN_TIER_EXPENSIVE, p->metrics = s->names;
     snprintf(p->description, sizeof p->description, "command: %.200s", s->command);
     return HN_OK;
@@ -106,6 +111,7 @@ static hn_status expand(const command_state *s, hn_candidate *c, const char *dir
             snprintf(value, sizeof value, "%llu", (unsigned long long)(c->seed ^ hn_hash(c->arch ? c->arch : "", c->arch ? strlen(c->arch) : 0)));
         else if (len == 5 && !strncmp(key, "trial", 5)) snprintf(value, sizeof value, "%d", c->trial);
         else if (len == 3 && !strncmp(key, "dir", 3)) snprintf(value, sizeof value, "%s", dir);
+        else if (len == 4 && !strncmp(key, "here", 4)) snprintf(value, sizeof value, "%s", s->here);
         else if (len == 3 && !strncmp(key, "net", 3)) {
             snprintf(value, sizeof value, "%s/net.yaml", dir);
             hn_status st = hn_graph_save_yaml(c->graph, c->arch ? c->arch : "candidate", value);

@@ -38,7 +38,7 @@ static void csv_field(FILE *f, const char *s) {
 static void write_csv(FILE *f, const study_table *t, const int *rows, int n, char names[][32], int nm) {
     fputs("trial,genotype,state,fidelity,violation,seconds", f);
     for (int k = 0; k < nm; k++) fprintf(f, ",%s", names[k]);
-    fputc('\n', f);
+    fputs(",error\n", f);
     for (int r = 0; r < n; r++) {
         int i = rows ? rows[r] : r;
         fprintf(f, "%d,", t->id[i]);
@@ -49,8 +49,21 @@ static void write_csv(FILE *f, const study_table *t, const int *rows, int n, cha
             if (hn_metrics_get(&t->metrics[i], names[k], &v)) fprintf(f, ",%.10g", v);
             else fputc(',', f);
         }
+        fputc(',', f);
+        csv_field(f, t->error[i]);
         fputc('\n', f);
     }
+}
+
+/* text as a JSON string; bytes that are not UTF-8 (a trainer's output cut mid-character) become '?' */
+static json_t *text_json(const char *text) {
+    json_t *j = json_string(text);
+    if (j) return j;
+    char buf[512];
+    size_t i = 0;
+    for (; text[i] && i + 1 < sizeof buf; i++) buf[i] = (unsigned char)text[i] < 0x80 ? text[i] : '?';
+    buf[i] = 0;
+    return json_string(buf);
 }
 
 static json_t *trial_json(const study_table *t, int i) {
@@ -113,6 +126,7 @@ hn_status hn_study_export(hn_study *s, bool front_only, bool json, FILE *f) {
             json_t *o = trial_json(&t, i);
             json_object_set_new(o, "state", json_string(t.state[i]));
             json_object_set_new(o, "seconds", json_real(t.seconds[i]));
+            if (t.error[i][0]) json_object_set_new(o, "error", text_json(t.error[i]));
             json_array_append_new(all, o);
         }
         json_dumpf(all, f, JSON_INDENT(2) | JSON_REAL_PRECISION(10));

@@ -76,7 +76,7 @@ void study_counts(hn_study *s, hn_study_progress *p);
 
 /* The objective values (minimized) of a finished trial's metrics. */
 void study_objectives(const hn_study_config *c, const hn_metrics *m, double *values);
-/* All finished trials' metrics, in id order: ids, states, fidelities, metrics (arrays of n,
+/* All trials' metrics, in id order: ids, states, fidelities, metrics, errors (arrays of n,
  * hn_alloc'd, caller frees each with study_trials_free). */
 typedef struct {
     int n;
@@ -85,6 +85,7 @@ typedef struct {
     char (*genotype)[GENOTYPE_MAX];
     double *fidelity, *violation, *seconds;
     hn_metrics *metrics;
+    char (*error)[512];  /* a failed trial's error (its start), else "" */
 } study_table;
 hn_status study_trials_load(hn_study *s, study_table *t);
 void study_trials_free(study_table *t);

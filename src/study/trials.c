@@ -213,15 +213,16 @@ hn_status study_trials_load(hn_study *s, study_table *t) {
     t->genotype = hn_alloc(sizeof *t->genotype * k);
     t->fidelity = hn_alloc(sizeof(double) * 3 * k);
     t->metrics = hn_calloc(sizeof(hn_metrics) * k);
+    t->error = hn_alloc(sizeof *t->error * k);
     int *row = hn_alloc(sizeof(int) * (size_t)(maxid + 1));
-    if (!t->id || !t->state || !t->genotype || !t->fidelity || !t->metrics || !row) {
+    if (!t->id || !t->state || !t->genotype || !t->fidelity || !t->metrics || !t->error || !row) {
         hn_free(row);
         study_trials_free(t);
         return hn_error(HN_ERR_NOMEM, "reading %lld trials", (long long)n);
     }
     t->violation = t->fidelity + k, t->seconds = t->fidelity + 2 * k;
     sqlite3_stmt *q;
-    if (!(st = store_query(&s->db, &q, "SELECT id, state, genotype, fidelity, violation, seconds FROM trials ORDER BY id"))) {
+    if (!(st = store_query(&s->db, &q, "SELECT id, state, genotype, fidelity, violation, seconds, error FROM trials ORDER BY id"))) {
         while (sqlite3_step(q) == SQLITE_ROW && t->n < n) {
             int i = t->n++;
             t->id[i] = sqlite3_column_int(q, 0);
@@ -231,6 +232,8 @@ hn_status study_trials_load(hn_study *s, study_table *t) {
             t->fidelity[i] = sqlite3_column_double(q, 3);
             t->violation[i] = sqlite3_column_double(q, 4);
             t->seconds[i] = sqlite3_column_double(q, 5);
+            const char *e = (const char *)sqlite3_column_text(q, 6);
+            snprintf(t->error[i], sizeof t->error[i], "%s", e ? e : "");
         }
         sqlite3_finalize(q);
     }
@@ -249,6 +252,7 @@ hn_status study_trials_load(hn_study *s, study_table *t) {
 
 void study_trials_free(study_table *t) {
     hn_free(t->id), hn_free(t->state), hn_free(t->genotype), hn_free(t->fidelity), hn_free(t->metrics);
+    hn_free(t->error);
     memset(t, 0, sizeof *t);
 }
 

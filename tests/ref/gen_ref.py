@@ -17,77 +17,13 @@ and for the 10-step SGD check on the CNN (momentum 0.9, Nesterov, weight decay 5
   sgd.x, sgd.y, sgd.losses   10 batches of 8 and the loss before each step
 The file format is hwnas's versioned tensor file (include/hwnas/tensor.h).
 """
-import copy, os, struct, yaml, numpy as np, torch, torch.nn as nn, torch.nn.functional as F
+import copy, os, struct, sys, yaml, numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "examples", "trainers"))
+from hwnas_net import Net  # the network file as an nn.Module, shared with the example trainer
 torch.manual_seed(1234)
 torch.set_default_dtype(torch.float64)
-
-
-class Net(nn.Module):
-    """A DAG of layers as in a hwnas network file."""
-
-    def __init__(self, path):
-        super().__init__()
-        spec = yaml.safe_load(open(path))
-        self.layers, self.names = [], ["input"]
-        c = {"input": spec["input"][0]}
-        shapes = {"input": tuple(spec["input"])}
-        self.mods = nn.ModuleDict()
-        prev = "input"
-        for i, l in enumerate(spec["layers"]):
-            op, name = l["op"], l.get("name", f"{l['op']}{i + 1}")
-            ins = l.get("inputs", prev)
-            ins = [ins] if isinstance(ins, str) else ins
-            cin, h, w = shapes[ins[0]]
-            k, s, p = l.get("kernel", 1), l.get("stride", l.get("kernel", 1) if "pool" in op else 1), l.get("padding", 0)
-            if op == "conv2d":
-                m = nn.Conv2d(cin, l["out"], k, s, p, groups=l.get("groups", 1), bias=l.get("bias", True))
-                shape = (l["out"], (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1)
-            elif op == "batchnorm":
-                m, shape = nn.BatchNorm2d(cin), (cin, h, w)
-            elif op in ("avgpool", "maxpool"):
-                m = (nn.AvgPool2d(k, s, p, count_include_pad=l.get("count_include_pad", True)) if op == "avgpool"
-                     else nn.MaxPool2d(k, s, p))
-                shape = (cin, (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1)
-            elif op == "linear":
-                m, shape = nn.Linear(cin, l["out"], bias=l.get("bias", True)), (l["out"], 1, 1)
-            elif op == "global_avgpool":
-                m, shape = None, (cin, 1, 1)
-            elif op == "flatten":
-                m, shape = None, (cin * h * w, 1, 1)
-            elif op == "concat":
-                m, shape = None, (sum(shapes[x][0] for x in ins), h, w)
-            else:
-                m, shape = None, (cin, h, w)
-            if m is not None:
-                self.mods[name] = m
-            self.layers.append((op, name, ins))
-            shapes[name] = shape
-            prev = name
-        self.flat = {n for n, s in shapes.items() if s[1:] == (1, 1)}
-
-    def forward(self, x):
-        v = {"input": x}
-        self.relu_outs = []
-        for op, name, ins in self.layers:
-            a = [v[i] for i in ins]
-            if name in self.mods:
-                t = a[0]
-                if op == "linear" and t.dim() == 4:
-                    t = t.flatten(1)
-                y = self.mods[name](t)
-            elif op == "relu": y = F.relu(a[0]); self.relu_outs.append(y)
-            elif op == "relu6": y = F.relu6(a[0]); self.relu_outs.append(y)
-            elif op == "global_avgpool": y = a[0].mean((2, 3), keepdim=True)
-            elif op == "flatten": y = a[0].flatten(1)
-            elif op == "add": y = sum(a[1:], a[0])
-            elif op == "concat": y = torch.cat(a, 1)
-            elif op == "identity": y = a[0]
-            elif op == "zero": y = a[0] * 0
-            else: raise ValueError(op)
-            v[name] = y
-        return v[name].flatten(1)
 
 
 out = []
