@@ -61,10 +61,11 @@ int main(int argc, char **argv) {
         char arch[4096];
         hn_space_sample(space, &r, g);
         space->format(space, g, arch, sizeof arch);
-        hn_graph *net;
+        hn_candidate cand;
         split *d = NULL;
-        hn_status st = space->to_graph(space, g, &cfg, &net);
-        if (!st) st = hn_graph_finalize(net);
+        hn_status st = hn_candidate_build_genotype(space, g, &(hn_candidate_spec){.space = cfg}, &cand);
+        if (!st) st = hn_candidate_params(&cand);
+        hn_graph *net = cand.graph;
         if (!st) st = data_at(cache, &ncache, net->nodes[0].shape.h, net->nodes[0].shape.w, &d);
         if (st) {
             fprintf(stderr, "%s: %s\n", arch, hn_last_error());
@@ -95,7 +96,7 @@ int main(int argc, char **argv) {
         acc[a] = res.test_accuracy;
         printf("%3d %6.2f %%  %s\n", a, acc[a], arch);
         fflush(stdout);
-        hn_graph_free(net);
+        hn_candidate_free(&cand);
     }
     printf("\nSpearman rank correlation with test accuracy (%d architectures; undefined scores rank lowest)\n", n);
     printf("%-10s %8s\n", "proxy", "rho");

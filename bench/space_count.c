@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "hwnas/hw.h"
+#include "hwnas/provider.h"
 #include "hwnas/space.h"
 
 int main(int argc, char **argv) {
@@ -24,20 +25,20 @@ int main(int argc, char **argv) {
         double t0 = hn_now();
         for (uint64_t i = 0; i < n; i++) {
             uint8_t g[HN_SPACE_MAX_DECISIONS];
-            hn_graph *gr;
+            hn_candidate cand;
             if (n == size) hn_space_decode(s, i, g);
             else hn_space_sample(s, &rng, g);
-            if (s->to_graph(s, g, &s->defaults, &gr) != HN_OK) {
+            if (hn_candidate_build_genotype(s, g, &(hn_candidate_spec){.space = s->defaults}, &cand) != HN_OK) {
                 fprintf(stderr, "%s\n", hn_last_error());
                 return 1;
             }
             hn_cost c;
-            if (hn_count(gr, &c, NULL) != HN_OK) {
+            if (hn_count(cand.graph, &c, NULL) != HN_OK) {
                 fprintf(stderr, "%s\n", hn_last_error());
                 return 1;
             }
             checksum += c.params + c.macs + c.peak_activation_bytes;
-            hn_graph_free(gr);
+            hn_candidate_free(&cand);
         }
         double dt = hn_now() - t0;
         if (dt < best) best = dt;

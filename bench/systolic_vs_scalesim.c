@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hwnas/hw.h"
+#include "hwnas/provider.h"
 #include "hwnas/space.h"
 
 typedef struct {
@@ -87,8 +88,9 @@ int main(int argc, char **argv) {
     const hn_space *sp = hn_space_find("nb201");
     uint8_t g[6];
     sp->parse(sp, "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|", g);
-    hn_graph *net;
-    if (sp->to_graph(sp, g, &sp->defaults, &net)) return 1;
+    hn_candidate cand;
+    if (hn_candidate_build_genotype(sp, g, &(hn_candidate_spec){.space = sp->defaults}, &cand)) return 1;
+    hn_graph *net = cand.graph;
     hn_systolic a = {.rows = 32, .cols = 32, .dataflow = HN_DATAFLOW_WS, .ifmap_sram_kb = 64, .filter_sram_kb = 64,
                      .ofmap_sram_kb = 64, .word_bytes = 1, .clock_hz = 1e9};
     double best = 1e30;
@@ -107,6 +109,6 @@ int main(int argc, char **argv) {
     printf("NB201 all-conv3x3 network (%d nodes, %d convolutions) on a 32x32 WS array: %.1f us (%lld cycles); "
            "SCALE-Sim at 0.5 s per layer: about %.0f s\n",
            net->nnodes, convs, best * 1e6, (long long)total.total_cycles, 0.5 * convs);
-    hn_graph_free(net);
+    hn_candidate_free(&cand);
     return sink == 42; /* keeps the work */
 }

@@ -32,6 +32,7 @@
 #include "hwnas/graph.h"
 #include "hwnas/hw.h"
 #include "hwnas/numtype.h"
+#include "hwnas/provider.h"
 #include "hwnas/search.h"
 #include "hwnas/space.h"
 #include "hwnas/tensor.h"

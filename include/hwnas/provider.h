@@ -91,8 +91,9 @@ typedef struct {
     const hn_space *space;
     uint8_t genotype[HN_SPACE_MAX_DECISIONS];
     const char *arch;      /* its string form (owned by the caller) */
-    hn_graph *graph;       /* built for the study's input shape, classes and number types; owned.
-                              Unfinalized until a provider calls hn_candidate_params */
+    hn_graph *graph;       /* built for the study's input shape, classes and number types; owned by
+                              the candidate (a caller that keeps the graph takes this pointer instead
+                              of calling hn_candidate_free). Unfinalized until hn_candidate_params */
     double fidelity;       /* in (0, 1]: the share of a full evaluation a strategy asked for */
     int trial;             /* the study's trial id (-1 outside a study) */
     uint64_t seed;         /* the study's seed */

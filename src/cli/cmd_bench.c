@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "hwnas/estimate.h"
+#include "hwnas/provider.h"
 #include "hwnas/search.h"
 
 static const char *help =
@@ -58,10 +59,10 @@ typedef struct {
 
 static double metric(const setup *u, const uint8_t *g, const double *row, int src) {
     if (src >= 0) return row[src];
-    hn_graph *net;
-    if (u->space->to_graph(u->space, g, &u->space->defaults, &net)) return NAN;
-    double v = (double)(src == SRC_MACS ? hn_graph_macs(net) : hn_graph_param_count(net));
-    hn_graph_free(net);
+    hn_candidate c;
+    if (hn_candidate_build_genotype(u->space, g, &(hn_candidate_spec){.space = u->space->defaults}, &c)) return NAN;
+    double v = (double)(src == SRC_MACS ? hn_graph_macs(c.graph) : hn_graph_param_count(c.graph));
+    hn_candidate_free(&c);
     return v;
 }
 

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "hwnas/hw.h"
+#include "hwnas/provider.h"
 #include "hwnas/space.h"
 
 static const char *help =
@@ -231,13 +232,16 @@ static int systolic(const char *config, const char *topology, bool json) {
 }
 
 static hn_status space_net(const hn_space *s, const uint8_t *geno, hn_graph **g) {
-    hn_status st = s->to_graph(s, geno, &s->defaults, g);
-    if (!st && (st = hn_graph_finalize(*g))) {
-        hn_graph_free(*g);
-        *g = NULL;
+    hn_candidate c;
+    hn_status st = hn_candidate_build_genotype(s, geno, &(hn_candidate_spec){.space = s->defaults}, &c);
+    if (!st) st = hn_candidate_params(&c);
+    if (st) {
+        hn_candidate_free(&c);
+        return st;
     }
-    if (!st) hn_graph_init_params(*g, 1);
-    return st;
+    hn_graph_init_params(c.graph, 1);
+    *g = c.graph; /* the caller owns the graph: c holds nothing else */
+    return HN_OK;
 }
 
 static int cmp_double(const void *a, const void *b) {

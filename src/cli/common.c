@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "hwnas/data.h"
+#include "hwnas/provider.h"
 #include "hwnas/quant.h"
 #include "hwnas/space.h"
 #include "hwnas/study.h"
@@ -91,10 +92,10 @@ hn_status cli_space_graph(const char *space, const char *arch, const char *input
             return hn_error(HN_ERR_INVALID, "--input '%s': expected CxHxW, e.g. 1x28x28", input);
     }
     if (classes > 0) cfg.classes = classes;
-    uint8_t g[HN_SPACE_MAX_DECISIONS];
-    hn_status st = s->parse(s, arch, g);
-    if (st) return st;
-    return s->to_graph(s, g, &cfg, out);
+    hn_candidate c;
+    hn_status st = hn_candidate_build(s, arch, &(hn_candidate_spec){.space = cfg}, &c);
+    *out = c.graph; /* the caller owns the graph: c holds nothing else */
+    return st;
 }
 
 hn_status cli_net_and_data(const char *net, const char *space, const char *arch, const char *dataset, bool quiet,
