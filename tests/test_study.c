@@ -4,6 +4,7 @@
  * infeasible studies give clear errors. Study work runs in child processes (fork before any OpenMP
  * region in this process), which also gives the kill -9 a process to kill. */
 #define _DEFAULT_SOURCE /* usleep, mkdtemp, setenv */
+#include <dirent.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 
 #include "check.h"
 #include "hwnas/graph.h"
+#include "hwnas/report.h"
 #include "hwnas/study.h"
 
 static char tmp[256];
@@ -70,6 +72,17 @@ static int wait_for(pid_t pid) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* as hwnas search does: work on the study, then the worker that finished it writes the report */
+static hn_status work_and_report(hn_study *s) {
+    hn_status st = hn_study_work(s, NULL, NULL, NULL);
+    hn_study_snapshot snap;
+    if (!st && !(st = hn_study_snapshot_take(s, &snap))) {
+        if (snap.finished) st = hn_report_write(&snap);
+        hn_study_snapshot_free(&snap);
+    }
+    return st;
+}
+
 /* child bodies: create a study from FILE into FILE.d and work on it; or join the study in DIR */
 static void create_and_work(const char *file) {
     char dir[512];
@@ -77,7 +90,7 @@ static void create_and_work(const char *file) {
     hn_study_config cfg;
     hn_study *s;
     if (hn_study_config_load(file, &cfg) || hn_study_create(dir, &cfg, devices, &s)) _exit(3);
-    hn_status st = hn_study_work(s, NULL, NULL, NULL);
+    hn_status st = work_and_report(s);
     hn_study_close(s);
     if (st) fprintf(stderr, "create_and_work: %s\n", hn_last_error());
     _exit(st ? 4 : 0);
@@ -89,7 +102,7 @@ static void join_and_work(const char *dir) {
         fprintf(stderr, "join: %s\n", hn_last_error());
         _exit(3);
     }
-    hn_status st = hn_study_work(s, NULL, NULL, NULL);
+    hn_status st = work_and_report(s);
     hn_study_close(s);
     if (st) fprintf(stderr, "join_and_work: %s\n", hn_last_error());
     _exit(st ? 4 : 0);
@@ -322,6 +335,30 @@ static void table_front(void) {
     CHECK_MSG(front > 0 && lines - 1 == front, "pareto.csv has %d rows, the store's front %lld", lines - 1, (long long)front);
     CHECK(count(dir, "SELECT count(*) FROM trials") == 80);
     CHECK(count(dir, "SELECT count(*) FROM trials WHERE state = 'pruned'") > 0); /* params <= 1M prunes some */
+    /* the snapshot a report reads: the same front, the chosen trial the store names, its layers */
+    hn_study *s = NULL;
+    hn_study_snapshot snap;
+    CHECK_OK(hn_study_open(dir, devices, &s));
+    if (s && !hn_study_snapshot_take(s, &snap)) {
+        CHECK(snap.ntrials == 80 && snap.nfront == front && snap.finished);
+        CHECK(snap.chosen >= 0 && snap.trials[snap.chosen].id == count(dir, "SELECT value FROM meta WHERE key = 'chosen_trial'"));
+        for (int i = 0; i < snap.nfront; i++) CHECK(!strcmp(snap.trials[snap.front[i]].state, "done"));
+        const hn_study_chosen_cost *cc = &snap.chosen_cost;
+        CHECK_MSG(cc->graph && cc->layers && !cc->device, "chosen cost: %s", cc->error);
+        double params = 0;
+        if (cc->graph && snap.chosen >= 0) hn_metrics_get(&snap.trials[snap.chosen].metrics, "params", &params);
+        CHECK(cc->graph && cc->total.params == (int64_t)params);
+        hn_study_snapshot_free(&snap);
+    }
+    if (s) hn_study_close(s);
+    /* the report renames each file into place: no temporary file is left */
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int hidden = 0;
+    while (d && (e = readdir(d)))
+        if (e->d_name[0] == '.' && strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) hidden++;
+    if (d) closedir(d);
+    CHECK(d && hidden == 0);
 }
 
 int main(void) {

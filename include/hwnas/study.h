@@ -16,7 +16,11 @@
  *     hn_study *s;
  *     const char *dirs[] = {"devices", NULL};
  *     hn_study_create("out/nb201", &cfg, dirs, &s);   // or hn_study_open("out/nb201", dirs, &s) to resume
- *     hn_study_work(s, NULL, NULL, NULL);             // search, final training, outputs
+ *     hn_study_work(s, NULL, NULL, NULL);             // search, final training
+ *     hn_study_snapshot snap;                         // then the outputs: a report reads a snapshot
+ *     hn_study_snapshot_take(s, &snap);
+ *     hn_report_write(&snap);                         // include/hwnas/report.h
+ *     hn_study_snapshot_free(&snap);
  *     hn_study_close(s);
  */
 #ifndef HWNAS_STUDY_H
@@ -132,14 +136,15 @@ typedef struct {
     double best_accuracy;    /* best accuracy so far at full fidelity, NaN if none */
     int front;               /* size of the current Pareto front */
     double elapsed_s, eta_s; /* this process; eta NaN if unknown */
-    const char *phase;       /* "search", "final training", "outputs" */
+    const char *phase;       /* "search", "final training" */
     int64_t step, steps;     /* final training: SGD steps done and in all */
 } hn_study_progress;
 
 /* Works on the study until its budget is spent and every trial is finished, then (in the one worker
- * that gets there first) trains the chosen model and writes the outputs. on_event (may be NULL) is
- * called when a trial starts or ends; *stop (may be NULL) is polled between trials and inside training:
- * set it (e.g. from a signal handler) to stop cleanly -- running trials go back to the queue. */
+ * that gets there first) trains the chosen model. on_event (may be NULL) is called when a trial starts
+ * or ends; *stop (may be NULL) is polled between trials and inside training: set it (e.g. from a signal
+ * handler) to stop cleanly -- running trials go back to the queue. The outputs (tables, plot, report)
+ * are a report's: hn_study_snapshot_take, then hn_report_write (include/hwnas/report.h). */
 hn_status hn_study_work(hn_study *s, void (*on_event)(void *user, const hn_study_progress *p), void *user,
                         volatile int *stop);
 
@@ -155,10 +160,60 @@ hn_status hn_study_get_status(hn_study *s, hn_study_status *out);
 /* The genotype string of trial id into buf (HN_ERR_INVALID naming the study if there is no such trial). */
 hn_status hn_study_trial_genotype(hn_study *s, int id, char *buf, size_t cap);
 
-/* Writes the trials -- all of them, or only the front with the chosen model -- to f as CSV (one row per
- * trial: trial, genotype, state, fidelity, violation, seconds, then every metric) or JSON. The front:
- * done, feasible trials at the highest fidelity reached, not dominated in the objectives. */
-hn_status hn_study_export(hn_study *s, bool front_only, bool json, FILE *f);
+/* ---- snapshots: what a report or an export reads ------------------------------------------------- */
+
+#define HN_STUDY_GENOTYPE_MAX 4096
+
+/* One trial as the store holds it. */
+typedef struct {
+    int id;
+    char state[16];          /* "queued", "running", "done", "failed" or "pruned" */
+    char genotype[HN_STUDY_GENOTYPE_MAX];
+    double fidelity;
+    double violation;        /* how far its metrics break the constraints (0: feasible) */
+    double seconds;          /* its evaluation's wall time */
+    hn_metrics metrics;
+    char error[512];         /* a failed trial's error (its start), else "" */
+} hn_study_trial;
+
+/* The chosen network's cost, layer by layer (graph NULL: none chosen yet, or error says why not). */
+typedef struct {
+    hn_graph *graph;         /* as the study built it (owned) */
+    hn_cost total;
+    hn_layer_cost *layers;   /* graph->nnodes entries (owned) */
+    const hn_device *device; /* the study's device (valid while the study is open), or NULL: no hw_ */
+    hn_hw_cost hw_total;
+    hn_hw_cost *hw_layers;   /* graph->nnodes entries (owned), or NULL */
+    char error[512];
+} hn_study_chosen_cost;
+
+/* A study at one moment: every trial, the front, the chosen model and its final training. Reports
+ * and exports read only this (src/report/, include/hwnas/report.h). */
+typedef struct {
+    const hn_study_config *config; /* the study's (valid while the study is open) */
+    char dir[1024];
+    char *study_text;        /* the study file's text, as the study was created (owned) */
+    int ntrials;
+    hn_study_trial *trials;  /* in id order (owned) */
+    int nfront;
+    int *front;              /* indices into trials: done, feasible, at the highest fidelity any done
+                                trial reached, not dominated in the objectives; best first in the
+                                first objective (owned) */
+    int chosen;              /* index into trials of the chosen model, or -1 */
+    bool finished;           /* the final training is done */
+    /* the final training (NaN, 0 or "" until done, or if the study trains nothing) */
+    double final_test_accuracy;
+    double final_float_test_accuracy; /* a policy space's network without its number types */
+    double final_train_seconds;
+    int final_epochs;
+    char final_graph[64], final_weights[64]; /* file names in dir */
+    hn_study_chosen_cost chosen_cost;
+} hn_study_snapshot;
+
+/* Reads the study as it stands into *out (free with hn_study_snapshot_free). Several workers may be
+ * writing meanwhile: the trials are read in one transaction. */
+hn_status hn_study_snapshot_take(hn_study *s, hn_study_snapshot *out);
+void hn_study_snapshot_free(hn_study_snapshot *snap);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,6 @@
 /* hwnas search: runs a study -- from a study file to a Pareto front, the chosen model trained, and
  * the outputs -- or resumes one (several processes may work on one study at once). */
 #include <getopt.h>
-#include <jansson.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "hwnas/report.h"
 #include "hwnas/study.h"
 
 static const char *help =
@@ -89,12 +89,9 @@ static void fmt_metric(const char *name, double v, char *buf, size_t cap) {
     else snprintf(buf, cap, "%.4g", v);
 }
 
-/* The front and the chosen model, as pareto.json holds them, as a table. */
-static void summary(const char *dir, const hn_study_config *c) {
-    char path[1200];
-    snprintf(path, sizeof path, "%s/pareto.json", dir);
-    json_t *root = json_load_file(path, 0, NULL);
-    if (!root) return;
+/* The front and the chosen model as a table. */
+static void summary(const hn_study_snapshot *t) {
+    const hn_study_config *c = t->config;
     const char *cols[HN_STUDY_MAX_OBJECTIVES + HN_STUDY_MAX_CONSTRAINTS + 1];
     int nc = 0;
     cols[nc++] = "accuracy";
@@ -107,36 +104,30 @@ static void summary(const char *dir, const hn_study_config *c) {
                 nc--, i--;
                 break;
             }
-    json_t *front = json_object_get(root, "front");
-    size_t nfront = json_array_size(front);
-    printf("\nPareto front: %zu network%s\n%6s", nfront, nfront == 1 ? "" : "s", "trial");
+    printf("\nPareto front: %d network%s\n%6s", t->nfront, t->nfront == 1 ? "" : "s", "trial");
     for (int k = 0; k < nc; k++) printf(" %16s", cols[k]);
     printf("  genotype\n");
-    size_t i;
-    json_t *t;
-    json_array_foreach(front, i, t) {
-        printf("%6lld", (long long)json_integer_value(json_object_get(t, "trial")));
-        json_t *m = json_object_get(t, "metrics");
+    for (int i = 0; i < t->nfront; i++) {
+        const hn_study_trial *x = &t->trials[t->front[i]];
+        printf("%6d", x->id);
         for (int k = 0; k < nc; k++) {
             char v[32] = "-";
-            json_t *x = json_object_get(m, cols[k]);
-            if (x) fmt_metric(cols[k], json_number_value(x), v, sizeof v);
+            double m;
+            if (hn_metrics_get(&x->metrics, cols[k], &m)) fmt_metric(cols[k], m, v, sizeof v);
             printf(" %16s", v);
         }
-        printf("  %s\n", json_string_value(json_object_get(t, "genotype")));
+        printf("  %s\n", x->genotype);
     }
-    json_t *chosen = json_object_get(root, "chosen_trial"), *acc = json_object_get(root, "final_test_accuracy");
-    if (chosen) printf("\nchosen: trial %lld", (long long)json_integer_value(chosen));
-    if (acc) {
-        long long epochs = (long long)json_integer_value(json_object_get(root, "final_epochs"));
-        json_t *facc = json_object_get(root, "final_float_test_accuracy"); /* a policy space: acc is quantized */
-        printf(", %.2f %% test accuracy%s after %lld epoch%s on all training images", json_number_value(acc),
-               facc ? " quantized by its policy" : "", epochs, epochs == 1 ? "" : "s");
-        if (facc) printf(" (float: %.2f %%)", json_number_value(facc));
-        printf("\nnetwork %s/model.yaml, weights %s/model.hntf", dir, dir);
+    if (t->chosen < 0) return;
+    printf("\nchosen: trial %d", t->trials[t->chosen].id);
+    if (!isnan(t->final_test_accuracy)) {
+        bool policy = !isnan(t->final_float_test_accuracy); /* a policy space: the accuracy is quantized */
+        printf(", %.2f %% test accuracy%s after %d epoch%s on all training images", t->final_test_accuracy,
+               policy ? " quantized by its policy" : "", t->final_epochs, t->final_epochs == 1 ? "" : "s");
+        if (policy) printf(" (float: %.2f %%)", t->final_float_test_accuracy);
+        printf("\nnetwork %s/%s, weights %s/%s", t->dir, t->final_graph, t->dir, t->final_weights);
     }
-    if (chosen) printf("\n");
-    json_decref(root);
+    printf("\n");
 }
 
 int cmd_search(int argc, char **argv) {
@@ -193,22 +184,25 @@ int cmd_search(int argc, char **argv) {
     }
     if (st) return cli_fail(st);
     const hn_study_config *cfg = hn_study_get_config(s);
-    hn_study_config cfg_copy = *cfg; /* for the summary, after the study is closed */
     hn_set_threads(threads > 0 ? (int)threads : cfg->threads);
     if (resume) fprintf(stderr, "resuming study %s in %s\n", cfg->name, resume);
     signal(SIGINT, on_sigint);
     st = hn_study_work(s, on_event, &v, &stop_flag);
     signal(SIGINT, SIG_DFL);
     if (v.tty) fputs("\r\033[K", stderr);
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", hn_study_dir(s));
+    hn_study_snapshot snap;
+    if (!st && !(st = hn_study_snapshot_take(s, &snap))) {
+        if (snap.finished) st = hn_report_write(&snap); /* the worker that finished it, or a finished study resumed */
+        if (!st) {
+            summary(&snap);
+            printf("\nstudy directory: %s\n", snap.dir);
+        }
+        hn_study_snapshot_free(&snap);
+    }
     hn_study_close(s);
     if (st == HN_ERR_INTERRUPTED) {
         fprintf(stderr, "hwnas: %s\n", hn_last_error());
         return 130;
     }
-    if (st) return cli_fail(st);
-    summary(dir, &cfg_copy);
-    printf("\nstudy directory: %s\n", dir);
-    return 0;
+    return st ? cli_fail(st) : 0;
 }

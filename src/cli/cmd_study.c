@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "hwnas/report.h"
 #include "hwnas/study.h"
 
 static const char *help =
@@ -58,12 +59,21 @@ static int list(const char *root) {
     return 0;
 }
 
+/* the trials (or the front) to stdout, as the report's tables hold them */
+static hn_status export_trials(hn_study *s, bool front_only, bool json) {
+    hn_study_snapshot snap;
+    hn_status st = hn_study_snapshot_take(s, &snap);
+    if (!st) st = hn_report_export(&snap, front_only, json, stdout);
+    hn_study_snapshot_free(&snap);
+    return st;
+}
+
 static int show(const char *dir, bool json) {
     hn_study *s;
     hn_status st = open_study(dir, &s);
     if (st) return cli_fail(st);
     if (json) {
-        st = hn_study_export(s, true, true, stdout);
+        st = export_trials(s, true, true);
         hn_study_close(s);
         return st ? cli_fail(st) : 0;
     }
@@ -96,7 +106,7 @@ static int show(const char *dir, bool json) {
         printf("\n");
     }
     printf("state        %s\n\nPareto front (%d trials):\n", ss.finished ? "finished" : "not finished", p->front);
-    st = hn_study_export(s, true, false, stdout);
+    st = export_trials(s, true, false);
     hn_study_close(s);
     return st ? cli_fail(st) : 0;
 }
@@ -135,7 +145,7 @@ int cmd_study(int argc, char **argv) {
             return cli_usage_error("study", "--format '%s': expected csv or json", format);
         hn_study *s;
         hn_status st = open_study(dir, &s);
-        if (!st) st = hn_study_export(s, front, !strcmp(format, "json"), stdout);
+        if (!st) st = export_trials(s, front, !strcmp(format, "json"));
         hn_study_close(s);
         return st ? cli_fail(st) : 0;
     }

@@ -50,8 +50,8 @@ static void question(FILE *f, const hn_study_config *c) {
     fputs("?</p>\n", f);
 }
 
-static void front_table(FILE *f, const report_data *d) {
-    const hn_study_config *c = d->cfg;
+static void front_table(FILE *f, const hn_study_snapshot *d) {
+    const hn_study_config *c = d->config;
     const char *cols[HN_STUDY_MAX_OBJECTIVES + HN_STUDY_MAX_CONSTRAINTS + 2];
     int nc = 0;
     cols[nc++] = "accuracy";
@@ -67,70 +67,58 @@ static void front_table(FILE *f, const report_data *d) {
     fputs("<th class=\"l\">genotype</th></tr>\n", f);
     for (int r = 0; r < d->nfront; r++) {
         int i = d->front[r];
-        fprintf(f, "<tr%s><td>%d</td>", d->t->id[i] == d->chosen ? " class=\"chosen\"" : "", d->t->id[i]);
+        fprintf(f, "<tr%s><td>%d</td>", i == d->chosen ? " class=\"chosen\"" : "", d->trials[i].id);
         for (int k = 0; k < nc; k++) {
             bool dup = false;
             for (int j = 0; j < k; j++) dup |= !strcmp(cols[j], cols[k]);
             double v;
             if (dup) continue;
-            if (hn_metrics_get(&d->t->metrics[i], cols[k], &v)) metric_cell(f, cols[k], v);
+            if (hn_metrics_get(&d->trials[i].metrics, cols[k], &v)) metric_cell(f, cols[k], v);
             else fputs("<td>-</td>", f);
         }
         fputs("<td class=\"l\"><code>", f);
-        report_xml(f, d->t->genotype[i]);
+        report_xml(f, d->trials[i].genotype);
         fputs("</code></td></tr>\n", f);
     }
     fputs("</table>\n", f);
 }
 
 /* the chosen network layer by layer: on the device if the study has one, else its counts */
-static void layers_table(FILE *f, hn_study *s, const char *genotype) {
-    hn_candidate c;
-    if (study_candidate(s, genotype, &c)) {
-        fprintf(f, "<p>(the network could not be rebuilt: ");
-        report_xml(f, hn_last_error());
+static void layers_table(FILE *f, const hn_study_chosen_cost *cc) {
+    if (!cc->graph) {
+        fputs("<p>(", f);
+        report_xml(f, cc->error);
         fputs(")</p>\n", f);
         return;
     }
-    const hn_graph *net = c.graph;
-    const hn_device *dev = study_device(s);
-    hn_layer_cost *lc = hn_alloc(sizeof(hn_layer_cost) * (size_t)net->nnodes);
-    hn_hw_cost *hc = dev ? hn_alloc(sizeof(hn_hw_cost) * (size_t)net->nnodes) : NULL;
-    hn_cost total;
-    hn_hw_cost htotal;
-    if (!lc || (dev && !hc) || hn_count(net, &total, lc) || (hc && hn_device_cost(dev, net, &htotal, hc))) {
-        fputs("<p>(the per-layer costs could not be computed)</p>\n", f);
-    } else {
-        fprintf(f, "<p>%lld parameters, %.2f M MACs", (long long)total.params, (double)total.macs / 1e6);
-        if (hc) fprintf(f, "; on %s: %.3f ms, %.4g mJ, peak SRAM %.1f KB, flash %.1f KB", dev->name,
-                        htotal.latency_s * 1e3, htotal.energy_j * 1e3, (double)htotal.peak_sram_bytes / 1024,
-                        (double)htotal.flash_bytes / 1024);
-        fputs(".</p>\n<table><tr><th class=\"l\">layer</th><th class=\"l\">op</th><th>output</th><th>params</th><th>MACs</th>"
-              "<th>live bytes</th>", f);
-        if (hc) fputs("<th>latency</th><th>energy</th><th class=\"l\">share of latency</th>", f);
-        fputs("</tr>\n", f);
-        for (int i = 1; i < net->nnodes; i++) {
-            const hn_node *n = &net->nodes[i];
-            if (hc && hc[i].latency_s == 0 && lc[i].macs == 0) continue; /* fused into its producer (batch norm, activations) */
-            fprintf(f, "<tr><td class=\"l\">%s</td><td class=\"l\">%s</td><td>%dx%dx%d</td><td>%lld</td><td>%lld</td><td>%lld</td>",
-                    n->name, hn_op_name(n->op), n->shape.c, n->shape.h, n->shape.w, (long long)lc[i].params,
-                    (long long)lc[i].macs, (long long)lc[i].live_bytes);
-            if (hc) {
-                double share = htotal.latency_s > 0 ? hc[i].latency_s / htotal.latency_s : 0;
-                fprintf(f, "<td>%.4f ms</td><td>%.3g uJ</td><td class=\"l\"><span class=\"bar\" style=\"width:%.0fpx\"></span> %.1f %%</td>",
-                        hc[i].latency_s * 1e3, hc[i].energy_j * 1e6, 200 * share, 100 * share);
-            }
-            fputs("</tr>\n", f);
+    const hn_graph *net = cc->graph;
+    const hn_hw_cost *hc = cc->hw_layers, *ht = &cc->hw_total;
+    fprintf(f, "<p>%lld parameters, %.2f M MACs", (long long)cc->total.params, (double)cc->total.macs / 1e6);
+    if (hc) fprintf(f, "; on %s: %.3f ms, %.4g mJ, peak SRAM %.1f KB, flash %.1f KB", cc->device->name, ht->latency_s * 1e3,
+                    ht->energy_j * 1e3, (double)ht->peak_sram_bytes / 1024, (double)ht->flash_bytes / 1024);
+    fputs(".</p>\n<table><tr><th class=\"l\">layer</th><th class=\"l\">op</th><th>output</th><th>params</th><th>MACs</th>"
+          "<th>live bytes</th>", f);
+    if (hc) fputs("<th>latency</th><th>energy</th><th class=\"l\">share of latency</th>", f);
+    fputs("</tr>\n", f);
+    for (int i = 1; i < net->nnodes; i++) {
+        const hn_node *n = &net->nodes[i];
+        const hn_layer_cost *lc = &cc->layers[i];
+        if (hc && hc[i].latency_s == 0 && lc->macs == 0) continue; /* fused into its producer (batch norm, activations) */
+        fprintf(f, "<tr><td class=\"l\">%s</td><td class=\"l\">%s</td><td>%dx%dx%d</td><td>%lld</td><td>%lld</td><td>%lld</td>",
+                n->name, hn_op_name(n->op), n->shape.c, n->shape.h, n->shape.w, (long long)lc->params, (long long)lc->macs,
+                (long long)lc->live_bytes);
+        if (hc) {
+            double share = ht->latency_s > 0 ? hc[i].latency_s / ht->latency_s : 0;
+            fprintf(f, "<td>%.4f ms</td><td>%.3g uJ</td><td class=\"l\"><span class=\"bar\" style=\"width:%.0fpx\"></span> %.1f %%</td>",
+                    hc[i].latency_s * 1e3, hc[i].energy_j * 1e6, 200 * share, 100 * share);
         }
-        fputs("</table>\n", f);
+        fputs("</tr>\n", f);
     }
-    hn_free(lc);
-    hn_free(hc);
-    hn_candidate_free(&c);
+    fputs("</table>\n", f);
 }
 
-hn_status report_html(FILE *f, hn_study *s, const report_data *d) {
-    const hn_study_config *c = d->cfg;
+hn_status report_html(FILE *f, const hn_study_snapshot *d) {
+    const hn_study_config *c = d->config;
     fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>hwnas study ");
     report_xml(f, c->name);
     fprintf(f, "</title><style>%s</style></head><body>\n<h1>hwnas study: ", style);
@@ -139,22 +127,15 @@ hn_status report_html(FILE *f, hn_study *s, const report_data *d) {
     question(f, c);
 
     /* the answer */
-    char *acc = NULL, *epochs = NULL, *secs = NULL, *text = NULL;
-    store_meta_get(&s->db, "final_test_accuracy", &acc);
-    store_meta_get(&s->db, "final_epochs", &epochs);
-    store_meta_get(&s->db, "final_train_seconds", &secs);
-    int chosen_row = -1;
-    for (int i = 0; i < d->t->n; i++)
-        if (d->t->id[i] == d->chosen) chosen_row = i;
     fputs("<h2>Answer</h2>\n", f);
-    if (chosen_row >= 0) {
-        fprintf(f, "<p>The chosen network is <b>trial %d</b>, the most accurate of the front: <code>", d->chosen);
-        report_xml(f, d->t->genotype[chosen_row]);
+    if (d->chosen >= 0) {
+        fprintf(f, "<p>The chosen network is <b>trial %d</b>, the most accurate of the front: <code>", d->trials[d->chosen].id);
+        report_xml(f, d->trials[d->chosen].genotype);
         fputs("</code>", f);
-        if (acc) fprintf(f, "<br>Retrained from scratch on every training image for %s epochs (%s s), it reaches "
-                            "<b>%.2f %% test accuracy</b>; its network file is <code>model.yaml</code> and its weights "
-                            "<code>model.hntf</code>.", epochs ? epochs : "?",
-                         secs ? secs : "?", atof(acc));
+        if (!isnan(d->final_test_accuracy))
+            fprintf(f, "<br>Retrained from scratch on every training image for %d epochs (%.1f s), it reaches "
+                       "<b>%.2f %% test accuracy</b>; its network file is <code>%s</code> and its weights <code>%s</code>.",
+                    d->final_epochs, d->final_train_seconds, d->final_test_accuracy, d->final_graph, d->final_weights);
         fputs("</p>\n", f);
     } else {
         fputs("<p>No network met the constraints (see the trials below and trials.csv).</p>\n", f);
@@ -165,30 +146,29 @@ hn_status report_html(FILE *f, hn_study *s, const report_data *d) {
     fprintf(f, "<p>%d networks on the front (done, feasible, at full fidelity, not dominated):</p>\n", d->nfront);
     front_table(f, d);
 
-    if (chosen_row >= 0) {
+    if (d->chosen >= 0) {
         fputs("<h2>The chosen network, layer by layer</h2>\n", f);
-        layers_table(f, s, d->t->genotype[chosen_row]);
+        layers_table(f, &d->chosen_cost);
     }
 
     /* how it went */
     int counts[5] = {0};
     static const char *const states[5] = {"done", "pruned", "failed", "running", "queued"};
     double busy = 0;
-    for (int i = 0; i < d->t->n; i++) {
-        for (int k = 0; k < 5; k++) counts[k] += !strcmp(d->t->state[i], states[k]);
-        busy += d->t->seconds[i];
+    for (int i = 0; i < d->ntrials; i++) {
+        for (int k = 0; k < 5; k++) counts[k] += !strcmp(d->trials[i].state, states[k]);
+        busy += d->trials[i].seconds;
     }
     fprintf(f, "<h2>How the search went</h2>\n<p>Strategy <b>%s</b>, budget %d trials%s. %d trials: %d done, %d pruned "
                "by a constraint before training, %d failed, %d unfinished. Evaluating them took %.0f s",
-            c->strategy, c->trials, c->time_s > 0 ? " or the time limit" : "", d->t->n, counts[0], counts[1], counts[2],
+            c->strategy, c->trials, c->time_s > 0 ? " or the time limit" : "", d->ntrials, counts[0], counts[1], counts[2],
             counts[3] + counts[4], busy);
-    if (secs) fprintf(f, "; the final training %s s", secs);
+    if (!isnan(d->final_train_seconds)) fprintf(f, "; the final training %.1f s", d->final_train_seconds);
     fputs(".</p>\n", f);
 
     fputs("<h2>Study file</h2>\n<pre>", f);
-    if (!store_meta_get(&s->db, "study_text", &text) && text) report_xml(f, text);
+    if (d->study_text) report_xml(f, d->study_text);
     fputs("</pre>\n<p>Written by hwnas " HN_VERSION_STRING ". Every trial: <code>trials.csv</code>; the front: "
           "<code>pareto.csv</code>, <code>pareto.json</code>.</p>\n</body></html>\n", f);
-    hn_free(acc), hn_free(epochs), hn_free(secs), hn_free(text);
     return ferror(f) ? hn_error(HN_ERR_IO, "writing the report") : HN_OK;
 }

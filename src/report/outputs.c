@@ -1,22 +1,26 @@
-/* A study's tables: trials.csv (every trial), pareto.csv and pareto.json (the front and the chosen
- * model), written into the study directory. */
+/* A study's outputs (include/hwnas/report.h): trials.csv (every trial), pareto.csv and pareto.json (the
+ * front and the chosen model), pareto.svg and report.html, each written whole and renamed into place. */
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "report.h"
 
 /* every metric name that occurs, in order of first appearance (at most HN_METRICS_MAX) */
-static int metric_names(const study_table *t, char names[][32]) {
+static int metric_names(const hn_study_snapshot *t, char names[][HN_METRIC_NAME]) {
     int n = 0;
-    for (int i = 0; i < t->n; i++)
-        for (int k = 0; k < t->metrics[i].n; k++) {
+    for (int i = 0; i < t->ntrials; i++) {
+        const hn_metrics *m = &t->trials[i].metrics;
+        for (int k = 0; k < m->n; k++) {
             int j = 0;
-            while (j < n && strcmp(names[j], t->metrics[i].name[k])) j++;
-            if (j == n && n < HN_METRICS_MAX) snprintf(names[n++], 32, "%s", t->metrics[i].name[k]);
+            while (j < n && strcmp(names[j], m->name[k])) j++;
+            if (j == n && n < HN_METRICS_MAX) snprintf(names[n++], HN_METRIC_NAME, "%s", m->name[k]);
         }
+    }
     return n;
 }
 
@@ -35,22 +39,22 @@ static void csv_field(FILE *f, const char *s) {
 }
 
 /* the rows (indices into t; NULL: all) as CSV */
-static void write_csv(FILE *f, const study_table *t, const int *rows, int n, char names[][32], int nm) {
+static void write_csv(FILE *f, const hn_study_snapshot *t, const int *rows, int n, char names[][HN_METRIC_NAME], int nm) {
     fputs("trial,genotype,state,fidelity,violation,seconds", f);
     for (int k = 0; k < nm; k++) fprintf(f, ",%s", names[k]);
     fputs(",error\n", f);
     for (int r = 0; r < n; r++) {
-        int i = rows ? rows[r] : r;
-        fprintf(f, "%d,", t->id[i]);
-        csv_field(f, t->genotype[i]);
-        fprintf(f, ",%s,%.6g,%.6g,%.3f", t->state[i], t->fidelity[i], t->violation[i], t->seconds[i]);
+        const hn_study_trial *x = &t->trials[rows ? rows[r] : r];
+        fprintf(f, "%d,", x->id);
+        csv_field(f, x->genotype);
+        fprintf(f, ",%s,%.6g,%.6g,%.3f", x->state, x->fidelity, x->violation, x->seconds);
         for (int k = 0; k < nm; k++) {
             double v;
-            if (hn_metrics_get(&t->metrics[i], names[k], &v)) fprintf(f, ",%.10g", v);
+            if (hn_metrics_get(&x->metrics, names[k], &v)) fprintf(f, ",%.10g", v);
             else fputc(',', f);
         }
         fputc(',', f);
-        csv_field(f, t->error[i]);
+        csv_field(f, x->error);
         fputc('\n', f);
     }
 }
@@ -66,125 +70,91 @@ static json_t *text_json(const char *text) {
     return json_string(buf);
 }
 
-static json_t *trial_json(const study_table *t, int i) {
-    json_t *o = json_pack("{s:i, s:s, s:f}", "trial", t->id[i], "genotype", t->genotype[i], "fidelity", t->fidelity[i]);
+static json_t *trial_json(const hn_study_trial *t) {
+    json_t *o = json_pack("{s:i, s:s, s:f}", "trial", t->id, "genotype", t->genotype, "fidelity", t->fidelity);
     json_t *m = json_object();
-    for (int k = 0; k < t->metrics[i].n; k++) json_object_set_new(m, t->metrics[i].name[k], json_real(t->metrics[i].value[k]));
+    for (int k = 0; k < t->metrics.n; k++) json_object_set_new(m, t->metrics.name[k], json_real(t->metrics.value[k]));
     json_object_set_new(o, "metrics", m);
     return o;
 }
 
 /* The study's question, its front and the chosen model as one JSON object (pareto.json). */
-static json_t *front_json(hn_study *s, const study_table *t, const int *idx, int n) {
-    const hn_study_config *c = &s->cfg;
+static json_t *front_json(const hn_study_snapshot *t) {
+    const hn_study_config *c = t->config;
     json_t *root = json_pack("{s:s, s:s, s:s}", "study", c->name, "space", c->space, "device", c->device);
     json_t *objs = json_array(), *front = json_array();
     for (int k = 0; k < c->nobjectives; k++)
         json_array_append_new(objs, json_pack("{s:s, s:s}", "metric", c->objectives[k].metric, "goal",
                                               c->objectives[k].maximize ? "max" : "min"));
-    for (int i = 0; i < n; i++) json_array_append_new(front, trial_json(t, idx[i]));
+    for (int i = 0; i < t->nfront; i++) json_array_append_new(front, trial_json(&t->trials[t->front[i]]));
     json_object_set_new(root, "objectives", objs);
     json_object_set_new(root, "front", front);
-    static const char *const keys[] = {"chosen_trial", "final_test_accuracy", "final_epochs", "final_train_seconds",
-                                       "final_weights", "final_graph", "final_float_test_accuracy"};
-    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
-        char *v = NULL;
-        if (!store_meta_get(&s->db, keys[k], &v) && v) {
-            char *end;
-            double x = strtod(v, &end);
-            json_object_set_new(root, keys[k], *end || !*v                        ? json_string(v)
-                                               : x == floor(x) && fabs(x) < 1e15 ? json_integer((json_int_t)x)
-                                                                                   : json_real(x));
-        }
-        hn_free(v);
+    if (t->chosen >= 0) json_object_set_new(root, "chosen_trial", json_integer(t->trials[t->chosen].id));
+    if (!isnan(t->final_test_accuracy)) {
+        json_object_set_new(root, "final_test_accuracy", json_real(t->final_test_accuracy));
+        json_object_set_new(root, "final_epochs", json_integer(t->final_epochs));
+        json_object_set_new(root, "final_train_seconds", json_real(t->final_train_seconds));
+        json_object_set_new(root, "final_weights", json_string(t->final_weights));
     }
+    if (!isnan(t->final_float_test_accuracy))
+        json_object_set_new(root, "final_float_test_accuracy", json_real(t->final_float_test_accuracy));
+    if (t->final_graph[0]) json_object_set_new(root, "final_graph", json_string(t->final_graph));
     return root;
 }
 
-hn_status hn_study_export(hn_study *s, bool front_only, bool json, FILE *f) {
-    study_table t;
-    hn_status st = study_trials_load(s, &t);
-    if (st) return st;
-    char names[HN_METRICS_MAX][32];
-    int nm = metric_names(&t, names);
-    int *idx = hn_alloc(sizeof(int) * (size_t)(t.n ? t.n : 1));
-    if (!idx) {
-        study_trials_free(&t);
-        return hn_error(HN_ERR_NOMEM, "export");
-    }
-    int n = front_only ? study_front(&s->cfg, &t, idx) : t.n;
-    if (!front_only)
-        for (int i = 0; i < n; i++) idx[i] = i;
+hn_status hn_report_export(const hn_study_snapshot *t, bool front_only, bool json, FILE *f) {
     if (json && front_only) {
-        json_t *root = front_json(s, &t, idx, n);
+        json_t *root = front_json(t);
         json_dumpf(root, f, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
         fputc('\n', f);
         json_decref(root);
     } else if (json) {
         json_t *all = json_array();
-        for (int i = 0; i < n; i++) {
-            json_t *o = trial_json(&t, i);
-            json_object_set_new(o, "state", json_string(t.state[i]));
-            json_object_set_new(o, "seconds", json_real(t.seconds[i]));
-            if (t.error[i][0]) json_object_set_new(o, "error", text_json(t.error[i]));
+        for (int i = 0; i < t->ntrials; i++) {
+            const hn_study_trial *x = &t->trials[i];
+            json_t *o = trial_json(x);
+            json_object_set_new(o, "state", json_string(x->state));
+            json_object_set_new(o, "seconds", json_real(x->seconds));
+            if (x->error[0]) json_object_set_new(o, "error", text_json(x->error));
             json_array_append_new(all, o);
         }
         json_dumpf(all, f, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
         fputc('\n', f);
         json_decref(all);
     } else {
-        write_csv(f, &t, idx, n, names, nm);
+        char names[HN_METRICS_MAX][HN_METRIC_NAME];
+        int nm = metric_names(t, names);
+        write_csv(f, t, front_only ? t->front : NULL, front_only ? t->nfront : t->ntrials, names, nm);
     }
-    hn_free(idx);
-    study_trials_free(&t);
     return ferror(f) ? hn_error(HN_ERR_IO, "writing the export") : HN_OK;
 }
 
-/* path = the study directory's name; one export into it */
-static hn_status export_file(hn_study *s, const char *name, bool front_only, bool json) {
-    char path[1200];
-    snprintf(path, sizeof path, "%s/%s", s->dir, name);
-    FILE *f = fopen(path, "w");
-    if (!f) return hn_error(HN_ERR_IO, "%s: cannot write", path);
-    hn_status st = hn_study_export(s, front_only, json, f);
-    if (fclose(f) && !st) st = hn_error(HN_ERR_IO, "%s: cannot write", path);
+static hn_status trials_csv(FILE *f, const hn_study_snapshot *t) { return hn_report_export(t, false, false, f); }
+static hn_status front_csv(FILE *f, const hn_study_snapshot *t) { return hn_report_export(t, true, false, f); }
+static hn_status front_json_file(FILE *f, const hn_study_snapshot *t) { return hn_report_export(t, true, true, f); }
+
+/* One output file of the report: written as dir/.name.PID, then renamed to dir/name. */
+static hn_status write_file(const hn_study_snapshot *t, const char *name,
+                            hn_status (*writer)(FILE *, const hn_study_snapshot *)) {
+    char path[1200], tmp[1240];
+    snprintf(path, sizeof path, "%s/%s", t->dir, name);
+    snprintf(tmp, sizeof tmp, "%s/.%s.%ld", t->dir, name, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) return hn_error(HN_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
+    hn_status st = writer(f, t);
+    if (fclose(f) && !st) st = hn_error(HN_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
+    if (!st && rename(tmp, path)) st = hn_error(HN_ERR_IO, "%s: cannot rename to %s: %s", tmp, name, strerror(errno));
+    if (st) unlink(tmp);
     return st ? hn_error_prefix(st, "%s", path) : HN_OK;
 }
 
-/* pareto.svg and report.html */
-static hn_status write_pictures(hn_study *s) {
-    study_table t;
-    hn_status st = study_trials_load(s, &t);
-    if (st) return st;
-    int *idx = hn_alloc(sizeof(int) * (size_t)(t.n ? t.n : 1));
-    char *chosen = NULL;
-    if (!idx) st = hn_error(HN_ERR_NOMEM, "report");
-    if (!st) st = store_meta_get(&s->db, "chosen_trial", &chosen);
-    if (!st) {
-        report_data d = {&s->cfg, &t, idx, study_front(&s->cfg, &t, idx), chosen ? atoi(chosen) : -1};
-        const char *names[2] = {"pareto.svg", "report.html"};
-        for (int k = 0; k < 2 && !st; k++) {
-            char path[1200];
-            snprintf(path, sizeof path, "%s/%s", s->dir, names[k]);
-            FILE *f = fopen(path, "w");
-            if (!f) {
-                st = hn_error(HN_ERR_IO, "%s: cannot write", path);
-                break;
-            }
-            st = k ? report_html(f, s, &d) : report_svg(f, &d);
-            if (fclose(f) && !st) st = hn_error(HN_ERR_IO, "%s: cannot write", path);
-        }
-    }
-    hn_free(chosen);
-    hn_free(idx);
-    study_trials_free(&t);
-    return st;
-}
-
-hn_status study_write_outputs(hn_study *s) {
-    hn_status st = export_file(s, "trials.csv", false, false);
-    if (!st) st = export_file(s, "pareto.csv", true, false);
-    if (!st) st = export_file(s, "pareto.json", true, true);
-    if (!st) st = write_pictures(s);
+hn_status hn_report_write(const hn_study_snapshot *t) {
+    static const struct {
+        const char *name;
+        hn_status (*writer)(FILE *, const hn_study_snapshot *);
+    } files[] = {{"trials.csv", trials_csv}, {"pareto.csv", front_csv}, {"pareto.json", front_json_file},
+                 {"pareto.svg", report_svg}, {"report.html", report_html}};
+    hn_status st = HN_OK;
+    for (size_t k = 0; k < sizeof files / sizeof files[0] && !st; k++) st = write_file(t, files[k].name, files[k].writer);
     return st;
 }

@@ -1,27 +1,19 @@
-/* What the report writers share (internal to src/report/): a study's trials, front and chosen model,
- * and drawing helpers. */
-#ifndef HWNAS_REPORT_H
-#define HWNAS_REPORT_H
+/* What the report writers share (internal to src/report/): drawing and formatting helpers. They read
+ * a study snapshot (include/hwnas/study.h) and nothing of the study's internals. */
+#ifndef HWNAS_REPORT_INTERNAL_H
+#define HWNAS_REPORT_INTERNAL_H
 
 #include <stdio.h>
 
-#include "../study/study_internal.h"
-
-typedef struct {
-    const hn_study_config *cfg;
-    const study_table *t;
-    const int *front; /* indices into t, most accurate first */
-    int nfront;
-    int chosen;       /* trial id, or -1 */
-} report_data;
+#include "hwnas/report.h"
 
 /* The unit a metric is shown in: value x scale, labelled label ("KB", "ms", ...). */
 void report_unit(const char *metric, double *scale, const char **label);
 /* s with &, <, >, " escaped for XML and HTML. */
 void report_xml(FILE *f, const char *s);
 /* pareto.svg (src/report/svg.c). */
-hn_status report_svg(FILE *f, const report_data *d);
+hn_status report_svg(FILE *f, const hn_study_snapshot *d);
 /* report.html (src/report/html.c): self-contained, the SVG inline. */
-hn_status report_html(FILE *f, hn_study *s, const report_data *d);
+hn_status report_html(FILE *f, const hn_study_snapshot *d);
 
 #endif

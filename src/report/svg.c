@@ -35,16 +35,16 @@ static double tick_step(double lo, double hi) {
     return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
 }
 
-static void panel(FILE *f, const report_data *d, int x_metric, int ox) {
-    const char *xname = d->cfg->objectives[x_metric].metric;
+static void panel(FILE *f, const hn_study_snapshot *d, int x_metric, int ox) {
+    const char *xname = d->config->objectives[x_metric].metric;
     double xs, ys;
     const char *xu, *yu;
     report_unit(xname, &xs, &xu);
     report_unit("accuracy", &ys, &yu);
     double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
-    for (int i = 0; i < d->t->n; i++) {
+    for (int i = 0; i < d->ntrials; i++) {
         double x, y;
-        if (!hn_metrics_get(&d->t->metrics[i], xname, &x) || !hn_metrics_get(&d->t->metrics[i], "accuracy", &y)) continue;
+        if (!hn_metrics_get(&d->trials[i].metrics, xname, &x) || !hn_metrics_get(&d->trials[i].metrics, "accuracy", &y)) continue;
         x *= xs, y *= ys;
         x0 = fmin(x0, x), x1 = fmax(x1, x), y0 = fmin(y0, y), y1 = fmax(y1, y);
     }
@@ -72,17 +72,17 @@ static void panel(FILE *f, const report_data *d, int x_metric, int ox) {
                 "text-anchor=\"end\" font-size=\"11\">%g</text>\n",
                 ox + LEFT, PY(v), ox + LEFT + pw, PY(v), ox + LEFT - 5, PY(v) + 4, v);
     fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" font-size=\"12\">%s (%s, %s)</text>\n", ox + LEFT + pw / 2,
-            PANEL_H - 14, xname, xu, d->cfg->objectives[x_metric].maximize ? "higher is better" : "lower is better");
+            PANEL_H - 14, xname, xu, d->config->objectives[x_metric].maximize ? "higher is better" : "lower is better");
     fprintf(f, "<text transform=\"translate(%d %.1f) rotate(-90)\" text-anchor=\"middle\" font-size=\"12\">accuracy (%s)</text>\n",
             ox + 16, TOP + ph / 2, yu);
     /* every trial with an accuracy */
-    for (int i = 0; i < d->t->n; i++) {
+    for (int i = 0; i < d->ntrials; i++) {
         double x, y;
-        if (!hn_metrics_get(&d->t->metrics[i], xname, &x) || !hn_metrics_get(&d->t->metrics[i], "accuracy", &y)) continue;
+        if (!hn_metrics_get(&d->trials[i].metrics, xname, &x) || !hn_metrics_get(&d->trials[i].metrics, "accuracy", &y)) continue;
         fprintf(f, "<circle class=\"trial\" cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#6a8caf\" fill-opacity=\"%.2f\"><title>trial %d: ",
-                PX(x * xs), PY(y * ys), 0.25 + 0.6 * d->t->fidelity[i], d->t->id[i]);
-        report_xml(f, d->t->genotype[i]);
-        fprintf(f, ", fidelity %.3g</title></circle>\n", d->t->fidelity[i]);
+                PX(x * xs), PY(y * ys), 0.25 + 0.6 * d->trials[i].fidelity, d->trials[i].id);
+        report_xml(f, d->trials[i].genotype);
+        fprintf(f, ", fidelity %.3g</title></circle>\n", d->trials[i].fidelity);
     }
     /* the front, as a staircase in x order */
     int order[4096], n = d->nfront < 4096 ? d->nfront : 4096;
@@ -90,8 +90,8 @@ static void panel(FILE *f, const report_data *d, int x_metric, int ox) {
     for (int a = 1; a < n; a++)
         for (int b = a; b > 0; b--) {
             double va = 0, vb = 0;
-            hn_metrics_get(&d->t->metrics[order[b]], xname, &va);
-            hn_metrics_get(&d->t->metrics[order[b - 1]], xname, &vb);
+            hn_metrics_get(&d->trials[order[b]].metrics, xname, &va);
+            hn_metrics_get(&d->trials[order[b - 1]].metrics, xname, &vb);
             if (va >= vb) break;
             int tmp = order[b];
             order[b] = order[b - 1], order[b - 1] = tmp;
@@ -100,8 +100,8 @@ static void panel(FILE *f, const report_data *d, int x_metric, int ox) {
         fputs("<polyline fill=\"none\" stroke=\"#d9480f\" stroke-width=\"1.5\" points=\"", f);
         for (int i = 0; i < n; i++) {
             double x = 0, y = 0;
-            hn_metrics_get(&d->t->metrics[order[i]], xname, &x);
-            hn_metrics_get(&d->t->metrics[order[i]], "accuracy", &y);
+            hn_metrics_get(&d->trials[order[i]].metrics, xname, &x);
+            hn_metrics_get(&d->trials[order[i]].metrics, "accuracy", &y);
             fprintf(f, "%.1f,%.1f ", PX(x * xs), PY(y * ys));
         }
         fputs("\"/>\n", f);
@@ -109,26 +109,26 @@ static void panel(FILE *f, const report_data *d, int x_metric, int ox) {
     for (int i = 0; i < n; i++) {
         int k = order[i];
         double x = 0, y = 0;
-        hn_metrics_get(&d->t->metrics[k], xname, &x);
-        hn_metrics_get(&d->t->metrics[k], "accuracy", &y);
-        bool chosen = d->t->id[k] == d->chosen;
+        hn_metrics_get(&d->trials[k].metrics, xname, &x);
+        hn_metrics_get(&d->trials[k].metrics, "accuracy", &y);
+        bool chosen = k == d->chosen;
         fprintf(f, "<circle class=\"front\" cx=\"%.1f\" cy=\"%.1f\" r=\"%d\" fill=\"%s\" stroke=\"#d9480f\" stroke-width=\"2\"><title>trial %d: ",
-                PX(x * xs), PY(y * ys), chosen ? 7 : 5, chosen ? "#d9480f" : "#fff", d->t->id[k]);
-        report_xml(f, d->t->genotype[k]);
+                PX(x * xs), PY(y * ys), chosen ? 7 : 5, chosen ? "#d9480f" : "#fff", d->trials[k].id);
+        report_xml(f, d->trials[k].genotype);
         fputs("</title></circle>\n", f);
         bool right = PX(x * xs) > ox + LEFT + pw * 0.7; /* labels near the right edge go to the left */
         fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" fill=\"#9c3a0a\" text-anchor=\"%s\">%s%d</text>\n",
-                PX(x * xs) + (right ? -9 : 7), PY(y * ys) - 6, right ? "end" : "start", chosen ? "chosen: " : "", d->t->id[k]);
+                PX(x * xs) + (right ? -9 : 7), PY(y * ys) - 6, right ? "end" : "start", chosen ? "chosen: " : "", d->trials[k].id);
     }
     fputs("</g>\n", f);
 #undef PX
 #undef PY
 }
 
-hn_status report_svg(FILE *f, const report_data *d) {
+hn_status report_svg(FILE *f, const hn_study_snapshot *d) {
     int costs[HN_STUDY_MAX_OBJECTIVES], nc = 0;
-    for (int k = 0; k < d->cfg->nobjectives; k++)
-        if (strcmp(d->cfg->objectives[k].metric, "accuracy")) costs[nc++] = k;
+    for (int k = 0; k < d->config->nobjectives; k++)
+        if (strcmp(d->config->objectives[k].metric, "accuracy")) costs[nc++] = k;
     int panels = nc ? nc : 1;
     fprintf(f,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "

@@ -41,7 +41,7 @@ static hn_status infeasible(const hn_study *s, const study_table *t) {
         bool met = false;
         for (int i = 0; i < t->n; i++) {
             double v;
-            if (!hn_metrics_get(&t->metrics[i], q->metric, &v)) continue;
+            if (!hn_metrics_get(&t->trial[i].metrics, q->metric, &v)) continue;
             met |= q->at_most ? v <= q->bound : v >= q->bound;
             if (isnan(closest) || (q->at_most ? v < closest : v > closest)) closest = v;
         }
@@ -84,7 +84,7 @@ hn_status study_final(hn_study *s, volatile int *stop, void (*on_event)(void *, 
     double best_acc = -INFINITY;
     for (int i = 0; i < n; i++) {
         double a = -INFINITY;
-        hn_metrics_get(&t.metrics[idx[i]], "accuracy", &a);
+        hn_metrics_get(&t.trial[idx[i]].metrics, "accuracy", &a);
         if (a > best_acc) best_acc = a, best = idx[i];
     }
     hn_candidate c = {0};
@@ -93,13 +93,13 @@ hn_status study_final(hn_study *s, volatile int *stop, void (*on_event)(void *, 
         st = infeasible(s, &t);
         goto done;
     }
-    snprintf(genotype, sizeof genotype, "%s", t.genotype[best]);
-    snprintf(value, sizeof value, "%d", t.id[best]);
+    snprintf(genotype, sizeof genotype, "%s", t.trial[best].genotype);
+    snprintf(value, sizeof value, "%d", t.trial[best].id);
     if ((st = store_meta_set(&s->db, "chosen_trial", value))) goto done;
     /* the chosen network's graph, as a network file that hwnas train/export read */
     char path[1200], name[96];
     snprintf(path, sizeof path, "%s/model.yaml", s->dir);
-    snprintf(name, sizeof name, "%s-trial-%d", s->space->name, t.id[best]);
+    snprintf(name, sizeof name, "%s-trial-%d", s->space->name, t.trial[best].id);
     if ((st = study_candidate(s, genotype, &c)) || (st = hn_graph_save_yaml(c.graph, name, path)) ||
         (st = store_meta_set(&s->db, "final_graph", "model.yaml")))
         goto done;

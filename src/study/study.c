@@ -345,12 +345,8 @@ hn_status hn_study_work(hn_study *s, void (*on_event)(void *, const hn_study_pro
     }
     bool mine, finished;
     if ((st = study_claim_final(s, &mine, &finished))) return st;
-    if (finished) return study_write_outputs(s); /* a finished study resumed: its outputs afresh */
-    if (!mine) return HN_OK;
+    if (finished || !mine) return HN_OK; /* done already, or another worker trains the chosen model */
     hn_study_progress p = {.trial = -1, .accuracy = NAN, .phase = "final training"};
     report(s, on_event, user, &p);
-    if ((st = study_final(s, stop, on_event, user))) return st;
-    p.phase = "outputs";
-    report(s, on_event, user, &p);
-    return study_write_outputs(s);
+    return study_final(s, stop, on_event, user);
 }

@@ -1,4 +1,4 @@
-/* What the files of src/study/ (and src/report/) share: the study object, trials as the store holds
+/* What the files of src/study/ share: the study object, trials as the store holds
  * them, and the steps of a worker. Internal. */
 #ifndef HWNAS_STUDY_INTERNAL_H
 #define HWNAS_STUDY_INTERNAL_H
@@ -9,7 +9,7 @@
 #include "store.h"
 
 #define MAX_STUDY_RES 8
-#define GENOTYPE_MAX 4096
+#define GENOTYPE_MAX HN_STUDY_GENOTYPE_MAX
 
 typedef struct {
     int h, w;
@@ -76,16 +76,10 @@ void study_counts(hn_study *s, hn_study_progress *p);
 
 /* The objective values (minimized) of a finished trial's metrics. */
 void study_objectives(const hn_study_config *c, const hn_metrics *m, double *values);
-/* All trials' metrics, in id order: ids, states, fidelities, metrics, errors (arrays of n,
- * hn_alloc'd, caller frees each with study_trials_free). */
+/* All trials as the store holds them, in id order (hn_alloc'd; free with study_trials_free). */
 typedef struct {
     int n;
-    int *id;
-    char (*state)[16];
-    char (*genotype)[GENOTYPE_MAX];
-    double *fidelity, *violation, *seconds;
-    hn_metrics *metrics;
-    char (*error)[512];  /* a failed trial's error (its start), else "" */
+    hn_study_trial *trial;
 } study_table;
 hn_status study_trials_load(hn_study *s, study_table *t);
 void study_trials_free(study_table *t);
@@ -98,7 +92,5 @@ int study_front(const hn_study_config *c, const study_table *t, int *idx);
 hn_status study_claim_final(hn_study *s, bool *mine, bool *finished);
 /* Retrains the chosen model on every training image and measures it on the test split. */
 hn_status study_final(hn_study *s, volatile int *stop, void (*on_event)(void *, const hn_study_progress *), void *user);
-/* trials.csv, pareto.csv, pareto.json (src/report/outputs.c). */
-hn_status study_write_outputs(hn_study *s);
 
 #endif

@@ -201,65 +201,65 @@ void study_requeue(hn_study *s, int id) {
     store_exec(&s->db, "UPDATE trials SET state = 'queued', worker = NULL WHERE id = %d AND state = 'running'", id);
 }
 
+/* the row of trial id in t (whose ids ascend), or -1 */
+static int row_of(const study_table *t, int id) {
+    int lo = 0, hi = t->n - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        if (t->trial[mid].id == id) return mid;
+        if (t->trial[mid].id < id) lo = mid + 1;
+        else hi = mid - 1;
+    }
+    return -1;
+}
+
 hn_status study_trials_load(hn_study *s, study_table *t) {
     memset(t, 0, sizeof *t);
-    int64_t n, maxid;
-    hn_status st = store_int(&s->db, 0, &n, "SELECT count(*) FROM trials");
-    if (!st) st = store_int(&s->db, 0, &maxid, "SELECT max(id) FROM trials");
-    if (st) return st;
-    size_t k = (size_t)(n ? n : 1);
-    t->id = hn_alloc(sizeof(int) * k);
-    t->state = hn_alloc(sizeof *t->state * k);
-    t->genotype = hn_alloc(sizeof *t->genotype * k);
-    t->fidelity = hn_alloc(sizeof(double) * 3 * k);
-    t->metrics = hn_calloc(sizeof(hn_metrics) * k);
-    t->error = hn_alloc(sizeof *t->error * k);
-    int *row = hn_alloc(sizeof(int) * (size_t)(maxid + 1));
-    if (!t->id || !t->state || !t->genotype || !t->fidelity || !t->metrics || !t->error || !row) {
-        hn_free(row);
-        study_trials_free(t);
-        return hn_error(HN_ERR_NOMEM, "reading %lld trials", (long long)n);
-    }
-    t->violation = t->fidelity + k, t->seconds = t->fidelity + 2 * k;
+    /* one read transaction (unless the caller holds one): the count and both queries see the same
+     * trials, however many another worker adds meanwhile */
+    bool own = sqlite3_get_autocommit(s->db.db);
+    hn_status st = own ? store_exec(&s->db, "BEGIN") : HN_OK;
+    int64_t n = 0;
+    if (!st) st = store_int(&s->db, 0, &n, "SELECT count(*) FROM trials");
+    if (!st && !(t->trial = hn_alloc(sizeof *t->trial * (size_t)(n ? n : 1))))
+        st = hn_error(HN_ERR_NOMEM, "reading %lld trials", (long long)n);
     sqlite3_stmt *q;
-    if (!(st = store_query(&s->db, &q, "SELECT id, state, genotype, fidelity, violation, seconds, error FROM trials ORDER BY id"))) {
-        while (sqlite3_step(q) == SQLITE_ROW && t->n < n) {
-            int i = t->n++;
-            t->id[i] = sqlite3_column_int(q, 0);
-            row[t->id[i]] = i;
-            snprintf(t->state[i], sizeof t->state[i], "%s", (const char *)sqlite3_column_text(q, 1));
-            snprintf(t->genotype[i], sizeof t->genotype[i], "%s", (const char *)sqlite3_column_text(q, 2));
-            t->fidelity[i] = sqlite3_column_double(q, 3);
-            t->violation[i] = sqlite3_column_double(q, 4);
-            t->seconds[i] = sqlite3_column_double(q, 5);
+    if (!st && !(st = store_query(&s->db, &q, "SELECT id, state, genotype, fidelity, violation, seconds, error FROM trials ORDER BY id"))) {
+        while (t->n < n && sqlite3_step(q) == SQLITE_ROW) {
+            hn_study_trial *r = &t->trial[t->n++];
+            memset(r, 0, sizeof *r);
             const char *e = (const char *)sqlite3_column_text(q, 6);
-            snprintf(t->error[i], sizeof t->error[i], "%s", e ? e : "");
+            r->id = sqlite3_column_int(q, 0);
+            snprintf(r->state, sizeof r->state, "%s", (const char *)sqlite3_column_text(q, 1));
+            snprintf(r->genotype, sizeof r->genotype, "%s", (const char *)sqlite3_column_text(q, 2));
+            r->fidelity = sqlite3_column_double(q, 3);
+            r->violation = sqlite3_column_double(q, 4);
+            r->seconds = sqlite3_column_double(q, 5);
+            snprintf(r->error, sizeof r->error, "%s", e ? e : "");
         }
         sqlite3_finalize(q);
     }
     if (!st && !(st = store_query(&s->db, &q, "SELECT trial, name, value FROM metrics ORDER BY trial"))) {
         while (sqlite3_step(q) == SQLITE_ROW) {
-            int id = sqlite3_column_int(q, 0);
-            if (id >= 0 && id <= maxid)
-                hn_metrics_set(&t->metrics[row[id]], (const char *)sqlite3_column_text(q, 1), sqlite3_column_double(q, 2));
+            int i = row_of(t, sqlite3_column_int(q, 0));
+            if (i >= 0) hn_metrics_set(&t->trial[i].metrics, (const char *)sqlite3_column_text(q, 1), sqlite3_column_double(q, 2));
         }
         sqlite3_finalize(q);
     }
-    hn_free(row);
+    if (own) store_exec(&s->db, "COMMIT");
     if (st) study_trials_free(t);
     return st;
 }
 
 void study_trials_free(study_table *t) {
-    hn_free(t->id), hn_free(t->state), hn_free(t->genotype), hn_free(t->fidelity), hn_free(t->metrics);
-    hn_free(t->error);
+    hn_free(t->trial);
     memset(t, 0, sizeof *t);
 }
 
 int study_front(const hn_study_config *c, const study_table *t, int *idx) {
     double top = 0;
     for (int i = 0; i < t->n; i++)
-        if (!strcmp(t->state[i], "done") && t->fidelity[i] > top) top = t->fidelity[i];
+        if (!strcmp(t->trial[i].state, "done") && t->trial[i].fidelity > top) top = t->trial[i].fidelity;
     int m = c->nobjectives, k = 0;
     double *pts = hn_alloc(sizeof(double) * (size_t)(t->n ? t->n : 1) * m);
     int *cand = hn_alloc(sizeof(int) * (size_t)(t->n ? t->n : 1) * 2), *rank = cand ? cand + t->n : NULL;
@@ -268,8 +268,8 @@ int study_front(const hn_study_config *c, const study_table *t, int *idx) {
         return 0;
     }
     for (int i = 0; i < t->n; i++)
-        if (!strcmp(t->state[i], "done") && t->violation[i] <= 0 && t->fidelity[i] == top) {
-            study_objectives(c, &t->metrics[i], pts + (size_t)k * m);
+        if (!strcmp(t->trial[i].state, "done") && t->trial[i].violation <= 0 && t->trial[i].fidelity == top) {
+            study_objectives(c, &t->trial[i].metrics, pts + (size_t)k * m);
             cand[k++] = i;
         }
     int n = 0;
@@ -280,8 +280,8 @@ int study_front(const hn_study_config *c, const study_table *t, int *idx) {
     for (int a = 1; a < n; a++)
         for (int b = a; b > 0; b--) {
             double va = 0, vb = 0;
-            hn_metrics_get(&t->metrics[idx[b]], c->objectives[0].metric, &va);
-            hn_metrics_get(&t->metrics[idx[b - 1]], c->objectives[0].metric, &vb);
+            hn_metrics_get(&t->trial[idx[b]].metrics, c->objectives[0].metric, &va);
+            hn_metrics_get(&t->trial[idx[b - 1]].metrics, c->objectives[0].metric, &vb);
             if (c->objectives[0].maximize ? va > vb : va < vb) {
                 int x = idx[b];
                 idx[b] = idx[b - 1], idx[b - 1] = x;
@@ -309,14 +309,14 @@ void study_counts(hn_study *s, hn_study_progress *p) {
         p->front = study_front(&s->cfg, &t, idx);
         for (int i = 0; i < p->front; i++) {
             double a;
-            if (hn_metrics_get(&t.metrics[idx[i]], "accuracy", &a) && !(a <= p->best_accuracy)) p->best_accuracy = a;
+            if (hn_metrics_get(&t.trial[idx[i]].metrics, "accuracy", &a) && !(a <= p->best_accuracy)) p->best_accuracy = a;
         }
     }
     /* ETA: the trials left at the mean time of those finished, shared by the workers running */
     double total = 0;
     int finished = 0;
     for (int i = 0; i < t.n; i++)
-        if (strcmp(t.state[i], "running") && strcmp(t.state[i], "queued")) total += t.seconds[i], finished++;
+        if (strcmp(t.trial[i].state, "running") && strcmp(t.trial[i].state, "queued")) total += t.trial[i].seconds, finished++;
     int left = s->cfg.trials - finished, workers = p->running > 0 ? p->running : 1;
     p->eta_s = finished ? total / finished * left / workers : NAN;
     if (s->cfg.time_s > 0 && p->elapsed_s + (isnan(p->eta_s) ? 0 : p->eta_s) > s->cfg.time_s)
