@@ -2,13 +2,15 @@
  * before the expensive provider (counted); the command provider with a fake trainer that succeeds,
  * exits non-zero, runs past its timeout, prints garbage, prints no required metric and floods its
  * output -- each trial recorded as it should be, the study finishing; providers' option errors name
- * their line; the registry refuses a second type of the same name. */
+ * their line; the registry refuses a second type of the same name; the predictor, fitted on the study's
+ * own trials, decides which candidates get the expensive tier. */
 #define _DEFAULT_SOURCE /* mkdtemp */
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "hwnas/estimate.h"
 #include "hwnas/provider.h"
 #include "hwnas/study.h"
 
@@ -120,6 +122,119 @@ static void registered_and_pruned(void) {
     hn_study_close(s);
 }
 
+/* ---- "oracle": expensive, NAS-Bench-201's validation accuracy from its table, calls counted ----- */
+
+static int oracle_calls;
+static hn_table *nb201;
+static int nb201_column;
+
+static hn_status oracle_create(hn_provider *p, const hn_options *o, const hn_provider_env *env) {
+    static const char *const names[] = {"accuracy", NULL};
+    (void)env;
+    p->tier = HN_TIER_EXPENSIVE, p->metrics = names;
+    snprintf(p->description, sizeof p->description, "oracle");
+    return hn_options_check(o, "");
+}
+
+static hn_status oracle_evaluate(hn_provider *p, hn_candidate *c, hn_metrics *m) {
+    (void)p;
+    oracle_calls++;
+    return hn_metrics_set(m, "accuracy", hn_table_lookup(nb201, c->genotype)[nb201_column]);
+}
+
+static const hn_provider_type oracle = {"oracle", "a test provider", oracle_create, oracle_evaluate, NULL, NULL};
+
+/* stops the study once `at` trials have finished */
+static void stop_at(void *user, const hn_study_progress *p) {
+    volatile int *stop = user;
+    if (p->done + p->pruned + p->failed >= stop[1]) stop[0] = 1;
+}
+
+/* every trial's genotype, state and metrics, one line each */
+static char *trials_text(const char *dir) {
+    static char out[1 << 20];
+    char path[700];
+    snprintf(path, sizeof path, "%s/study.db", dir);
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    size_t n = 0;
+    out[0] = 0;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT t.id, t.genotype, t.state, m.name, m.value FROM trials t JOIN metrics m ON m.trial = t.id "
+                               "ORDER BY t.id, m.name", -1, &q, NULL) == SQLITE_OK) {
+        while (sqlite3_step(q) == SQLITE_ROW && n + 512 < sizeof out)
+            n += (size_t)snprintf(out + n, sizeof out - n, "%d %s %s %s %.17g\n", sqlite3_column_int(q, 0),
+                                  (const char *)sqlite3_column_text(q, 1), (const char *)sqlite3_column_text(q, 2),
+                                  (const char *)sqlite3_column_text(q, 3), sqlite3_column_double(q, 4));
+        sqlite3_finalize(q);
+    }
+    sqlite3_close(db);
+    return out;
+}
+
+/* The predictor, fitted on the study's own trials, decides which candidates the expensive tier gets:
+ * it learns in event order, predicts the true (table) accuracy of candidates it never saw, holds back
+ * the worse ones, and a study stopped and resumed makes exactly the trials of an uninterrupted one. */
+static void predictor_gates(void) {
+    const hn_space *sp = hn_space_find("nb201");
+    CHECK_OK(hn_table_load(HWNAS_SOURCE_DIR "/../shared/reference/nb201/nb201-cifar10-12epoch.csv", sp, &nb201));
+    if (!nb201) return;
+    nb201_column = hn_table_metric_index(nb201, "cifar10-val");
+    CHECK_OK(hn_provider_register(&oracle));
+    const char *text = "space: nb201\naccuracy: {provider: oracle}\nestimators:\n  - {provider: predictor, warmup: 20}\n"
+                       "objectives:\n  accuracy: max\nconstraints:\n  - predicted_accuracy_quantile >= 0.5\n"
+                       "strategy: random\nbudget: {trials: 150}\nseed: 5\n";
+    char dir[700], rdir[700];
+    hn_study *s = NULL;
+    oracle_calls = 0;
+    CHECK_OK(run_study("predictor", text, dir, sizeof dir, &s));
+    hn_study_close(s);
+    int done = atoi(query(dir, "SELECT count(*) FROM trials WHERE state = 'done'"));
+    int pruned = atoi(query(dir, "SELECT count(*) FROM trials WHERE state = 'pruned'"));
+    CHECK_MSG(done + pruned == 150 && pruned > 30 && oracle_calls == done, "%d done, %d pruned, %d oracle calls", done,
+              pruned, oracle_calls);
+    CHECK(atoi(query(dir, "SELECT count(*) FROM trials WHERE id <= 20 AND state = 'done'")) == 20); /* warmup */
+    /* its predictions against the truth, on every trial after the warmup (it had not seen them) */
+    double pred[150], truth[150], kept = 0, held = 0;
+    int n = 0, nkept = 0, nheld = 0;
+    for (int id = 21; id <= 150; id++) {
+        char sql[300];
+        snprintf(sql, sizeof sql, "SELECT value FROM metrics WHERE trial = %d AND name = 'predicted_accuracy'", id);
+        const char *v = query(dir, sql); /* query's buffer: read before the next query */
+        if (!v[0]) continue;
+        pred[n] = atof(v);
+        snprintf(sql, sizeof sql, "SELECT genotype FROM trials WHERE id = %d", id);
+        uint8_t g[HN_SPACE_MAX_DECISIONS];
+        if (sp->parse(sp, query(dir, sql), g)) continue;
+        truth[n] = hn_table_lookup(nb201, g)[nb201_column];
+        snprintf(sql, sizeof sql, "SELECT state FROM trials WHERE id = %d", id);
+        if (!strcmp(query(dir, sql), "done")) kept += truth[n], nkept++;
+        else held += truth[n], nheld++;
+        n++;
+    }
+    double rho = hn_spearman(pred, truth, n);
+    CHECK_MSG(n == 130 && rho > 0.4, "Spearman %.3f between predicted and true accuracy over %d trials", rho, n);
+    CHECK_MSG(nkept && nheld && kept / nkept > held / nheld + 3, "trained: mean true accuracy %.2f %%, held back: %.2f %%",
+              kept / nkept, held / nheld);
+    /* stopped after 70 trials and resumed: the same trials (it relearns the first 70 from the store) */
+    snprintf(rdir, sizeof rdir, "%s/predictor-resumed.d", tmp);
+    char path[700];
+    snprintf(path, sizeof path, "%s/predictor.yaml", tmp);
+    hn_study_config cfg;
+    volatile int stop[2] = {0, 70};
+    CHECK_OK(hn_study_config_load(path, &cfg));
+    CHECK_OK(hn_study_create(rdir, &cfg, devices, &s));
+    if (s) CHECK(hn_study_work(s, stop_at, (void *)stop, stop) == HN_ERR_INTERRUPTED);
+    hn_study_close(s);
+    s = NULL;
+    CHECK(atoi(query(rdir, "SELECT count(*) FROM trials WHERE state IN ('done', 'pruned')")) < 150);
+    CHECK_OK(hn_study_open(rdir, devices, &s));
+    if (s) CHECK_OK(hn_study_work(s, NULL, NULL, NULL));
+    hn_study_close(s);
+    CHECK_MSG(!strcmp(trials_text(dir), trials_text(rdir)), "the resumed study differs from the uninterrupted one");
+    hn_table_free(nb201);
+}
+
 /* The command provider with a fake trainer whose behaviour depends on the trial. */
 static void command_trainer(void) {
     char script[600], text[2048], dir[700];
@@ -224,6 +339,7 @@ int main(void) {
     direct();
     registered_and_pruned();
     command_trainer();
+    predictor_gates();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
     if (!check_fail && system(cmd)) fprintf(stderr, "could not remove %s\n", tmp);

@@ -249,7 +249,7 @@ static void config_errors(void) {
     create_error("timeout", "space: nb201\naccuracy:\n  command: 'true'\n  timeout: soon\nobjectives:\n  accuracy: max\n",
                  "timeout.yaml:4: option 'timeout': expected a number in [0, 1e+09] (units such as 8min or 320KB allowed), got 'soon'");
     create_error("prov", "space: nb201\naccuracy: {command: 'true'}\nestimators:\n  - {provider: bogus}\nobjectives:\n"
-                 "  accuracy: max\n", "prov.yaml:4: unknown provider 'bogus' (known: command, count, device, proxy, table, train");
+                 "  accuracy: max\n", "prov.yaml:4: unknown provider 'bogus' (known: command, count, device, predictor, proxy, table, train)");
     config_error("est", "space: nb201\ntable: t.csv\naccuracy: val\nestimators:\n  - {proxy: synflow}\nobjectives:\n  accuracy: max\n",
                  "est.yaml:5: an estimator needs its 'provider'");
     config_error("proxydata", "space: nb201\naccuracy: {proxy: synflow}\nobjectives:\n  accuracy: max\n",

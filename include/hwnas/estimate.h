@@ -1,6 +1,7 @@
 /* Accuracy estimators: tabular benchmarks -- a CSV table keyed by a space's string form
- * (NAS-Bench-201's, or any user table with the same layout) that answers a genotype's metrics at once --
- * and zero-cost proxies, scores of an untrained network from one mini-batch (src/estimate/proxy.c). */
+ * (NAS-Bench-201's, or any user table with the same layout) that answers a genotype's metrics at once --,
+ * zero-cost proxies, scores of an untrained network from one mini-batch (src/estimate/proxy.c), and
+ * learned predictors, fitted on trials already measured (src/estimate/ensemble.c). */
 #ifndef HWNAS_ESTIMATE_H
 #define HWNAS_ESTIMATE_H
 
@@ -55,6 +56,22 @@ hn_proxy hn_proxy_from_name(const char *name);
  * jacob_cov of a network whose output ignores its input) is NaN. g's parameters and statistics are
  * left as they were. n in [2, 512]. */
 hn_status hn_proxies(hn_graph *g, const float *x, const int32_t *y, int n, double out[HN_PROXY_COUNT]);
+
+/* ---- learned predictors (src/estimate/ensemble.c) ---- */
+
+/* An ensemble of HN_ENSEMBLE_MEMBERS small MLPs (one-hot genotype -> 32 ReLU units -> 1; BANANAS, White
+ * et al. 2021): each member is trained with full-batch Adam from its own initialisation on the same
+ * data; their mean is the prediction and their spread its uncertainty. */
+#define HN_ENSEMBLE_MEMBERS 5
+typedef struct hn_ensemble hn_ensemble;
+hn_status hn_ensemble_new(const hn_space *space, hn_ensemble **out);
+/* Fits every member on n genotypes (n x space->ndecisions) and their targets (standardized by the
+ * caller): cold (and always the first time) from an initialisation drawn from rng for 100 epochs, else
+ * from the previous fit for 30 more (the data having only grown). */
+hn_status hn_ensemble_fit(hn_ensemble *e, const uint8_t *genos, const float *targets, int n, bool cold, hn_rng *rng);
+/* The members' mean and spread (standard deviation) for genotype g. */
+void hn_ensemble_predict(const hn_ensemble *e, const uint8_t *g, double *mean, double *spread);
+void hn_ensemble_free(hn_ensemble *e);
 
 #ifdef __cplusplus
 }

@@ -148,9 +148,10 @@ typedef struct hn_provider_type {
     hn_status (*evaluate)(hn_provider *p, hn_candidate *c, hn_metrics *m);
     /* Frees p->state (NULL: nothing to free). */
     void (*destroy)(hn_provider *p);
-    /* Learns from a finished trial (NULL: not a learner). Called for every trial the study finished,
-     * in the study's event order, in every worker -- so all workers' learners agree. */
-    void (*learn)(hn_provider *p, const hn_space *space, const uint8_t *genotype, const hn_metrics *m);
+    /* Learns from a trial (NULL: not a learner). Called for every trial the study finished as done
+     * (not pruned or failed), at the fidelity it ran at, in the study's event order and in every worker
+     * -- so all workers' learners agree, and a resumed study's learner knows what it knew before. */
+    hn_status (*learn)(hn_provider *p, const uint8_t *genotype, double fidelity, const hn_metrics *m);
 } hn_provider_type;
 
 struct hn_provider {

@@ -82,6 +82,8 @@ static hn_status sync_strategy(hn_study *s) {
                 study_objectives(&s->cfg, &m, values);
                 st = hn_strategy_tell(s->strategy, g, fidelity, values, viol);
             }
+            for (int i = 0; !st && !strcmp(state, "done") && i < s->nproviders; i++) /* the learners see it too */
+                if (s->providers[i].type->learn) st = s->providers[i].type->learn(&s->providers[i], g, fidelity, &m);
         }
         s->cursor = sqlite3_column_int64(q, 0);
     }
