@@ -84,6 +84,8 @@ hn_status hn_hypervolume(const double *points, int n, int m, const double *ref, 
 
 /* The names of the strategies, NULL-terminated. */
 const char *const *hn_strategy_names(void);
+/* The same as one line for messages: "bo, hyperband, local, ...". */
+const char *hn_strategy_known(void);
 
 #ifdef __cplusplus
 }

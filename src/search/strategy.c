@@ -1,13 +1,36 @@
 /* The strategy interface (include/hwnas/search.h): creation, ask/tell, the set of proposed genotypes. */
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "strategy.h"
 
-static const strategy_def *const defs[] = {&strategy_random, &strategy_rea,       &strategy_local,     &strategy_nsga2,
-                                           &strategy_reinforce, &strategy_bo, &strategy_hyperband, &strategy_sh};
-static const char *const names[] = {"random", "rea", "local", "nsga2", "reinforce", "bo", "hyperband", "sh", NULL};
+/* every src/search/strategy_*.c, listed by the build (CMakeLists.txt: hwnas_registry) */
+extern const strategy_def *const hn_builtin_strategies[];
 
-const char *const *hn_strategy_names(void) { return names; }
+enum { MAX_STRATEGIES = 32 };
+static const char *names[MAX_STRATEGIES + 1];
+static char known[512]; /* "bo, hyperband, ..." for messages */
+static pthread_once_t names_once = PTHREAD_ONCE_INIT;
+
+static void names_init(void) {
+    size_t len = 0;
+    for (int i = 0; hn_builtin_strategies[i] && i < MAX_STRATEGIES; i++) {
+        names[i] = hn_builtin_strategies[i]->name;
+        len += (size_t)snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "", names[i]);
+        if (len >= sizeof known) len = sizeof known - 1;
+    }
+}
+
+const char *const *hn_strategy_names(void) {
+    pthread_once(&names_once, names_init);
+    return names;
+}
+
+const char *hn_strategy_known(void) {
+    pthread_once(&names_once, names_init);
+    return known;
+}
 
 /* the decisions' hash; never 0 (the empty mark) */
 static uint64_t hash_of(const hn_strategy *s, const uint8_t *g) {
@@ -63,9 +86,9 @@ hn_status hn_strategy_new(const char *name, const hn_space *space, const hn_stra
                           uint64_t seed, hn_strategy **out) {
     *out = NULL;
     const strategy_def *def = NULL;
-    for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
-        if (!strcmp(defs[i]->name, name)) def = defs[i];
-    if (!def) return hn_error(HN_ERR_INVALID, "unknown strategy '%s' (known: random, rea, local, nsga2, reinforce, bo, hyperband, sh)", name);
+    for (int i = 0; hn_builtin_strategies[i]; i++)
+        if (!strcmp(hn_builtin_strategies[i]->name, name)) def = hn_builtin_strategies[i];
+    if (!def) return hn_error(HN_ERR_INVALID, "unknown strategy '%s' (known: %s)", name, hn_strategy_known());
     if (nobj < 1 || nobj > HN_MAX_OBJECTIVES)
         return hn_error(HN_ERR_INVALID, "%d objectives (1..%d)", nobj, HN_MAX_OBJECTIVES);
     hn_strategy *s = hn_calloc(sizeof *s);

@@ -1,6 +1,7 @@
 /* What every strategy file fills and shares (internal to src/search/). A strategy is a table of
  * functions over the common hn_strategy, which owns the generator, the options and the set of
- * genotypes already proposed. */
+ * genotypes already proposed. A strategy is one file, src/search/strategy_NAME.c, that defines
+ * `const strategy_def strategy_NAME`: the build lists every such file (CMakeLists.txt). */
 #ifndef HWNAS_SEARCH_STRATEGY_H
 #define HWNAS_SEARCH_STRATEGY_H
 
@@ -40,7 +41,5 @@ static inline bool strategy_better(double va, double viola, double vb, double vi
     return viola > 0 ? viola < violb : va < vb;
 }
 
-extern const strategy_def strategy_random, strategy_rea, strategy_local, strategy_nsga2, strategy_reinforce, strategy_bo,
-    strategy_hyperband, strategy_sh;
 
 #endif

@@ -9,8 +9,10 @@
 
 /* The registry: each architecture space, then each joined with each policy menu. The joined spaces
  * are built once, on first use, in static storage. */
-static const hn_space *const bases[] = {&hn_space_nb201, &hn_space_mbconv};
-enum { NBASES = sizeof bases / sizeof bases[0] };
+/* every src/space/space_*.c, listed by the build (CMakeLists.txt: hwnas_registry) */
+extern const hn_space *const hn_builtin_spaces[];
+enum { MAX_BASES = 16 };
+static int nbases;
 static const hn_numtype every_type[HN_NUMTYPE_COUNT] = {HN_FP32,  HN_INT2,     HN_INT3,     HN_INT4,     HN_INT5,
                                                         HN_INT6,  HN_INT7,     HN_INT8,     HN_INT16,    HN_FP8_E4M3,
                                                         HN_FP8_E5M2, HN_FP6_E3M2, HN_FP4_E2M1};
@@ -25,18 +27,18 @@ static struct {
     hn_space space;
     int choices[HN_SPACE_MAX_DECISIONS];
     char name[32], description[256];
-} joined[NMENUS * NBASES];
-static const hn_space *spaces[(NMENUS + 1) * NBASES + 1];
+} joined[NMENUS * MAX_BASES];
+static const hn_space *spaces[(NMENUS + 1) * MAX_BASES + 1];
 static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
 
 static void registry_init(void) {
-    for (int i = 0; i < NBASES; i++) spaces[i] = bases[i];
+    while (hn_builtin_spaces[nbases] && nbases < MAX_BASES) spaces[nbases] = hn_builtin_spaces[nbases], nbases++;
     for (int k = 0; k < NMENUS; k++)
-        for (int i = 0; i < NBASES; i++) {
-            int j = k * NBASES + i;
-            space_join_quant(bases[i], menus[k].suffix, menus[k].menu, menus[k].n, &joined[j].space, joined[j].choices,
+        for (int i = 0; i < nbases; i++) {
+            int j = k * nbases + i;
+            space_join_quant(hn_builtin_spaces[i], menus[k].suffix, menus[k].menu, menus[k].n, &joined[j].space, joined[j].choices,
                              joined[j].name, sizeof joined[j].name, joined[j].description, sizeof joined[j].description);
-            spaces[NBASES + j] = &joined[j].space;
+            spaces[nbases + j] = &joined[j].space;
         }
 }
 

@@ -107,8 +107,7 @@ static hn_status read_strategy(const yfile *f, const yaml_node_t *v, hn_study_co
     if (st) return st;
     for (const char *const *n = hn_strategy_names(); *n; n++)
         if (!strcmp(*n, c->strategy)) return HN_OK;
-    return bad(f, name, "unknown strategy '%s' (known: random, rea, local, nsga2, reinforce, bo, hyperband, sh)%s",
-               c->strategy, "");
+    return bad(f, name, "unknown strategy '%s' (known: %s)", c->strategy, hn_strategy_known());
 }
 
 /* objectives: {METRIC: max|min, ...}; metrics are checked once the device is known */

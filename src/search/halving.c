@@ -1,4 +1,5 @@
-/* Successive halving (Jamieson & Talwalkar 2016) and Hyperband (Li et al., JMLR 2018) over a fidelity.
+/* The brackets of successive halving (Jamieson & Talwalkar 2016) and Hyperband (Li et al., JMLR 2018)
+ * over a fidelity (src/search/halving.h); strategy_hyperband.c and strategy_sh.c are the two strategies.
  *
  * Fidelities are 1, 1/eta, 1/eta^2, ... down to min_fidelity: smax + 1 rungs with
  * smax = floor(log_eta(1 / min_fidelity)). A bracket s (0 <= s <= smax) starts
@@ -15,30 +16,14 @@
 #include <math.h>
 #include <string.h>
 
-#include "strategy.h"
-
-typedef struct {
-    int s, rung;     /* bracket and its current rung (0 .. s) */
-    int n;           /* genotypes in the current rung */
-    int asked, told;
-    uint8_t *genos;  /* n x ndecisions */
-    double *value, *violation;
-    bool *done;      /* told, per genotype */
-} bracket;
-
-typedef struct {
-    bool cycle;       /* hyperband (true) or successive halving */
-    int smax, next_s;
-    bracket *open;    /* brackets in order of opening */
-    int nopen, cap;
-} hyperband;
+#include "halving.h"
 
 static double fidelity_of(const hn_strategy *s, const bracket *b) {
     return pow((double)s->opt.eta, (double)(b->rung - b->s));
 }
 
-static hn_status init_common(hn_strategy *s, bool cycle) {
-    hyperband *h = s->state;
+hn_status halving_init(hn_strategy *s, bool cycle) {
+    halving *h = s->state;
     h->cycle = cycle;
     if (!s->opt.eta) s->opt.eta = 3;
     if (s->opt.min_fidelity == 0) s->opt.min_fidelity = 1.0 / 9;
@@ -49,16 +34,14 @@ static hn_status init_common(hn_strategy *s, bool cycle) {
     h->next_s = h->smax;
     return HN_OK;
 }
-static hn_status init_hyperband(hn_strategy *s) { return init_common(s, true); }
-static hn_status init_sh(hn_strategy *s) { return init_common(s, false); }
 
 static void free_bracket(bracket *b) {
     hn_free(b->genos);
     hn_free(b->value);
 }
 
-static void destroy(hn_strategy *s) {
-    hyperband *h = s->state;
+void halving_destroy(hn_strategy *s) {
+    halving *h = s->state;
     for (int i = 0; i < h->nopen; i++) free_bracket(&h->open[i]);
     hn_free(h->open);
 }
@@ -81,7 +64,7 @@ static bool size_bracket(const hn_strategy *s, bracket *b, int n) {
 
 /* Opens the next bracket; NULL when out of memory. */
 static bracket *open_bracket(hn_strategy *s) {
-    hyperband *h = s->state;
+    halving *h = s->state;
     if (h->nopen == h->cap) {
         int cap = h->cap ? 2 * h->cap : 4;
         bracket *grown = hn_alloc(sizeof(bracket) * (size_t)cap);
@@ -100,8 +83,8 @@ static bracket *open_bracket(hn_strategy *s) {
     return b;
 }
 
-static void ask(hn_strategy *s, uint8_t *g, double *fidelity) {
-    hyperband *h = s->state;
+void halving_ask(hn_strategy *s, uint8_t *g, double *fidelity) {
+    halving *h = s->state;
     const int nd = s->space->ndecisions;
     bracket *b = NULL;
     for (int i = 0; i < h->nopen && !b; i++)
@@ -122,7 +105,7 @@ static void ask(hn_strategy *s, uint8_t *g, double *fidelity) {
 /* After the last tell of a rung: the best n / eta move on (an insertion sort by strategy_better: rungs
  * are small), or the bracket closes. */
 static void cut(hn_strategy *s, int which) {
-    hyperband *h = s->state;
+    halving *h = s->state;
     bracket *b = &h->open[which];
     const int nd = s->space->ndecisions;
     if (b->rung < b->s) {
@@ -147,8 +130,8 @@ static void cut(hn_strategy *s, int which) {
     h->nopen--;
 }
 
-static void tell(hn_strategy *s, const uint8_t *g, double fidelity, const double *values, double violation) {
-    hyperband *h = s->state;
+void halving_tell(hn_strategy *s, const uint8_t *g, double fidelity, const double *values, double violation) {
+    halving *h = s->state;
     const int nd = s->space->ndecisions;
     for (int i = 0; i < h->nopen; i++) {
         bracket *b = &h->open[i];
@@ -162,8 +145,3 @@ static void tell(hn_strategy *s, const uint8_t *g, double fidelity, const double
             }
     }
 }
-
-const strategy_def strategy_hyperband = {.name = "hyperband", .state_size = sizeof(hyperband), .multi_fidelity = true,
-                                         .init = init_hyperband, .ask = ask, .tell = tell, .destroy = destroy};
-const strategy_def strategy_sh = {.name = "sh", .state_size = sizeof(hyperband), .multi_fidelity = true,
-                                  .init = init_sh, .ask = ask, .tell = tell, .destroy = destroy};
