@@ -13,6 +13,7 @@
 #include "hwnas/provider.h"
 #include "hwnas/search.h"
 
+/* a printf format: the strategies' names go in */
 static const char *help =
     "Usage: hwnas bench --space NAME --table FILE (--optimize METRIC --report METRIC | --objectives LIST)\n"
     "                   [--strategy NAME[,NAME...]] [--trials T] [--seeds K] [--json]\n"
@@ -27,8 +28,8 @@ static const char *help =
     "with every objective scaled to [0, 1] over the whole table and the reference point at 1.1.\n"
     "Metrics: the table's columns, and params and macs counted on each architecture's network.\n"
     "Single-objective strategies (all but nsga2) optimize the first objective.\n"
-    "Strategies: random, rea, local, nsga2, reinforce, bo, hyperband, sh (default: random, rea, local,\n"
-    "nsga2). random always runs: it is the baseline. A table has one fidelity: every evaluation counts as\n"
+    "Strategies: %s (default: random, rea, local, nsga2).\n"
+    "random always runs: it is the baseline. A table has one fidelity: every evaluation counts as\n"
     "a trial and reads the same row, so multi-fidelity strategies (hyperband, sh) only pay for their\n"
     "re-evaluations here; they save time where fidelity is training time (hwnas search).\n"
     "\n"
@@ -193,7 +194,7 @@ int cmd_bench(int argc, char **argv) {
         case O_TRIALS: if (!cli_int("bench", "--trials", optarg, 1, 1000000, &trials)) return 2; break;
         case O_SEEDS: if (!cli_int("bench", "--seeds", optarg, 1, 100000, &seeds)) return 2; break;
         case O_JSON: json = true; break;
-        case O_HELP: fputs(help, stdout); return 0;
+        case O_HELP: printf(help, hn_strategy_known()); return 0;
         default: return cli_usage_error("bench", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
