@@ -89,6 +89,9 @@ expect 0 "mbconv+mixed  about 10^64 architectures" -- "$HWNAS" space list
 expect 0 "mbconv+quant  about 10^125 architectures" -- "$HWNAS" space list
 expect 0 "size        15625" -- "$HWNAS" space show nb201
 expect 2 "unknown space 'nb999'" -- "$HWNAS" space show nb999
+expect 0 "predictor  a metric predicted by an MLP ensemble" -- "$HWNAS" providers
+expect 0 "command    the user's own trainer" -- "$HWNAS" providers
+expect 2 "unexpected argument 'x'" -- "$HWNAS" providers x
 expect 2 "--n: expected an integer" -- "$HWNAS" space sample nb201 --n x
 s1=$("$HWNAS" space sample nb201 --n 5 --seed 7); s2=$("$HWNAS" space sample nb201 --n 5 --seed 7)
 if [ "$(grep -c '^|.*|$' <<<"$s1")" -eq 5 ] && [ "$s1" = "$s2" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: space sample: $s1" >&2; fi

@@ -87,6 +87,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_proxy(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_study(int argc, char **argv);
+int cmd_providers(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 

@@ -19,6 +19,7 @@ static const char *usage =
     "  bench     benchmark search strategies on a tabular benchmark (NAS-Bench-201), many seeds\n"
     "  search    run a study: search a space for a device, train the chosen network (the main job)\n"
     "  study     list studies, show one (its front, the chosen model), export its trials\n"
+    "  providers the ways a study measures a candidate (training, a table, a proxy, a predictor, a command)\n"
     "  proxy     zero-cost proxies of an untrained network (synflow, snip, grad_norm, jacob_cov, naswot)\n"
     "  eval      a trained network's accuracy and speed, in float32 and quantized to int8\n"
     "  export    a trained network as deployable code: a dependency-free C program of its int8 model\n"
@@ -69,6 +70,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "export")) return cmd_export(argc - 1, argv + 1);
     if (!strcmp(cmd, "search")) return cmd_search(argc - 1, argv + 1);
     if (!strcmp(cmd, "study")) return cmd_study(argc - 1, argv + 1);
+    if (!strcmp(cmd, "providers")) return cmd_providers(argc - 1, argv + 1);
     fprintf(stderr, "hwnas: unknown command '%s'\nTry 'hwnas --help'.\n", cmd);
     return 2;
 }
