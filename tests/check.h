@@ -10,6 +10,17 @@
 
 static int check_pass, check_fail;
 
+/* writes text to the file path (a test's input file) */
+static inline void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "cannot write %s\n", path);
+        exit(1);
+    }
+    fputs(text, f);
+    fclose(f);
+}
+
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
         if (cond) check_pass++;                                                                    \

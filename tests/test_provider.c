@@ -17,12 +17,6 @@
 static char tmp[256];
 static const char *devices[] = {HWNAS_SOURCE_DIR "/devices", NULL};
 
-static void write_text(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    fputs(text, f);
-    fclose(f);
-}
-
 /* the first column of the first row of sql on dir's store, as a string (static buffer; "" if none) */
 static const char *query(const char *dir, const char *sql) {
     static char out[4096];

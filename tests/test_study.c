@@ -19,12 +19,6 @@
 static char tmp[256];
 static const char *devices[] = {HWNAS_SOURCE_DIR "/devices", NULL};
 
-static void write_text(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    fputs(text, f);
-    fclose(f);
-}
-
 /* an IDX image file of n random 28x28 images and a label file cycling 0..9 */
 static void write_idx(const char *dir, const char *prefix, int n, unsigned seed) {
     char path[512];
