@@ -3,8 +3,8 @@
  * and the operations every strategy needs -- sampling, mutation, crossover, neighbours, enumeration
  * -- are written once, here, over that vector.
  *
- * Spaces: "nb201" (NAS-Bench-201 cells; src/space/nb201.c), "mbconv" (MobileNetV2-style macro space;
- * src/space/mbconv.c). */
+ * Spaces: "nb201" (NAS-Bench-201 cells; src/space/space_nb201.c), "mbconv" (MobileNetV2-style macro space;
+ * src/space/space_mbconv.c). */
 #ifndef HWNAS_SPACE_H
 #define HWNAS_SPACE_H
 
