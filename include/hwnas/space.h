@@ -44,6 +44,11 @@ typedef struct hn_space {
     int nqslots;
     /* A short description of slot i ("stem conv", "stage 2 block 1 expand") into buf. */
     void (*qslot_name)(const struct hn_space *s, int slot, char *buf, size_t cap);
+    /* Weight sharing (supernet.h): the string forms of the largest and the smallest network, where
+     * every network of the space is the largest one's first channels, kernel centres and blocks; and
+     * the decision that is the input resolution (-1: none). largest NULL: the space has no supernet. */
+    const char *largest, *smallest;
+    int resolution_decision;
     const struct hn_space *base; /* a joined space ("NAME+quant"): its architecture space; else NULL */
     const hn_numtype *menu;      /* a joined space: the number types a slot's decisions choose from */
 } hn_space;

@@ -200,4 +200,9 @@ const hn_space hn_space_mbconv = {
     .nqslots = MBCONV_SLOTS,
     .qslot_name = qslot_name,
     .defaults = {{1, 28, 28}, 10, 0, 0},
+    .largest = "r32|w1.25:k7e6,k7e6|w1.25:k7e6,k7e6,k7e6|w1.25:k7e6,k7e6,k7e6|w1.25:k7e6,k7e6,k7e6,k7e6|"
+               "w1.25:k7e6,k7e6,k7e6",
+    .smallest = "r16|w0.5:k3e1,skip|w0.5:k3e1,skip,skip|w0.5:k3e1,skip,skip|w0.5:k3e1,skip,skip,skip|"
+                "w0.5:k3e1,skip,skip",
+    .resolution_decision = D_RES,
 };

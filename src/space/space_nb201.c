@@ -164,4 +164,5 @@ const hn_space hn_space_nb201 = {
     .nqslots = NB201_SLOTS,
     .qslot_name = qslot_name,
     .defaults = {{3, 32, 32}, 10, 16, 5},
+    .resolution_decision = -1,
 };
