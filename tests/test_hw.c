@@ -473,6 +473,11 @@ static void spearman(void) {
     /* ranks of ties: 1.5 1.5 3 4.5 4.5 against 1..5: Pearson of the ranks = 0.9486833 */
     CHECK_MSG(fabs(hn_spearman(ties, a, 5) - 0.9486832980505138) < 1e-12, "%.12f", hn_spearman(ties, a, 5));
     CHECK(isnan(hn_spearman(a, b, 1)));
+    /* Kendall: 7 concordant, 3 discordant pairs of 10; with ties 8 concordant of 10 - 2 tied pairs */
+    double d[5] = {3, 1, 2, 5, 4};
+    CHECK_NEAR(hn_kendall(a, d, 5), 0.4, 1e-12);
+    CHECK_NEAR(hn_kendall(ties, a, 5), 8 / sqrt(80), 1e-12);
+    CHECK(fabs(hn_kendall(a, c, 5) + 1) < 1e-12 && isnan(hn_kendall(a, b, 1)));
 }
 
 int main(void) {

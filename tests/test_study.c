@@ -1,7 +1,8 @@
 /* Studies end to end on small budgets: study-file errors name their line; a tabular study's front is
  * the non-dominated set of its trials; a study killed with SIGKILL mid-trial and resumed equals the
  * uninterrupted one; three workers share one study with no trial run twice; corrupt, half-written and
- * infeasible studies give clear errors. Study work runs in child processes (fork before any OpenMP
+ * infeasible studies give clear errors; a supernet study stopped in its supernet's training resumes
+ * from the last saved epoch, and another device's study reads its supernet without training. Study work runs in child processes (fork before any OpenMP
  * region in this process), which also gives the kill -9 a process to kill. */
 #define _DEFAULT_SOURCE /* usleep, mkdtemp, setenv */
 #include <dirent.h>
@@ -15,6 +16,7 @@
 #include "hwnas/graph.h"
 #include "hwnas/report.h"
 #include "hwnas/study.h"
+#include "hwnas/supernet.h"
 
 static char tmp[256];
 static const char *devices[] = {HWNAS_SOURCE_DIR "/devices", NULL};
@@ -243,7 +245,7 @@ static void config_errors(void) {
     create_error("timeout", "space: nb201\naccuracy:\n  command: 'true'\n  timeout: soon\nobjectives:\n  accuracy: max\n",
                  "timeout.yaml:4: option 'timeout': expected a number in [0, 1e+09] (units such as 8min or 320KB allowed), got 'soon'");
     create_error("prov", "space: nb201\naccuracy: {command: 'true'}\nestimators:\n  - {provider: bogus}\nobjectives:\n"
-                 "  accuracy: max\n", "prov.yaml:4: unknown provider 'bogus' (known: command, count, device, predictor, proxy, table, train)");
+                 "  accuracy: max\n", "prov.yaml:4: unknown provider 'bogus' (known: command, count, device, predictor, proxy, supernet, table, train)");
     config_error("est", "space: nb201\ntable: t.csv\naccuracy: val\nestimators:\n  - {proxy: synflow}\nobjectives:\n  accuracy: max\n",
                  "est.yaml:5: an estimator needs its 'provider'");
     config_error("proxydata", "space: nb201\naccuracy: {proxy: synflow}\nobjectives:\n  accuracy: max\n",
@@ -258,6 +260,114 @@ static void config_errors(void) {
     config_error("range", text, "range.yaml:7: field 'epochs': expected a number in [0.001, 10000], got '-1'");
     config_error("syntax", "space: [nb201\n", "syntax.yaml:2: YAML syntax error");
     config_error("empty", "", "empty.yaml: the file is empty");
+}
+
+/* A supernet study (single path, 4 steps an epoch over the 200 images not held out), and a second
+ * one specialized from its supernet for another device. */
+static void supernet_study(const char *path, const char *device, int trials) {
+    char text[2048];
+    snprintf(text, sizeof text,
+             "name: sn\nspace: mbconv\nnumtypes: int8/int8\ndataset: idx:%s/data\nvalidation: 100\ndevice: %s\n"
+             "accuracy: {supernet: {epochs: 2, batch: 50, sandwich: false, random: 1, calibration: 50}}\n"
+             "objectives:\n  accuracy: max\n  latency_s: min\nconstraints:\n  - peak_sram_bytes <= 320KB\n"
+             "strategy: random\nbudget:\n  trials: %d\nfinal:\n  epochs: 0\nseed: 3\nthreads: 1\n", tmp, device, trials);
+    write_text(path, text);
+}
+
+static volatile int sn_stop;
+static int64_t sn_first_step = -1;
+
+static void sn_event(void *user, const hn_study_progress *p) {
+    (void)user;
+    if (strcmp(p->phase, "supernet training")) return;
+    if (sn_first_step < 0) sn_first_step = p->step;
+    if (p->step >= 6 && user) sn_stop = 1; /* in the second epoch */
+}
+
+/* child bodies: start the study in FILE.d and stop it in the supernet's second epoch; resume it */
+static void sn_start_and_stop(const char *file) {
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s.d", file);
+    hn_study_config cfg;
+    hn_study *s;
+    if (hn_study_config_load(file, &cfg) || hn_study_create(dir, &cfg, devices, &s)) _exit(3);
+    hn_status st = hn_study_work(s, sn_event, (void *)1, &sn_stop);
+    hn_study_close(s);
+    _exit(st == HN_ERR_INTERRUPTED && strstr(hn_last_error(), "the last saved epoch is 1") ? 0 : 4);
+}
+
+static void sn_resume(const char *dir) {
+    hn_study *s;
+    if (hn_study_open(dir, devices, &s)) _exit(3);
+    hn_status st = hn_study_work(s, sn_event, NULL, NULL);
+    hn_study_close(s);
+    if (st) fprintf(stderr, "sn_resume: %s\n", hn_last_error());
+    if (sn_first_step != 5) fprintf(stderr, "sn_resume: the supernet's training went on at step %lld\n", (long long)sn_first_step);
+    _exit(st ? 4 : sn_first_step == 5 ? 0 : 5); /* on from the saved epoch's end: step 5 of 8 */
+}
+
+static void sn_specialize(const char *file) {
+    char dir[512], sn[600];
+    snprintf(dir, sizeof dir, "%s.d", file);
+    snprintf(sn, sizeof sn, "%s/a-sn.yaml.d/supernet.hnsn", tmp);
+    hn_study_config cfg;
+    hn_study *s;
+    if (hn_study_config_load(file, &cfg) || hn_study_config_use_supernet(&cfg, sn) || hn_study_create(dir, &cfg, devices, &s))
+        _exit(3);
+    hn_status st = hn_study_work(s, sn_event, NULL, NULL);
+    hn_study_close(s);
+    _exit(st ? 4 : sn_first_step < 0 ? 0 : 5); /* no training */
+}
+
+static void supernet_studies(void) {
+    char a[512], adir[600], b[512], bdir[600], path[700];
+    snprintf(a, sizeof a, "%s/a-sn.yaml", tmp);
+    snprintf(adir, sizeof adir, "%s.d", a);
+    supernet_study(a, "cortex-m7", 6);
+    CHECK(wait_for(spawn(sn_start_and_stop, a)) == 0);
+    snprintf(path, sizeof path, "%s/supernet.hnsn", adir);
+    hn_supernet *sn = NULL;
+    hn_space_config shape = {{1, 28, 28}, 10, 0, 0};
+    CHECK_OK(hn_supernet_load(path, hn_space_find("mbconv"), &shape, &sn));
+    CHECK(sn && hn_supernet_epochs_done(sn) == 1 && hn_supernet_epochs_planned(sn) == 2);
+    hn_supernet_free(sn);
+    CHECK(count(adir, "SELECT count(*) FROM trials") == 0); /* the search starts after the supernet */
+    CHECK(wait_for(spawn(sn_resume, adir)) == 0);
+    CHECK(count(adir, "SELECT count(*) FROM trials WHERE state IN ('done', 'pruned')") == 6);
+    CHECK(count(adir, "SELECT count(*) FROM metrics WHERE name = 'accuracy' AND value >= 0 AND value <= 100") ==
+          count(adir, "SELECT count(*) FROM trials WHERE state = 'done'"));
+    /* another device from the trained supernet: no training, and a resumed one still reads it */
+    snprintf(b, sizeof b, "%s/b-sn.yaml", tmp);
+    snprintf(bdir, sizeof bdir, "%s.d", b);
+    supernet_study(b, "cortex-m4", 5);
+    CHECK(wait_for(spawn(sn_specialize, b)) == 0);
+    CHECK(count(bdir, "SELECT count(*) FROM trials WHERE state IN ('done', 'pruned')") == 5);
+    snprintf(path, sizeof path, "%s/supernet.hnsn", bdir);
+    CHECK(access(path, F_OK) != 0);
+    hn_study *s = NULL;
+    CHECK_OK(hn_study_open(bdir, devices, &s));
+    bool reads = false;
+    for (int i = 0; s && i < hn_study_providers(s); i++)
+        reads |= strstr(hn_study_provider_at(s, i, NULL)->description, "a-sn.yaml.d/supernet.hnsn") != NULL;
+    CHECK(reads);
+    hn_study_close(s);
+    /* mistakes */
+    hn_study_config cfg;
+    snprintf(path, sizeof path, "%s/t.yaml", tmp);
+    write_text(path, "space: nb201\ntable: t.csv\naccuracy: val\nobjectives:\n  accuracy: max\n");
+    CHECK_OK(hn_study_config_load(path, &cfg));
+    CHECK_ERR(hn_study_config_use_supernet(&cfg, "x.hnsn"), HN_ERR_INVALID, "t.yaml: --supernet replaces the accuracy a study "
+              "trains for, but this study's accuracy comes from a table");
+    config_error("snmap", "space: mbconv\ndataset: fashion-mnist\naccuracy: {supernet: 3}\nobjectives:\n  accuracy: max\n",
+                 "snmap.yaml:3: field 'supernet': expected a mapping of its options");
+    config_error("snmore", "space: mbconv\ndataset: fashion-mnist\naccuracy: {supernet: {}, epochs: 2}\nobjectives:\n  accuracy: max\n",
+                 "snmore.yaml:3: field 'accuracy': {supernet: {...}} takes its options inside");
+    config_error("sndata", "space: mbconv\naccuracy: {supernet: {epochs: 1}}\nobjectives:\n  accuracy: max\n",
+                 "sndata.yaml:2: a supernet trains and measures on images: give the 'dataset'");
+    create_error("snspace", "space: nb201\ndataset: fashion-mnist\naccuracy: {supernet: {epochs: 1}}\nobjectives:\n  accuracy: max\n",
+                 "snspace.yaml:3: provider supernet: space 'nb201' has no supernet");
+    create_error("snopt", "space: mbconv\ndataset: fashion-mnist\naccuracy:\n  supernet:\n    epochs: 1\n    sandwich: maybe\n"
+                 "objectives:\n  accuracy: max\n", "snopt.yaml:6: option 'sandwich': expected true or false, got 'maybe'");
 }
 
 /* a missing dataset (with the apt-get hint), an unknown device, and a constraint nothing meets */
@@ -368,6 +478,7 @@ int main(void) {
     resume_after_kill();
     three_workers();
     study_errors();
+    supernet_studies();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
     if (!check_fail && system(cmd)) fprintf(stderr, "could not remove %s\n", tmp);

@@ -118,6 +118,9 @@ uint64_t hn_hash(const void *data, size_t n);
 /* Spearman's rank correlation of a[0..n) and b[0..n) (ties get their average rank); NaN when n < 2,
  * when a sequence is constant, or when its scratch (3n values) cannot be allocated. */
 double hn_spearman(const double *a, const double *b, int n);
+/* Kendall's tau-b of a[0..n) and b[0..n): (concordant - discordant pairs) over the geometric mean of
+ * the pairs untied in a and in b (O(n^2)); NaN when n < 2 or a sequence is constant. */
+double hn_kendall(const double *a, const double *b, int n);
 
 /* ---- logging ------------------------------------------------------------------------------ */
 

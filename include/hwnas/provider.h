@@ -78,6 +78,8 @@ hn_status hn_options_string(const hn_options *o, const char *key, const char *de
 /* key as a number with an optional unit (320KB, 50ms, 8min, 2M: see docs/studies.md) in [lo, hi];
  * def if absent. A bad value is HN_ERR_INVALID naming the file, line, key and value. */
 hn_status hn_options_number(const hn_options *o, const char *key, double lo, double hi, double def, double *out);
+/* key as true/false (also yes/no); def if absent; anything else is HN_ERR_INVALID naming the line. */
+hn_status hn_options_bool(const hn_options *o, const char *key, bool def, bool *out);
 /* The quantity parser options and study files share: "320KB" = 327680, "50ms" = 0.05. */
 bool hn_parse_quantity(const char *s, double *out);
 
@@ -139,6 +141,17 @@ typedef struct {
 
 typedef struct hn_provider hn_provider;
 
+/* What a provider's prepare step gets from the study. */
+typedef struct hn_provider_prepare {
+    hn_space_config shape;  /* the input channels and classes candidates are built for */
+    hn_data_fn data;        /* the dataset at any resolution (NULL: the study has none) */
+    void *data_user;
+    volatile int *stop;     /* polled by long work: stop with HN_ERR_INTERRUPTED */
+    /* reports long work: what it does ("supernet training") and its steps (may be NULL) */
+    void (*progress)(void *user, const char *phase, int64_t step, int64_t steps);
+    void *progress_user;
+} hn_provider_prepare;
+
 typedef struct hn_provider_type {
     const char *name;    /* as study files name it: {provider: NAME, ...} */
     const char *summary; /* one line for 'hwnas providers' */
@@ -152,6 +165,9 @@ typedef struct hn_provider_type {
      * (not pruned or failed), at the fidelity it ran at, in the study's event order and in every worker
      * -- so all workers' learners agree, and a resumed study's learner knows what it knew before. */
     hn_status (*learn)(hn_provider *p, const uint8_t *genotype, double fidelity, const hn_metrics *m);
+    /* Work done once per study process before the first trial and outside its time budget (NULL:
+     * none), e.g. training a supernet every later evaluation reads. */
+    hn_status (*prepare)(hn_provider *p, const struct hn_provider_prepare *ctx);
 } hn_provider_type;
 
 struct hn_provider {

@@ -99,6 +99,7 @@ typedef struct {
     int final_epochs;        /* 0: no final training */
     uint64_t seed;
     int threads;             /* 0: all cores */
+    char supernet[1024];     /* set by hn_study_config_use_supernet ("": the file's own accuracy) */
 } hn_study_config;
 
 /* Reads a study file; relative paths in it (a table, a device file) are taken relative to the file.
@@ -107,6 +108,11 @@ typedef struct {
 hn_status hn_study_config_load(const char *path, hn_study_config *cfg);
 /* The same from text already in memory (the store keeps the study file's text); path names it. */
 hn_status hn_study_config_parse(const char *text, size_t len, const char *path, hn_study_config *cfg);
+/* Specialization without training (hwnas search --supernet FILE): the accuracy the study would train
+ * for (its "train" or "supernet" provider) is read from the trained supernet at path instead, with
+ * the study's held-out images. A study whose accuracy comes from elsewhere (a table, a proxy, a
+ * command) is HN_ERR_INVALID naming it. A study created so remembers it when resumed. */
+hn_status hn_study_config_use_supernet(hn_study_config *cfg, const char *path);
 typedef struct hn_study hn_study;
 
 /* Creates a study directory (it must not hold a study yet) for the config read from cfg->path: the
@@ -136,8 +142,8 @@ typedef struct {
     double best_accuracy;    /* best accuracy so far at full fidelity, NaN if none */
     int front;               /* size of the current Pareto front */
     double elapsed_s, eta_s; /* this process; eta NaN if unknown */
-    const char *phase;       /* "search", "final training" */
-    int64_t step, steps;     /* final training: SGD steps done and in all */
+    const char *phase;       /* "supernet training" (before the search), "search", "final training" */
+    int64_t step, steps;     /* supernet and final training: SGD steps done and in all */
 } hn_study_progress;
 
 /* Works on the study until its budget is spent and every trial is finished, then (in the one worker

@@ -1,6 +1,9 @@
 /* hwnas search: runs a study -- from a study file to a Pareto front, the chosen model trained, and
  * the outputs -- or resumes one (several processes may work on one study at once). */
+#define _DEFAULT_SOURCE /* realpath */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,7 +17,7 @@
 #include "hwnas/study.h"
 
 static const char *help =
-    "Usage: hwnas search [STUDY.yaml] [--out DIR] [--verbose] [--threads T]\n"
+    "Usage: hwnas search [STUDY.yaml] [--out DIR] [--supernet FILE] [--verbose] [--threads T]\n"
     "       hwnas search --resume DIR [--verbose] [--threads T]\n"
     "\n"
     "Searches the space of the study file for the networks that trade the objectives best under its\n"
@@ -27,6 +30,8 @@ static const char *help =
     "  --out DIR       the study directory (default: NAME-YYYYmmdd-HHMMSS in the current directory)\n"
     "  --resume DIR    continue the study in DIR after an interruption (Ctrl-C, a crash, kill -9), or\n"
     "                  join it as one more worker: start the same command in several terminals\n"
+    "  --supernet FILE read every candidate's accuracy from this trained supernet (a study's\n"
+    "                  supernet.hnsn) instead of training: another device's front in seconds\n"
     "  --verbose       one line per finished trial\n"
     "  --threads T     threads per worker (default: the study's, else all cores)\n"
     "  --help          show this help\n";
@@ -70,8 +75,8 @@ static void on_event(void *user, const hn_study_progress *p) {
         fprintf(stderr, "\r\033[Ksearch %d/%d trials (%d running, %d queued, %d pruned)  fidelity %.3g  best %s  front %d  %s  ETA %s",
                 finished, p->budget, p->running, p->queued, p->pruned, p->trial >= 0 ? p->fidelity : 1, best, p->front, el,
                 eta);
-    } else if (!strcmp(p->phase, "final training") && p->steps) {
-        fprintf(stderr, "\r\033[Kfinal training: step %lld/%lld  %s  ETA %s", (long long)p->step, (long long)p->steps, el, eta);
+    } else if (p->steps) { /* final training, supernet training */
+        fprintf(stderr, "\r\033[K%s: step %lld/%lld  %s  ETA %s", p->phase, (long long)p->step, (long long)p->steps, el, eta);
     } else {
         fprintf(stderr, "\r\033[K%s ...  %s", p->phase, el);
     }
@@ -131,11 +136,12 @@ static void summary(const hn_study_snapshot *t) {
 }
 
 int cmd_search(int argc, char **argv) {
-    enum { O_OUT = 256, O_RESUME, O_VERBOSE, O_THREADS, O_HELP };
+    enum { O_OUT = 256, O_RESUME, O_SUPERNET, O_VERBOSE, O_THREADS, O_HELP };
     static const struct option opts[] = {{"out", required_argument, 0, O_OUT},   {"resume", required_argument, 0, O_RESUME},
+                                         {"supernet", required_argument, 0, O_SUPERNET},
                                          {"verbose", no_argument, 0, O_VERBOSE}, {"threads", required_argument, 0, O_THREADS},
                                          {"help", no_argument, 0, O_HELP},       {0, 0, 0, 0}};
-    const char *out = NULL, *resume = NULL;
+    const char *out = NULL, *resume = NULL, *supernet = NULL;
     long threads = -1;
     view v = {.tty = isatty(2)};
     int c;
@@ -145,6 +151,7 @@ int cmd_search(int argc, char **argv) {
         switch (c) {
         case O_OUT: out = optarg; break;
         case O_RESUME: resume = optarg; break;
+        case O_SUPERNET: supernet = optarg; break;
         case O_VERBOSE: v.verbose = true; break;
         case O_THREADS: if (!cli_int("search", "--threads", optarg, 1, 1024, &threads)) return 2; break;
         case O_HELP: fputs(help, stdout); return 0;
@@ -153,7 +160,8 @@ int cmd_search(int argc, char **argv) {
     }
     if (optind + 1 < argc) return cli_usage_error("search", "unexpected argument '%s'", argv[optind + 1]);
     const char *file = optind < argc ? argv[optind] : NULL;
-    if (resume && (file || out)) return cli_usage_error("search", "--resume DIR continues a study: give no study file or --out");
+    if (resume && (file || out || supernet))
+        return cli_usage_error("search", "--resume DIR continues a study: give no study file, --out or --supernet");
 
     hn_study *s = NULL;
     hn_status st;
@@ -171,6 +179,12 @@ int cmd_search(int argc, char **argv) {
         }
         hn_study_config cfg;
         if ((st = hn_study_config_load(file, &cfg))) return cli_fail(st);
+        if (supernet) {
+            char full[PATH_MAX];
+            if (!realpath(supernet, full))
+                return cli_fail(hn_error(HN_ERR_IO, "--supernet %s: cannot open: %s", supernet, strerror(errno)));
+            if ((st = hn_study_config_use_supernet(&cfg, full))) return cli_fail(st);
+        }
         char dir[1024];
         if (!out) {
             char stamp[32];

@@ -47,6 +47,18 @@ double hn_spearman(const double *a, const double *b, int n) {
     return rho;
 }
 
+double hn_kendall(const double *a, const double *b, int n) {
+    double concordant = 0, discordant = 0, untied_a = 0, untied_b = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) {
+            double da = a[j] - a[i], db = b[j] - b[i];
+            untied_a += da != 0, untied_b += db != 0;
+            if (da * db > 0) concordant++;
+            else if (da * db < 0) discordant++;
+        }
+    return untied_a > 0 && untied_b > 0 ? (concordant - discordant) / sqrt(untied_a * untied_b) : NAN;
+}
+
 uint64_t hn_hash(const void *data, size_t n) {
     const unsigned char *p = data;
     uint64_t h = 1469598103934665603ULL;

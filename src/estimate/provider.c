@@ -153,6 +153,17 @@ hn_status hn_options_string(const hn_options *o, const char *key, const char *de
     return HN_OK;
 }
 
+hn_status hn_options_bool(const hn_options *o, const char *key, bool def, bool *out) {
+    int line = o->line;
+    const char *v = hn_options_get(o, key, &line);
+    *out = def;
+    if (!v) return HN_OK;
+    if (!strcmp(v, "true") || !strcmp(v, "yes")) *out = true;
+    else if (!strcmp(v, "false") || !strcmp(v, "no")) *out = false;
+    else return hn_error(HN_ERR_INVALID, "%s:%d: option '%s': expected true or false, got '%s'", o->file, line, key, v);
+    return HN_OK;
+}
+
 bool hn_parse_quantity(const char *s, double *out) {
     static const struct {
         const char *unit;

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "hwnas/quant.h"
 #include "providers.h"
 
 typedef struct {
@@ -52,12 +51,7 @@ static hn_status train(hn_candidate *c, hn_train_config *tc, hn_dataset *fit, hn
     hn_graph_init_params(c->graph, tc->seed);
     hn_train_result r;
     if ((st = hn_train(c->graph, fit, val, tc, &r))) return st;
-    double acc = r.test_accuracy;
-    if (c->space->base) { /* a policy's accuracy is the quantized network's; the float one beside it */
-        if ((st = hn_fake_quant_evaluate(c->graph, fit, TRAIN_CALIBRATION, val, &acc))) return st;
-        if ((st = hn_metrics_set(m, "float_accuracy", r.test_accuracy))) return st;
-    }
-    if ((st = hn_metrics_set(m, "accuracy", acc))) return st;
+    if ((st = provider_measured(c, r.test_accuracy, fit, val, m))) return st;
     return hn_metrics_set(m, "train_seconds", r.train_seconds);
 }
 
@@ -66,13 +60,8 @@ static hn_status evaluate(hn_provider *p, hn_candidate *c, hn_metrics *m) {
     hn_dataset *train_set, *test;
     hn_status st = hn_candidate_data(c, &train_set, &test);
     if (st) return st;
-    if (t->validation >= train_set->n)
-        return hn_error(HN_ERR_INVALID, "validation %d leaves no training images (the dataset has %d)", t->validation, train_set->n);
-    hn_dataset fit = *train_set, val = *train_set; /* views: the same images, never freed */
-    fit.n = train_set->n - t->validation;
-    val.n = t->validation;
-    val.images = train_set->images + (size_t)fit.n * train_set->c * train_set->h * train_set->w;
-    val.labels = train_set->labels + fit.n;
+    hn_dataset fit, val;
+    if ((st = provider_split(train_set, t->validation, &fit, &val))) return st;
     hn_train_config tc = hn_train_defaults();
     double images = c->fidelity * t->epochs * t->train_fraction * fit.n, per_epoch = t->train_fraction * fit.n;
     tc.epochs = images <= per_epoch ? 1 : (int)lround(images / per_epoch);
@@ -103,4 +92,4 @@ hn_status provider_train_final(const hn_provider *p, hn_candidate *c, int epochs
 }
 
 const hn_provider_type hn_provider_train = {"train", "trains the candidate on the CPU engine at the trial's fidelity",
-                                            create, evaluate, destroy, NULL};
+                                            create, evaluate, destroy, NULL, NULL};

@@ -17,6 +17,15 @@ hn_status provider_train_final(const hn_provider *p, hn_candidate *c, int epochs
                                void (*progress)(void *, int, int, int64_t, int64_t, double, float),
                                void *progress_user, hn_metrics *m);
 
+/* Views of train: fit, its first n - validation images, and val, the last validation ones (no copy);
+ * HN_ERR_INVALID when validation leaves nothing to fit. */
+hn_status provider_split(const hn_dataset *train, int validation, hn_dataset *fit, hn_dataset *val);
+/* Writes c's accuracy into m given its float accuracy on test: in a space with a quantization policy
+ * the policy's (fake quantization calibrated on calib's first TRAIN_CALIBRATION images) and
+ * float_accuracy beside it; else the float accuracy itself. */
+hn_status provider_measured(hn_candidate *c, double float_accuracy, const hn_dataset *calib, const hn_dataset *test,
+                            hn_metrics *m);
+
 /* The device of a "device" provider (owned by it), or NULL for any other provider. */
 const hn_device *provider_device_of(const hn_provider *p);
 

@@ -227,28 +227,38 @@ static hn_study_provider *add_provider(const yfile *f, const yaml_node_t *at, hn
 }
 
 /* A provider's mapping: its scalars become its options; key_type (if not NULL) is the key that names
- * the type ('provider'), shorthand keys (command, proxy) name it by their own name and stay options. */
+ * the type ('provider'), shorthand keys (command, proxy) name it by their own name and stay options;
+ * as the accuracy, {supernet: {OPTIONS}} names the supernet provider with the inner mapping's options. */
 static hn_status read_provider(const yfile *f, const yaml_node_t *v, hn_study_config *c, bool as_accuracy) {
     if (v->type != YAML_MAPPING_NODE)
         return bad(f, v, "expected a mapping such as {provider: NAME, ...}%s%s", "", "");
     const char *type = NULL;
+    const yaml_node_t *options = v;
     FOR_PAIRS(f, v, p) {
         const char *k = yscalar(ynode(f, p->key)), *x = yscalar(ynode(f, p->value));
         if (k && !strcmp(k, "provider")) type = x;
         else if (k && as_accuracy && !type && (!strcmp(k, "command") || !strcmp(k, "proxy"))) type = k;
+        else if (k && as_accuracy && !type && !strcmp(k, "supernet")) type = k, options = ynode(f, p->value);
     }
     if (!type)
-        return bad(f, v, "%s%s", as_accuracy ? "field 'accuracy': expected a table column, {command: CMD, ...}, {proxy: NAME} "
-                                               "or {provider: NAME, ...}" : "an estimator needs its 'provider' (hwnas providers lists them)", "");
+        return bad(f, v, "%s%s", as_accuracy ? "field 'accuracy': expected a table column, {command: CMD, ...}, {proxy: NAME}, "
+                                               "{supernet: {epochs: N}} or {provider: NAME, ...}" : "an estimator needs its 'provider' (hwnas providers lists them)", "");
+    if (options != v) { /* {supernet: {...}}: nothing beside it, and the inner part a mapping (or empty) */
+        if (v->data.mapping.pairs.top - v->data.mapping.pairs.start != 1)
+            return bad(f, v, "field 'accuracy': {supernet: {...}} takes its options inside (e.g. {supernet: {epochs: 3}})%s%s", "", "");
+        if (options->type != YAML_MAPPING_NODE && !(yscalar(options) && !*yscalar(options)))
+            return bad(f, options, "field 'supernet': expected a mapping of its options such as {epochs: 3}%s%s", "", "");
+    }
     hn_status st;
     hn_study_provider *sp = add_provider(f, v, c, type, &st);
     if (!sp) return st;
-    FOR_PAIRS(f, v, p) {
-        const yaml_node_t *k = ynode(f, p->key), *x = ynode(f, p->value);
-        if (!yscalar(k) || !yscalar(x)) return bad(f, k, "provider %s: options are plain 'key: value' pairs%s", type, "");
-        if (!strcmp(yscalar(k), "provider")) continue;
-        if ((st = hn_options_add(&sp->options, yscalar(k), yscalar(x), yline(x)))) return st;
-    }
+    if (options->type == YAML_MAPPING_NODE)
+        FOR_PAIRS(f, options, p) {
+            const yaml_node_t *k = ynode(f, p->key), *x = ynode(f, p->value);
+            if (!yscalar(k) || !yscalar(x)) return bad(f, k, "provider %s: options are plain 'key: value' pairs%s", type, "");
+            if (!strcmp(yscalar(k), "provider")) continue;
+            if ((st = hn_options_add(&sp->options, yscalar(k), yscalar(x), yline(x)))) return st;
+        }
     if (as_accuracy && !strcmp(type, "proxy") && !hn_options_get(&sp->options, "as", NULL))
         return hn_options_add(&sp->options, "as", "accuracy", yline(v));
     return HN_OK;
@@ -282,9 +292,13 @@ static hn_status derive_providers(const yfile *f, const yaml_node_t *root, const
     if (accuracy_map) {
         if (c->table[0]) return bad(f, accuracy_map, "with a 'table', 'accuracy' names its column (e.g. accuracy: cifar10-val)%s%s", "", "");
         if ((st = read_provider(f, accuracy_map, c, true))) return st;
-        const char *type = c->providers[c->nproviders - 1].type;
-        if (!strcmp(type, "proxy") && !c->dataset[0])
-            return bad(f, accuracy_map, "a proxy scores networks on images: give the 'dataset'%s%s", "", "");
+        hn_study_provider *p = &c->providers[c->nproviders - 1];
+        if ((!strcmp(p->type, "proxy") || !strcmp(p->type, "supernet")) && !c->dataset[0])
+            return bad(f, accuracy_map, "a %s on images: give the 'dataset'", !strcmp(p->type, "proxy") ? "proxy scores networks"
+                       : "supernet trains and measures", "");
+        if (!strcmp(p->type, "supernet") && !hn_options_get(&p->options, "validation", NULL) &&
+            (st = option_number(p, "validation", c->validation, p->options.line)))
+            return st; /* it measures on the images the study holds out */
     } else if (c->table[0]) {
         if (!c->accuracy_column[0])
             return bad(f, root, "with 'table', name the column that is the accuracy (e.g. accuracy: cifar10-val)%s%s", "", "");
@@ -355,6 +369,27 @@ static hn_status read_root(const yfile *f, hn_study_config *c) {
     if (!c->space[0]) return bad(f, root, "missing the field 'space' (e.g. space: mbconv)%s%s", "", "");
     if (!objectives) return bad(f, root, "missing the field 'objectives' (e.g. objectives: {accuracy: max})%s%s", "", "");
     return derive_providers(f, root, accuracy_map, estimators, c);
+}
+
+hn_status hn_study_config_use_supernet(hn_study_config *c, const char *path) {
+    hn_study_provider *p = NULL;
+    for (int i = 0; i < c->nproviders && !p; i++)
+        if (!strcmp(c->providers[i].type, "train") || !strcmp(c->providers[i].type, "supernet")) p = &c->providers[i];
+    if (!p)
+        return hn_error(HN_ERR_INVALID, "%s: --supernet replaces the accuracy a study trains for, but this study's accuracy "
+                        "comes from %s", c->path, c->table[0] ? "a table" : "its 'accuracy' provider");
+    if (strlen(path) >= sizeof c->supernet) return hn_error(HN_ERR_INVALID, "--supernet: the path is too long");
+    const char *held = hn_options_get(&p->options, "validation", NULL);
+    char validation[64];
+    snprintf(validation, sizeof validation, "%s", held ? held : "10000");
+    int line = p->options.line;
+    snprintf(p->type, sizeof p->type, "supernet");
+    p->options.n = 0;
+    hn_status st = hn_options_add(&p->options, "path", path, line);
+    if (!st) st = hn_options_add(&p->options, "validation", validation, line);
+    snprintf(c->supernet, sizeof c->supernet, "%s", path);
+    c->train_accuracy = false;
+    return st;
 }
 
 hn_status hn_study_config_parse(const char *text, size_t len, const char *path, hn_study_config *cfg) {

@@ -119,6 +119,7 @@ hn_status hn_study_create(const char *dir, const hn_study_config *cfg, const cha
     if (!st && !(st = store_begin(&s->db))) {
         st = store_meta_set(&s->db, "study_file", cfg->path);
         if (!st) st = store_meta_set(&s->db, "study_text", text);
+        if (!st && cfg->supernet[0]) st = store_meta_set(&s->db, "supernet", cfg->supernet);
         if (!st) st = store_commit(&s->db);
         else store_rollback(&s->db);
     }
@@ -143,7 +144,11 @@ hn_status hn_study_open(const char *dir, const char *const *device_dirs, hn_stud
     if (!st) st = store_meta_get(&s->db, "study_text", &text);
     if (!st && (!file || !text)) st = hn_error(HN_ERR_FORMAT, "%s: the store has no study file (a half-created study?)", path);
     if (!st) st = hn_study_config_parse(text, strlen(text), file, &s->cfg);
+    char *supernet = NULL; /* created with --supernet: the same accuracy on resuming */
+    if (!st) st = store_meta_get(&s->db, "supernet", &supernet);
+    if (!st && supernet) st = hn_study_config_use_supernet(&s->cfg, supernet);
     if (!st) st = setup(s, device_dirs);
+    hn_free(supernet);
     hn_free(file);
     hn_free(text);
     if (st) {
@@ -312,10 +317,46 @@ static void report(hn_study *s, void (*on_event)(void *, const hn_study_progress
     on_event(user, p);
 }
 
+typedef struct {
+    hn_study *s;
+    void (*on_event)(void *, const hn_study_progress *);
+    void *user;
+    double started;
+} prepare_progress;
+
+static void on_prepare(void *user, const char *phase, int64_t step, int64_t steps) {
+    prepare_progress *pp = user;
+    double now = hn_now();
+    hn_study_progress p = {.trial = -1, .accuracy = NAN, .phase = phase, .step = step, .steps = steps};
+    p.eta_s = step ? (now - pp->started) / (double)step * (double)(steps - step) : NAN;
+    report(pp->s, pp->on_event, pp->user, &p);
+}
+
+/* Each provider's prepare step (a supernet's training), before the search and its time budget. */
+static hn_status prepare(hn_study *s, void (*on_event)(void *, const hn_study_progress *), void *user, volatile int *stop) {
+    const hn_candidate_spec *spec;
+    hn_status st = HN_OK;
+    for (int i = 0; !st && i < s->nproviders; i++) {
+        if (!s->providers[i].type->prepare) continue;
+        prepare_progress pp = {s, on_event, user, hn_now()};
+        if ((st = study_spec(s, &spec))) break;
+        hn_provider_prepare ctx = {spec->space, s->cfg.dataset[0] ? data_at : NULL, s, stop, on_prepare, &pp};
+        st = s->providers[i].type->prepare(&s->providers[i], &ctx);
+    }
+    if (st == HN_ERR_INTERRUPTED) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", hn_last_error());
+        return hn_error(HN_ERR_INTERRUPTED, "%s; resume with 'hwnas search --resume %s'", msg, s->dir);
+    }
+    return st;
+}
+
 hn_status hn_study_work(hn_study *s, void (*on_event)(void *, const hn_study_progress *), void *user,
                         volatile int *stop) {
     s->started = hn_now();
-    hn_status st = HN_OK;
+    hn_status st = prepare(s, on_event, user, stop);
+    if (st) return st;
+    s->started = hn_now(); /* the time budget is the search's */
     for (;;) {
         if (stop && *stop) return hn_error(HN_ERR_INTERRUPTED, "stopped; resume with 'hwnas search --resume %s'", s->dir);
         study_trial t;
