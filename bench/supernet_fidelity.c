@@ -7,10 +7,12 @@
  * 0.1, the default study's full fidelity is 34,200). Prints one line per network, Kendall's tau and
  * Spearman's rho, the supernet's training time and the peak RSS.
  *
- * Usage: bench_supernet_fidelity [N [EPOCHS [TRAIN_FRACTION [SANDWICH [STANDALONE [SUPERNET_FILE]]]]]]
+ * Usage: bench_supernet_fidelity [N [EPOCHS [TRAIN_FRACTION [SANDWICH [STANDALONE [SUPERNET_FILE [ALONE_FILE]]]]]]]
  *        defaults: 30 1 1.0 0 34200 (SANDWICH 1: the sandwich rule with distillation; 0: single path
  *        with one random sub-network a step). SUPERNET_FILE: save the supernet there (or, if it
- *        exists, read it instead of training). */
+ *        exists, read it instead of training; "-": neither). ALONE_FILE: the stand-alone accuracies
+ *        by genotype, read from it where it has them and appended to it otherwise, so a run that
+ *        compares another supernet on the same networks does not train them again. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +50,19 @@ static void progress(void *user, int epoch, int epochs, int64_t step, int64_t st
         fprintf(stderr, "\rsupernet epoch %d step %lld/%lld loss %.3f", epoch + 1, (long long)step, (long long)steps, loss);
 }
 
+/* the stand-alone accuracy of arch after `images` images, if file holds it */
+static bool cached_alone(const char *file, const char *arch, int images, double *acc) {
+    FILE *f = file ? fopen(file, "r") : NULL;
+    char a[512];
+    int n;
+    double v;
+    bool found = false;
+    while (f && !found && fscanf(f, "%511s %d %lf", a, &n, &v) == 3) found = !strcmp(a, arch) && n == images;
+    if (f) fclose(f);
+    if (found) *acc = v;
+    return found;
+}
+
 #define TRY(call)                                                                                   \
     do {                                                                                            \
         hn_status st_ = (call);                                                                     \
@@ -62,9 +77,10 @@ int main(int argc, char **argv) {
     double fraction = argc > 3 ? atof(argv[3]) : 1.0;
     bool sandwich = argc > 4 ? atoi(argv[4]) != 0 : false;
     int standalone = argc > 5 ? atoi(argv[5]) : 34200;
-    const char *file = argc > 6 ? argv[6] : NULL;
+    const char *file = argc > 6 && strcmp(argv[6], "-") ? argv[6] : NULL, *alone_file = argc > 7 ? argv[7] : NULL;
     if (n < 3 || epochs < 1 || fraction <= 0 || fraction > 1 || standalone < 64) {
-        fprintf(stderr, "usage: %s [N [EPOCHS [TRAIN_FRACTION [SANDWICH [STANDALONE [SUPERNET_FILE]]]]]]\n", argv[0]);
+        fprintf(stderr, "usage: %s [N [EPOCHS [TRAIN_FRACTION [SANDWICH [STANDALONE [SUPERNET_FILE [ALONE_FILE]]]]]]]\n",
+                argv[0]);
         return 2;
     }
     hn_set_threads(0);
@@ -99,6 +115,7 @@ int main(int argc, char **argv) {
     hn_rng r;
     hn_rng_seed(&r, 2026, 15);
     double eval_s = 0, alone_s = 0;
+    int trained = 0;
     printf("%3s %10s %10s %9s  %s\n", "#", "inherited", "alone", "latency", "genotype");
     for (int i = 0; i < n;) {
         uint8_t g[HN_SPACE_MAX_DECISIONS];
@@ -124,16 +141,22 @@ int main(int argc, char **argv) {
         TRY(hn_graph_recalibrate(net, &fit, CALIBRATION, 100));
         TRY(hn_evaluate(net, &val, 500, &inherited[i], &ips));
         eval_s += hn_now() - t1;
-        hn_graph_init_params(net, 7 + (uint64_t)i);
-        hn_train_config c = hn_train_defaults();
-        c.batch = 64, c.train_limit = standalone, c.seed = 7 + (uint64_t)i;
-        hn_train_result res;
-        t1 = hn_now();
-        TRY(hn_train(net, &fit, &val, &c, &res));
-        alone_s += hn_now() - t1;
-        alone[i] = res.test_accuracy;
         char arch[512];
         s->format(s, g, arch, sizeof arch);
+        if (!cached_alone(alone_file, arch, standalone, &alone[i])) {
+            hn_graph_init_params(net, 7 + (uint64_t)i);
+            hn_train_config c = hn_train_defaults();
+            c.batch = 64, c.train_limit = standalone, c.seed = 7 + (uint64_t)i;
+            hn_train_result res;
+            t1 = hn_now();
+            TRY(hn_train(net, &fit, &val, &c, &res));
+            alone_s += hn_now() - t1, trained++;
+            alone[i] = res.test_accuracy;
+            if (alone_file) {
+                FILE *f = fopen(alone_file, "a");
+                if (f) fprintf(f, "%s %d %.4f\n", arch, standalone, alone[i]), fclose(f);
+            }
+        }
         printf("%3d %9.2f%% %9.2f%% %7.2fms  %s\n", i + 1, inherited[i], alone[i], cost.latency_s * 1e3, arch);
         fflush(stdout);
         hn_graph_free(net);
@@ -144,7 +167,7 @@ int main(int argc, char **argv) {
     printf("\n%d sub-networks: Kendall tau %.3f, Spearman rho %.3f (inherited vs trained alone on %d images)\n", n,
            hn_kendall(inherited, alone, n), hn_spearman(inherited, alone, n), standalone);
     printf("time: supernet training %.1f s; inherited evaluation %.3f s a network; training alone %.1f s a network\n",
-           train_s, eval_s / n, alone_s / n);
+           train_s, eval_s / n, trained ? alone_s / trained : NAN);
     printf("peak RSS %.0f MB\n", ru.ru_maxrss / 1024.0);
     hn_supernet_free(sn);
     for (int i = 0; i < data.n; i++) hn_dataset_free(data.train[i]), hn_dataset_free(data.test[i]);

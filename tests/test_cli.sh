@@ -228,6 +228,12 @@ expect 0 "nb201-table        300/300" -- "$HWNAS" study list "$T"
 expect 0 "Pareto front: " -- "$HWNAS" search --resume "$T/study"
 expect 2 "a study already lives here" -- "$HWNAS" search "$SRC/examples/studies/nb201-table.yaml" --out "$T/study"
 expect 2 "no study store here" -- "$HWNAS" search --resume "$T"
+# specializing from a supernet: the file must exist, be a supernet, and the study must train for accuracy
+expect 2 "--supernet $T/none.hnsn: cannot open" -- "$HWNAS" search --supernet "$T/none.hnsn"
+expect 2 "give no study file, --out or --supernet" -- "$HWNAS" search --resume "$T/study" --supernet "$NET"
+expect 2 "nb201-table.yaml: --supernet replaces the accuracy a study trains for, but this study's accuracy comes from a table" \
+  -- "$HWNAS" search "$SRC/examples/studies/nb201-table.yaml" --supernet "$NET" --out "$T/snt"
+expect 2 "not a supernet file (no HNSN magic)" -- "$HWNAS" search --supernet "$NET" --out "$T/snbad"
 expect 2 "a tabular study has no dataset" -- "$HWNAS" train --from-study "$T/study" --trial 1
 # Ctrl-C during a trial's training: exit 130, the trial goes back to the queue, and the resumed study
 # finishes its budget (2 NB201 cells trained on 3,000 Fashion-MNIST images, about 2 s each)

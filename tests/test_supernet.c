@@ -2,11 +2,12 @@
  * itself computes with every weight outside the slice set to zero (random genotypes: skipped blocks,
  * smaller kernels, narrower widths, every resolution); batch-norm recalibration; the supernet file
  * (round trip, bad magic, version, space, shape, truncation); training learns, and a resumed training
- * equals an uninterrupted one bit for bit. */
+ * equals an uninterrupted one bit for bit; a policy space's sub-networks train with fake quantization. */
 #include <unistd.h>
 
 #include "check.h"
 #include "hwnas/exec.h"
+#include "hwnas/quant.h"
 #include "hwnas/supernet.h"
 #include "hwnas/train.h"
 
@@ -267,9 +268,62 @@ static void training_and_files(void) {
     for (int i = 0; i < data.n; i++) hn_dataset_free(data.train[i]), hn_dataset_free(data.test[i]);
 }
 
+static int distinct(const float *x, int n) {
+    int d = 0;
+    for (int i = 0; i < n; i++) {
+        bool seen = false;
+        for (int j = 0; j < i && !seen; j++) seen = x[j] == x[i];
+        d += !seen;
+    }
+    return d;
+}
+
+/* one pass of fake quantization (what a policy's sub-network trains with): int4 weights take at
+ * most 15 levels per channel (symmetric), int4 values at most 16 over the batch's range */
+static void fake_quant_step(void) {
+    hn_graph *g;
+    int id;
+    CHECK_OK(hn_graph_new((hn_shape){3, 5, 5}, &g));
+    hn_node_spec c = hn_spec(HN_OP_CONV2D, 0);
+    c.out = 4, c.kernel = 3;
+    CHECK_OK(hn_graph_add(g, &c, &id));
+    CHECK_OK(hn_graph_finalize(g));
+    hn_graph_init_params(g, 3);
+    g->nodes[id].wtype = g->nodes[id].atype = HN_INT4;
+    CHECK(distinct(g->params, 27) == 27);
+    hn_fake_quant_step *q;
+    CHECK_OK(hn_fake_quant_step_new(g, &q));
+    for (int ch = 0; ch < 4; ch++) CHECK(distinct(g->params + 27 * ch, 27) <= 15);
+    float v[300];
+    for (int i = 0; i < 300; i++) v[i] = sinf((float)i) * 3;
+    hn_fake_quant_step_hook(q, id, v, 300);
+    CHECK(distinct(v, 300) <= 16 && distinct(v, 300) >= 8);
+    hn_fake_quant_step_free(q);
+    hn_graph_free(g);
+}
+
+/* a supernet for a policy space trains its sub-networks with their sampled policies */
+static void policy_training(void) {
+    data_cache data = {0};
+    hn_supernet *sn;
+    CHECK_OK(hn_supernet_new(hn_space_find("mbconv+mixed"), &CFG, 5, &sn));
+    hn_graph *g = hn_supernet_graph(sn);
+    float *before = malloc(sizeof(float) * g->nparams);
+    memcpy(before, g->params, sizeof(float) * g->nparams);
+    hn_supernet_train_config tc = hn_supernet_train_defaults();
+    tc.epochs = 1, tc.batch = 32, tc.train_limit = 64, tc.holdout = 300, tc.seed = 7, tc.sandwich = false;
+    CHECK_OK(hn_supernet_train(sn, data_at, &data, &tc));
+    CHECK(memcmp(before, g->params, sizeof(float) * g->nparams) != 0);
+    free(before);
+    hn_supernet_free(sn);
+    for (int i = 0; i < data.n; i++) hn_dataset_free(data.train[i]), hn_dataset_free(data.test[i]);
+}
+
 int main(void) {
     equivalence();
     recalibration();
     training_and_files();
+    fake_quant_step();
+    policy_training();
     return check_report();
 }

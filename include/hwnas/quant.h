@@ -101,6 +101,16 @@ struct hn_train_result;
 hn_status hn_qat_train(struct hn_graph *g, const hn_dataset *train, const hn_dataset *test,
                        const struct hn_train_config *cfg, struct hn_train_result *res);
 
+/* Fake quantization of one training pass of a network copy that is thrown away after the step (a
+ * supernet's sub-network, supernet.h): hn_fake_quant_step_new rounds g's weights per channel in place
+ * for their types (not restored: the gradient of the rounded copy is the straight-through estimate
+ * for the float weights it came from), and the hook (exec.h; user = the step) rounds every value a
+ * deployment forms over that batch's own minimum and maximum. Free with hn_fake_quant_step_free. */
+typedef struct hn_fake_quant_step hn_fake_quant_step;
+hn_status hn_fake_quant_step_new(struct hn_graph *g, hn_fake_quant_step **out);
+void hn_fake_quant_step_hook(void *user, int node, float *values, size_t count);
+void hn_fake_quant_step_free(hn_fake_quant_step *q);
+
 /* ---- calibration ranges --------------------------------------------------------------------------- */
 
 typedef enum {

@@ -17,9 +17,13 @@
  * BigNAS 2020): every step trains the largest network on the labels, then the smallest and `random`
  * random sub-networks on the largest one's soft labels, all at one resolution drawn for the step,
  * and takes one SGD step on the sum of their gradients. Without `sandwich` a step trains `random`
- * uniform samples on the labels (single-path one-shot, Guo et al. 2020).
+ * uniform samples on the labels (single-path one-shot, Guo et al. 2020). A supernet made for a
+ * joined space ("mbconv+quant", "mbconv+mixed") draws a quantization policy with every sub-network but
+ * the teacher and trains it with that policy's fake quantization (weights rounded per channel, values
+ * rounded over the batch's range, straight-through gradients; SimQ-NAS, FLIQS), so a policy's
+ * accuracy is read from the same weights.
  *
- * Supernet files (.hnsn, version 1): "HNSN", a version, the space's name, the input channels and
+ * Supernet files (.hnsn, version 1): "HNSN", a version, the architecture space's name, the input channels and
  * classes, the epochs done and planned, then the parameters, the batch-norm state and the optimizer's
  * momentum; written whole to a temporary name and renamed, after every epoch, so a stopped training
  * resumes from its last epoch. */

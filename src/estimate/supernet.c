@@ -26,7 +26,7 @@ hn_status hn_supernet_new(const hn_space *space, const hn_space_config *cfg, uin
                         "are slices of its largest one, such as mbconv)", space->name);
     hn_supernet *sn = hn_calloc(sizeof *sn);
     if (!sn) return hn_error(HN_ERR_NOMEM, "supernet");
-    sn->space = arch, sn->cfg = *cfg;
+    sn->space = arch, sn->joined = space->base ? space : NULL, sn->cfg = *cfg;
     hn_status st = arch->parse(arch, arch->largest, sn->largest);
     if (!st) st = arch->parse(arch, arch->smallest, sn->smallest);
     if (!st) st = arch->to_graph(arch, sn->largest, cfg, &sn->g);

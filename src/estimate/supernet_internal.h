@@ -7,6 +7,8 @@
 
 struct hn_supernet {
     const hn_space *space;   /* the architecture space (a joined space's base) */
+    const hn_space *joined;  /* the space with a quantization policy it was made for, or NULL: its
+                                sub-networks train with their sampled policy's fake quantization */
     hn_space_config cfg;     /* input channels and classes it was built for */
     uint8_t largest[HN_SPACE_MAX_DECISIONS], smallest[HN_SPACE_MAX_DECISIONS];
     hn_graph *g;             /* the largest network at the largest resolution, finalized (owned) */

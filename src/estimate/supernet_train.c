@@ -1,9 +1,13 @@
 /* Training the supernet (include/hwnas/supernet.h): the sandwich rule with in-place distillation, or
  * single-path one-shot. Each step draws one resolution and its sub-networks, trains each on a copy
- * of its slice and adds the gradients into the supernet's, then takes one SGD step. */
+ * of its slice and adds the gradients into the supernet's, then takes one SGD step. A supernet made
+ * for a space with a quantization policy draws a policy with each sub-network but the teacher and
+ * trains it with that policy's fake quantization (as SimQ-NAS and FLIQS do), so one supernet answers
+ * for every policy. */
 #include <math.h>
 #include <string.h>
 
+#include "hwnas/quant.h"
 #include "supernet_internal.h"
 
 hn_supernet_train_config hn_supernet_train_defaults(void) {
@@ -33,22 +37,26 @@ static void softmax(const float *z, int k, float *p) {
     for (int j = 0; j < k; j++) p[j] /= sum;
 }
 
-/* Trains sub-network geno on the step's m images (idx), adding its gradients into the supernet's.
+/* Trains sub-network geno of space (the supernet's, or with a policy the joined one: then with the
+ * policy's fake quantization) on the step's m images (idx), adding its gradients into the supernet's.
  * role: 0 learns the labels, 1 learns the labels and teaches (its softmax into t->teacher), 2 learns
  * the teacher's soft labels. *loss gets its loss. */
-static hn_status train_one(trainer *t, const uint8_t *geno, int m, int role, float *loss) {
+static hn_status train_one(trainer *t, const hn_space *space, const uint8_t *geno, int m, int role, float *loss) {
     hn_supernet *sn = t->sn;
     hn_graph *g = NULL;
     hn_exec *e = NULL;
+    hn_fake_quant_step *q = NULL;
     hn_dataset *train, *test;
-    hn_status st = sn->space->to_graph(sn->space, geno, &sn->cfg, &g);
+    hn_status st = space->to_graph(space, geno, &sn->cfg, &g);
     if (!st) st = hn_graph_finalize(g);
     if (!st) st = hn_supernet_extract(sn, g);
+    if (!st && space->base) st = hn_fake_quant_step_new(g, &q);
     if (!st) st = t->data(t->data_user, g->nodes[0].shape.h, g->nodes[0].shape.w, &train, &test);
     if (!st) {
         hn_dataset_batch(train, t->idx, m, NULL, NULL, t->x, t->y);
         st = hn_exec_new(g, t->batch, true, &e);
     }
+    if (!st && q) hn_exec_set_hook(e, hn_fake_quant_step_hook, q);
     if (!st) st = hn_exec_forward(e, t->x, m, true);
     if (!st && role < 2) {
         st = hn_exec_loss(e, t->y, 0, loss, NULL);
@@ -62,10 +70,11 @@ static hn_status train_one(trainer *t, const uint8_t *geno, int m, int role, flo
         double l = 0;
         hn_exec_output(e, t->logits);
         for (int i = 0; i < m; i++) {
-            float *q = t->dout + i * k;
+            float *student = t->dout + i * k;
             const float *p = t->teacher + i * k;
-            softmax(t->logits + i * k, k, q);
-            for (int j = 0; j < k; j++) l -= p[j] * log(fmax(q[j], 1e-30)), q[j] = (q[j] - p[j]) / (float)m;
+            softmax(t->logits + i * k, k, student);
+            for (int j = 0; j < k; j++)
+                l -= p[j] * log(fmax(student[j], 1e-30)), student[j] = (student[j] - p[j]) / (float)m;
         }
         *loss = (float)(l / m);
         st = hn_exec_backward(e, t->dout, NULL);
@@ -73,6 +82,7 @@ static hn_status train_one(trainer *t, const uint8_t *geno, int m, int role, flo
     if (!st) st = hn_supernet_add_grads(sn, g);
     if (!st && role == 1) st = supernet_put_state(sn, g);
     hn_exec_free(e);
+    hn_fake_quant_step_free(q);
     hn_graph_free(g);
     return st;
 }
@@ -88,12 +98,14 @@ static hn_status step(trainer *t, hn_rng *r, int m, float lr, float *loss) {
     hn_status st = HN_OK;
     int nets = (c->sandwich ? 2 : 0) + c->random;
     for (int k = 0; !st && k < nets; k++) {
+        /* the teacher (the largest) in float; the others with a policy drawn from the joined space */
+        const hn_space *space = sn->joined && !(c->sandwich && k == 0) ? sn->joined : a;
+        hn_space_sample(space, r, geno);
         if (c->sandwich && k < 2) memcpy(geno, k ? sn->smallest : sn->largest, (size_t)a->ndecisions);
-        else hn_space_sample(a, r, geno);
         if (rd >= 0) geno[rd] = (uint8_t)res;
         int role = c->sandwich && c->distill ? (k == 0 ? 1 : 2) : 0;
         float l = 0;
-        st = train_one(t, geno, m, role, &l);
+        st = train_one(t, space, geno, m, role, &l);
         if (k == 0) *loss = l;
     }
     if (!st) hn_sgd_step(&sn->opt, sn->g->params, sn->g->grads, lr);
