@@ -194,6 +194,7 @@ static void training_and_files(void) {
     hn_set_threads(1); /* bit-reproducible */
     hn_supernet_train_config tc = hn_supernet_train_defaults();
     tc.epochs = 2, tc.batch = 32, tc.train_limit = 96, tc.holdout = 300, tc.seed = 7;
+    tc.sandwich = true, tc.random = 2; /* the sandwich rule with in-place distillation */
     float loss[64] = {0};
     tc.progress = losses, tc.progress_user = loss;
     hn_supernet *a, *b;

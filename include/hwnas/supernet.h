@@ -13,11 +13,11 @@
  * Batch-norm statistics are per sub-network: hn_graph_recalibrate recomputes them from a few hundred
  * training images before a sub-network is measured, as OFA does.
  *
- * Training (hn_supernet_train) follows the sandwich rule with in-place distillation (Yu et al.,
- * BigNAS 2020): every step trains the largest network on the labels, then the smallest and `random`
- * random sub-networks on the largest one's soft labels, all at one resolution drawn for the step,
- * and takes one SGD step on the sum of their gradients. Without `sandwich` a step trains `random`
- * uniform samples on the labels (single-path one-shot, Guo et al. 2020). A supernet made for a
+ * Training (hn_supernet_train) draws one resolution a step and takes one SGD step on the sum of the
+ * gradients of the step's sub-networks: `random` uniform samples on the labels (single-path one-shot,
+ * Guo et al. 2020; the default), or with `sandwich` the sandwich rule with in-place distillation (Yu
+ * et al., BigNAS 2020): the largest network on the labels, then the smallest and `random` random
+ * sub-networks on the largest one's soft labels. A supernet made for a
  * joined space ("mbconv+quant", "mbconv+mixed") draws a quantization policy with every sub-network but
  * the teacher and trains it with that policy's fake quantization (weights rounded per channel, values
  * rounded over the batch's range, straight-through gradients; SimQ-NAS, FLIQS), so a policy's
@@ -66,8 +66,9 @@ typedef struct {
     int batch;             /* default 64 */
     float lr;              /* default 0.1, cosine over all epochs */
     float momentum, weight_decay; /* default 0.9 (Nesterov) and 3e-5 (OFA's) */
-    int random;            /* random sub-networks per step; default 2 */
-    bool sandwich;         /* also the largest and the smallest each step; default true */
+    int random;            /* random sub-networks per step; default 1 */
+    bool sandwich;         /* also the largest and the smallest each step; default false: at equal CPU
+                              time single path ranked sub-networks better here (bench/RESULTS.md) */
     bool distill;          /* sandwich: the others learn the largest one's soft labels; default true */
     int holdout;           /* the last `holdout` training images are never trained on (validation) */
     int64_t train_limit;   /* train on the first N of the rest; 0 = all */

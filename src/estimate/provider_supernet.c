@@ -4,7 +4,7 @@
  * its accuracy measured on the held-out `validation` images (which the supernet never trains on).
  * Cheap and cached; the trial's fidelity does not change it.
  *
- * Options: epochs (3), batch (64), lr (0.1), random (2), sandwich (true), distill (true),
+ * Options: epochs (3), batch (64), lr (0.1), random (1), sandwich (false), distill (true),
  * train_fraction (1: the share of the training images each epoch goes over), calibration (500),
  * validation (the study's), seed (the study's), path (a trained supernet to read; no training).
  * Without path the supernet lives in the study directory as supernet.hnsn, saved after every epoch;
@@ -50,8 +50,8 @@ static hn_status create(hn_provider *p, const hn_options *o, const hn_provider_e
     if (!st) st = hn_options_number(o, "batch", 1, 65536, t->tc.batch, &batch);
     if (!st) st = hn_options_number(o, "lr", 1e-9, 100, t->tc.lr, &lr);
     if (!st) st = hn_options_number(o, "random", 0, 64, t->tc.random, &random);
-    if (!st) st = hn_options_bool(o, "sandwich", true, &t->tc.sandwich);
-    if (!st) st = hn_options_bool(o, "distill", true, &t->tc.distill);
+    if (!st) st = hn_options_bool(o, "sandwich", t->tc.sandwich, &t->tc.sandwich);
+    if (!st) st = hn_options_bool(o, "distill", t->tc.distill, &t->tc.distill);
     if (!st) st = hn_options_number(o, "train_fraction", 1e-6, 1, 1, &t->train_fraction);
     if (!st) st = hn_options_number(o, "calibration", 1, 1e6, 500, &calibration);
     if (!st) st = hn_options_number(o, "validation", 1, 1e7, 10000, &validation);

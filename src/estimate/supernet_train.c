@@ -14,7 +14,7 @@ hn_supernet_train_config hn_supernet_train_defaults(void) {
     hn_supernet_train_config c;
     memset(&c, 0, sizeof c);
     c.epochs = 3, c.batch = 64, c.lr = 0.1f, c.momentum = 0.9f, c.weight_decay = 3e-5f;
-    c.random = 2, c.sandwich = true, c.distill = true;
+    c.random = 1, c.sandwich = false, c.distill = true;
     return c;
 }
 
