@@ -127,6 +127,10 @@ static hn_status train_here(supernet_state *t, const hn_provider_prepare *ctx) {
     }
     flock(fd, LOCK_UN);
     close(fd);
+    if (st) { /* a part-trained supernet is never measured: the next prepare goes on from its file */
+        hn_supernet_free(t->sn);
+        t->sn = NULL;
+    }
     return st;
 }
 
