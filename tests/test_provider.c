@@ -62,7 +62,7 @@ static hn_status probe_evaluate(hn_provider *p, hn_candidate *c, hn_metrics *m) 
 
 static void probe_destroy(hn_provider *p) { hn_free(p->state); }
 
-static const hn_provider_type probe = {"probe", "a test provider", probe_create, probe_evaluate, probe_destroy, NULL, NULL};
+static const hn_provider_type probe = {"probe", "a test provider", probe_create, probe_evaluate, probe_destroy, NULL, NULL, NULL};
 
 static hn_status run_study(const char *name, const char *text, char *dir, size_t cap, hn_study **out) {
     char path[600];
@@ -136,7 +136,7 @@ static hn_status oracle_evaluate(hn_provider *p, hn_candidate *c, hn_metrics *m)
     return hn_metrics_set(m, "accuracy", hn_table_lookup(nb201, c->genotype)[nb201_column]);
 }
 
-static const hn_provider_type oracle = {"oracle", "a test provider", oracle_create, oracle_evaluate, NULL, NULL, NULL};
+static const hn_provider_type oracle = {"oracle", "a test provider", oracle_create, oracle_evaluate, NULL, NULL, NULL, NULL};
 
 /* stops the study once `at` trials have finished */
 static void stop_at(void *user, const hn_study_progress *p) {

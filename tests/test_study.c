@@ -264,13 +264,13 @@ static void config_errors(void) {
 
 /* A supernet study (single path, 4 steps an epoch over the 200 images not held out), and a second
  * one specialized from its supernet for another device. */
-static void supernet_study(const char *path, const char *device, int trials) {
+static void supernet_study(const char *path, const char *device, int trials, const char *final) {
     char text[2048];
     snprintf(text, sizeof text,
              "name: sn\nspace: mbconv\nnumtypes: int8/int8\ndataset: idx:%s/data\nvalidation: 100\ndevice: %s\n"
              "accuracy: {supernet: {epochs: 2, batch: 50, sandwich: false, random: 1, calibration: 50}}\n"
              "objectives:\n  accuracy: max\n  latency_s: min\nconstraints:\n  - peak_sram_bytes <= 320KB\n"
-             "strategy: random\nbudget:\n  trials: %d\nfinal:\n  epochs: 0\nseed: 3\nthreads: 1\n", tmp, device, trials);
+             "strategy: random\nbudget:\n  trials: %d\nfinal: %s\nseed: 3\nthreads: 1\n", tmp, device, trials, final);
     write_text(path, text);
 }
 
@@ -319,11 +319,53 @@ static void sn_specialize(const char *file) {
     _exit(st ? 4 : sn_first_step < 0 ? 0 : 5); /* no training */
 }
 
+/* final: weights: inherited starts the chosen network's training from its slice of the supernet: at
+ * a learning rate of 1e-9 its saved weights are that slice (scratch would start elsewhere). */
+static void finetune_from_supernet(const char *a) {
+    char c[512], cdir[700], path[600];
+    snprintf(c, sizeof c, "%s/c-sn.yaml", tmp);
+    snprintf(cdir, sizeof cdir, "%s.d", c);
+    supernet_study(c, "cortex-m7", 3, "{epochs: 1, weights: inherited, lr: 1e-9}");
+    CHECK(wait_for(spawn(sn_specialize, c)) == 0);
+    hn_study *s = NULL;
+    hn_study_snapshot snap;
+    CHECK_OK(hn_study_open(cdir, devices, &s));
+    CHECK_OK(hn_study_snapshot_take(s, &snap));
+    CHECK(snap.finished && snap.final_inherited && snap.chosen >= 0);
+    const hn_space *sp = hn_space_find("mbconv");
+    hn_space_config shape = {{1, 28, 28}, 10, 0, 0};
+    uint8_t geno[HN_SPACE_MAX_DECISIONS];
+    hn_graph *mine = NULL, *slice = NULL;
+    hn_supernet *sn = NULL;
+    snprintf(path, sizeof path, "%s.d/supernet.hnsn", a);
+    CHECK_OK(sp->parse(sp, snap.trials[snap.chosen].genotype, geno));
+    CHECK_OK(sp->to_graph(sp, geno, &shape, &mine));
+    CHECK_OK(sp->to_graph(sp, geno, &shape, &slice));
+    CHECK_OK(hn_graph_finalize(mine));
+    CHECK_OK(hn_graph_finalize(slice));
+    snprintf(cdir + strlen(cdir), sizeof cdir - strlen(cdir), "/model.hntf");
+    CHECK_OK(hn_graph_load_weights(mine, cdir));
+    CHECK_OK(hn_supernet_load(path, sp, &shape, &sn));
+    CHECK_OK(hn_supernet_extract(sn, slice));
+    double worst = 0;
+    for (size_t i = 0; mine && slice && i < mine->nparams; i++) worst = fmax(worst, fabs(mine->params[i] - slice->params[i]));
+    CHECK(mine && mine->nparams > 0 && worst < 1e-6);
+    hn_supernet_free(sn);
+    hn_graph_free(mine), hn_graph_free(slice);
+    hn_study_snapshot_free(&snap);
+    hn_study_close(s);
+    create_error("ftscratch", "space: mbconv\ndataset: fashion-mnist\naccuracy: {proxy: synflow}\nobjectives:\n  accuracy: max\n"
+                 "final: {epochs: 1, weights: inherited}\n", "ftscratch.yaml:6: final: 'weights: inherited' fine-tunes the "
+                 "weights the accuracy provider shares, and no provider of this study shares any");
+    config_error("ftword", "space: mbconv\ndataset: fashion-mnist\nobjectives:\n  accuracy: max\nfinal: {weights: pretrained}\n",
+                 "ftword.yaml:5: final: 'weights' is scratch or inherited (from the supernet), not 'pretrained'");
+}
+
 static void supernet_studies(void) {
     char a[512], adir[600], b[512], bdir[600], path[700];
     snprintf(a, sizeof a, "%s/a-sn.yaml", tmp);
     snprintf(adir, sizeof adir, "%s.d", a);
-    supernet_study(a, "cortex-m7", 6);
+    supernet_study(a, "cortex-m7", 6, "{epochs: 0}");
     CHECK(wait_for(spawn(sn_start_and_stop, a)) == 0);
     snprintf(path, sizeof path, "%s/supernet.hnsn", adir);
     hn_supernet *sn = NULL;
@@ -339,7 +381,7 @@ static void supernet_studies(void) {
     /* another device from the trained supernet: no training, and a resumed one still reads it */
     snprintf(b, sizeof b, "%s/b-sn.yaml", tmp);
     snprintf(bdir, sizeof bdir, "%s.d", b);
-    supernet_study(b, "cortex-m4", 5);
+    supernet_study(b, "cortex-m4", 5, "{epochs: 0}");
     CHECK(wait_for(spawn(sn_specialize, b)) == 0);
     CHECK(count(bdir, "SELECT count(*) FROM trials WHERE state IN ('done', 'pruned')") == 5);
     snprintf(path, sizeof path, "%s/supernet.hnsn", bdir);
@@ -351,6 +393,7 @@ static void supernet_studies(void) {
         reads |= strstr(hn_study_provider_at(s, i, NULL)->description, "a-sn.yaml.d/supernet.hnsn") != NULL;
     CHECK(reads);
     hn_study_close(s);
+    finetune_from_supernet(a);
     /* mistakes */
     hn_study_config cfg;
     snprintf(path, sizeof path, "%s/t.yaml", tmp);

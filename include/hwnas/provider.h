@@ -168,6 +168,10 @@ typedef struct hn_provider_type {
     /* Work done once per study process before the first trial and outside its time budget (NULL:
      * none), e.g. training a supernet every later evaluation reads. */
     hn_status (*prepare)(hn_provider *p, const struct hn_provider_prepare *ctx);
+    /* Weight sharing (NULL: the provider has no weights to give): sets the parameters and batch-norm
+     * state of c's graph to the ones the provider measured c with (a supernet's slice), so that a
+     * final training fine-tunes them instead of starting from a fresh initialisation. After prepare. */
+    hn_status (*inherit)(hn_provider *p, hn_candidate *c);
 } hn_provider_type;
 
 struct hn_provider {

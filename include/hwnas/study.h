@@ -97,6 +97,10 @@ typedef struct {
     float lr;
     /* the chosen model: the most accurate feasible trial of the front, retrained on all training images */
     int final_epochs;        /* 0: no final training */
+    bool final_inherit;      /* start it from the weights the accuracy provider gives (a supernet's
+                                slice: fine-tuning) instead of a fresh initialisation */
+    int final_line;          /* the line of final's 'weights' */
+    float final_lr;          /* 0: the fidelity's lr */
     uint64_t seed;
     int threads;             /* 0: all cores */
     char supernet[1024];     /* set by hn_study_config_use_supernet ("": the file's own accuracy) */
@@ -212,6 +216,7 @@ typedef struct {
     double final_float_test_accuracy; /* a policy space's network without its number types */
     double final_train_seconds;
     int final_epochs;
+    bool final_inherited;    /* fine-tuned from a supernet's weights, not trained from scratch */
     char final_graph[64], final_weights[64]; /* file names in dir */
     hn_study_chosen_cost chosen_cost;
 } hn_study_snapshot;

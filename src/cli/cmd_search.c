@@ -127,8 +127,9 @@ static void summary(const hn_study_snapshot *t) {
     printf("\nchosen: trial %d", t->trials[t->chosen].id);
     if (!isnan(t->final_test_accuracy)) {
         bool policy = !isnan(t->final_float_test_accuracy); /* a policy space: the accuracy is quantized */
-        printf(", %.2f %% test accuracy%s after %d epoch%s on all training images", t->final_test_accuracy,
-               policy ? " quantized by its policy" : "", t->final_epochs, t->final_epochs == 1 ? "" : "s");
+        printf(", %.2f %% test accuracy%s after %d epoch%s %son all training images", t->final_test_accuracy,
+               policy ? " quantized by its policy" : "", t->final_epochs, t->final_epochs == 1 ? "" : "s",
+               t->final_inherited ? "of fine-tuning the supernet's weights " : "");
         if (policy) printf(" (float: %.2f %%)", t->final_float_test_accuracy);
         printf("\nnetwork %s/%s, weights %s/%s", t->dir, t->final_graph, t->dir, t->final_weights);
     }

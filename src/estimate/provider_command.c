@@ -259,4 +259,4 @@ static hn_status evaluate(hn_provider *p, hn_candidate *c, hn_metrics *m) {
 }
 
 const hn_provider_type hn_provider_command = {"command", "the user's own trainer: a command that prints metrics as JSON",
-                                              create, evaluate, destroy, NULL, NULL};
+                                              create, evaluate, destroy, NULL, NULL, NULL};

@@ -16,4 +16,4 @@ static hn_status evaluate(hn_provider *p, hn_candidate *c, hn_metrics *m) {
     return st ? st : hn_metrics_set(m, "macs", (double)hn_graph_macs(c->graph));
 }
 
-const hn_provider_type hn_provider_count = {"count", "parameters and MACs, counted exactly", create, evaluate, NULL, NULL, NULL};
+const hn_provider_type hn_provider_count = {"count", "parameters and MACs, counted exactly", create, evaluate, NULL, NULL, NULL, NULL};

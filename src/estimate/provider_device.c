@@ -47,4 +47,4 @@ extern const hn_provider_type hn_provider_device;
 const hn_device *provider_device_of(const hn_provider *p) { return p->type == &hn_provider_device ? p->state : NULL; }
 
 const hn_provider_type hn_provider_device = {"device", "a device model's latency, energy and memory (profile: NAME)",
-                                             create, evaluate, destroy, NULL, NULL};
+                                             create, evaluate, destroy, NULL, NULL, NULL};

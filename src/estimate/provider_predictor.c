@@ -136,4 +136,4 @@ static hn_status evaluate(hn_provider *p, hn_candidate *c, hn_metrics *m) {
 
 const hn_provider_type hn_provider_predictor = {
     "predictor", "a metric predicted by an MLP ensemble fitted on the study's own trials (metric:, warmup:)",
-    create, evaluate, destroy, learn, NULL};
+    create, evaluate, destroy, learn, NULL, NULL};

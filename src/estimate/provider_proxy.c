@@ -72,4 +72,4 @@ static hn_status evaluate(hn_provider *p, hn_candidate *c, hn_metrics *m) {
 }
 
 const hn_provider_type hn_provider_proxy = {"proxy", "a zero-cost proxy's score of the untrained network (proxy: NAME)",
-                                            create, evaluate, destroy, NULL, NULL};
+                                            create, evaluate, destroy, NULL, NULL, NULL};

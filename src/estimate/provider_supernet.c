@@ -142,15 +142,20 @@ static hn_status prepare(hn_provider *p, const hn_provider_prepare *ctx) {
     return st ? hn_error_prefix(st, "%s", p->description) : HN_OK;
 }
 
+static hn_status inherit(hn_provider *p, hn_candidate *c) {
+    supernet_state *t = p->state;
+    if (!t->sn) return hn_error(HN_ERR_INVALID, "the supernet provider works only after its prepare step (inside a study)");
+    hn_status st = hn_candidate_params(c);
+    return st ? st : hn_supernet_extract(t->sn, c->graph);
+}
+
 static hn_status evaluate(hn_provider *p, hn_candidate *c, hn_metrics *m) {
     supernet_state *t = p->state;
-    if (!t->sn) return hn_error(HN_ERR_INVALID, "the supernet provider measures only after its prepare step (inside a study)");
     hn_dataset *train_set, *test, fit, val;
     double acc, ips;
     hn_status st = hn_candidate_data(c, &train_set, &test);
     if (!st) st = provider_split(train_set, t->validation, &fit, &val);
-    if (!st) st = hn_candidate_params(c);
-    if (!st) st = hn_supernet_extract(t->sn, c->graph);
+    if (!st) st = inherit(p, c);
     if (!st) st = hn_graph_recalibrate(c->graph, &fit, t->calibration, 100);
     if (!st) st = hn_evaluate(c->graph, &val, 500, &acc, &ips);
     if (!st) st = provider_measured(c, acc, &fit, &val, m);
@@ -158,4 +163,4 @@ static hn_status evaluate(hn_provider *p, hn_candidate *c, hn_metrics *m) {
 }
 
 const hn_provider_type hn_provider_supernet = {"supernet", "accuracy with weights inherited from a supernet trained once",
-                                               create, evaluate, destroy, NULL, prepare};
+                                               create, evaluate, destroy, NULL, prepare, inherit};

@@ -51,4 +51,4 @@ static hn_status evaluate(hn_provider *p, hn_candidate *c, hn_metrics *m) {
 }
 
 const hn_provider_type hn_provider_table = {"table", "accuracy looked up in a tabular benchmark (file:, column:)",
-                                            create, evaluate, destroy, NULL, NULL};
+                                            create, evaluate, destroy, NULL, NULL, NULL};

@@ -41,14 +41,15 @@ static hn_status create(hn_provider *p, const hn_options *o, const hn_provider_e
 
 static void destroy(hn_provider *p) { hn_free(p->state); }
 
-/* trains c on fit for tc and measures on val; metrics into m */
-static hn_status train(hn_candidate *c, hn_train_config *tc, hn_dataset *fit, hn_dataset *val, hn_metrics *m) {
+/* trains c on fit for tc and measures on val; metrics into m. fresh: from a new initialisation, else
+ * from the weights c's graph holds */
+static hn_status train(hn_candidate *c, hn_train_config *tc, bool fresh, hn_dataset *fit, hn_dataset *val, hn_metrics *m) {
     const char *arch = c->arch ? c->arch : "";
     tc->seed = c->seed ^ hn_hash(arch, strlen(arch)); /* the same genotype starts the same at every fidelity */
     tc->stop = c->stop;
     hn_status st = hn_candidate_params(c);
     if (st) return st;
-    hn_graph_init_params(c->graph, tc->seed);
+    if (fresh) hn_graph_init_params(c->graph, tc->seed);
     hn_train_result r;
     if ((st = hn_train(c->graph, fit, val, tc, &r))) return st;
     if ((st = provider_measured(c, r.test_accuracy, fit, val, m))) return st;
@@ -68,7 +69,7 @@ static hn_status evaluate(hn_provider *p, hn_candidate *c, hn_metrics *m) {
     tc.train_limit = (int64_t)llround(images <= per_epoch ? images : per_epoch);
     if (tc.train_limit < 1) tc.train_limit = 1;
     tc.batch = t->batch, tc.lr = (float)t->lr;
-    if ((st = train(c, &tc, &fit, &val, m))) return st;
+    if ((st = train(c, &tc, true, &fit, &val, m))) return st;
     if (c->fidelity >= 1 && c->dir && c->trial >= 0) { /* a full-fidelity candidate may be the chosen one */
         char path[1400];
         snprintf(c->weights, sizeof c->weights, "weights/trial-%d.hntf", c->trial);
@@ -78,7 +79,7 @@ static hn_status evaluate(hn_provider *p, hn_candidate *c, hn_metrics *m) {
     return st;
 }
 
-hn_status provider_train_final(const hn_provider *p, hn_candidate *c, int epochs,
+hn_status provider_train_final(const hn_provider *p, hn_candidate *c, int epochs, float lr, bool fresh,
                                void (*progress)(void *, int, int, int64_t, int64_t, double, float), void *progress_user,
                                hn_metrics *m) {
     const train_opts *t = p->state;
@@ -86,10 +87,10 @@ hn_status provider_train_final(const hn_provider *p, hn_candidate *c, int epochs
     hn_status st = hn_candidate_data(c, &train_set, &test);
     if (st) return st;
     hn_train_config tc = hn_train_defaults();
-    tc.epochs = epochs, tc.batch = t->batch, tc.lr = (float)t->lr;
+    tc.epochs = epochs, tc.batch = t->batch, tc.lr = lr > 0 ? lr : (float)t->lr;
     tc.progress = progress, tc.progress_user = progress_user;
-    return train(c, &tc, train_set, test, m);
+    return train(c, &tc, fresh, train_set, test, m);
 }
 
 const hn_provider_type hn_provider_train = {"train", "trains the candidate on the CPU engine at the trial's fidelity",
-                                            create, evaluate, destroy, NULL, NULL};
+                                            create, evaluate, destroy, NULL, NULL, NULL};

@@ -10,10 +10,11 @@
 /* Training images that calibrate the ranges of a quantization policy's fake quantization. */
 enum { TRAIN_CALIBRATION = 500 };
 
-/* Trains c (with p's batch and learning rate) for epochs on every training image and measures it on
- * the test split: accuracy (a policy's: fake-quantized), float_accuracy (with a policy) and
- * train_seconds into m. progress (may be NULL) as hn_train_config's. p must be a "train" provider. */
-hn_status provider_train_final(const hn_provider *p, hn_candidate *c, int epochs,
+/* Trains c (with p's batch, and lr or if 0 p's learning rate) for epochs on every training image and
+ * measures it on the test split: accuracy (a policy's: fake-quantized), float_accuracy (with a policy)
+ * and train_seconds into m. fresh: from a new initialisation; else from the weights c's graph holds
+ * (inherited: fine-tuning). progress (may be NULL) as hn_train_config's. p must be a "train" provider. */
+hn_status provider_train_final(const hn_provider *p, hn_candidate *c, int epochs, float lr, bool fresh,
                                void (*progress)(void *, int, int, int64_t, int64_t, double, float),
                                void *progress_user, hn_metrics *m);
 

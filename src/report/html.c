@@ -133,8 +133,9 @@ hn_status report_html(FILE *f, const hn_study_snapshot *d) {
         report_xml(f, d->trials[d->chosen].genotype);
         fputs("</code>", f);
         if (!isnan(d->final_test_accuracy))
-            fprintf(f, "<br>Retrained from scratch on every training image for %d epochs (%.1f s), it reaches "
+            fprintf(f, "<br>%s on every training image for %d epochs (%.1f s), it reaches "
                        "<b>%.2f %% test accuracy</b>; its network file is <code>%s</code> and its weights <code>%s</code>.",
+                    d->final_inherited ? "Fine-tuned from the supernet's weights" : "Retrained from scratch",
                     d->final_epochs, d->final_train_seconds, d->final_test_accuracy, d->final_graph, d->final_weights);
         fputs("</p>\n", f);
     } else {

@@ -93,6 +93,7 @@ static json_t *front_json(const hn_study_snapshot *t) {
     if (!isnan(t->final_test_accuracy)) {
         json_object_set_new(root, "final_test_accuracy", json_real(t->final_test_accuracy));
         json_object_set_new(root, "final_epochs", json_integer(t->final_epochs));
+        json_object_set_new(root, "final_start", json_string(t->final_inherited ? "inherited" : "scratch"));
         json_object_set_new(root, "final_train_seconds", json_real(t->final_train_seconds));
         json_object_set_new(root, "final_weights", json_string(t->final_weights));
     }

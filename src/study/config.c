@@ -181,13 +181,20 @@ static hn_status read_fidelity(const yfile *f, const yaml_node_t *v, hn_study_co
 }
 
 static hn_status read_final(const yfile *f, const yaml_node_t *v, hn_study_config *c) {
-    hn_status st = expect(f, v, YAML_MAPPING_NODE, "final", "a mapping such as {epochs: 2}");
+    hn_status st = expect(f, v, YAML_MAPPING_NODE, "final", "a mapping such as {epochs: 2, weights: inherited}");
     FOR_PAIRS(f, v, p) {
         if (st) break;
         const yaml_node_t *k = ynode(f, p->key), *x = ynode(f, p->value);
+        const char *key = yscalar(k) ? yscalar(k) : "", *w = yscalar(x);
         long iv;
-        if (yscalar(k) && !strcmp(yscalar(k), "epochs")) st = yint(f, x, "epochs", 0, 10000, &iv), c->final_epochs = (int)iv;
-        else st = unknown_key(f, k, " in 'final'", "epochs");
+        double d;
+        if (!strcmp(key, "epochs")) st = yint(f, x, key, 0, 10000, &iv), c->final_epochs = (int)iv;
+        else if (!strcmp(key, "lr")) st = ydouble(f, x, key, 1e-9, 100, &d), c->final_lr = (float)d;
+        else if (!strcmp(key, "weights")) {
+            if (!w || (strcmp(w, "scratch") && strcmp(w, "inherited")))
+                return bad(f, x, "final: 'weights' is scratch or inherited (from the supernet), not '%s'%s", w ? w : "(not a scalar)", "");
+            c->final_inherit = !strcmp(w, "inherited"), c->final_line = yline(x);
+        } else st = unknown_key(f, k, " in 'final'", "epochs, weights, lr");
     }
     return st;
 }

@@ -1,6 +1,7 @@
 /* The end of a study: one worker -- the one that finds nothing left to run -- chooses the model (the
  * most accurate feasible trial of the front), retrains it on every training image for the final
- * epochs, measures it on the test split and saves it. */
+ * epochs -- from scratch, or with final: weights: inherited from the weights a supernet gave it --
+ * measures it on the test split and saves it. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,7 +111,8 @@ hn_status study_final(hn_study *s, volatile int *stop, void (*on_event)(void *, 
         c.stop = stop;
         s->final_started = hn_now();
         snprintf(path, sizeof path, "%s/model.hntf", s->dir);
-        if ((st = provider_train_final(&s->trainer, &c, s->cfg.final_epochs, on_step, &fp, &m)) ||
+        if (s->giver && (st = s->giver->type->inherit(s->giver, &c))) goto done;
+        if ((st = provider_train_final(&s->trainer, &c, s->cfg.final_epochs, s->cfg.final_lr, !s->giver, on_step, &fp, &m)) ||
             (st = hn_graph_save_weights(c.graph, path)))
             goto done;
         hn_metrics_get(&m, "accuracy", &acc), hn_metrics_get(&m, "train_seconds", &secs);
@@ -123,7 +125,8 @@ hn_status study_final(hn_study *s, volatile int *stop, void (*on_event)(void *, 
         snprintf(value, sizeof value, "%.1f", secs);
         if ((st = store_meta_set(&s->db, "final_train_seconds", value))) goto done;
         snprintf(value, sizeof value, "%d", s->cfg.final_epochs);
-        if ((st = store_meta_set(&s->db, "final_epochs", value)) || (st = store_meta_set(&s->db, "final_weights", "model.hntf")))
+        if ((st = store_meta_set(&s->db, "final_epochs", value)) || (st = store_meta_set(&s->db, "final_weights", "model.hntf")) ||
+            (st = store_meta_set(&s->db, "final_start", s->giver ? "inherited" : "scratch")))
             goto done;
     }
     st = store_meta_set(&s->db, "final", "done");

@@ -63,6 +63,7 @@ hn_status hn_study_snapshot_take(hn_study *s, hn_study_snapshot *out) {
     if (!st && !(st = meta_text(s, "final", v, sizeof v))) out->finished = !strcmp(v, "done");
     if (!st) st = meta_text(s, "final_graph", out->final_graph, sizeof out->final_graph);
     if (!st) st = meta_text(s, "final_weights", out->final_weights, sizeof out->final_weights);
+    if (!st && !(st = meta_text(s, "final_start", v, sizeof v))) out->final_inherited = !strcmp(v, "inherited");
     if (st) {
         hn_study_snapshot_free(out);
         return st;

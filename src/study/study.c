@@ -56,6 +56,12 @@ static hn_status make_providers(hn_study *s, const char *const *device_dirs) {
             if (!(st = hn_options_add(&o, "batch", v[0], o.line)) && !(st = hn_options_add(&o, "lr", v[1], o.line)))
                 st = hn_provider_new("train", &o, &env, &s->trainer);
         }
+        for (int i = 0; !st && c->final_inherit && i < s->nproviders && !s->giver; i++)
+            if (s->providers[i].type->inherit) s->giver = &s->providers[i];
+        if (!st && c->final_inherit && !s->giver)
+            st = hn_error(HN_ERR_INVALID, "%s:%d: final: 'weights: inherited' fine-tunes the weights the accuracy provider "
+                          "shares, and no provider of this study shares any: use accuracy: {supernet: {...}} or weights: "
+                          "scratch", c->path, c->final_line);
     }
     char known[1024];
     metric_list(s, known, sizeof known);

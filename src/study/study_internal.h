@@ -27,6 +27,8 @@ struct hn_study {
     int nproviders;
     int evaluated[HN_STUDY_MAX_PROVIDERS];          /* candidates each one evaluated in this process */
     hn_provider trainer;      /* "train" from the fidelity options, for the final step (type NULL: none) */
+    hn_provider *giver;       /* with final: weights: inherited, the provider whose weights it fine-tunes
+                                 (one of providers), else NULL */
     hn_strategy *strategy;    /* driven only by the event log (study_sync) */
     int64_t cursor;           /* the last event applied to the strategy */
     int data_classes;
