@@ -139,6 +139,15 @@ static void gradient_checks(void) {
     one("conv depthwise 7x7 s2 p3 even", (hn_shape){3, 8, 6}, conv(3, 7, 2, 3, 3, false), 2, true, X_NORMAL);
     one("conv depthwise 3x3 p0 valid", (hn_shape){2, 5, 6}, conv(2, 3, 1, 0, 2, false), 2, true, X_NORMAL);
     one("conv depthwise multiplier 2", (hn_shape){3, 5, 5}, conv(6, 3, 1, 1, 3, false), 2, true, X_NORMAL);
+    /* depthwise.c takes 32 planes (channel-major, images within) a block, cut from each thread's first
+     * plane: 21 channels x 3 images are 30 + 33 planes on two threads, so channel 20's planes straddle
+     * two blocks and the last block is short; 40 images of a channel fill more than one block. */
+    one("conv depthwise planes straddle blocks", (hn_shape){21, 4, 3}, conv(21, 3, 1, 1, 21, true), 3, true, X_NORMAL);
+    one("conv depthwise 5x5 s2, 40 images", (hn_shape){2, 5, 4}, conv(2, 5, 2, 2, 2, false), 40, true,
+        X_NORMAL);
+    hn_set_threads(1);
+    one("conv depthwise straddle, 1 thread", (hn_shape){21, 4, 3}, conv(21, 3, 2, 1, 21, false), 3, true, X_NORMAL);
+    hn_set_threads(2);
     one("conv 1x1", (hn_shape){4, 3, 5}, conv(3, 1, 1, 0, 1, false), 3, true, X_NORMAL);
     one("conv 1x1 stride 2", (hn_shape){4, 5, 5}, conv(3, 1, 2, 0, 1, true), 2, true, X_NORMAL);
     one("batchnorm train", (hn_shape){3, 4, 3}, hn_spec(HN_OP_BATCHNORM, -1), 3, true, X_NORMAL);

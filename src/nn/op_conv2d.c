@@ -6,13 +6,14 @@
  * where col is the im2col unfolding. A 1x1 convolution with stride 1 and no padding needs no unfolding
  * (col_g is the input itself). The unfolding is done a chunk of images at a time so that the scratch
  * buffer stays small (COL_LIMIT floats) whatever the batch; unfold.c does the unfolding itself.
- * Depthwise convolutions (one input and one output channel per group) use direct loops instead,
- * since a GEMM with one row wastes the BLAS. */
+ * Depthwise convolutions (one input and one output channel per group) are depthwise.c's, since a
+ * GEMM with one row wastes the BLAS. */
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <string.h>
 
+#include "depthwise.h"
 #include "op.h"
 #include "unfold.h"
 
@@ -105,147 +106,6 @@ static void add_bias(const geom *q, float *y, const float *b, size_t NP) {
     }
 }
 
-/* Depthwise: one K x K filter per channel, applied plane by plane. A plane is first split into its
- * s x s stride phases of the zero-padded input, phase (a, b) holding xp[s r + a][s c + b] in rows of
- * Wq = ceil(Wp / s) (for stride 1, the padded plane itself). Output pixel (oh, ow) then reads tap
- * (ki, kj) at phase (ki % s, kj % s), row oh + ki / s, column ow + kj / s: so with the output laid out
- * in rows of Wq as well, each tap is ONE long saxpy over the whole plane, y[i] += w * phase[i + off],
- * which the compiler vectorises; the columns ow >= OW of each row are garbage, dropped when the plane
- * is copied out. Backward runs the same with the roles swapped: dw[tap] is a dot product of dy (its
- * garbage columns zero) with the phase, and dx gathers into phase-shaped planes that are scattered
- * back into the unpadded input.
- *
- * Scratch per thread (dw_floats): the phases, the phases of dx, one output plane. */
-typedef struct {
-    int s, hq, wq, pn; /* stride, phase rows and row width, floats per phase (with a spare row) */
-} dw_layout;
-
-static dw_layout dw_layout_of(const geom *q) {
-    dw_layout l;
-    l.s = q->s;
-    l.hq = (q->h + 2 * q->p + q->s - 1) / q->s;
-    l.wq = (q->w + 2 * q->p + q->s - 1) / q->s;
-    l.pn = (l.hq + 1) * l.wq; /* the spare row takes the garbage columns' reads past the end */
-    return l;
-}
-
-static size_t dw_floats(const geom *q) {
-    dw_layout l = dw_layout_of(q);
-    return 2 * (size_t)l.s * l.s * l.pn + (size_t)q->oh * l.wq;
-}
-
-/* Between an unpadded plane x (h, w) and its phases ph (s*s planes of pn floats), row by row and
- * phase column by phase column (no division per element): gather (ph = phases of x, zero elsewhere)
- * or scatter (x = the interior of ph, or x += it when acc). */
-static void dw_map(const geom *q, const dw_layout *l, float *x, float *ph, bool gather, bool acc) {
-    if (gather) memset(ph, 0, sizeof(float) * (size_t)l->s * l->s * l->pn);
-    for (int ih = 0; ih < q->h; ih++) {
-        const int r = ih + q->p;
-        float *xr = x + (size_t)ih * q->w;
-        for (int b = 0; b < l->s; b++) {
-            float *pr = ph + (size_t)((r % l->s) * l->s + b) * l->pn + (size_t)(r / l->s) * l->wq;
-            int iw = ((b - q->p) % l->s + l->s) % l->s; /* the first column of x in phase column b */
-            float *restrict d = pr + (iw + q->p) / l->s;
-            const int n = iw < q->w ? (q->w - iw + l->s - 1) / l->s : 0;
-            if (gather && l->s == 1) {
-                memcpy(d, xr, sizeof(float) * (size_t)q->w);
-            } else if (gather) {
-                for (int t = 0; t < n; t++) d[t] = xr[iw + t * l->s];
-            } else if (l->s == 1) { /* the same as below, with a stride the compiler can see */
-                for (int t = 0; t < n; t++) xr[t] = acc ? xr[t] + d[t] : d[t];
-            } else if (acc) {
-                for (int t = 0; t < n; t++) xr[iw + t * l->s] += d[t];
-            } else {
-                for (int t = 0; t < n; t++) xr[iw + t * l->s] = d[t];
-            }
-        }
-    }
-}
-
-/* a . b over n floats, in 16 interleaved partial sums (a vectorisable order; fixed, so reproducible) */
-static float dot16(const float *restrict a, const float *restrict b, int n) {
-    float part[16] = {0};
-    int i = 0;
-    for (; i + 16 <= n; i += 16)
-        for (int j = 0; j < 16; j++) part[j] += a[i + j] * b[i + j];
-    for (; i < n; i++) part[i & 15] += a[i] * b[i];
-    float sum = 0;
-    for (int j = 0; j < 16; j++) sum += part[j];
-    return sum;
-}
-
-/* where tap (ki, kj) reads: the phase's offset plus the shift inside it */
-static size_t dw_tap(const dw_layout *l, int ki, int kj) {
-    return (size_t)((ki % l->s) * l->s + kj % l->s) * l->pn + (size_t)(ki / l->s) * l->wq + (size_t)(kj / l->s);
-}
-
-static int dw_threads(const hn_op_ctx *c, const geom *q) {
-    size_t slots = c->scratch_len / dw_floats(q);
-    int t = omp_get_max_threads();
-    return (size_t)t < slots ? t : (int)(slots ? slots : 1);
-}
-
-static void dw_forward(const hn_op_ctx *c, const geom *q) {
-    const int N = c->n, HW = q->h * q->w, P = q->oh * q->ow, kk = q->k * q->k;
-    const dw_layout l = dw_layout_of(q);
-    const int len = q->oh * l.wq;
-#pragma omp parallel num_threads(dw_threads(c, q))
-    {
-        float *ph = c->scratch + dw_floats(q) * (size_t)omp_get_thread_num();
-        float *yp = ph + 2 * (size_t)l.s * l.s * l.pn;
-#pragma omp for collapse(2) schedule(static)
-        for (int ch = 0; ch < q->cout; ch++)
-            for (int n = 0; n < N; n++) {
-                const float *wc = c->w + (size_t)ch * kk;
-                dw_map(q, &l, (float *)c->in[0] + ((size_t)ch * N + n) * HW, ph, true, false);
-                memset(yp, 0, sizeof(float) * (size_t)len);
-                for (int ki = 0; ki < q->k; ki++)
-                    for (int kj = 0; kj < q->k; kj++) {
-                        const float wv = wc[ki * q->k + kj], *restrict src = ph + dw_tap(&l, ki, kj);
-                        float *restrict dst = yp;
-                        for (int i = 0; i < len; i++) dst[i] += wv * src[i];
-                    }
-                float *y = c->out + ((size_t)ch * N + n) * P;
-                for (int oh = 0; oh < q->oh; oh++) memcpy(y + (size_t)oh * q->ow, yp + (size_t)oh * l.wq, sizeof(float) * q->ow);
-            }
-    }
-}
-
-static void dw_backward(const hn_op_ctx *c, const geom *q, float *dx, bool acc) {
-    const int N = c->n, HW = q->h * q->w, P = q->oh * q->ow, kk = q->k * q->k;
-    const dw_layout l = dw_layout_of(q);
-    const int len = q->oh * l.wq;
-    const size_t phn = (size_t)l.s * l.s * l.pn;
-#pragma omp parallel num_threads(dw_threads(c, q))
-    {
-        float *ph = c->scratch + dw_floats(q) * (size_t)omp_get_thread_num(), *dph = ph + phn, *gp = dph + phn;
-#pragma omp for schedule(static)
-        for (int ch = 0; ch < q->cout; ch++) {
-            float *dwc = c->dw + (size_t)ch * kk;
-            const float *wc = c->w + (size_t)ch * kk;
-            memset(dwc, 0, sizeof(float) * kk);
-            for (int n = 0; n < N; n++) {
-                const float *dy = c->dout + ((size_t)ch * N + n) * P;
-                dw_map(q, &l, (float *)c->in[0] + ((size_t)ch * N + n) * HW, ph, true, false);
-                memset(gp, 0, sizeof(float) * (size_t)len); /* dy in rows of wq, garbage columns 0 */
-                for (int oh = 0; oh < q->oh; oh++) memcpy(gp + (size_t)oh * l.wq, dy + (size_t)oh * q->ow, sizeof(float) * q->ow);
-                if (dx) memset(dph, 0, sizeof(float) * phn);
-                for (int ki = 0; ki < q->k; ki++)
-                    for (int kj = 0; kj < q->k; kj++) {
-                        const size_t off = dw_tap(&l, ki, kj);
-                        const float *restrict g = gp;
-                        dwc[ki * q->k + kj] += dot16(g, ph + off, len);
-                        if (!dx) continue;
-                        const float wv = wc[ki * q->k + kj];
-                        float *restrict d = dph + off;
-                        for (int i = 0; i < len; i++) d[i] += wv * g[i];
-                    }
-                if (dx) dw_map(q, &l, dx + ((size_t)ch * N + n) * HW, dph, false, acc);
-            }
-        }
-    }
-}
-
 /* Threads split the batch: each takes a slice of images through the whole convolution (unfolding
  * and single-threaded GEMMs on its own scratch), which keeps each core's working set in its own
  * caches and needs no synchronisation but one: the weight gradient, which each thread computes for
@@ -265,7 +125,7 @@ static size_t slot_floats(const geom *q, int batch) {
 
 static size_t scratch_floats(const hn_graph *g, const hn_node *n, int batch) {
     geom q = geom_of(g, n);
-    if (is_depthwise(&q)) return dw_floats(&q) * (size_t)hn_get_threads();
+    if (is_depthwise(&q)) return hn_dw_scratch_floats(&q) * (size_t)hn_get_threads();
     return shared_floats(&q) + slot_floats(&q, batch) * (size_t)hn_get_threads();
 }
 
@@ -309,40 +169,35 @@ static void forward(const hn_op_ctx *c) {
     const int N = c->n, P = q.oh * q.ow;
     const size_t NP = (size_t)N * P, NHW = (size_t)N * q.h * q.w;
     if (is_depthwise(&q)) {
-        dw_forward(c, &q);
-    } else {
+        hn_dw_forward(c, &q); /* with its epilogue */
+        return;
+    }
 #pragma omp parallel num_threads(pass_threads(c, &q))
-        {
-            slot s = slot_of(c, &q);
-            for (int g = 0; g < q.groups && s.i1 > s.i0; g++) {
-                const float *wg = c->w + (size_t)g * q.cout_g * q.kdim;
-                float *yg = c->out + (size_t)g * q.cout_g * NP;
-                if (is_direct_gemm(&q)) { /* 1x1: col_g is the input; P = H*W */
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q.cout_g, (s.i1 - s.i0) * P, q.kdim, 1.0f,
-                                wg, q.kdim, c->in[0] + (size_t)g * q.cin_g * NHW + (size_t)s.i0 * P, (int)NHW, 0.0f,
-                                yg + (size_t)s.i0 * P, (int)NP);
-                    if (c->post_scale)
-                        epilogue(c, &q, c->out, NP, g * q.cout_g, q.cout_g, (size_t)s.i0 * P, (size_t)(s.i1 - s.i0) * P);
-                    continue;
-                }
-                for (int n0 = s.i0; n0 < s.i1; n0 += s.nbmax) {
-                    int nb = s.i1 - n0 < s.nbmax ? s.i1 - n0 : s.nbmax;
-                    hn_phases ph = phases_of(c, &q, g, n0, nb, s.phase, false);
-                    hn_im2col(&q, c->in[0], N, g, n0, nb, s.col, &ph);
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q.cout_g, nb * P, q.kdim, 1.0f, wg, q.kdim,
-                                s.col, nb * P, 0.0f, yg + (size_t)n0 * P, (int)NP);
-                    if (c->post_scale)
-                        epilogue(c, &q, c->out, NP, g * q.cout_g, q.cout_g, (size_t)n0 * P, (size_t)nb * P);
-                }
+    {
+        slot s = slot_of(c, &q);
+        for (int g = 0; g < q.groups && s.i1 > s.i0; g++) {
+            const float *wg = c->w + (size_t)g * q.cout_g * q.kdim;
+            float *yg = c->out + (size_t)g * q.cout_g * NP;
+            if (is_direct_gemm(&q)) { /* 1x1: col_g is the input; P = H*W */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q.cout_g, (s.i1 - s.i0) * P, q.kdim, 1.0f,
+                            wg, q.kdim, c->in[0] + (size_t)g * q.cin_g * NHW + (size_t)s.i0 * P, (int)NHW, 0.0f,
+                            yg + (size_t)s.i0 * P, (int)NP);
+                if (c->post_scale)
+                    epilogue(c, &q, c->out, NP, g * q.cout_g, q.cout_g, (size_t)s.i0 * P, (size_t)(s.i1 - s.i0) * P);
+                continue;
+            }
+            for (int n0 = s.i0; n0 < s.i1; n0 += s.nbmax) {
+                int nb = s.i1 - n0 < s.nbmax ? s.i1 - n0 : s.nbmax;
+                hn_phases ph = phases_of(c, &q, g, n0, nb, s.phase, false);
+                hn_im2col(&q, c->in[0], N, g, n0, nb, s.col, &ph);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q.cout_g, nb * P, q.kdim, 1.0f, wg, q.kdim,
+                            s.col, nb * P, 0.0f, yg + (size_t)n0 * P, (int)NP);
+                if (c->post_scale)
+                    epilogue(c, &q, c->out, NP, g * q.cout_g, q.cout_g, (size_t)n0 * P, (size_t)nb * P);
             }
         }
     }
-    if (is_depthwise(&q) && c->post_scale) {
-#pragma omp parallel for schedule(static)
-        for (int co = 0; co < q.cout; co++) epilogue(c, &q, c->out, NP, co, 1, 0, NP);
-    } else if (c->node->bias && !c->post_scale) {
-        add_bias(&q, c->out, c->w + (size_t)q.cout * q.kdim, NP);
-    }
+    if (c->node->bias && !c->post_scale) add_bias(&q, c->out, c->w + (size_t)q.cout * q.kdim, NP);
 }
 
 static void backward(const hn_op_ctx *c) {
@@ -362,7 +217,7 @@ static void backward(const hn_op_ctx *c) {
         }
     }
     if (is_depthwise(&q)) {
-        dw_backward(c, &q, dx, acc);
+        hn_dw_backward(c, &q, dx, acc);
         return;
     }
     /* For stride 1 with "same" padding the input gradient is itself a "same" convolution of dY with
