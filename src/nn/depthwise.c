@@ -67,29 +67,68 @@ static void thread_planes(const geom *q, int n, size_t *p0, size_t *p1) {
     *p1 = (size_t)((int64_t)q->cout * (t + 1) / nt) * n;
 }
 
-/* xs (npix, LANES) <- nl planes of npix floats from src, lanes nl.. zero. Eight pixels at a time,
- * so that the strided stores stay within a few cache lines. */
-static void to_lanes(float *restrict xs, const float *restrict src, int npix, int nl) {
-    if (nl < LANES) memset(xs, 0, sizeof(float) * (size_t)npix * LANES);
-    for (int p0 = 0; p0 < npix; p0 += 8) {
-        const int pe = imin(8, npix - p0);
-        for (int l = 0; l < nl; l++) {
-            const float *s = src + (size_t)l * npix + p0;
-            float *d = xs + (size_t)p0 * LANES + l;
-            for (int i = 0; i < pe; i++) d[(size_t)i * LANES] = s[i];
+/* The 8 x 8 transpose of rows r[0..7] (8 floats each) into o[0..7]: o[j][i] = r[i][j]. Three rounds
+ * of two-input shuffles (pairs of floats, then pairs of pairs, then halves), as the AVX unpack /
+ * shuffle / permute sequence would do it, written portably. */
+static inline void transpose8(const v8 r[8], v8 o[8]) {
+    v8 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+        t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+    }
+    for (int i = 0; i < 8; i += 4)
+        for (int h = 0; h < 2; h++) {
+            u[i + h] = __builtin_shufflevector(t[i + h], t[i + h + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+            u[i + h + 2] = __builtin_shufflevector(t[i + h], t[i + h + 2], 2, 3, 10, 11, 6, 7, 14, 15);
         }
+    /* u[0..3] hold columns (0,4), (2,6), (1,5), (3,7) of rows 0-3; u[4..7] the same of rows 4-7 */
+    static const int col[4] = {0, 2, 1, 3};
+    for (int i = 0; i < 4; i++) {
+        o[col[i]] = __builtin_shufflevector(u[i], u[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        o[col[i] + 4] = __builtin_shufflevector(u[i], u[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
     }
 }
 
-/* nl planes of npix floats at dst = (acc ? dst + : ) the lanes of ys (npix, LANES). */
+/* xs (npix, LANES) <- nl planes of npix floats from src, lanes nl.. zero: 8 planes x 8 pixels a
+ * transpose, the ragged edges (pixels past a multiple of 8, lanes past a multiple of 8) one float
+ * at a time. */
+static void to_lanes(float *restrict xs, const float *restrict src, int npix, int nl) {
+    if (nl < LANES) memset(xs, 0, sizeof(float) * (size_t)npix * LANES);
+    const int nl8 = nl & ~7, np8 = npix & ~7;
+    for (int l = 0; l < nl8; l += 8)
+        for (int p = 0; p < np8; p += 8) {
+            v8 r[8], o[8];
+            for (int i = 0; i < 8; i++) r[i] = *(const v8 *)(src + (size_t)(l + i) * npix + p);
+            transpose8(r, o);
+            for (int j = 0; j < 8; j++) *(v8 *)(xs + (size_t)(p + j) * LANES + l) = o[j];
+        }
+    for (int l = 0; l < nl; l++)
+        for (int p = l < nl8 ? np8 : 0; p < npix; p++) xs[(size_t)p * LANES + l] = src[(size_t)l * npix + p];
+}
+
+/* nl planes of npix floats at dst = (acc ? dst + : ) the lanes of ys (npix, LANES); the transpose
+ * of to_lanes. */
 static void from_lanes(float *restrict dst, const float *restrict ys, int npix, int nl, bool acc) {
+    const int nl8 = nl & ~7, np8 = npix & ~7;
+    for (int l = 0; l < nl8; l += 8)
+        for (int p = 0; p < np8; p += 8) {
+            v8 r[8], o[8];
+            for (int i = 0; i < 8; i++) r[i] = *(const v8 *)(ys + (size_t)(p + i) * LANES + l);
+            transpose8(r, o);
+            for (int j = 0; j < 8; j++) {
+                v8 *d = (v8 *)(dst + (size_t)(l + j) * npix + p);
+                if (acc)
+                    *d += o[j];
+                else
+                    *d = o[j];
+            }
+        }
     for (int l = 0; l < nl; l++) {
         float *d = dst + (size_t)l * npix;
-        const float *s = ys + l;
-        if (acc)
-            for (int i = 0; i < npix; i++) d[i] += s[(size_t)i * LANES];
-        else
-            for (int i = 0; i < npix; i++) d[i] = s[(size_t)i * LANES];
+        for (int p = l < nl8 ? np8 : 0; p < npix; p++) {
+            const float y = ys[(size_t)p * LANES + l];
+            d[p] = acc ? d[p] + y : y;
+        }
     }
 }
 
