@@ -106,6 +106,27 @@ static void add_bias(const geom *q, float *y, const float *b, size_t NP) {
     }
 }
 
+/* A 1x1 convolution's GEMM over ncols columns, a block of columns at a time: C (m, ncols) (ldc) =
+ * beta C + A (m, k) x B (k, ncols) (ldb), A transposed when ta. One GEMM over all of a thread's
+ * columns would first scale (zero) the whole of C, a pass over memory of its own; a block whose B
+ * and C fit in a core's L2 is scaled, multiplied and (the callback) post-processed in cache. */
+enum { DIRECT_BLOCK = 1 << 17 }; /* floats of B and C a block (512 KiB) */
+
+typedef void block_done(const hn_op_ctx *c, const geom *q, int g, size_t col0, size_t len);
+
+static void direct_gemm(bool ta, int m, int k, size_t ncols, const float *a, int lda, const float *b, int ldb,
+                        float beta, float *cm, int ldc, const hn_op_ctx *c, const geom *q, int g, size_t col0,
+                        block_done *done) {
+    size_t step = DIRECT_BLOCK / (size_t)(m + k);
+    step = step < 64 ? 64 : step & ~(size_t)15;
+    for (size_t j = 0; j < ncols; j += step) {
+        const size_t len = ncols - j < step ? ncols - j : step;
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, CblasNoTrans, m, (int)len, k, 1.0f, a, lda, b + j,
+                    ldb, beta, cm + j, ldc);
+        if (done) done(c, q, g, col0 + j, len);
+    }
+}
+
 /* Threads split the batch: each takes a slice of images through the whole convolution (unfolding
  * and single-threaded GEMMs on its own scratch), which keeps each core's working set in its own
  * caches and needs no synchronisation but one: the weight gradient, which each thread computes for
@@ -153,12 +174,14 @@ static slot slot_of(const hn_op_ctx *c, const geom *q) {
     return s;
 }
 
-/* Inference epilogue on output channels [co0, co0+cnt), columns [col0, col0+len) of y (C_out, NP),
- * while they are still in this core's cache: bias, the folded batch norm, the activation. */
-static void epilogue(const hn_op_ctx *c, const geom *q, float *y, size_t NP, int co0, int cnt, size_t col0, size_t len) {
+/* Inference epilogue on group g's output channels, columns [col0, col0+len) of the output
+ * (C_out, N*OH*OW), while they are still in this core's cache: bias, the folded batch norm, the
+ * activation. */
+static void epilogue(const hn_op_ctx *c, const geom *q, int g, size_t col0, size_t len) {
     const float *bias = c->node->bias ? c->w + (size_t)q->cout * q->kdim : NULL;
-    for (int co = co0; co < co0 + cnt; co++) {
-        float *row = y + (size_t)co * NP + col0;
+    const size_t NP = (size_t)c->n * q->oh * q->ow;
+    for (int co = g * q->cout_g; co < (g + 1) * q->cout_g; co++) {
+        float *row = c->out + (size_t)co * NP + col0;
         const float a = c->post_scale[co];
         hn_affine_act(row, row, len, a, c->post_shift[co] + (bias ? bias[co] * a : 0.0f), c->act_hi);
     }
@@ -179,11 +202,10 @@ static void forward(const hn_op_ctx *c) {
             const float *wg = c->w + (size_t)g * q.cout_g * q.kdim;
             float *yg = c->out + (size_t)g * q.cout_g * NP;
             if (is_direct_gemm(&q)) { /* 1x1: col_g is the input; P = H*W */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q.cout_g, (s.i1 - s.i0) * P, q.kdim, 1.0f,
-                            wg, q.kdim, c->in[0] + (size_t)g * q.cin_g * NHW + (size_t)s.i0 * P, (int)NHW, 0.0f,
-                            yg + (size_t)s.i0 * P, (int)NP);
-                if (c->post_scale)
-                    epilogue(c, &q, c->out, NP, g * q.cout_g, q.cout_g, (size_t)s.i0 * P, (size_t)(s.i1 - s.i0) * P);
+                direct_gemm(false, q.cout_g, q.kdim, (size_t)(s.i1 - s.i0) * P, wg, q.kdim,
+                            c->in[0] + (size_t)g * q.cin_g * NHW + (size_t)s.i0 * P, (int)NHW, 0.0f,
+                            yg + (size_t)s.i0 * P, (int)NP, c, &q, g, (size_t)s.i0 * P,
+                            c->post_scale ? epilogue : NULL);
                 continue;
             }
             for (int n0 = s.i0; n0 < s.i1; n0 += s.nbmax) {
@@ -193,7 +215,7 @@ static void forward(const hn_op_ctx *c) {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q.cout_g, nb * P, q.kdim, 1.0f, wg, q.kdim,
                             s.col, nb * P, 0.0f, yg + (size_t)n0 * P, (int)NP);
                 if (c->post_scale)
-                    epilogue(c, &q, c->out, NP, g * q.cout_g, q.cout_g, (size_t)n0 * P, (size_t)nb * P);
+                    epilogue(c, &q, g, (size_t)n0 * P, (size_t)nb * P);
             }
         }
     }
@@ -250,9 +272,9 @@ static void backward(const hn_op_ctx *c) {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, q.cout_g, q.kdim, n * P, 1.0f,
                             dyg + (size_t)s.i0 * P, (int)NP, xg, (int)NHW, 0.0f, pdwg, q.kdim);
                 if (dx)
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q.cin_g, n * P, q.cout_g, 1.0f, wg, q.kdim,
-                                dyg + (size_t)s.i0 * P, (int)NP, acc ? 1.0f : 0.0f,
-                                dx + (size_t)g * q.cin_g * NHW + (size_t)s.i0 * HW, (int)NHW);
+                    direct_gemm(true, q.cin_g, q.cout_g, (size_t)n * P, wg, q.kdim, dyg + (size_t)s.i0 * P, (int)NP,
+                                acc ? 1.0f : 0.0f, dx + (size_t)g * q.cin_g * NHW + (size_t)s.i0 * HW, (int)NHW, c, &q, g,
+                                0, NULL);
                 continue;
             }
             for (int n0 = s.i0; n0 < s.i1; n0 += s.nbmax) {
