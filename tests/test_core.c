@@ -1,5 +1,8 @@
-/* Core: status messages, arena, RNG, tensor files (round trip and every corruption). */
+/* Core: the OpenBLAS kernels chosen, status messages, arena, RNG, tensor files (round trip and every corruption). */
 #include <unistd.h>
+
+#include <stdbool.h>
+#include <strings.h>
 
 #include "check.h"
 #include "hwnas/tensor.h"
@@ -110,7 +113,27 @@ static void tensor_files(void) {
     hn_tensor_free(u);
 }
 
+/* The library loads OpenBLAS with the kernels the CPU's features allow (src/core/blas.c), whatever
+ * OpenBLAS's own model detection makes of this CPU: never the generic SSE kernels on an AVX2 machine,
+ * and the environment is as it was. */
+static void blas_kernels(void) {
+    const bool had = getenv("OPENBLAS_CORETYPE") != NULL;
+    const char *core = hn_blas_core();
+    CHECK(core != NULL);
+    if (!core) return;
+    __builtin_cpu_init();
+    if (!had && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        const char *expect = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                                     __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")
+                                 ? "skylakex"
+                                 : __builtin_cpu_is("amd") ? "zen" : "haswell";
+        CHECK_MSG(!strcasecmp(core, expect), "OpenBLAS kernels '%s', expected '%s'", core, expect);
+    }
+    CHECK(had == (getenv("OPENBLAS_CORETYPE") != NULL));
+}
+
 int main(void) {
+    blas_kernels();
     status_messages();
     arena();
     rng();

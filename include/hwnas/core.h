@@ -99,15 +99,10 @@ void hn_rng_shuffle(hn_rng *r, int32_t *perm, int64_t n);
 void hn_set_threads(int n);
 int hn_get_threads(void);
 
-/* The OpenBLAS kernel set in use ("SkylakeX", "Haswell", "Prescott", ...). */
+/* The OpenBLAS kernel set in use ("SkylakeX", "Zen", "Haswell", ...). The library loads OpenBLAS
+ * itself on first use, with the kernel set chosen from the CPU's features unless OPENBLAS_CORETYPE is
+ * set (see src/core/blas.c): no program needs to set it for speed. */
 const char *hn_blas_core(void);
-
-/* OpenBLAS picks its kernels when it is loaded, from the CPU model. On CPUs it does not recognise
- * (new models, some virtual machines) it falls back to generic SSE3 kernels ("Prescott"), several
- * times slower. This returns the OPENBLAS_CORETYPE value that would select the kernels the CPU can
- * run ("SkylakeX" with AVX-512, "Haswell" with AVX2), or NULL when the current choice is fine or the
- * user set OPENBLAS_CORETYPE. Programs act on it before loading OpenBLAS or by re-executing. */
-const char *hn_blas_better_core(void);
 
 /* Wall-clock seconds from a monotonic clock. */
 double hn_now(void);

@@ -102,7 +102,7 @@ typedef struct {
     int final_line;          /* the line of final's 'weights' */
     float final_lr;          /* 0: the fidelity's lr */
     uint64_t seed;
-    int threads;             /* 0: all cores */
+    int threads;             /* per worker; 0: this machine's cores, split among the study's running workers */
     char supernet[1024];     /* set by hn_study_config_use_supernet ("": the file's own accuracy) */
 } hn_study_config;
 
@@ -128,6 +128,8 @@ hn_status hn_study_create(const char *dir, const hn_study_config *cfg, const cha
 hn_status hn_study_open(const char *dir, const char *const *device_dirs, hn_study **out);
 hn_status hn_study_close(hn_study *s);
 const hn_study_config *hn_study_get_config(const hn_study *s);
+/* Threads per trial for this worker from now on (the CLI's --threads): n > 0 fixed, 0 the split. */
+void hn_study_set_threads(hn_study *s, int n);
 /* The study's providers in the order they run (by tier), and how many candidates each evaluated in
  * this process (not counting answers from the cache). i in [0, hn_study_providers(s)). */
 int hn_study_providers(const hn_study *s);

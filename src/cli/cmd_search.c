@@ -199,7 +199,8 @@ int cmd_search(int argc, char **argv) {
     }
     if (st) return cli_fail(st);
     const hn_study_config *cfg = hn_study_get_config(s);
-    hn_set_threads(threads > 0 ? (int)threads : cfg->threads);
+    if (threads > 0) hn_study_set_threads(s, (int)threads);
+    hn_set_threads(cfg->threads); /* the preparation (a supernet's training) has the machine; trials share it */
     if (resume) fprintf(stderr, "resuming study %s in %s\n", cfg->name, resume);
     signal(SIGINT, on_sigint);
     st = hn_study_work(s, on_event, &v, &stop_flag);

@@ -33,20 +33,7 @@ static const char *usage =
     "  hwnas train --net examples/nets/fmnist-cnn.yaml --epochs 1\n"
     "  hwnas hw cost --device cortex-m7 --space mbconv+quant --arch \"$(hwnas space sample mbconv)#int8/int8\"\n";
 
-/* If OpenBLAS fell back to generic kernels on a CPU it did not recognise, run again with the right
- * kernel set (OpenBLAS reads OPENBLAS_CORETYPE only when it is loaded). */
-static void choose_blas_kernels(char **argv) {
-    const char *core = hn_blas_better_core();
-    if (!core || getenv("HWNAS_BLAS_REEXEC")) return;
-    setenv("OPENBLAS_CORETYPE", core, 1);
-    setenv("HWNAS_BLAS_REEXEC", "1", 1);
-    execv("/proc/self/exe", argv);
-    hn_log(HN_LOG_WARN, "OpenBLAS uses its generic '%s' kernels; set OPENBLAS_CORETYPE=%s for speed", hn_blas_core(),
-           core); /* only reached if execv failed */
-}
-
 int main(int argc, char **argv) {
-    choose_blas_kernels(argv);
     if (argc < 2) {
         fputs(usage, stderr);
         return 2;

@@ -8,11 +8,11 @@
  * buffer stays small (COL_LIMIT floats) whatever the batch; unfold.c does the unfolding itself.
  * Depthwise convolutions (one input and one output channel per group) are depthwise.c's, since a
  * GEMM with one row wastes the BLAS. */
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <string.h>
 
+#include "../core/blas.h"
 #include "depthwise.h"
 #include "op.h"
 #include "unfold.h"
@@ -121,8 +121,7 @@ static void direct_gemm(bool ta, int m, int k, size_t ncols, const float *a, int
     step = step < 64 ? 64 : step & ~(size_t)15;
     for (size_t j = 0; j < ncols; j += step) {
         const size_t len = ncols - j < step ? ncols - j : step;
-        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, CblasNoTrans, m, (int)len, k, 1.0f, a, lda, b + j,
-                    ldb, beta, cm + j, ldc);
+        hn_sgemm(ta, false, m, (int)len, k, 1.0f, a, lda, b + j, ldb, beta, cm + j, ldc);
         if (done) done(c, q, g, col0 + j, len);
     }
 }
@@ -212,7 +211,7 @@ static void forward(const hn_op_ctx *c) {
                 int nb = s.i1 - n0 < s.nbmax ? s.i1 - n0 : s.nbmax;
                 hn_phases ph = phases_of(c, &q, g, n0, nb, s.phase, false);
                 hn_im2col(&q, c->in[0], N, g, n0, nb, s.col, &ph);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q.cout_g, nb * P, q.kdim, 1.0f, wg, q.kdim,
+                hn_sgemm(false, false, q.cout_g, nb * P, q.kdim, 1.0f, wg, q.kdim,
                             s.col, nb * P, 0.0f, yg + (size_t)n0 * P, (int)NP);
                 if (c->post_scale)
                     epilogue(c, &q, g, (size_t)n0 * P, (size_t)nb * P);
@@ -269,7 +268,7 @@ static void backward(const hn_op_ctx *c) {
             float *pdwg = s.pdw + (size_t)g * q.cout_g * q.kdim;
             if (is_direct_gemm(&q)) {
                 const float *xg = c->in[0] + (size_t)g * q.cin_g * NHW + (size_t)s.i0 * HW;
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, q.cout_g, q.kdim, n * P, 1.0f,
+                hn_sgemm(false, true, q.cout_g, q.kdim, n * P, 1.0f,
                             dyg + (size_t)s.i0 * P, (int)NP, xg, (int)NHW, 0.0f, pdwg, q.kdim);
                 if (dx)
                     direct_gemm(true, q.cin_g, q.cout_g, (size_t)n * P, wg, q.kdim, dyg + (size_t)s.i0 * P, (int)NP,
@@ -281,16 +280,16 @@ static void backward(const hn_op_ctx *c) {
                 int nb = s.i1 - n0 < s.nbmax ? s.i1 - n0 : s.nbmax;
                 hn_phases ph = phases_of(c, &q, g, n0, nb, s.phase, true); /* split by forward */
                 hn_im2col(&q, c->in[0], N, g, n0, nb, s.col, &ph);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, q.cout_g, q.kdim, nb * P, 1.0f,
+                hn_sgemm(false, true, q.cout_g, q.kdim, nb * P, 1.0f,
                             dyg + (size_t)n0 * P, (int)NP, s.col, nb * P, n0 > s.i0 ? 1.0f : 0.0f, pdwg, q.kdim);
                 if (!dx) continue;
                 if (transposed) {
                     hn_im2col(&t, c->dout, N, g, n0, nb, s.col, NULL); /* a "same" unfolding: no phases */
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q.cin_g, nb * P, t.kdim, 1.0f,
+                    hn_sgemm(false, false, q.cin_g, nb * P, t.kdim, 1.0f,
                                 wt + (size_t)g * q.cin_g * t.kdim, t.kdim, s.col, nb * P, acc ? 1.0f : 0.0f,
                                 dx + (size_t)g * q.cin_g * NHW + (size_t)n0 * HW, (int)NHW);
                 } else {
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q.kdim, nb * P, q.cout_g, 1.0f, wg, q.kdim,
+                    hn_sgemm(true, false, q.kdim, nb * P, q.cout_g, 1.0f, wg, q.kdim,
                                 dyg + (size_t)n0 * P, (int)NP, 0.0f, s.col, nb * P);
                     hn_col2im(&q, s.col, N, g, n0, nb, dx, acc, s.phase);
                 }

@@ -1,9 +1,9 @@
 /* linear (fully connected): y = W x + b on a flat input (F, 1, 1). Weight (out, in), bias (out).
  * Channel-major activations make the batch the GEMM's column dimension:
  *     Y (out, N) = W (out, in) x X (in, N). */
-#include <cblas.h>
 #include <math.h>
 
+#include "../core/blas.h"
 #include "op.h"
 
 static hn_status infer(const hn_graph *g, hn_node *n) {
@@ -36,7 +36,7 @@ static int64_t macs(const hn_graph *g, const hn_node *n) { return (int64_t)n->ou
 
 static void forward(const hn_op_ctx *c) {
     const int in = hn_in_shape(c->g, c->node, 0).c, out = c->node->out, N = c->n;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, N, in, 1.0f, c->w, in, c->in[0], N, 0.0f, c->out, N);
+    hn_sgemm(false, false, out, N, in, 1.0f, c->w, in, c->in[0], N, 0.0f, c->out, N);
     if (c->node->bias)
         for (int o = 0; o < out; o++)
             for (int b = 0; b < N; b++) c->out[o * N + b] += c->w[(size_t)out * in + o];
@@ -44,7 +44,7 @@ static void forward(const hn_op_ctx *c) {
 
 static void backward(const hn_op_ctx *c) {
     const int in = hn_in_shape(c->g, c->node, 0).c, out = c->node->out, N = c->n;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, out, in, N, 1.0f, c->dout, N, c->in[0], N, 0.0f, c->dw, in);
+    hn_sgemm(false, true, out, in, N, 1.0f, c->dout, N, c->in[0], N, 0.0f, c->dw, in);
     if (c->node->bias)
         for (int o = 0; o < out; o++) {
             float s = 0;
@@ -52,7 +52,7 @@ static void backward(const hn_op_ctx *c) {
             c->dw[(size_t)out * in + o] = s;
         }
     if (c->din[0])
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in, N, out, 1.0f, c->w, in, c->dout, N,
+        hn_sgemm(true, false, in, N, out, 1.0f, c->w, in, c->dout, N,
                     c->din_acc[0] ? 1.0f : 0.0f, c->din[0], N);
 }
 

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <omp.h>
+
 #include "hwnas/data.h"
 #include "hwnas/study.h"
 #include "../estimate/providers.h"
@@ -177,6 +179,24 @@ hn_status hn_study_close(hn_study *s) {
 }
 
 const hn_study_config *hn_study_get_config(const hn_study *s) { return &s->cfg; }
+
+void hn_study_set_threads(hn_study *s, int n) { s->cfg.threads = n > 0 ? n : 0; }
+
+/* The threads for this worker's next trial. Workers on one machine are separate processes with an
+ * OpenMP pool each, and OpenMP's threads spin while they wait: two pools of all the cores on the same
+ * cores slow each other down far below one pool's throughput. Without a fixed count, each worker
+ * takes its share of the cores among the study's workers running trials now (itself included),
+ * re-counted before every trial, so a worker that joins or leaves changes the split at the next
+ * trials of the others. */
+static void share_cores(hn_study *s) {
+    int threads = s->cfg.threads;
+    if (threads <= 0) {
+        int workers = study_running_workers(s);
+        threads = omp_get_num_procs() / (workers > 0 ? workers : 1);
+        if (threads < 1) threads = 1;
+    }
+    if (threads != hn_get_threads()) hn_set_threads(threads);
+}
 const char *hn_study_dir(const hn_study *s) { return s->dir; }
 int hn_study_providers(const hn_study *s) { return s->nproviders; }
 const hn_provider *hn_study_provider_at(const hn_study *s, int i, int *evaluated) {
@@ -369,6 +389,7 @@ hn_status hn_study_work(hn_study *s, void (*on_event)(void *, const hn_study_pro
         bool got;
         if ((st = study_next(s, stop, &t, &got))) return st;
         if (!got) break;
+        share_cores(s);
         hn_study_progress p = {.trial = t.id, .genotype = t.genotype, .fidelity = t.fidelity, .state = "running",
                                .accuracy = NAN, .phase = "search"};
         report(s, on_event, user, &p);
@@ -393,6 +414,7 @@ hn_status hn_study_work(hn_study *s, void (*on_event)(void *, const hn_study_pro
     bool mine, finished;
     if ((st = study_claim_final(s, &mine, &finished))) return st;
     if (finished || !mine) return HN_OK; /* done already, or another worker trains the chosen model */
+    share_cores(s); /* the others have finished their trials: the final training has the machine */
     hn_study_progress p = {.trial = -1, .accuracy = NAN, .phase = "final training"};
     report(s, on_event, user, &p);
     return study_final(s, stop, on_event, user);

@@ -71,6 +71,8 @@ hn_status study_finish(hn_study *s, const study_trial *t, const char *state, con
                        double violation, double seconds, const char *error, const char *weights);
 /* Whether the worker with this id ("PID:TOKEN") is this process or another one still running. */
 bool study_worker_alive(const hn_study *s, const char *worker);
+/* How many live workers (this one included when it runs a trial) are running the study's trials. */
+int study_running_workers(hn_study *s);
 /* Puts a trial this worker was running back in the queue. */
 void study_requeue(hn_study *s, int id);
 /* Fills p's counts (done, running, queued, failed, pruned, budget, best accuracy, front size). */

@@ -110,6 +110,15 @@ bool study_worker_alive(const hn_study *s, const char *worker) {
     return !(close && close[1] == ' ' && (close[2] == 'Z' || close[2] == 'X'));
 }
 
+int study_running_workers(hn_study *s) {
+    sqlite3_stmt *q;
+    if (store_query(&s->db, &q, "SELECT DISTINCT worker FROM trials WHERE state = 'running'")) return 1;
+    int n = 0;
+    while (sqlite3_step(q) == SQLITE_ROW) n += study_worker_alive(s, (const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    return n;
+}
+
 /* running trials whose worker died (killed, crashed) go back to the queue */
 static hn_status requeue_orphans(hn_study *s) {
     sqlite3_stmt *q;
