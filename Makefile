@@ -42,6 +42,7 @@ bench: build
 	$(BUILD)/bench_systolic_vs_scalesim ../shared
 	bench/search_vs_optuna $(BUILD)/hwnas
 	bench/train_vs_torch $(BUILD)/hwnas
+	bench/mbconv_vs_torch $(BUILD)/hwnas
 	bench/int8_vs_torch $(BUILD)/hwnas
 
 clean:
