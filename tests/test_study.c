@@ -508,6 +508,57 @@ static void table_front(void) {
     CHECK(d && hidden == 0);
 }
 
+/* Without a fixed thread count a worker takes its share of the cores among the study's running
+ * workers: here another live process (a child that only sleeps) holds a running trial. */
+static int split_threads_seen = -1;
+static void split_event(void *user, const hn_study_progress *p) {
+    (void)user;
+    if (p->trial >= 0 && p->state && !strcmp(p->state, "running")) split_threads_seen = hn_get_threads();
+}
+
+static void cores_split(void) {
+    char file[512], dir[600], text[2048], path[700], sql[256];
+    snprintf(file, sizeof file, "%s/split.yaml", tmp);
+    tiny_study(file, "random", 3);
+    FILE *f = fopen(file, "r");
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    char *t = strstr(text, "threads: 1");
+    HN_ASSERT(t);
+    t[9] = '0'; /* threads: 0, the split */
+    write_text(file, text);
+    snprintf(dir, sizeof dir, "%s.d", file);
+    hn_study_config cfg;
+    hn_study *s = NULL;
+    CHECK_OK(hn_study_config_load(file, &cfg));
+    CHECK_OK(hn_study_create(dir, &cfg, devices, &s));
+    if (!s) return;
+    pid_t other = fork();
+    if (other == 0) {
+        pause();
+        _exit(0);
+    }
+    snprintf(path, sizeof path, "%s/study.db", dir);
+    sqlite3 *db;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    snprintf(sql, sizeof sql, "INSERT INTO trials(genotype, fidelity, state, worker, started) VALUES('%s', 1, 'running', '%ld:00000000', 0)",
+             "other", (long)other);
+    CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    hn_set_threads(0);
+    const int all = hn_get_threads();
+    CHECK_OK(hn_study_work(s, split_event, NULL, NULL));
+    CHECK_MSG(split_threads_seen == (all / 2 > 0 ? all / 2 : 1), "threads in a trial: %d of %d cores, two workers",
+              split_threads_seen, all);
+    hn_study_set_threads(s, 1); /* a fixed count is kept whatever the workers */
+    CHECK(hn_study_get_config(s)->threads == 1);
+    kill(other, SIGKILL);
+    wait_for(other);
+    hn_study_close(s);
+    hn_set_threads(1);
+}
+
 int main(void) {
     snprintf(tmp, sizeof tmp, "/tmp/hwnas-test-study-XXXXXX");
     if (!mkdtemp(tmp)) return 1;
@@ -520,6 +571,7 @@ int main(void) {
     table_front();
     resume_after_kill();
     three_workers();
+    cores_split();
     study_errors();
     supernet_studies();
     char cmd[600];
