@@ -14,6 +14,8 @@
  * integer arithmetic reproduced in NumPy) on allops, cnn and qops (the other fusions): the same
  * weights and activation ranges must give the same quantized input and the same int8 value at every
  * node, exactly; calibration's min/max ranges equal PyTorch's within 1e-5. */
+#include <strings.h>
+
 #include "check.h"
 #include "hwnas/estimate.h"
 #include "hwnas/exec.h"
@@ -271,6 +273,10 @@ int main(void) {
     char path[1024];
     snprintf(path, sizeof path, "%s/ref/ref.hntf", HWNAS_TEST_DIR);
     hn_set_threads(2);
+    /* a forced kernel set (the ref_blas_* runs) is the one in use, or they would prove nothing */
+    const char *forced = getenv("OPENBLAS_CORETYPE");
+    CHECK_MSG(!forced || !strcasecmp(hn_blas_core(), forced), "OPENBLAS_CORETYPE=%s but OpenBLAS runs '%s'",
+              forced ? forced : "", hn_blas_core());
     hn_status st = hn_tensor_file_read(path, &ref);
     if (!st) {
         snprintf(path, sizeof path, "%s/ref/qref.hntf", HWNAS_TEST_DIR);
