@@ -107,9 +107,11 @@ static void add_bias(const geom *q, float *y, const float *b, size_t NP) {
 }
 
 /* A 1x1 convolution's GEMM over ncols columns, a block of columns at a time: C (m, ncols) (ldc) =
- * beta C + A (m, k) x B (k, ncols) (ldb), A transposed when ta. One GEMM over all of a thread's
- * columns would first scale (zero) the whole of C, a pass over memory of its own; a block whose B
- * and C fit in a core's L2 is scaled, multiplied and (the callback) post-processed in cache. */
+ * beta C + A (m, k) x B (k, ncols) (ldb), A transposed when ta, beta 0 or 1. OpenBLAS first scales C
+ * in a pass of its own; over all of a thread's columns that is a pass over memory, while a block
+ * whose B and C fit in a core's L2 is zeroed, multiplied and (the callback) post-processed in cache.
+ * The zeroing is a memset and the GEMM then accumulates (beta 1): OpenBLAS's scaling loop measured
+ * slower than memset for the shallow expansions (k = 16-24), where writing C is most of the work. */
 enum { DIRECT_BLOCK = 1 << 17 }; /* floats of B and C a block (512 KiB) */
 
 typedef void block_done(const hn_op_ctx *c, const geom *q, int g, size_t col0, size_t len);
@@ -121,7 +123,9 @@ static void direct_gemm(bool ta, int m, int k, size_t ncols, const float *a, int
     step = step < 64 ? 64 : step & ~(size_t)15;
     for (size_t j = 0; j < ncols; j += step) {
         const size_t len = ncols - j < step ? ncols - j : step;
-        hn_sgemm(ta, false, m, (int)len, k, 1.0f, a, lda, b + j, ldb, beta, cm + j, ldc);
+        if (beta == 0.0f)
+            for (int r = 0; r < m; r++) memset(cm + (size_t)r * ldc + j, 0, sizeof(float) * len);
+        hn_sgemm(ta, false, m, (int)len, k, 1.0f, a, lda, b + j, ldb, 1.0f, cm + j, ldc);
         if (done) done(c, q, g, col0 + j, len);
     }
 }
