@@ -61,11 +61,11 @@ static void load(void) {
         blas.corename = (char *(*)(void))dlsym(h, "openblas_get_corename");
     }
     if (!blas.sgemm || !blas.set_threads || !blas.corename) {
-        /* nothing can compute without it; there is no status to return from a GEMM */
+        /* nothing can compute without it, and a GEMM has no status to return: a clear exit */
         fprintf(stderr, "hwnas: cannot load OpenBLAS (libopenblas.so.0 or %s): %s\n"
                         "hwnas: install it with: apt-get install libopenblas0\n",
                 HWNAS_OPENBLAS_PATH, h ? "it lacks cblas_sgemm" : dlerror());
-        abort();
+        exit(EXIT_FAILURE);
     }
 }
 
