@@ -10,11 +10,12 @@ set -euo pipefail
 # python3-onnx (onnx.checker), python3-opencv (runs exported ONNX models), PyTorch with NumPy and PyYAML
 # (check_onnx.py's reference evaluation of QDQ graphs, the example external trainer a study runs, and the
 # reference generators in tests/ref/)
-# bench only: Optuna (the search peer)
+# bench only: Optuna (the search peer); SCALE-Sim's own imports, pandas and tqdm (../shared/peers/scale-sim-v2, run by
+# tests/ref/gen_scalesim.py and bench/systolic_vs_scalesim)
 pkgs=(build-essential cmake pkg-config libopenblas-openmp-dev libyaml-dev libjansson-dev zlib1g-dev libsqlite3-dev
       protobuf-c-compiler libprotobuf-c-dev libonnx-dev dataset-fashion-mnist chromium libxml2-utils python3-onnx
       python3-opencv python3-torch python3-numpy python3-yaml)
-if [ "${HWNAS_SETUP_PEERS:-0}" = 1 ]; then pkgs+=(python3-optuna); fi
+if [ "${HWNAS_SETUP_PEERS:-0}" = 1 ]; then pkgs+=(python3-optuna python3-pandas python3-tqdm); fi
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -53,6 +53,11 @@ int64_t hw_kernel_elems(const hn_node *n);
  * maximum. Fails only with HN_ERR_NOMEM. */
 hn_status hw_schedule(const hn_graph *g, const bool *fused, int64_t *live, int64_t *peak);
 
+/* A SCALE-Sim layer's output size, as SCALE-Sim rounds it: ceil((ifmap - filter + stride) / stride)
+ * in each dimension, one more than an unpadded convolution's floor where the stride does not divide
+ * ifmap - filter (that last window reaches past the input: its missing words are null demands). */
+void hw_systolic_ofmap(const hn_systolic_layer *l, int64_t *oh, int64_t *ow);
+
 /* A layer's DRAM traffic, stalls and total cycles under a limited bandwidth (a->bandwidth >= 1, whole
  * words per cycle), replaying SCALE-Sim v2's double-buffered SRAMs (systolic_memory.c): sets r's
  * dram_* counts, stall_cycles and total_cycles for one copy of the layer. Fails with HN_ERR_NOMEM,

@@ -26,10 +26,24 @@
 
 static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+void hw_systolic_ofmap(const hn_systolic_layer *l, int64_t *oh, int64_t *ow) {
+    *oh = cdiv(l->ifmap_h - l->filter_h + l->stride, l->stride);
+    *ow = cdiv(l->ifmap_w - l->filter_w + l->stride, l->stride);
+}
+
 hn_status hn_systolic_layer_cost(const hn_systolic *a, const hn_systolic_layer *l, hn_systolic_result *r) {
     memset(r, 0, sizeof *r);
+    if (a->rows < 1 || a->cols < 1)
+        return hn_error(HN_ERR_INVALID, "systolic: an array of %d x %d PEs (rows and cols must be at least 1)", a->rows, a->cols);
+    if (l->filter_h < 1 || l->filter_w < 1 || l->stride < 1 || l->channels < 1 || l->filters < 1 ||
+        l->ifmap_h < l->filter_h || l->ifmap_w < l->filter_w)
+        return hn_error(HN_ERR_INVALID,
+                        "systolic: layer %s: ifmap %dx%d, filter %dx%d, stride %d, %d channels, %d filters (every field at "
+                        "least 1, and the filter no larger than the ifmap)",
+                        l->name, l->ifmap_h, l->ifmap_w, l->filter_h, l->filter_w, l->stride, l->channels, l->filters);
     const int64_t R = a->rows, C = a->cols, rep = l->repeats > 0 ? l->repeats : 1;
-    const int64_t oh = (l->ifmap_h - l->filter_h) / l->stride + 1, ow = (l->ifmap_w - l->filter_w) / l->stride + 1;
+    int64_t oh, ow;
+    hw_systolic_ofmap(l, &oh, &ow);
     const int64_t Sr = oh * ow, T = (int64_t)l->filter_h * l->filter_w * l->channels, Sc = l->filters;
     int64_t folds, per_fold, streamed, util_len, mapped;
     switch (a->dataflow) {
@@ -63,19 +77,9 @@ hn_status hn_systolic_layer_cost(const hn_systolic *a, const hn_systolic_layer *
     r->compute_utilization = r->mapping_efficiency * (double)streamed / (double)util_len;
     r->macs = Sr * T * Sc;
 
-    int64_t total = compute;
-    if (a->bandwidth > 0) {
-        hn_status st = hn_systolic_memory(a, l, r);
-        if (st) return st;
-        total = r->total_cycles;
-    } else {
-        /* the estimate: unique words if they fit in the operand's SRAM, else every SRAM read */
-        const double words_per_kb = 1024.0 / (a->word_bytes > 0 ? a->word_bytes : 1);
-        const int64_t ifmap_unique = (int64_t)l->ifmap_h * l->ifmap_w * l->channels, filter_unique = T * Sc;
-        r->dram_ifmap_reads = ifmap_unique <= a->ifmap_sram_kb * words_per_kb ? ifmap_unique : r->sram_ifmap_reads;
-        r->dram_filter_reads = filter_unique <= a->filter_sram_kb * words_per_kb ? filter_unique : r->sram_filter_reads;
-        r->dram_ofmap_writes = Sr * Sc;
-    }
+    hn_status st = hn_systolic_memory(a, l, r);
+    if (st) return st;
+    const int64_t total = r->total_cycles;
     /* repeats run one after another; percentages are per copy */
     r->stall_cycles = (total - compute) * rep;
     r->total_cycles = total * rep;
@@ -145,7 +149,9 @@ hn_status hn_systolic_graph(const hn_systolic *a, const hn_graph *g, hn_systolic
             hn_systolic_layer l = {.filter_h = 1, .filter_w = 1, .stride = 1, .repeats = 1};
             snprintf(l.name, sizeof l.name, "%s", n->name);
             if (n->op == HN_OP_CONV2D) {
-                l.ifmap_h = in.h + 2 * n->pad, l.ifmap_w = in.w + 2 * n->pad;
+                /* the padded input as far as a window reads it: SCALE-Sim rounds the output size up, and
+                 * rows past the last window would give it one more than the network computes */
+                l.ifmap_h = (n->shape.h - 1) * n->stride + n->kernel, l.ifmap_w = (n->shape.w - 1) * n->stride + n->kernel;
                 l.filter_h = l.filter_w = n->kernel, l.stride = n->stride;
                 l.channels = in.c / n->groups, l.filters = n->out / n->groups, l.repeats = n->groups;
             } else {

@@ -34,14 +34,14 @@ typedef struct {
     int64_t R, C;          /* array rows, columns */
     int64_t P, W, F;       /* pixels, window taps (fh * fw * channels), filters */
     int64_t rf, cf, fold;  /* row folds, column folds, demand rows per fold */
-    int64_t oh, ow, fw, ch, stride;
+    int64_t oh, ow, fw, ch, stride, ih, iw;
 } gemm;
 
 static void gemm_init(gemm *g, const hn_systolic *a, const hn_systolic_layer *l) {
     memset(g, 0, sizeof *g);
     g->df = a->dataflow, g->R = a->rows, g->C = a->cols, g->F = l->filters;
-    g->oh = (l->ifmap_h - l->filter_h) / l->stride + 1, g->ow = (l->ifmap_w - l->filter_w) / l->stride + 1;
-    g->fw = l->filter_w, g->ch = l->channels, g->stride = l->stride;
+    hw_systolic_ofmap(l, &g->oh, &g->ow);
+    g->fw = l->filter_w, g->ch = l->channels, g->stride = l->stride, g->ih = l->ifmap_h, g->iw = l->ifmap_w;
     g->P = g->oh * g->ow, g->W = (int64_t)l->filter_h * l->filter_w * l->channels;
     int64_t rows_of = g->df == HN_DATAFLOW_OS ? g->P : g->W, cols_of = g->df == HN_DATAFLOW_IS ? g->P : g->F;
     g->rf = (rows_of + g->R - 1) / g->R, g->cf = (cols_of + g->C - 1) / g->C;
@@ -152,16 +152,35 @@ typedef struct {
     int64_t dram_words;
 } read_buffer;
 
-/* The ifmap's per-word lists of lines (first, lines) and each element's word (word): the pixel's
- * window corner plus the tap's offset, in (row, column, channel) order. Word (y, x, c) is read by
- * every tap (ty, tx, c) whose window corner (y - ty, x - tx) is an output pixel, which makes its list
- * as long as the rows that can read row y times the columns that can read column x: the lists' bounds
- * need no pass over the elements. pixel (P), tap (W), reads (ifmap_h + ifmap_w) are scratch. */
-static void list_occurrences(read_buffer *b, const hn_systolic_layer *l, int64_t *pixel, int64_t *tap, int32_t *reads) {
+/* Each ifmap element's word (word, -1 for a null): the pixel's window corner plus the tap's offset,
+ * in (row, column, channel) order; null past the last valid column of the last block, and where the
+ * window reaches past the input (SCALE-Sim's rounded-up output size). pixel (P), tap (W) are scratch. */
+static void ifmap_words(const gemm *g, const prefetch_layout *pl, int32_t *word, int64_t *pixel, int64_t *tap) {
+    const int64_t iw = g->iw, ch = g->ch, s = g->stride;
+    for (int64_t p = 0; p < g->P; p++) pixel[p] = ((p / g->ow) * s * iw + (p % g->ow) * s) * ch;
+    for (int64_t w = 0; w < g->W; w++) tap[w] = ((w / (g->fw * ch)) * iw + w % (g->fw * ch) / ch) * ch + w % ch;
+    const int64_t *vs = pl->v_is_pixel_or_filter ? pixel : tap, *is = pl->v_is_pixel_or_filter ? tap : pixel;
+    for (int64_t r = 0, e = 0; r < pl->M; r++) {
+        const int64_t v0 = r / pl->rows * pl->N, valid = min64(pl->N, pl->limit - v0), i = r % pl->rows, base = is[i];
+        for (int64_t c = 0; c < pl->N; c++, e++) {
+            word[e] = -1;
+            if (c >= valid) continue;
+            const int64_t p = pl->v_is_pixel_or_filter ? v0 + c : i, w = pl->v_is_pixel_or_filter ? i : v0 + c;
+            if ((p / g->ow) * s + w / (g->fw * ch) < g->ih && (p % g->ow) * s + w % (g->fw * ch) / ch < iw)
+                word[e] = (int32_t)(base + vs[v0 + c]);
+        }
+    }
+}
+
+/* The ifmap's per-word lists of lines (first, lines), from each element's word. Word (y, x, c) is
+ * read by every tap (ty, tx, c) whose window corner (y - ty, x - tx) is an output pixel, which makes
+ * its list as long as the rows that can read row y times the columns that can read column x: the
+ * lists' bounds need no pass over the elements. reads (ifmap_h + ifmap_w) is scratch. */
+static void list_occurrences(read_buffer *b, const hn_systolic_layer *l, int32_t *reads) {
     const gemm *g = b->g;
-    const prefetch_layout *pl = &b->layout;
     const int64_t ih = l->ifmap_h, iw = l->ifmap_w, ch = l->channels, fh = l->filter_h, s = g->stride;
-    int32_t *word = b->word, *reads_x = reads + ih;
+    const int32_t *word = b->word;
+    int32_t *reads_x = reads + ih;
     for (int64_t y = 0; y < ih; y++) /* rows of output pixels reading input row y; columns alike */
         for (int64_t t = reads[y] = 0; t < fh; t++) reads[y] += y >= t && (y - t) % s == 0 && (y - t) / s < g->oh;
     for (int64_t x = 0; x < iw; x++)
@@ -170,16 +189,8 @@ static void list_occurrences(read_buffer *b, const hn_systolic_layer *l, int64_t
     for (int64_t y = 0, a = 0; y < ih; y++)
         for (int64_t x = 0; x < iw; x++)
             for (int64_t c = 0; c < ch; c++, a++) b->first[a + 2] = b->first[a + 1] + reads[y] * reads_x[x];
-    for (int64_t p = 0; p < g->P; p++) pixel[p] = ((p / g->ow) * s * iw + (p % g->ow) * s) * ch;
-    for (int64_t w = 0; w < g->W; w++) tap[w] = ((w / (g->fw * ch)) * iw + w % (g->fw * ch) / ch) * ch + w % ch;
-    const int64_t *vs = pl->v_is_pixel_or_filter ? pixel : tap, *is = pl->v_is_pixel_or_filter ? tap : pixel;
-    for (int64_t r = 0, e = 0; r < pl->M; r++) {
-        const int64_t v0 = r / pl->rows * pl->N, valid = min64(pl->N, pl->limit - v0), base = is[r % pl->rows];
-        for (int64_t c = 0; c < pl->N; c++, e++) {
-            word[e] = c < valid ? (int32_t)(base + vs[v0 + c]) : -1;
-            if (c < valid) b->lines[b->first[word[e] + 1]++] = b->line[e];
-        }
-    }
+    for (int64_t e = 0, n = b->layout.M * b->layout.N; e < n; e++)
+        if (word[e] >= 0) b->lines[b->first[word[e] + 1]++] = b->line[e];
 }
 
 /* The replay's tables, carved from one block (one allocation per layer: so that malloc keeps reusing
@@ -219,8 +230,13 @@ static void read_buffer_init(read_buffer *b, const gemm *g, const hn_systolic_la
     memset(b, 0, sizeof *b);
     b->g = g, b->op = op, b->layout = prefetch_shape(g, op), b->line = op == IFMAP ? t->ifmap_line : t->filter_line;
     const int64_t M = b->layout.M, N = b->layout.N, n = M * N;
-    /* only the last block has nulls: its columns from last_valid on */
+    /* the filter's nulls: the last block's columns from last_valid on; the ifmap's: its null words */
     const int64_t last_block = M - b->layout.rows, last_valid = b->layout.limit - (M / b->layout.rows - 1) * N;
+    if (op == IFMAP) {
+        b->word = t->word, b->first = t->first, b->lines = t->lines;
+        ifmap_words(g, &b->layout, t->word, t->pixel, t->tap);
+    }
+#define VALID(r, c) (op == IFMAP ? b->word[(r) * N + (c)] >= 0 : (r) < last_block || (c) < last_valid)
     /* lines in prefetch order (row-major, or along anti-diagonals d = r + c, each from its bottom-left
      * end); SCALE-Sim counts repeats, and ends with a line that may be empty */
     int32_t line = 0, in_line = 0;
@@ -228,19 +244,17 @@ static void read_buffer_init(read_buffer *b, const gemm *g, const hn_systolic_la
         for (int64_t r = 0, e = 0; r < M; r++)
             for (int64_t c = 0; c < N; c++, e++) {
                 b->line[e] = line;
-                if ((r < last_block || c < last_valid) && ++in_line == per_line) line++, in_line = 0;
+                if (VALID(r, c) && ++in_line == per_line) line++, in_line = 0;
             }
     else
         for (int64_t d = 0; d < M + N - 1; d++)
             for (int64_t r = min64(d, M - 1), lo = max64(0, d - N + 1); r >= lo; r--) {
                 b->line[r * N + d - r] = line;
-                if ((r < last_block || d - r < last_valid) && ++in_line == per_line) line++, in_line = 0;
+                if (VALID(r, d - r) && ++in_line == per_line) line++, in_line = 0;
             }
+#undef VALID
     b->nlines = line + 1;
-    if (op == IFMAP) {
-        b->word = t->word, b->first = t->first, b->lines = t->lines;
-        list_occurrences(b, l, t->pixel, t->tap, t->reads);
-    }
+    if (op == IFMAP) list_occurrences(b, l, t->reads);
     int64_t active_words = (sram_words + 1) / 2, prefetch_words = sram_words - active_words;
     int64_t max_active = (active_words + per_line - 1) / per_line, max_prefetch = (prefetch_words + per_line - 1) / per_line;
     b->active = b->nlines < max_active ? b->nlines : max_active;
@@ -279,6 +293,7 @@ static int64_t read_row(read_buffer *b, int64_t e0, int64_t de, int64_t n, int64
     if (first <= last && last < b->active) return 0;
     int64_t offset = 1;
     for (int64_t k = 0, e = e0; k < n; k++, e += de) {
+        if (b->op == IFMAP && b->word[e] < 0) continue; /* a window past the input: a null demand */
         while (!word_in_window(b, e)) {
             if (b->prefetch == 0) return offset - 1; /* everything is in already: cannot happen */
             b->start = (b->start + b->prefetch) % b->nlines;
@@ -452,46 +467,113 @@ static int64_t quiet_writes(const write_buffer *w, const fold_demands *d, int64_
     return good;
 }
 
+/* ---- CALC's unlimited bandwidth: SCALE-Sim's bandwidth-estimating read buffers never stall; their
+ * DRAM reads depend only on the order of the demands. Each buffer of S words gathers the words it
+ * misses into sets of floor(S / 100); a word hits while it was gathered since the last time 50 sets
+ * were complete (the active half), when the buffer starts afresh. DRAM reads: the words gathered. */
+
+/* Element e's word of a read operand's prefetch layout, -1 for a null (ifmap: from its table) */
+static int64_t element_word(const gemm *g, const prefetch_layout *pl, const int32_t *ifmap_word, int op, int64_t e) {
+    if (op == IFMAP) return ifmap_word[e];
+    const int64_t r = e / pl->N, v = r / pl->rows * pl->N + e % pl->N, i = r % pl->rows;
+    if (v >= pl->limit) return -1;
+    return pl->v_is_pixel_or_filter ? v * g->W + i : i * g->W + v; /* filter * W + tap */
+}
+
+typedef struct {
+    int64_t group_words; /* words gathered per 50 sets */
+    int64_t gathered;
+    int32_t *stamp;      /* per word: the group it was last gathered in, -1 never */
+} estimate_buffer;
+
+static hn_status estimate_reads(const gemm *g, const hn_systolic_layer *l, int64_t in_words, int64_t fl_words,
+                                int64_t *dram_in, int64_t *dram_fl) {
+    const prefetch_layout pl[2] = {prefetch_shape(g, IFMAP), prefetch_shape(g, FILTER)};
+    const int64_t n_in = pl[0].M * pl[0].N, words[2] = {(int64_t)l->ifmap_h * l->ifmap_w * l->channels, g->W * g->F};
+    if (n_in >= INT32_MAX || words[0] >= INT32_MAX || words[1] >= INT32_MAX)
+        return hn_error(HN_ERR_INVALID, "systolic: a layer of %lld ifmap and %lld filter words is too large to simulate",
+                        (long long)words[0], (long long)words[1]);
+    const size_t bytes = sizeof(int64_t) * (size_t)(g->P + g->W) + sizeof(int32_t) * (size_t)(n_in + words[0] + words[1]);
+    int64_t *pixel = hn_alloc(bytes);
+    if (!pixel) return hn_error(HN_ERR_NOMEM, "systolic: tables of %zu bytes", bytes);
+    int64_t *tap = pixel + g->P;
+    int32_t *word = (int32_t *)(void *)(tap + g->W);
+    estimate_buffer b[2] = {{.group_words = 50 * (in_words / 100), .stamp = word + n_in},
+                            {.group_words = 50 * (fl_words / 100), .stamp = word + n_in + words[0]}};
+    memset(b[0].stamp, 0xff, sizeof(int32_t) * (size_t)(words[0] + words[1]));
+    ifmap_words(g, &pl[0], word, pixel, tap);
+    for (int64_t fc = 0; fc < g->cf; fc++)
+        for (int64_t fr = 0; fr < g->rf; fr++)
+            for (int op = 0; op < 2; op++) {
+                const fold_demands d = read_fold(g, op, fr, fc);
+                estimate_buffer *e = &b[op];
+                for (int64_t t = 0; t < g->fold; t++) {
+                    int64_t e0 = 0, de = 1, n = row_demands(&d, t, &e0, &de);
+                    for (int64_t k = 0, el = e0; k < n; k++, el += de) {
+                        const int64_t w = element_word(g, &pl[op], word, op, el);
+                        const int32_t group = (int32_t)(e->gathered / e->group_words);
+                        if (w < 0 || e->stamp[w] == group) continue;
+                        e->stamp[w] = group, e->gathered++;
+                    }
+                }
+            }
+    *dram_in = b[0].gathered, *dram_fl = b[1].gathered;
+    hn_free(pixel);
+    return HN_OK;
+}
+
 hn_status hn_systolic_memory(const hn_systolic *a, const hn_systolic_layer *l, hn_systolic_result *r) {
-    const int64_t bw = a->bandwidth < 1.5 ? 1 : (int64_t)(a->bandwidth + 0.5); /* whole words per cycle */
+    const bool estimate = !(a->bandwidth > 0); /* CALC: reads never stall, the ofmap drains cols words a cycle */
+    const int64_t bw = estimate ? a->cols : a->bandwidth < 1.5 ? 1 : (int64_t)(a->bandwidth + 0.5); /* whole words */
     const double words_per_kb = 1024.0 / (a->word_bytes > 0 ? a->word_bytes : 1);
     gemm g;
     gemm_init(&g, a, l);
-    read_buffer in, fl;
+    read_buffer in = {0}, fl = {0};
     write_buffer out = {.total = (int64_t)(a->ofmap_sram_kb * words_per_kb), .bw = bw};
     out.active = (out.total + 1) / 2, out.free = out.total;
     out.drain_lines = max64(1, (out.total - out.active + bw - 1) / bw); /* a one-word buffer still drains */
     const int64_t in_words = (int64_t)(a->ifmap_sram_kb * words_per_kb), fl_words = (int64_t)(a->filter_sram_kb * words_per_kb);
+    if (estimate && (in_words < 100 || fl_words < 100)) /* SCALE-Sim's sets of S / 100 words would be empty */
+        return hn_error(HN_ERR_INVALID,
+                        "systolic: the %s SRAM holds %lld words; SCALE-Sim's bandwidth estimate (CALC) needs at least 100 "
+                        "(give it a larger size, or a user-set bandwidth)",
+                        in_words < 100 ? "ifmap" : "filter", (long long)(in_words < 100 ? in_words : fl_words));
     if (in_words < 2 || fl_words < 2) /* SCALE-Sim would wait forever for a prefetch that has no room */
         return hn_error(HN_ERR_INVALID,
                         "systolic: the %s SRAM holds %lld word(s); double buffering under a limited bandwidth needs at "
                         "least 2 (give it a larger size)",
                         in_words < 2 ? "ifmap" : "filter", (long long)(in_words < 2 ? in_words : fl_words));
-    replay_tables tables;
-    hn_status st = replay_tables_alloc(&tables, &g, l);
+    replay_tables tables = {0};
+    hn_status st = estimate ? estimate_reads(&g, l, in_words, fl_words, &in.dram_words, &fl.dram_words)
+                            : replay_tables_alloc(&tables, &g, l);
     if (st) return st;
-    read_buffer_init(&in, &g, l, IFMAP, in_words, bw, &tables);
-    read_buffer_init(&fl, &g, l, FILTER, fl_words, bw, &tables);
-    /* the first demand row (cycle 0) fills both active halves, done just before it */
-    in.dram_words = in.fill_words, fl.dram_words = fl.fill_words, in.last_done = fl.last_done = -1;
+    if (!estimate) {
+        read_buffer_init(&in, &g, l, IFMAP, in_words, bw, &tables);
+        read_buffer_init(&fl, &g, l, FILTER, fl_words, bw, &tables);
+        /* the first demand row (cycle 0) fills both active halves, done just before it */
+        in.dram_words = in.fill_words, fl.dram_words = fl.fill_words, in.last_done = fl.last_done = -1;
+    }
     int64_t stalls = 0, i = 0, end = 0;
     for (int64_t fc = 0; fc < g.cf && !st; fc++)
         for (int64_t fr = 0; fr < g.rf && !st; fr++) {
             const fold_demands di = read_fold(&g, IFMAP, fr, fc), df = read_fold(&g, FILTER, fr, fc), dof = ofmap_fold(&g, fr, fc);
             for (int64_t t = 0; t < g.fold && !st;) {
                 const int64_t cycle = i + stalls;
-                int64_t q = quiet_reads(&in, &di, t, g.fold - t);
-                if (q > 0) q = quiet_reads(&fl, &df, t, q);
+                int64_t q = estimate ? g.fold - t : quiet_reads(&in, &di, t, g.fold - t);
+                if (q > 0 && !estimate) q = quiet_reads(&fl, &df, t, q);
                 if (q > 0) q = quiet_writes(&out, &dof, t, cycle, q);
                 if (q > 0) { /* q rows without a wait */
                     queue_words(&out, ofmap_words_before(&dof, t + q) - ofmap_words_before(&dof, t));
                     i += q, t += q, end = cycle + q - 1;
                     continue;
                 }
-                int64_t e0 = 0, de = 1, n = row_demands(&di, t, &e0, &de);
-                int64_t worst = read_row(&in, e0, de, n, cycle), wait;
-                n = row_demands(&df, t, &e0, &de);
-                if ((wait = read_row(&fl, e0, de, n, cycle)) > worst) worst = wait;
+                int64_t e0 = 0, de = 1, worst = 0, wait, n;
+                if (!estimate) {
+                    n = row_demands(&di, t, &e0, &de);
+                    worst = read_row(&in, e0, de, n, cycle);
+                    n = row_demands(&df, t, &e0, &de);
+                    if ((wait = read_row(&fl, e0, de, n, cycle)) > worst) worst = wait;
+                }
                 st = write_row(&out, row_demands(&dof, t, &e0, &de), cycle, &wait);
                 if (wait > worst) worst = wait;
                 end = cycle + wait;
