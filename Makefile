@@ -39,7 +39,7 @@ bench: build
 	@HWNAS_SETUP_PEERS=1 scripts/setup.sh
 	$(BUILD)/bench_space_count nb201 5
 	bench/count_vs_torch $(BUILD)
-	$(BUILD)/bench_systolic_vs_scalesim ../shared
+	bench/systolic_vs_scalesim $(BUILD) ../shared
 	bench/search_vs_optuna $(BUILD)/hwnas
 	bench/train_vs_torch $(BUILD)/hwnas
 	bench/mbconv_vs_torch $(BUILD)/hwnas

@@ -131,13 +131,25 @@ static void vector_op(const hn_systolic *a, int64_t ops, int64_t reads, int64_t 
     r->energy_j = 1e-12 * ((double)ops * a->mac_pj + (double)(reads + writes) * (a->sram_pj_per_word + a->dram_pj_per_word));
 }
 
+static bool same_layer(const hn_systolic_layer *x, const hn_systolic_layer *y) {
+    return x->ifmap_h == y->ifmap_h && x->ifmap_w == y->ifmap_w && x->filter_h == y->filter_h && x->filter_w == y->filter_w &&
+           x->channels == y->channels && x->filters == y->filters && x->stride == y->stride && x->repeats == y->repeats;
+}
+
 hn_status hn_systolic_graph(const hn_systolic *a, const hn_graph *g, hn_systolic_result *total,
                             hn_systolic_result *layers) {
     memset(total, 0, sizeof *total);
-    bool *fused = hn_alloc(sizeof(bool) * (size_t)g->nnodes);
-    hn_status st = fused ? hn_graph_fused(g, fused) : hn_error_prefix(HN_ERR_NOMEM, "mapping %d nodes", g->nnodes);
+    /* fused[i]; and the layers mapped so far with their results: a network repeats a few shapes
+     * (cells, blocks), and a layer's cost depends on its shape alone */
+    const size_t n_nodes = (size_t)g->nnodes;
+    void *block = hn_alloc((sizeof(bool) + sizeof(hn_systolic_layer) + sizeof(hn_systolic_result)) * n_nodes);
+    hn_systolic_result *done_r = block;
+    hn_systolic_layer *done_l = (hn_systolic_layer *)(void *)(done_r + n_nodes);
+    bool *fused = (bool *)(void *)(done_l + n_nodes);
+    int ndone = 0;
+    hn_status st = block ? hn_graph_fused(g, fused) : hn_error_prefix(HN_ERR_NOMEM, "mapping %d nodes", g->nnodes);
     if (st) {
-        hn_free(fused);
+        hn_free(block);
         return st;
     }
     for (int i = 0; i < g->nnodes; i++) {
@@ -157,10 +169,13 @@ hn_status hn_systolic_graph(const hn_systolic *a, const hn_graph *g, hn_systolic
             } else {
                 l.ifmap_h = l.ifmap_w = 1, l.channels = in.c * in.h * in.w, l.filters = n->out;
             }
-            if ((st = hn_systolic_layer_cost(a, &l, &r))) {
+            int k = 0;
+            while (k < ndone && !same_layer(&done_l[k], &l)) k++;
+            if (k < ndone) r = done_r[k];
+            else if ((st = hn_systolic_layer_cost(a, &l, &r))) {
                 st = hn_error_prefix(st, "node %s", n->name);
                 break;
-            }
+            } else done_l[ndone] = l, done_r[ndone++] = r;
         } else if (!fused[i]) {
             int64_t ops = hw_elementwise_ops(g, n), out = (int64_t)n->shape.c * n->shape.h * n->shape.w, reads = ops;
             if (n->op == HN_OP_ADD) reads = out * n->ninputs;
@@ -169,6 +184,6 @@ hn_status hn_systolic_graph(const hn_systolic *a, const hn_graph *g, hn_systolic
         if (layers) layers[i] = r;
         hn_systolic_accumulate(a, total, &r);
     }
-    hn_free(fused);
+    hn_free(block);
     return st;
 }

@@ -472,53 +472,108 @@ static int64_t quiet_writes(const write_buffer *w, const fold_demands *d, int64_
  * misses into sets of floor(S / 100); a word hits while it was gathered since the last time 50 sets
  * were complete (the active half), when the buffer starts afresh. DRAM reads: the words gathered. */
 
-/* Element e's word of a read operand's prefetch layout, -1 for a null (ifmap: from its table) */
-static int64_t element_word(const gemm *g, const prefetch_layout *pl, const int32_t *ifmap_word, int op, int64_t e) {
-    if (op == IFMAP) return ifmap_word[e];
-    const int64_t r = e / pl->N, v = r / pl->rows * pl->N + e % pl->N, i = r % pl->rows;
-    if (v >= pl->limit) return -1;
-    return pl->v_is_pixel_or_filter ? v * g->W + i : i * g->W + v; /* filter * W + tap */
-}
+/* The words of an operand as its (outer v, inner i) prefetch-layout pairs: the filter's word is
+ * filter * W + tap; the ifmap's the pixel's window corner plus the tap's offset, null where the window
+ * reaches past the input. Per pixel and per tap: offsets and (row, column) positions, so that a demand
+ * costs no division. */
+typedef struct {
+    int64_t *pixel, *tap;  /* word offsets */
+    int32_t *py, *px, *ty, *tx;
+} ifmap_index;
 
 typedef struct {
-    int64_t group_words; /* words gathered per 50 sets */
-    int64_t gathered;
-    int32_t *stamp;      /* per word: the group it was last gathered in, -1 never */
+    int64_t left;     /* words still to gather before the buffer starts afresh */
+    int64_t group_words, gathered;
+    int32_t group;
+    int32_t *stamp;   /* per word: the group it was last gathered in, -1 never */
 } estimate_buffer;
 
+static inline void gather(estimate_buffer *e, int64_t w) {
+    if (e->stamp[w] == e->group) return;
+    e->stamp[w] = e->group, e->gathered++;
+    if (--e->left == 0) e->group++, e->left = e->group_words;
+}
+
+/* Row t of fold demands d of operand op, column by column, through buffer e */
+static void estimate_row(const gemm *g, const prefetch_layout *pl, const fold_demands *d, int op, const ifmap_index *x,
+                         int64_t t, estimate_buffer *e) {
+    int64_t j0, j1, i0, di; /* columns j0..j1; inner index i0 + (j - j0) * di */
+    if (d->tile) {
+        if (t >= d->rows || d->top - t >= d->limit) return;
+        j0 = 0, j1 = d->jmax, i0 = d->top - t, di = 0;
+    } else {
+        j0 = max64(0, t - d->lead - d->len + 1), j1 = min64(d->jmax, t - d->lead);
+        i0 = t - d->lead - j0, di = -1;
+    }
+    const int64_t v0 = d->base / pl->rows * pl->N; /* the block's first outer value */
+    for (int64_t j = j0, i = i0; j <= j1; j++, i += di) {
+        const int64_t v = v0 + j;
+        if (op == FILTER) {
+            gather(e, pl->v_is_pixel_or_filter ? v * g->W + i : i * g->W + v);
+            continue;
+        }
+        const int64_t p = pl->v_is_pixel_or_filter ? v : i, w = pl->v_is_pixel_or_filter ? i : v;
+        if (x->py[p] + x->ty[w] < g->ih && x->px[p] + x->tx[w] < g->iw) gather(e, x->pixel[p] + x->tap[w]);
+    }
+}
+
+/* The ifmap words some window reads: the input rows and columns a window covers, times the channels */
+static int64_t ifmap_words_read(const gemm *g, const hn_systolic_layer *l) {
+    int64_t rows = 0, cols = 0;
+    for (int64_t y = 0; y < l->ifmap_h; y++) {
+        bool read = false;
+        for (int64_t t = 0; t < l->filter_h && !read; t++) read = y >= t && (y - t) % g->stride == 0 && (y - t) / g->stride < g->oh;
+        rows += read;
+    }
+    for (int64_t x = 0; x < l->ifmap_w; x++) {
+        bool read = false;
+        for (int64_t t = 0; t < l->filter_w && !read; t++) read = x >= t && (x - t) % g->stride == 0 && (x - t) / g->stride < g->ow;
+        cols += read;
+    }
+    return rows * cols * l->channels;
+}
+
+/* CALC's DRAM reads of both operands. An operand whose words number fewer than its 50 sets hold is
+ * never started afresh: it reads each word once, with no replay (most layers on SRAMs of tens of KB). */
 static hn_status estimate_reads(const gemm *g, const hn_systolic_layer *l, int64_t in_words, int64_t fl_words,
                                 int64_t *dram_in, int64_t *dram_fl) {
-    const prefetch_layout pl[2] = {prefetch_shape(g, IFMAP), prefetch_shape(g, FILTER)};
-    const int64_t n_in = pl[0].M * pl[0].N, words[2] = {(int64_t)l->ifmap_h * l->ifmap_w * l->channels, g->W * g->F};
-    if (n_in >= INT32_MAX || words[0] >= INT32_MAX || words[1] >= INT32_MAX)
+    const int64_t read_in = ifmap_words_read(g, l), read_fl = g->W * g->F;
+    const int64_t group_in = 50 * (in_words / 100), group_fl = 50 * (fl_words / 100);
+    const bool replay[2] = {read_in >= group_in, read_fl >= group_fl};
+    *dram_in = read_in, *dram_fl = read_fl;
+    if (!replay[0] && !replay[1]) return HN_OK;
+    const int64_t words[2] = {(int64_t)l->ifmap_h * l->ifmap_w * l->channels, g->W * g->F};
+    if (words[0] >= INT32_MAX || words[1] >= INT32_MAX)
         return hn_error(HN_ERR_INVALID, "systolic: a layer of %lld ifmap and %lld filter words is too large to simulate",
                         (long long)words[0], (long long)words[1]);
-    const size_t bytes = sizeof(int64_t) * (size_t)(g->P + g->W) + sizeof(int32_t) * (size_t)(n_in + words[0] + words[1]);
-    int64_t *pixel = hn_alloc(bytes);
-    if (!pixel) return hn_error(HN_ERR_NOMEM, "systolic: tables of %zu bytes", bytes);
-    int64_t *tap = pixel + g->P;
-    int32_t *word = (int32_t *)(void *)(tap + g->W);
-    estimate_buffer b[2] = {{.group_words = 50 * (in_words / 100), .stamp = word + n_in},
-                            {.group_words = 50 * (fl_words / 100), .stamp = word + n_in + words[0]}};
+    const size_t bytes = (sizeof(int64_t) + 2 * sizeof(int32_t)) * (size_t)(g->P + g->W) +
+                         sizeof(int32_t) * (size_t)(words[0] + words[1]);
+    int64_t *block = hn_alloc(bytes);
+    if (!block) return hn_error(HN_ERR_NOMEM, "systolic: tables of %zu bytes", bytes);
+    ifmap_index x = {.pixel = block, .tap = block + g->P};
+    x.py = (int32_t *)(void *)(x.tap + g->W), x.px = x.py + g->P, x.ty = x.px + g->P, x.tx = x.ty + g->W;
+    for (int64_t p = 0; p < g->P; p++) {
+        x.py[p] = (int32_t)(p / g->ow * g->stride), x.px[p] = (int32_t)(p % g->ow * g->stride);
+        x.pixel[p] = ((int64_t)x.py[p] * g->iw + x.px[p]) * g->ch;
+    }
+    for (int64_t w = 0; w < g->W; w++) {
+        x.ty[w] = (int32_t)(w / (g->fw * g->ch)), x.tx[w] = (int32_t)(w % (g->fw * g->ch) / g->ch);
+        x.tap[w] = ((int64_t)x.ty[w] * g->iw + x.tx[w]) * g->ch + w % g->ch;
+    }
+    estimate_buffer b[2] = {{.left = group_in, .group_words = group_in, .stamp = x.tx + g->W},
+                            {.left = group_fl, .group_words = group_fl, .stamp = x.tx + g->W + words[0]}};
     memset(b[0].stamp, 0xff, sizeof(int32_t) * (size_t)(words[0] + words[1]));
-    ifmap_words(g, &pl[0], word, pixel, tap);
+    const prefetch_layout pl[2] = {prefetch_shape(g, IFMAP), prefetch_shape(g, FILTER)};
     for (int64_t fc = 0; fc < g->cf; fc++)
         for (int64_t fr = 0; fr < g->rf; fr++)
             for (int op = 0; op < 2; op++) {
+                if (!replay[op]) continue;
                 const fold_demands d = read_fold(g, op, fr, fc);
-                estimate_buffer *e = &b[op];
-                for (int64_t t = 0; t < g->fold; t++) {
-                    int64_t e0 = 0, de = 1, n = row_demands(&d, t, &e0, &de);
-                    for (int64_t k = 0, el = e0; k < n; k++, el += de) {
-                        const int64_t w = element_word(g, &pl[op], word, op, el);
-                        const int32_t group = (int32_t)(e->gathered / e->group_words);
-                        if (w < 0 || e->stamp[w] == group) continue;
-                        e->stamp[w] = group, e->gathered++;
-                    }
-                }
+                for (int64_t t = 0; t < g->fold; t++) estimate_row(g, &pl[op], &d, op, &x, t, &b[op]);
             }
-    *dram_in = b[0].gathered, *dram_fl = b[1].gathered;
-    hn_free(pixel);
+    if (replay[0]) *dram_in = b[0].gathered;
+    if (replay[1]) *dram_fl = b[1].gathered;
+    hn_free(block);
     return HN_OK;
 }
 

@@ -29,8 +29,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEER = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "peers", "scalesim_run.sh"))
-# elements of the three demand matrices SCALE-Sim walks one by one in Python, per mode
-BUDGET = {"CALC": 1_500_000, "USER": 400_000}
+# elements of the three demand matrices SCALE-Sim walks one by one in Python, per mode, and of the
+# ifmap and filter operand matrices
+BUDGET = {"CALC": 1_500_000, "USER": 400_000, "operands": 2_000_000}
 
 
 def log_int(rng, lo, hi):
@@ -66,7 +67,7 @@ def draw(rng, i):
         mode = "USER" if rng.random() < 0.34 else "CALC"
         bw = log_int(rng, 1, 64) if mode == "USER" else 10
         demands, operands = demand_elements(df, rows, cols, ih, iw, fh, fw, ch, nf, s)
-        if demands <= BUDGET[mode] and operands <= 2_000_000:
+        if demands <= BUDGET[mode] and operands <= BUDGET["operands"]:
             name = "r%03d" % i
             return (f"{name} {rows} {cols} {df} {kb[0]} {kb[1]} {kb[2]} {mode} {bw}",
                     f"{name},{ih},{iw},{fh},{fw},{ch},{nf},{s},")
@@ -97,10 +98,13 @@ def main():
     ap.add_argument("--rows", type=int, default=360)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--timeout", type=int, default=300)
+    ap.add_argument("--scale", type=float, default=1, help="multiplies the size budget (larger layers, slower)")
     ap.add_argument("--out", default=os.path.join(HERE, "scalesim-random.csv"))
     a = ap.parse_args()
     if not os.path.exists(PEER):
         sys.exit(f"gen_scalesim.py: {PEER} is missing (../shared must sit beside the repository)")
+    for k in BUDGET:
+        BUDGET[k] = int(BUDGET[k] * a.scale)
     rng = random.Random(a.seed)
     pairs = [draw(rng, i) for i in range(a.rows)]
     print(f"gen_scalesim.py: seed {a.seed}, {a.rows} pairs, demand budget {BUDGET}", file=sys.stderr)
