@@ -84,9 +84,11 @@ if [ $ok = 1 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: tr
 
 # search spaces and counting
 A0='|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|'
-expect 0 "nb201         15625 architectures" -- "$HWNAS" space list
-expect 0 "mbconv+mixed  about 10^64 architectures" -- "$HWNAS" space list
-expect 0 "mbconv+quant  about 10^125 architectures" -- "$HWNAS" space list
+expect 0 "nb201                 15625 architectures" -- "$HWNAS" space list
+expect 0 "mbconv+mixed          about 10^64 architectures" -- "$HWNAS" space list
+expect 0 "mbconv+quant          about 10^125 architectures" -- "$HWNAS" space list
+expect 0 "nb201+systolic        1822500000 architectures" -- "$HWNAS" space list
+expect 0 "mbconv+quant+systolic about 10^130 architectures" -- "$HWNAS" space list
 expect 0 "size        15625" -- "$HWNAS" space show nb201
 expect 2 "unknown space 'nb999'" -- "$HWNAS" space show nb999
 expect 0 "predictor  a metric predicted by an MLP ensemble" -- "$HWNAS" providers

@@ -2,6 +2,8 @@
  * weight bytes, against hand-computed values. */
 #include "check.h"
 #include "hwnas/hw.h"
+#include "hwnas/provider.h"
+#include "hwnas/space.h"
 
 static int add(hn_graph *g, hn_node_spec s) {
     int id = -1;
@@ -487,12 +489,65 @@ static void spearman(void) {
     CHECK(fabs(hn_kendall(a, c, 5) + 1) < 1e-12 && isnan(hn_kendall(a, b, 1)));
 }
 
+/* int16's MAC between the anchors: the multiplier's power law through int8 and int32, a 32-bit add */
+static double through_check(void) { return 0.2 * pow(2, log(3.1 / 0.2) / log(4)) + 0.1; }
+
+/* The energy and area tables reproduce their sources' anchors (Horowitz, ISSCC 2014, 45 nm; the 45 nm
+ * SRAM cell), grow monotonically between them, and a co-searched network's array replaces the
+ * profile's: its cost is the model's on that array, its area the array's. */
+static void energy_area(void) {
+    CHECK_NEAR(hn_mac_energy_pj(HN_INT8), 0.2 + 0.1, 1e-12);  /* int8 multiply + 32-bit accumulate */
+    CHECK_NEAR(hn_mac_energy_pj(HN_FP32), 3.7 + 0.9, 1e-12);
+    CHECK_NEAR(hn_mac_area_um2(HN_INT8), 282 + 137, 1e-9);
+    CHECK_NEAR(hn_mac_area_um2(HN_FP32), 7700 + 4184, 1e-9);
+    CHECK_NEAR(hn_mac_energy_pj(HN_INT16), through_check(), 1e-9);
+    CHECK(hn_mac_energy_pj(HN_INT4) < hn_mac_energy_pj(HN_INT8) && hn_mac_energy_pj(HN_INT8) < hn_mac_energy_pj(HN_INT16) &&
+          hn_mac_energy_pj(HN_FP8_E4M3) < hn_mac_energy_pj(HN_FP32) && hn_mac_energy_pj(HN_FP4_E2M1) < hn_mac_energy_pj(HN_FP8_E4M3));
+    CHECK_NEAR(hn_sram_pj_per_word(8, 8), 10, 1e-9); /* a 64-bit word */
+    CHECK_NEAR(hn_sram_pj_per_word(32, 8), 20, 1e-9);
+    CHECK_NEAR(hn_sram_pj_per_word(1024, 8), 100, 1e-9);
+    CHECK_NEAR(hn_sram_pj_per_word(32, 1), 2.5, 1e-9);
+    CHECK(hn_sram_pj_per_word(16, 1) > 1.25 && hn_sram_pj_per_word(16, 1) < 2.5);
+    CHECK_NEAR(hn_dram_pj_per_word(1), 250, 1e-9);
+    CHECK_NEAR(hn_sram_area_mm2(1), 8192 * 0.346e-6 / 0.7, 1e-12);
+    hn_systolic a = {.rows = 16, .cols = 8, .numtype = HN_INT8, .ifmap_sram_kb = 32, .filter_sram_kb = 64, .ofmap_sram_kb = 16};
+    CHECK_NEAR(hn_systolic_area_mm2(&a), 128 * 419e-6 + hn_sram_area_mm2(112), 1e-12);
+
+    hn_device d;
+    CHECK_OK(hn_device_init(&d, "systolic", "co"));
+    hn_systolic *p = hn_device_params(&d, "systolic");
+    *p = (hn_systolic){.rows = 32, .cols = 32, .dataflow = HN_DATAFLOW_WS, .ifmap_sram_kb = 64, .filter_sram_kb = 64,
+                       .ofmap_sram_kb = 64, .word_bytes = 1, .numtype = HN_INT8, .clock_hz = 1e9};
+    const hn_space *s = hn_space_find("nb201+systolic");
+    hn_candidate c;
+    CHECK_OK(hn_candidate_build(s, "|nor_conv_3x3~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|"
+                                   "@8x64,os,16/32/8KB,bw8", &(hn_candidate_spec){.space = s->defaults}, &c));
+    hn_hw_cost cost;
+    CHECK_OK(hn_device_cost(&d, c.graph, &cost, NULL));
+    hn_systolic arr = *p;
+    arr.rows = 8, arr.cols = 64, arr.dataflow = HN_DATAFLOW_OS, arr.ifmap_sram_kb = 16, arr.filter_sram_kb = 32;
+    arr.ofmap_sram_kb = 8, arr.bandwidth = 8;
+    hn_systolic_fill_energy(&arr);
+    hn_systolic_result direct;
+    CHECK_OK(hn_systolic_graph(&arr, c.graph, &direct, NULL));
+    CHECK(cost.cycles == direct.total_cycles && direct.stall_cycles > 0);
+    CHECK_NEAR(cost.energy_j, direct.energy_j, 1e-15);
+    CHECK_NEAR(cost.area_mm2, hn_systolic_area_mm2(&arr), 1e-12);
+    double edp = 0;
+    CHECK(hn_hw_metric(&cost, "edp", &edp) && fabs(edp - cost.energy_j * cost.latency_s) < 1e-18);
+    c.graph->accel.rows = 0; /* no genotype array: the profile's */
+    CHECK_OK(hn_device_cost(&d, c.graph, &cost, NULL));
+    CHECK_NEAR(cost.area_mm2, hn_systolic_area_mm2(p), 1e-12);
+    hn_candidate_free(&c);
+}
+
 int main(int argc, char **argv) {
     if (argc == 3 && !strcmp(argv[1], "--scalesim")) { /* another draw of tests/ref/gen_scalesim.py */
         scalesim_reference(argv[2], -1);
         return check_report();
     }
     char path[1024];
+    energy_area();
     mcu_cases();
     roofline_case();
     systolic_graph();

@@ -279,8 +279,45 @@ static void forward_runs(const hn_space *s) {
     }
 }
 
+/* The accelerator join: the array's string form reaches the graph, and bad array strings name what
+ * was expected where. */
+static void systolic_join(void) {
+    const hn_space *s = hn_space_find("mbconv+quant+systolic"), *q = hn_space_find("mbconv+quant");
+    CHECK(s && q && s->network == q && s->base == q->base && s->menu == q->menu && s->ndecisions == q->ndecisions + 7);
+    if (!s || !q) return;
+    const char *net = "r28|w1.0:k3e1,skip|w0.75:k5e6,k3e3,skip|w1.0:k7e6,k3e3,skip|w0.5:k5e3,k5e3,k3e6,skip|w1.0:k3e6,skip,skip#int8/int8";
+    char str[4096], back[4096];
+    snprintf(str, sizeof str, "%s@64x16,is,256/8/32KB,bw32", net);
+    uint8_t g[HN_SPACE_MAX_DECISIONS];
+    CHECK_OK(s->parse(s, str, g));
+    s->format(s, g, back, sizeof back);
+    CHECK_MSG(!strcmp(back, str), "format(parse(%s)) = %s", str, back);
+    hn_graph *gr = NULL;
+    CHECK_OK(s->to_graph(s, g, &s->defaults, &gr));
+    if (gr) {
+        const hn_accel *a = &gr->accel;
+        CHECK(a->rows == 64 && a->cols == 16 && a->dataflow == 2 && a->ifmap_sram_kb == 256 && a->filter_sram_kb == 8 &&
+              a->ofmap_sram_kb == 32 && a->bandwidth == 32);
+        CHECK(gr->nodes[1].wtype == HN_INT8); /* the policy still applies */
+    }
+    hn_graph_free(gr);
+    const struct {
+        const char *array, *want;
+    } bad[] = {{"", "expected the network, '@' and the array"},
+               {"@48x16,is,256/8/32KB,bw32", "expected the array's rows: 4, 8, 16, 32, 64 or 128, then 'x'"},
+               {"@64x16,xs,256/8/32KB,bw32", "expected a dataflow: os, ws or is"},
+               {"@64x16,is,256/9/32KB,bw32", "expected the filter SRAM in KB (8, 16, 32, 64, 128 or 256), then '/'"},
+               {"@64x16,is,256/8/32KB,bw3", "expected the DRAM words per cycle: 4, 8, 16, 32 or 64, then the end"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(str, sizeof str, "%s%s", net, bad[i].array);
+        CHECK_MSG(s->parse(s, str, g) == HN_ERR_INVALID && strstr(hn_last_error(), bad[i].want), "%s: %s", bad[i].array,
+                  hn_last_error());
+    }
+}
+
 int main(void) {
     hn_set_threads(1);
+    systolic_join();
     nb201_reference_counts();
     nb201_all();
     mbconv_reference_counts();

@@ -98,6 +98,14 @@ typedef struct {
     hn_numtype wtype, atype;   /* number types of the weights and of the output (HN_FP32 unless set) */
 } hn_node;
 
+/* The systolic array a co-searched genotype maps its network onto (spaces "NAME+systolic";
+ * hn_systolic_apply_arch); rows 0: none, a device profile's own array. dataflow: an hn_dataflow
+ * (hw.h); bandwidth: DRAM words per cycle per operand, 0 unlimited. */
+typedef struct {
+    int rows, cols, dataflow;
+    double ifmap_sram_kb, filter_sram_kb, ofmap_sram_kb, bandwidth;
+} hn_accel;
+
 typedef struct hn_graph {
     hn_arena *arena;     /* owns the parameter, gradient and state blocks */
     int nnodes, cap;
@@ -107,6 +115,7 @@ typedef struct hn_graph {
     float *params;       /* nparams floats, all trainable parameters */
     float *grads;        /* nparams floats, gradients (written by a backward pass) */
     float *state;        /* nstate floats, batch-norm running statistics */
+    hn_accel accel;      /* the co-searched accelerator, if any */
 } hn_graph;
 
 /* Creates a graph whose node 0 is an input of the given shape. The caller frees it with hn_graph_free. */

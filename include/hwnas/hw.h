@@ -48,8 +48,11 @@ typedef struct {
     double ifmap_sram_kb, filter_sram_kb, ofmap_sram_kb; /* double-buffered operand SRAMs */
     double bandwidth;         /* DRAM words per cycle per operand, whole; 0: enough never to stall (CALC) */
     int word_bytes;           /* bytes per word (1 for int8) */
+    hn_numtype numtype;       /* the PEs' number type: the MAC energy and area of the tables (energy.c) */
     double clock_hz;
-    double mac_pj, sram_pj_per_word, dram_pj_per_word; /* energy per MAC and per word moved */
+    /* energy per MAC, per word of each SRAM (ifmap, filter, ofmap) and per DRAM word; 0: from the
+     * tables, by hn_systolic_fill_energy */
+    double mac_pj, sram_pj_per_word[3], dram_pj_per_word;
 } hn_systolic;
 
 /* A layer as a SCALE-Sim topology row: an unpadded convolution (a padded one is described by its
@@ -70,6 +73,24 @@ typedef struct {
     int64_t dram_ifmap_reads, dram_filter_reads, dram_ofmap_writes;  /* words */
     double energy_j;
 } hn_systolic_result;
+
+/* Replaces a's array, SRAMs, dataflow and bandwidth with arch's (a co-searched genotype's), keeping
+ * its technology: clock, word size, number type and given energies. */
+void hn_systolic_apply_arch(hn_systolic *a, const hn_accel *arch);
+
+/* Energies and areas from Horowitz (ISSCC 2014, 45 nm) and a 45 nm SRAM cell, with the power laws
+ * between their anchors that src/hw/energy.c documents: a multiply-accumulate of number type t (pJ,
+ * um^2), an SRAM access of one word of word_bytes in an SRAM of kb KB, a DRAM word, an SRAM's area. */
+double hn_mac_energy_pj(hn_numtype t);
+double hn_mac_area_um2(hn_numtype t);
+double hn_sram_pj_per_word(double kb, int word_bytes);
+double hn_dram_pj_per_word(int word_bytes);
+double hn_sram_area_mm2(double kb);
+/* Sets a's energies that are 0 from the tables (its numtype, word size and SRAM sizes). */
+void hn_systolic_fill_energy(hn_systolic *a);
+/* The array's area: rows x cols MACs of its number type and its three SRAMs (mm^2; no registers,
+ * control or wiring: a lower bound). */
+double hn_systolic_area_mm2(const hn_systolic *a);
 
 /* Models one layer. Exact, against SCALE-Sim v2, for cycles, mapping efficiency, compute utilisation
  * and SRAM traffic; with a limited bandwidth its DRAM traffic and stalls replay SCALE-Sim's buffers,
@@ -159,9 +180,11 @@ const void *hn_device_params_const(const hn_device *d, const char *kind);
 void hn_device_describe(const hn_device *d, FILE *f);
 
 /* The metrics of a network (or one layer) on a device. Names as configs use them: latency_s,
- * energy_j, cycles, peak_sram_bytes, flash_bytes, fits, macs, params. */
+ * energy_j, area_mm2, edp (energy_j x latency_s, J s), cycles, peak_sram_bytes, flash_bytes, fits,
+ * macs, params. */
 typedef struct {
     double latency_s, energy_j;
+    double area_mm2;         /* systolic: the array's area (hn_systolic_area_mm2); else 0 */
     int64_t cycles;          /* device cycles (systolic, MCU); 0 where the device has no clock model */
     int64_t peak_sram_bytes; /* MCU: activations under the schedule + kernel scratch + runtime */
     int64_t flash_bytes;     /* MCU: deployed weights + runtime */

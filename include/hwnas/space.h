@@ -51,10 +51,14 @@ typedef struct hn_space {
     int resolution_decision;
     const struct hn_space *base; /* a joined space ("NAME+quant"): its architecture space; else NULL */
     const hn_numtype *menu;      /* a joined space: the number types a slot's decisions choose from */
+    /* an accelerator-joined space ("NAME+systolic", src/space/systolic_join.c): the network space
+     * whose decisions come first (base and menu are its own); else NULL */
+    const struct hn_space *network;
 } hn_space;
 
 /* The space named name ("nb201", "mbconv", or either joined with a quantization policy over every
- * number type, "NAME+quant", or over int4, int8 and fp8-e4m3, "NAME+mixed"), or NULL. Spaces are
+ * number type, "NAME+quant", or over int4, int8 and fp8-e4m3, "NAME+mixed"; any of these joined with
+ * the systolic array it runs on, "NAME+systolic", e.g. "mbconv+quant+systolic"), or NULL. Spaces are
  * static: never freed. */
 const hn_space *hn_space_find(const char *name);
 /* All spaces, NULL-terminated. */

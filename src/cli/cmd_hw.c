@@ -87,8 +87,8 @@ static int show(const char *name) {
 }
 
 static json_t *cost_json(const hn_hw_cost *c) {
-    return json_pack("{s:f, s:f, s:I, s:I, s:I, s:b, s:I, s:I}", "latency_s", c->latency_s, "energy_j", c->energy_j,
-                     "cycles", (json_int_t)c->cycles, "peak_sram_bytes", (json_int_t)c->peak_sram_bytes, "flash_bytes",
+    return json_pack("{s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:b, s:I, s:I}", "latency_s", c->latency_s, "energy_j",
+                     c->energy_j, "area_mm2", c->area_mm2, "edp", c->energy_j * c->latency_s, "cycles", (json_int_t)c->cycles, "peak_sram_bytes", (json_int_t)c->peak_sram_bytes, "flash_bytes",
                      (json_int_t)c->flash_bytes, "fits", c->fits, "macs", (json_int_t)c->macs, "params",
                      (json_int_t)c->params);
 }
@@ -157,6 +157,7 @@ static int cost(const char *device, const char *space, const char *arch, const c
         }
         printf("device           %s (%s)\n", d.name, hn_device_kind(&d));
         printf("latency_s        %.6g\nenergy_j         %.6g\n", t.latency_s, t.energy_j);
+        if (t.area_mm2 > 0) printf("area_mm2         %.6g\nedp              %.6g\n", t.area_mm2, t.energy_j * t.latency_s);
         if (t.cycles) printf("cycles           %lld\n", (long long)t.cycles);
         const hn_mcu *mcu = hn_device_params_const(&d, "mcu");
         if (mcu) {
@@ -187,12 +188,13 @@ static json_t *systolic_json(const char *name, const hn_systolic_result *r) {
 }
 
 static int systolic(const char *config, const char *topology, bool json) {
-    hn_systolic a = {.word_bytes = 1, .clock_hz = 1e9, .mac_pj = 0.3, .sram_pj_per_word = 3.1, .dram_pj_per_word = 250};
+    hn_systolic a = {.word_bytes = 1, .numtype = HN_INT8, .clock_hz = 1e9};
     hn_systolic_layer *layers = NULL;
     int n = 0;
     hn_status st = hn_scalesim_read_config(config, &a);
     if (!st) st = hn_scalesim_read_topology(topology, &layers, &n);
     if (st) return cli_fail(st);
+    hn_systolic_fill_energy(&a); /* int8 words, energies from the tables */
     hn_systolic_result total, r;
     memset(&total, 0, sizeof total);
     json_t *arr = json ? json_array() : NULL;

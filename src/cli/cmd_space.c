@@ -58,7 +58,7 @@ int cmd_space(int argc, char **argv) {
     if (!strcmp(sub, "list")) {
         char buf[64];
         for (const hn_space *const *s = hn_space_list(); *s; s++)
-            printf("%-13s %s architectures: %s\n", (*s)->name, size_text(*s, buf, sizeof buf), (*s)->description);
+            printf("%-21s %s architectures: %s\n", (*s)->name, size_text(*s, buf, sizeof buf), (*s)->description);
         return 0;
     }
     if (strcmp(sub, "show") && strcmp(sub, "sample")) return cli_usage_error("space", "unknown subcommand '%s'", sub);

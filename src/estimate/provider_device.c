@@ -1,12 +1,13 @@
 /* Provider "device": a network's cost on a device profile (devices/NAME.yaml; the models of
- * src/hw/device_*.c): latency_s, energy_j, cycles, peak_sram_bytes, flash_bytes, fits. The analytical
+ * src/hw/device_*.c): latency_s, energy_j, area_mm2, edp, cycles, peak_sram_bytes, flash_bytes, fits. The analytical
  * models are free; measuring on the host is cheap. Cached by genotype. Options: profile (a name or
  * a path). */
 #include <stdio.h>
 
 #include "providers.h"
 
-static const char *const names[] = {"latency_s", "energy_j", "cycles", "peak_sram_bytes", "flash_bytes", "fits", NULL};
+static const char *const names[] = {"latency_s",       "energy_j",    "area_mm2", "edp", "cycles",
+                                    "peak_sram_bytes", "flash_bytes", "fits",     NULL};
 
 static hn_status create(hn_provider *p, const hn_options *o, const hn_provider_env *env) {
     char name[512], path[1024];

@@ -58,6 +58,10 @@ static hn_status create(hn_provider *p, const hn_options *o, const hn_provider_e
     if (!st) st = hn_options_number(o, "seed", 0, 4294967295.0, (double)(env->seed & 0xffffffffu), &seed);
     if (!st) st = hn_options_string(o, "path", "", path, sizeof path);
     if (st) return st;
+    if (env->space && env->space->network)
+        return hn_error(HN_ERR_INVALID, "%s:%d: provider supernet: space '%s' joins an accelerator, which a supernet does not "
+                        "share (search '%s' with the supernet, then the array for the chosen network)", o->file, o->line,
+                        env->space->name, env->space->network->name);
     const hn_space *arch = env->space && env->space->base ? env->space->base : env->space;
     if (arch && !arch->largest)
         return hn_error(HN_ERR_INVALID, "%s:%d: provider supernet: space '%s' has no supernet (weight sharing needs the "

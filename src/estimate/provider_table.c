@@ -33,7 +33,10 @@ static hn_status create(hn_provider *p, const hn_options *o, const hn_provider_e
     if (!st) st = hn_options_string(o, "as", "accuracy", t->as, sizeof t->as);
     if (!st && (!t->file[0] || !column[0]))
         st = hn_error(HN_ERR_INVALID, "%s:%d: provider table: give its 'file' and the 'column' that is the accuracy", o->file, o->line);
-    if (!st) st = hn_table_load(t->file, env->space, &t->table);
+    /* an accelerator-joined space's accuracy is its network's: the table's rows are network strings, and
+     * a genotype's network decisions come first, so the lookup reads that prefix */
+    const hn_space *net = env->space && env->space->network ? env->space->network : env->space;
+    if (!st) st = hn_table_load(t->file, net, &t->table);
     if (!st && (t->column = hn_table_metric_index(t->table, column)) < 0)
         st = hn_error(HN_ERR_INVALID, "%s:%d: the table %s has no metric column '%s'", o->file, line, t->file, column);
     if (st) return st; /* hn_provider_new frees the state */

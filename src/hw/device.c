@@ -173,15 +173,16 @@ hn_status hn_device_cost(const hn_device *d, const hn_graph *g, hn_hw_cost *tota
     return st;
 }
 
-static const char *const metric_names[] = {"latency_s", "energy_j", "cycles", "peak_sram_bytes", "flash_bytes",
-                                           "fits",      "macs",     "params", NULL};
+static const char *const metric_names[] = {"latency_s", "energy_j", "area_mm2", "edp",    "cycles", "peak_sram_bytes",
+                                           "flash_bytes", "fits",   "macs",     "params", NULL};
 
 const char *const *hn_hw_metric_names(void) { return metric_names; }
 
 bool hn_hw_metric(const hn_hw_cost *c, const char *name, double *value) {
-    const double v[] = {c->latency_s,     c->energy_j, (double)c->cycles, (double)c->peak_sram_bytes,
-                        (double)c->flash_bytes, c->fits ? 1 : 0, (double)c->macs, (double)c->params};
-    int i = hw_index_of(name, metric_names, 8);
+    const double v[] = {c->latency_s,          c->energy_j,        c->area_mm2,     c->energy_j * c->latency_s,
+                        (double)c->cycles,     (double)c->peak_sram_bytes, (double)c->flash_bytes, c->fits ? 1 : 0,
+                        (double)c->macs,       (double)c->params};
+    int i = hw_index_of(name, metric_names, 10);
     if (i < 0) return false;
     *value = v[i];
     return true;

@@ -26,6 +26,12 @@
 
 static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+void hn_systolic_apply_arch(hn_systolic *a, const hn_accel *arch) {
+    a->rows = arch->rows, a->cols = arch->cols, a->dataflow = (hn_dataflow)arch->dataflow;
+    a->ifmap_sram_kb = arch->ifmap_sram_kb, a->filter_sram_kb = arch->filter_sram_kb, a->ofmap_sram_kb = arch->ofmap_sram_kb;
+    a->bandwidth = arch->bandwidth;
+}
+
 void hw_systolic_ofmap(const hn_systolic_layer *l, int64_t *oh, int64_t *ow) {
     *oh = cdiv(l->ifmap_h - l->filter_h + l->stride, l->stride);
     *ow = cdiv(l->ifmap_w - l->filter_w + l->stride, l->stride);
@@ -88,8 +94,9 @@ hn_status hn_systolic_layer_cost(const hn_systolic *a, const hn_systolic_layer *
                          &r->dram_ifmap_reads, &r->dram_filter_reads, &r->dram_ofmap_writes};
     for (int i = 0; i < 6; i++) *counts[i] *= rep;
     r->overall_utilization = 100.0 * (double)r->macs / ((double)r->total_cycles * R * C);
-    r->energy_j = 1e-12 * ((double)r->macs * a->mac_pj +
-                           (double)(r->sram_ifmap_reads + r->sram_filter_reads + r->sram_ofmap_writes) * a->sram_pj_per_word +
+    r->energy_j = 1e-12 * ((double)r->macs * a->mac_pj + (double)r->sram_ifmap_reads * a->sram_pj_per_word[0] +
+                           (double)r->sram_filter_reads * a->sram_pj_per_word[1] +
+                           (double)r->sram_ofmap_writes * a->sram_pj_per_word[2] +
                            (double)(r->dram_ifmap_reads + r->dram_filter_reads + r->dram_ofmap_writes) * a->dram_pj_per_word);
     return HN_OK;
 }
@@ -128,7 +135,8 @@ static void vector_op(const hn_systolic *a, int64_t ops, int64_t reads, int64_t 
     r->mapping_efficiency = r->compute_utilization = 100.0 / a->rows;
     r->sram_ifmap_reads = r->dram_ifmap_reads = reads;
     r->sram_ofmap_writes = r->dram_ofmap_writes = writes;
-    r->energy_j = 1e-12 * ((double)ops * a->mac_pj + (double)(reads + writes) * (a->sram_pj_per_word + a->dram_pj_per_word));
+    r->energy_j = 1e-12 * ((double)ops * a->mac_pj + (double)reads * a->sram_pj_per_word[0] +
+                           (double)writes * a->sram_pj_per_word[2] + (double)(reads + writes) * a->dram_pj_per_word);
 }
 
 static bool same_layer(const hn_systolic_layer *x, const hn_systolic_layer *y) {

@@ -31,4 +31,8 @@ hn_status space_parse_error(const char *space, const char *str, const char *p, c
  * ints), name and description; menu must outlive the space. */
 void space_join_quant(const hn_space *base, const char *suffix, const hn_numtype *menu, int nmenu, hn_space *out,
                       int *choices, char *name, size_t name_cap, char *description, size_t description_cap);
+/* Fills *out as net joined with a systolic-array space, named "NAME+systolic" (systolic_join.c), in the
+ * caller's storage as space_join_quant; net must outlive the space. */
+void space_join_systolic(const hn_space *net, hn_space *out, int *choices, char *name, size_t name_cap, char *description,
+                         size_t description_cap);
 #endif

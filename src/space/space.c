@@ -23,12 +23,13 @@ static const struct {
     int n;
 } menus[] = {{"quant", every_type, HN_NUMTYPE_COUNT}, {"mixed", mixed_types, 3}};
 enum { NMENUS = sizeof menus / sizeof menus[0] };
-static struct {
+typedef struct {
     hn_space space;
     int choices[HN_SPACE_MAX_DECISIONS];
-    char name[32], description[256];
-} joined[NMENUS * MAX_BASES];
-static const hn_space *spaces[(NMENUS + 1) * MAX_BASES + 1];
+    char name[48], description[256];
+} joined_space;
+static joined_space joined[NMENUS * MAX_BASES], with_array[(NMENUS + 1) * MAX_BASES];
+static const hn_space *spaces[2 * (NMENUS + 1) * MAX_BASES + 1];
 static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
 
 static void registry_init(void) {
@@ -40,6 +41,12 @@ static void registry_init(void) {
                              joined[j].name, sizeof joined[j].name, joined[j].description, sizeof joined[j].description);
             spaces[nbases + j] = &joined[j].space;
         }
+    const int networks = (NMENUS + 1) * nbases; /* each of the above, with the array it runs on */
+    for (int i = 0; i < networks; i++) {
+        joined_space *w = &with_array[i];
+        space_join_systolic(spaces[i], &w->space, w->choices, w->name, sizeof w->name, w->description, sizeof w->description);
+        spaces[networks + i] = &w->space;
+    }
 }
 
 const hn_space *const *hn_space_list(void) {
