@@ -176,6 +176,11 @@ expect 0 '"fits": true' -- "$HWNAS" hw cost --device cortex-m7 --space mbconv+qu
 expect 0 "fits             yes" -- "$HWNAS" hw cost --device cortex-m4 --space mbconv+quant --arch "$M0#int8/int8"
 expect 0 '"layers": [' -- "$HWNAS" hw cost --device systolic-32x32 --space nb201 --arch "$A0" --json --layers
 expect 0 "latency_s" -- "$HWNAS" hw cost --device edge-gpu --net "$NET"
+# co-search: the genotype's array replaces the profile's (area, stalls), bad arrays are named
+expect 0 "area_mm2         0.882565" -- "$HWNAS" hw cost --device systolic-32x32 --space nb201+systolic --arch "$A0@16x64,ws,64/32/16KB,bw64"
+expect 0 "area_mm2         1.2065" -- "$HWNAS" hw cost --device systolic-32x32 --space nb201 --arch "$A0"
+expect 2 "expected a dataflow: os, ws or is" -- "$HWNAS" hw cost --device systolic-32x32 --space nb201+systolic --arch "$A0@16x64,xs,64/32/16KB,bw64"
+expect 0 "PEs         int8 MACs" -- "$HWNAS" hw show systolic-32x32
 expect 0 "latency_s" -- "$HWNAS" hw cost --device host --space mbconv --arch "$M0"
 expect 2 "cost needs either --space NAME --arch STRING or --net FILE" -- "$HWNAS" hw cost --device host
 # SCALE-Sim's own files: set A's topology on its 32x32 output-stationary array (stem3x3: 2847 cycles)
@@ -202,6 +207,14 @@ expect 2 "no column 'val' (metrics: arch_index, cifar10-val, cifar10-test)" -- "
 expect 0 '"strategy": "hyperband"' -- "$HWNAS" bench --space nb201 --table "$TAB" --optimize cifar10-val --report cifar10-test --strategy hyperband --trials 40 --seeds 2 --json
 # studies: NAS-Bench-201 on its table (a second), inspected, resumed when finished, bad files
 expect 0 "Pareto front: " -- "$HWNAS" search "$SRC/examples/studies/nb201-table.yaml" --out "$T/study"
+expect 0 "chosen: trial" -- "$HWNAS" search "$SRC/examples/studies/systolic-cosearch.yaml" --out "$T/cosearch"
+# every co-searched front member meets the area budget, and its array is in its genotype
+cofront=$("$HWNAS" study export "$T/cosearch" --front --format csv 2>&1)
+if awk -F'"' 'NR > 1 { n++; if ($2 !~ /@[0-9]+x[0-9]+,(os|ws|is),/) bad++; split($3, f, ","); if (f[7] > 1.0) bad++ } END { exit !(n > 0 && !bad) }' <<<"$cofront"; then
+  pass=$((pass + 1))
+else
+  fail=$((fail + 1)); echo "FAIL: the co-search front breaks its area budget or lost its arrays:" >&2; head -5 <<<"$cofront" >&2
+fi
 for f in study.db trials.csv pareto.csv pareto.json pareto.svg report.html model.yaml; do
   if [ -s "$T/study/$f" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: study output $f missing" >&2; fi
 done
