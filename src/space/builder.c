@@ -46,3 +46,14 @@ hn_status space_parse_error(const char *space, const char *str, const char *p, c
     return hn_error(HN_ERR_INVALID, "%s architecture '%s': at position %d: expected %s", space, str, (int)(p - str),
                     expected);
 }
+
+hn_status space_parse_head(const hn_space *s, const hn_space *inner, const char *str, const char *sep, const char *needs,
+                           uint8_t *g) {
+    if (!sep) return hn_error(HN_ERR_INVALID, "%s architecture '%s': expected %s", s->name, str, needs);
+    char head[4096];
+    if ((size_t)(sep - str) >= sizeof head)
+        return hn_error(HN_ERR_INVALID, "%s architecture: longer than %zu characters", s->name, sizeof head - 1);
+    memcpy(head, str, (size_t)(sep - str));
+    head[sep - str] = 0;
+    return inner->parse(inner, head, g);
+}

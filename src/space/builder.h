@@ -26,6 +26,11 @@ int build_linear(builder *b, int x, int out, int qslot);
  * and what was expected there. Returns HN_ERR_INVALID. */
 hn_status space_parse_error(const char *space, const char *str, const char *p, const char *expected);
 
+/* A joined space's string: the part of str before sep (its separator in str; NULL when missing, an
+ * error saying the string needs `needs`) parsed by the inner space into g. */
+hn_status space_parse_head(const hn_space *s, const hn_space *inner, const char *str, const char *sep, const char *needs,
+                           uint8_t *g);
+
 /* Fills *out as base joined with a quantization policy over the nmenu types of menu, named
  * "NAME+suffix" (quant_policy.c), using the caller's storage for its choices (HN_SPACE_MAX_DECISIONS
  * ints), name and description; menu must outlive the space. */

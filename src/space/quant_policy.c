@@ -16,8 +16,6 @@
 #include "builder.h"
 #include "hwnas/space.h"
 
-enum { MAX_ARCH = 4096 };
-
 static int menu_size(const hn_space *s) { return s->choices[s->base->ndecisions]; }
 
 /* the menu's names, "a, b, c", into buf */
@@ -55,16 +53,7 @@ static int numtype_at(const hn_space *s, const char *p, const char *ends, int *l
 static hn_status parse(const hn_space *s, const char *str, uint8_t *g) {
     const hn_space *base = s->base;
     const char *hash = strchr(str, '#');
-    if (!hash)
-        return hn_error(HN_ERR_INVALID,
-                        "%s architecture '%s': expected the architecture, '#' and a quantization policy (e.g. #int8/int8)",
-                        s->name, str);
-    char arch[MAX_ARCH];
-    if ((size_t)(hash - str) >= sizeof arch)
-        return hn_error(HN_ERR_INVALID, "%s architecture: longer than %d characters", s->name, MAX_ARCH - 1);
-    memcpy(arch, str, (size_t)(hash - str));
-    arch[hash - str] = 0;
-    hn_status st = base->parse(base, arch, g);
+    hn_status st = space_parse_head(s, base, str, hash, "the architecture, '#' and a quantization policy (e.g. #int8/int8)", g);
     if (st) return st;
     uint8_t *q = g + base->ndecisions;
     const char *p = hash + 1;

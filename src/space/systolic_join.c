@@ -19,7 +19,7 @@ static const int sides[] = {4, 8, 16, 32, 64, 128};
 static const int sram_kb[] = {8, 16, 32, 64, 128, 256};
 static const char *const dataflows[] = {"os", "ws", "is"}; /* hn_dataflow's order (hw.h) */
 static const int bandwidths[] = {4, 8, 16, 32, 64};        /* DRAM words per cycle per operand */
-enum { NSIDES = 6, NSRAM = 6, NDF = 3, NBW = 5, NACCEL = 7, MAX_NET = 4096 };
+enum { NSIDES = 6, NSRAM = 6, NDF = 3, NBW = 5, NACCEL = 7 };
 
 static const int accel_choices[NACCEL] = {NSIDES, NSIDES, NSRAM, NSRAM, NSRAM, NDF, NBW};
 
@@ -54,15 +54,7 @@ static int menu_int(const char **p, const int *menu, int n) {
 static hn_status parse(const hn_space *s, const char *str, uint8_t *g) {
     const hn_space *net = s->network;
     const char *at = strrchr(str, '@');
-    if (!at)
-        return hn_error(HN_ERR_INVALID, "%s architecture '%s': expected the network, '@' and the array (e.g. @32x32,ws,64/64/64KB,bw16)",
-                        s->name, str);
-    char arch[MAX_NET];
-    if ((size_t)(at - str) >= sizeof arch)
-        return hn_error(HN_ERR_INVALID, "%s architecture: longer than %d characters", s->name, MAX_NET - 1);
-    memcpy(arch, str, (size_t)(at - str));
-    arch[at - str] = 0;
-    hn_status st = net->parse(net, arch, g);
+    hn_status st = space_parse_head(s, net, str, at, "the network, '@' and the array (e.g. @32x32,ws,64/64/64KB,bw16)", g);
     if (st) return st;
     uint8_t *a = g + net->ndecisions;
     const char *p = at + 1;
