@@ -152,23 +152,37 @@ typedef struct {
     int64_t dram_words;
 } read_buffer;
 
-/* Each ifmap element's word (word, -1 for a null): the pixel's window corner plus the tap's offset,
- * in (row, column, channel) order; null past the last valid column of the last block, and where the
- * window reaches past the input (SCALE-Sim's rounded-up output size). pixel (P), tap (W) are scratch. */
-static void ifmap_words(const gemm *g, const prefetch_layout *pl, int32_t *word, int64_t *pixel, int64_t *tap) {
-    const int64_t iw = g->iw, ch = g->ch, s = g->stride;
-    for (int64_t p = 0; p < g->P; p++) pixel[p] = ((p / g->ow) * s * iw + (p % g->ow) * s) * ch;
-    for (int64_t w = 0; w < g->W; w++) tap[w] = ((w / (g->fw * ch)) * iw + w % (g->fw * ch) / ch) * ch + w % ch;
-    const int64_t *vs = pl->v_is_pixel_or_filter ? pixel : tap, *is = pl->v_is_pixel_or_filter ? tap : pixel;
+/* The ifmap's words by (pixel, tap): the pixel's window corner plus the tap's offset, in (row,
+ * column, channel) order, null where the window reaches past the input (SCALE-Sim's rounded-up output
+ * size). Per pixel and per tap: word offsets and (row, column) positions, so that a word costs no
+ * division. Arrays of P (pixel, py, px) and W (tap, ty, tx) entries, the caller's. */
+typedef struct {
+    int64_t *pixel, *tap;
+    int32_t *py, *px, *ty, *tx;
+} ifmap_index;
+
+static void ifmap_index_fill(const gemm *g, ifmap_index *x) {
+    for (int64_t p = 0; p < g->P; p++) {
+        x->py[p] = (int32_t)(p / g->ow * g->stride), x->px[p] = (int32_t)(p % g->ow * g->stride);
+        x->pixel[p] = ((int64_t)x->py[p] * g->iw + x->px[p]) * g->ch;
+    }
+    for (int64_t w = 0; w < g->W; w++) {
+        x->ty[w] = (int32_t)(w / (g->fw * g->ch)), x->tx[w] = (int32_t)(w % (g->fw * g->ch) / g->ch);
+        x->tap[w] = ((int64_t)x->ty[w] * g->iw + x->tx[w]) * g->ch + w % g->ch;
+    }
+}
+
+static inline int64_t ifmap_word(const gemm *g, const ifmap_index *x, int64_t p, int64_t w) {
+    return x->py[p] + x->ty[w] < g->ih && x->px[p] + x->tx[w] < g->iw ? x->pixel[p] + x->tap[w] : -1;
+}
+
+/* Each ifmap element's word (word, -1 for a null: also past the last valid column of the last block) */
+static void ifmap_words(const gemm *g, const prefetch_layout *pl, const ifmap_index *x, int32_t *word) {
     for (int64_t r = 0, e = 0; r < pl->M; r++) {
-        const int64_t v0 = r / pl->rows * pl->N, valid = min64(pl->N, pl->limit - v0), i = r % pl->rows, base = is[i];
-        for (int64_t c = 0; c < pl->N; c++, e++) {
-            word[e] = -1;
-            if (c >= valid) continue;
-            const int64_t p = pl->v_is_pixel_or_filter ? v0 + c : i, w = pl->v_is_pixel_or_filter ? i : v0 + c;
-            if ((p / g->ow) * s + w / (g->fw * ch) < g->ih && (p % g->ow) * s + w % (g->fw * ch) / ch < iw)
-                word[e] = (int32_t)(base + vs[v0 + c]);
-        }
+        const int64_t v0 = r / pl->rows * pl->N, valid = min64(pl->N, pl->limit - v0), i = r % pl->rows;
+        for (int64_t c = 0; c < pl->N; c++, e++)
+            word[e] = c >= valid ? -1
+                      : (int32_t)(pl->v_is_pixel_or_filter ? ifmap_word(g, x, v0 + c, i) : ifmap_word(g, x, i, v0 + c));
     }
 }
 
@@ -198,7 +212,7 @@ static void list_occurrences(read_buffer *b, const hn_systolic_layer *l, int32_t
 typedef struct {
     void *block;
     int32_t *ifmap_line, *filter_line, *word, *first, *lines;
-    int64_t *pixel, *tap;
+    ifmap_index index;
     int32_t *reads;
 } replay_tables;
 
@@ -209,11 +223,14 @@ static hn_status replay_tables_alloc(replay_tables *t, const gemm *g, const hn_s
     if (n_in >= INT32_MAX || n_fl >= INT32_MAX || words >= INT32_MAX)
         return hn_error(HN_ERR_INVALID, "systolic memory: a layer of %lld ifmap and %lld filter elements is too large to replay",
                         (long long)n_in, (long long)n_fl);
-    const size_t w32 = (size_t)(3 * n_in + n_fl + words + 2 + l->ifmap_h + l->ifmap_w), w64 = (size_t)(g->P + g->W);
+    const size_t w32 = (size_t)(3 * n_in + n_fl + words + 2 + l->ifmap_h + l->ifmap_w + 2 * (g->P + g->W)),
+                 w64 = (size_t)(g->P + g->W);
     int32_t *p = t->block = hn_alloc(sizeof(int64_t) * w64 + sizeof(int32_t) * w32);
     if (!p) return hn_error(HN_ERR_NOMEM, "systolic memory: tables of %zu bytes", sizeof(int64_t) * w64 + sizeof(int32_t) * w32);
-    t->pixel = (int64_t *)(void *)p, t->tap = t->pixel + g->P; /* the int64 tables first: aligned */
-    p = (int32_t *)(void *)(t->tap + g->W);
+    ifmap_index *x = &t->index;
+    x->pixel = (int64_t *)(void *)p, x->tap = x->pixel + g->P; /* the int64 tables first: aligned */
+    p = (int32_t *)(void *)(x->tap + g->W);
+    x->py = p, x->px = p + g->P, x->ty = p + 2 * g->P, x->tx = p + 2 * g->P + g->W, p += 2 * (g->P + g->W);
     t->ifmap_line = p, p += n_in;
     t->word = p, p += n_in;
     t->lines = p, p += n_in;
@@ -234,7 +251,9 @@ static void read_buffer_init(read_buffer *b, const gemm *g, const hn_systolic_la
     const int64_t last_block = M - b->layout.rows, last_valid = b->layout.limit - (M / b->layout.rows - 1) * N;
     if (op == IFMAP) {
         b->word = t->word, b->first = t->first, b->lines = t->lines;
-        ifmap_words(g, &b->layout, t->word, t->pixel, t->tap);
+        ifmap_index x = t->index; /* its arrays are the tables' */
+        ifmap_index_fill(g, &x);
+        ifmap_words(g, &b->layout, &x, t->word);
     }
 #define VALID(r, c) (op == IFMAP ? b->word[(r) * N + (c)] >= 0 : (r) < last_block || (c) < last_valid)
     /* lines in prefetch order (row-major, or along anti-diagonals d = r + c, each from its bottom-left
@@ -472,15 +491,6 @@ static int64_t quiet_writes(const write_buffer *w, const fold_demands *d, int64_
  * misses into sets of floor(S / 100); a word hits while it was gathered since the last time 50 sets
  * were complete (the active half), when the buffer starts afresh. DRAM reads: the words gathered. */
 
-/* The words of an operand as its (outer v, inner i) prefetch-layout pairs: the filter's word is
- * filter * W + tap; the ifmap's the pixel's window corner plus the tap's offset, null where the window
- * reaches past the input. Per pixel and per tap: offsets and (row, column) positions, so that a demand
- * costs no division. */
-typedef struct {
-    int64_t *pixel, *tap;  /* word offsets */
-    int32_t *py, *px, *ty, *tx;
-} ifmap_index;
-
 typedef struct {
     int64_t left;     /* words still to gather before the buffer starts afresh */
     int64_t group_words, gathered;
@@ -512,8 +522,8 @@ static void estimate_row(const gemm *g, const prefetch_layout *pl, const fold_de
             gather(e, pl->v_is_pixel_or_filter ? v * g->W + i : i * g->W + v);
             continue;
         }
-        const int64_t p = pl->v_is_pixel_or_filter ? v : i, w = pl->v_is_pixel_or_filter ? i : v;
-        if (x->py[p] + x->ty[w] < g->ih && x->px[p] + x->tx[w] < g->iw) gather(e, x->pixel[p] + x->tap[w]);
+        const int64_t word = pl->v_is_pixel_or_filter ? ifmap_word(g, x, v, i) : ifmap_word(g, x, i, v);
+        if (word >= 0) gather(e, word);
     }
 }
 
@@ -552,14 +562,7 @@ static hn_status estimate_reads(const gemm *g, const hn_systolic_layer *l, int64
     if (!block) return hn_error(HN_ERR_NOMEM, "systolic: tables of %zu bytes", bytes);
     ifmap_index x = {.pixel = block, .tap = block + g->P};
     x.py = (int32_t *)(void *)(x.tap + g->W), x.px = x.py + g->P, x.ty = x.px + g->P, x.tx = x.ty + g->W;
-    for (int64_t p = 0; p < g->P; p++) {
-        x.py[p] = (int32_t)(p / g->ow * g->stride), x.px[p] = (int32_t)(p % g->ow * g->stride);
-        x.pixel[p] = ((int64_t)x.py[p] * g->iw + x.px[p]) * g->ch;
-    }
-    for (int64_t w = 0; w < g->W; w++) {
-        x.ty[w] = (int32_t)(w / (g->fw * g->ch)), x.tx[w] = (int32_t)(w % (g->fw * g->ch) / g->ch);
-        x.tap[w] = ((int64_t)x.ty[w] * g->iw + x.tx[w]) * g->ch + w % g->ch;
-    }
+    ifmap_index_fill(g, &x);
     estimate_buffer b[2] = {{.left = group_in, .group_words = group_in, .stamp = x.tx + g->W},
                             {.left = group_fl, .group_words = group_fl, .stamp = x.tx + g->W + words[0]}};
     memset(b[0].stamp, 0xff, sizeof(int32_t) * (size_t)(words[0] + words[1]));
