@@ -84,13 +84,13 @@ def main():
     print(f"{'seed':>4} {'co-search acc':>14} {'co HV':>8} {'sequential acc':>15} {'seq HV':>8}  sequential's design")
     sums = [0.0] * 4
     with tempfile.TemporaryDirectory() as work:
-        base = open(os.path.join(ROOT, "devices", "systolic-32x32.yaml")).read()
-        r_, c_ = FIXED.split(",")[0].split("x")
-        i_, f_, o_ = FIXED.split(",")[2][:-2].split("/")
-        fixed = base.replace("name: systolic-32x32", "name: fixed").replace("rows: 32", f"rows: {r_}").replace(
-            "cols: 32", f"cols: {c_}").replace("ifmap_sram_kb: 64", f"ifmap_sram_kb: {i_}").replace(
-            "filter_sram_kb: 64", f"filter_sram_kb: {f_}").replace("ofmap_sram_kb: 64", f"ofmap_sram_kb: {o_}").replace(
-            "bandwidth: 0 ", f"bandwidth: {FIXED.split('bw')[1]} ")
+        # the fixed array with systolic-32x32's technology (1 GHz, int8, energies from the tables)
+        rows, cols = FIXED.split(",")[0].split("x")
+        df = FIXED.split(",")[1]
+        kb = FIXED.split(",")[2][:-2].split("/")
+        fixed = (f"name: fixed\nkind: systolic\ndescription: the sequential designer's array {FIXED}\nrows: {rows}\n"
+                 f"cols: {cols}\ndataflow: {df}\nifmap_sram_kb: {kb[0]}\nfilter_sram_kb: {kb[1]}\nofmap_sram_kb: {kb[2]}\n"
+                 f"bandwidth: {FIXED.split('bw')[1]}\nword_bytes: 1\nnumber_type: int8\nclock_hz: 1e9\n")
         fixed_path = os.path.join(work, "fixed.yaml")
         open(fixed_path, "w").write(fixed)
         for seed in range(seeds):
