@@ -135,7 +135,7 @@ void s8_rescale(const int8_t *in, size_t len, int32_t in_zp, s8_mult m, int32_t 
     for (size_t i = 0; i < len; i++) out[i] = (int8_t)clamp32(out_zp + s8_mult_apply(in[i] - in_zp, m), -128, 127);
 }
 
-/* sum / count rounded half away from zero */
+/* sum / count rounded half away from zero (TFLite's average pool, of the codes themselves) */
 static int32_t rounded_div(int32_t sum, int32_t count) {
     return sum >= 0 ? (sum + count / 2) / count : -((-sum + count / 2) / count);
 }
@@ -150,10 +150,10 @@ void s8_avgpool(const s8_pool_params *p, const int8_t *in, int8_t *out) {
                 for (int ky = 0; ky < k; ky++)
                     for (int kx = 0; kx < k; kx++) {
                         int iy = oy * p->stride - p->pad + ky, ix = ox * p->stride - p->pad + kx;
-                        if (iy >= 0 && iy < p->h && ix >= 0 && ix < p->w) sum += plane[iy * p->w + ix] - p->zp, count++;
+                        if (iy >= 0 && iy < p->h && ix >= 0 && ix < p->w) sum += plane[iy * p->w + ix], count++;
                     }
-                if (p->count_include_pad) count = k * k;
-                out[((size_t)c * p->oh + oy) * p->ow + ox] = (int8_t)clamp32(p->zp + rounded_div(sum, count), -128, 127);
+                if (p->count_include_pad) sum += (k * k - count) * p->zp, count = k * k; /* padding is real 0 */
+                out[((size_t)c * p->oh + oy) * p->ow + ox] = (int8_t)clamp32(rounded_div(sum, count), -128, 127);
             }
     }
 }
@@ -175,11 +175,11 @@ void s8_maxpool(const s8_pool_params *p, const int8_t *in, int8_t *out) {
     }
 }
 
-void s8_mean(int c, int hw, int32_t zp, const int8_t *in, int8_t *out) {
+void s8_mean(int c, int hw, const int8_t *in, int8_t *out) {
     for (int k = 0; k < c; k++) {
         int32_t sum = 0;
-        for (int i = 0; i < hw; i++) sum += in[(size_t)k * hw + i] - zp;
-        out[k] = (int8_t)clamp32(zp + rounded_div(sum, hw), -128, 127);
+        for (int i = 0; i < hw; i++) sum += in[(size_t)k * hw + i];
+        out[k] = (int8_t)clamp32(rounded_div(sum, hw), -128, 127);
     }
 }
 
@@ -200,7 +200,7 @@ void s8_forward(const s8_node *nodes, int n, int output, const int8_t *in, int8_
         case S8_CLAMP: s8_clamp(x, (size_t)q->len, q->lo, q->hi, y); break;
         case S8_AVGPOOL: s8_avgpool(&q->pool, x, y); break;
         case S8_MAXPOOL: s8_maxpool(&q->pool, x, y); break;
-        case S8_MEAN: s8_mean(q->len, nodes[q->inputs[0]].len / q->len, q->zp, x, y); break;
+        case S8_MEAN: s8_mean(q->len, nodes[q->inputs[0]].len / q->len, x, y); break;
         case S8_ZERO: memset(y, (int8_t)q->zp, (size_t)q->len); break;
         case S8_ADD: {
             const int8_t *ins[16];

@@ -57,9 +57,9 @@ void s8_add(int n, const int8_t *const *in, const int32_t *zp, const s8_mult *mu
 /* out = out_zp + round((x - in_zp) * m), saturated to int8: a change of scale (concat's inputs) */
 void s8_rescale(const int8_t *in, size_t len, int32_t in_zp, s8_mult m, int32_t out_zp, int8_t *out);
 
-/* Pooling keeps the input's scale and zero point. Average: zp + (sum of (x - zp)) / count rounded half
- * away from zero, count the whole window (padding counts as real 0) or only its real pixels. Max:
- * padding never wins. */
+/* Pooling keeps the input's scale and zero point. Average: (sum of the codes x) / count rounded half
+ * away from zero, as TFLite (and CMSIS-NN) round it; count the whole window (padding counts as real 0,
+ * the code zp) or only its real pixels. Max: padding never wins. */
 typedef struct {
     int c, h, w, oh, ow, kernel, stride, pad, count_include_pad;
     int32_t zp;
@@ -67,7 +67,7 @@ typedef struct {
 void s8_avgpool(const s8_pool_params *p, const int8_t *in, int8_t *out);
 void s8_maxpool(const s8_pool_params *p, const int8_t *in, int8_t *out);
 /* Mean of each of c channels of hw values, as the average pool. */
-void s8_mean(int c, int hw, int32_t zp, const int8_t *in, int8_t *out);
+void s8_mean(int c, int hw, const int8_t *in, int8_t *out);
 
 /* clamp to [lo, hi]: ReLU (lo = zero point) and ReLU6 (hi = the code of 6) */
 void s8_clamp(const int8_t *in, size_t len, int32_t lo, int32_t hi, int8_t *out);

@@ -9,7 +9,7 @@ networks' weights and inputs from ref.hntf). For each network of tests/ref/{allo
      batch norm folded in float32, per-channel symmetric int8 weights, int32 biases, per-tensor
      asymmetric int8 activations over the ranges of step 1, gemmlowp fixed-point requantization
      (QuantizeMultiplier, SaturatingRoundingDoublingHighMul, RoundingDivideByPOT), TFLite's ADD
-     (inputs scaled by 2^20), average pooling rounded half away from zero;
+     (inputs scaled by 2^20), average pooling of the codes rounded half away from zero;
   3. runs the integer arithmetic on the quantized input       <net>.q.x
      and writes every value the int8 model forms:              <net>.q.v.<node>   (N, C, H, W)
 The C test (tests/test_quant.c) builds its int8 model from the same weights and ranges and demands
@@ -247,11 +247,12 @@ def quant_forward(nodes, W, tag, lo, hi, xq):
                     if op == "maxpool":
                         y[:, :, oy, ox] = win.max((2, 3))
                     else:
-                        count = k * k if n["cip"] else len(ys) * len(xs)
-                        y[:, :, oy, ox] = np.clip(q[1] + rounded_div((win - q[1]).sum((2, 3)), count), -128, 127)
+                        real = len(ys) * len(xs)  # TFLite: the codes' sum, padding the code of 0
+                        count, pad = (k * k, (k * k - real) * q[1]) if n["cip"] else (real, 0)
+                        y[:, :, oy, ox] = np.clip(rounded_div(win.sum((2, 3)) + pad, count), -128, 127)
         elif op == "global_avgpool":
             hw = x.shape[2] * x.shape[3]
-            y = np.clip(q[1] + rounded_div((x - q[1]).sum((2, 3)), hw), -128, 127)[:, :, None, None]
+            y = np.clip(rounded_div(x.sum((2, 3)), hw), -128, 127)[:, :, None, None]
         elif op == "zero":
             y = np.full_like(x, q[1])
         elif op == "add":  # with a fused activation as its clamp
