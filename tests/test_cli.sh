@@ -147,7 +147,10 @@ done
 grep -q malloc "$T/exp-c/model.c" && { fail=$((fail + 1)); echo "FAIL: the exported model calls malloc" >&2; }
 expect 0 "wrote $T/exp-onnx/model.onnx" -- "$HWNAS" export --format onnx --space mbconv --arch "$M1" --dataset "idx:$T/tiny" \
   --weights "$T/m1.hntf" --out "$T/exp-onnx"
-expect 2 "--format 'tflite': expected c or onnx" -- "$HWNAS" export --format tflite --net "$NET" --weights x --out "$T/x"
+expect 0 "wrote $T/exp-tflite/model.tflite" -- "$HWNAS" export --format tflite --space mbconv --arch "$M1" --dataset "idx:$T/tiny" \
+  --weights "$T/m1.hntf" --out "$T/exp-tflite" --io float
+expect 2 "--format 'tfl': expected c, tflite or onnx" -- "$HWNAS" export --format tfl --net "$NET" --weights x --out "$T/x"
+expect 2 "--io 'int4': expected int8 or float" -- "$HWNAS" export --format tflite --net "$NET" --weights x --out "$T/x" --io int4
 expect 2 "unknown device 'cortex-m99'" -- "$HWNAS" export --format c --net "$NET" --weights x --out "$T/x" --device cortex-m99
 
 # quantization-aware training recovers what 2-bit weights lose after training: the reference CNN trained

@@ -19,6 +19,12 @@ static void write_floats(const char *path, const float *x, size_t n) {
     if (f) fclose(f);
 }
 
+static void write_bytes(const char *path, const int8_t *x, size_t n) {
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(x, 1, n, f) == n);
+    if (f) fclose(f);
+}
+
 /* random weights, and batch norms with gamma, beta, mean and variance away from their defaults */
 static void randomize(hn_graph *g, uint64_t seed) {
     hn_graph_init_params(g, seed);
@@ -35,7 +41,7 @@ static void randomize(hn_graph *g, uint64_t seed) {
     }
 }
 
-static void case_net(const char *dir, const char *tag, hn_graph *g) {
+static void case_net(const char *dir, const char *tag, hn_graph *g, bool tflite) {
     enum { N = 4 };
     char path[1024];
     randomize(g, 7);
@@ -68,6 +74,19 @@ static void case_net(const char *dir, const char *tag, hn_graph *g) {
         int8_t *xq = malloc(in * N), *yq = malloc(out * N);
         hn_qmodel_quantize_input(m, x, N, xq);
         CHECK_OK(hn_qmodel_run(m, xq, N, yq));
+        /* and as TFLite, int8 and float at its edges, with the engine's codes (tests/check_tflite.py) */
+        snprintf(path, sizeof path, "%s/%s.tflite", dir, tag);
+        if (!tflite) { /* allops: its average pooling over real pixels pads where TFLite's SAME cannot */
+            CHECK_ERR(hn_export_tflite(m, path, tag, false), HN_ERR_UNSUPPORTED, "average pooling of real pixels only");
+        } else {
+            CHECK_OK(hn_export_tflite(m, path, tag, false));
+            snprintf(path, sizeof path, "%s/%s.float.tflite", dir, tag);
+            CHECK_OK(hn_export_tflite(m, path, tag, true));
+            snprintf(path, sizeof path, "%s/%s.xq", dir, tag);
+            write_bytes(path, xq, in * N);
+            snprintf(path, sizeof path, "%s/%s.yq", dir, tag);
+            write_bytes(path, yq, out * N);
+        }
         hn_qparams q = hn_qmodel_output_params(m);
         for (size_t i = 0; i < out * N; i++) y[i] = hn_dequantize(yq[i], q);
         scale = q.scale;
@@ -91,13 +110,17 @@ int main(int argc, char **argv) {
     }
     mkdir(argv[1], 0777);
     hn_set_threads(1);
-    const char *nets[] = {"allops", "cnn"};
-    for (int k = 0; k < 2; k++) {
+    /* allopsp: allops with its one construct TFLite cannot say (average pooling of real pixels only,
+     * padded where SAME does not pad) counting its padding instead */
+    const char *nets[] = {"allops", "cnn", "allops"}, *tags[] = {"allops", "cnn", "allopsp"};
+    for (int k = 0; k < 3; k++) {
         char path[1024];
         snprintf(path, sizeof path, "%s/ref/%s.yaml", HWNAS_TEST_DIR, nets[k]);
         hn_graph *g = NULL;
         CHECK_OK(hn_graph_load_yaml(path, &g));
-        if (g) case_net(argv[1], nets[k], g);
+        for (int i = 0; g && k == 2 && i < g->nnodes; i++)
+            if (!strcmp(g->nodes[i].name, "ap")) g->nodes[i].count_include_pad = true;
+        if (g) case_net(argv[1], tags[k], g, k > 0);
         hn_graph_free(g);
     }
     const hn_space *sp = hn_space_find("mbconv");
@@ -107,7 +130,7 @@ int main(int argc, char **argv) {
     CHECK_OK(sp->to_graph(sp, geno, &sp->defaults, &g));
     if (g) {
         CHECK_OK(hn_graph_finalize(g));
-        case_net(argv[1], "mbconv", g);
+        case_net(argv[1], "mbconv", g, true);
         /* errors */
         CHECK_ERR(hn_export_onnx(g, "/nonexistent/dir/m.onnx", NULL), HN_ERR_IO, "cannot write '/nonexistent/dir/m.onnx'");
     }

@@ -1,5 +1,5 @@
 /* Exporting a network for deployment: a self-contained C99 program of the int8 model (export_c.c),
- * and the float network as ONNX (export_onnx.c).
+ * the int8 model as TFLite (export_tflite.cc), and the float network as ONNX (export_onnx.c).
  *
  *     hn_qmodel *m;  hn_ptq(g, train, 1000, HN_RANGE_MINMAX, 0, &m);
  *     hn_export_c(m, "out", samples, labels, 10, "fmnist-cnn.yaml", &info);   // out/model.{c,h}, out/main.c
@@ -41,6 +41,17 @@ hn_status hn_export_onnx(const struct hn_graph *g, const char *path, const char 
  * dequantized per output channel, biases int32 at scale s_in * s_w, fused activations are Clips at the
  * codes' bounds, batch norms folded. Runtimes that fuse QDQ patterns run it in int8. */
 hn_status hn_export_onnx_qdq(const hn_qmodel *m, const char *path, const char *name);
+
+/* Writes the int8 model m to path as a TFLite flatbuffer (schema version 3): int8 per-channel weights,
+ * int32 biases, per-tensor int8 activations, fused ReLU/ReLU6, NHWC tensors; operators CONV_2D,
+ * DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, CONCATENATION, AVERAGE_POOL_2D (also the global mean),
+ * MAX_POOL_2D, RELU, RELU6, RESHAPE, PAD/PADV2 (padding TFLite's SAME cannot place), SPLIT (grouped
+ * convolutions) and QUANTIZE (requantizing a concatenation's inputs). float_io: a float32 input and
+ * output through QUANTIZE / DEQUANTIZE; else the model's input and output are the int8 tensors. The
+ * file computes the engine's codes exactly but for additions of more than two inputs (a chain of
+ * ADDs, each rounding) and, with float_io, input ties (TFLite rounds half away from zero). name (may be
+ * NULL) goes into the model's description. HN_ERR_UNSUPPORTED names a step the format cannot express. */
+hn_status hn_export_tflite(const hn_qmodel *m, const char *path, const char *name, bool float_io);
 
 #ifdef __cplusplus
 }

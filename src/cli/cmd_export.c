@@ -1,5 +1,5 @@
 /* hwnas export: a trained network as a deployable artefact -- a self-contained C99 program of its int8
- * model (--format c). */
+ * model (--format c), the int8 model as TFLite (--format tflite), or ONNX (--format onnx). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -13,7 +13,7 @@
 #include "hwnas/quant.h"
 
 static const char *help =
-    "Usage: hwnas export --format c|onnx (--net FILE | --space NAME --arch STRING | --from-study DIR [--trial ID])\n"
+    "Usage: hwnas export --format c|tflite|onnx (--net FILE | --space NAME --arch STRING | --from-study DIR [--trial ID])\n"
     "                    --weights FILE --out DIR [OPTIONS]\n"
     "\n"
     "Writes a trained network out for deployment:\n"
@@ -23,11 +23,15 @@ static const char *help =
     "               DIR/main.c, a test program that runs sample test images and checks that every output\n"
     "               equals the engine's. Build and run: cc -std=c99 -O3 DIR/model.c DIR/main.c && ./a.out\n"
     "               It prints the arena and table sizes next to the MCU model's predictions for --device.\n"
+    "  --format tflite  DIR/model.tflite: the int8 model as TFLite (int8 per-channel weights, int32 biases,\n"
+    "               per-tensor activations, NHWC) for TFLite Micro, CMSIS-NN, STM32Cube.AI, Edge Impulse or\n"
+    "               Vela; int8 input and output tensors (--io float: float32, through QUANTIZE/DEQUANTIZE)\n"
     "  --format onnx  DIR/model.onnx: the float network (opset 10), batch norm in inference mode; and\n"
     "               DIR/model.int8.onnx: the int8 model as a QDQ graph (opset 13).\n"
     "\n"
     "Options:\n"
-    "  --format FORMAT       c or onnx\n"
+    "  --format FORMAT       c, tflite or onnx\n"
+    "  --io int8|float       tflite: the model's input and output type (default int8)\n"
     "  --net FILE            network file (a study's model.yaml, for instance)\n"
     "  --space NAME          search space, with --arch STRING\n"
     "  --from-study DIR      a study's chosen network (model.yaml, model.hntf), or --trial ID's\n"
@@ -41,17 +45,17 @@ static const char *help =
     "  --help                show this help\n";
 
 int cmd_export(int argc, char **argv) {
-    enum { O_FORMAT = 256, O_OUT, O_CALIB, O_RANGE, O_PCT, O_SAMPLES, O_DEVICE, O_HELP, O_BIASCORR, O_KERNELS };
+    enum { O_FORMAT = 256, O_OUT, O_CALIB, O_RANGE, O_PCT, O_SAMPLES, O_DEVICE, O_HELP, O_BIASCORR, O_KERNELS, O_IO };
     static const struct option opts[] = {
         CLI_TRAINED_OPTIONS,
         {"format", required_argument, 0, O_FORMAT},    {"out", required_argument, 0, O_OUT},
         {"calibration", required_argument, 0, O_CALIB}, {"range", required_argument, 0, O_RANGE},
         {"percentile", required_argument, 0, O_PCT}, {"bias-correction", no_argument, 0, O_BIASCORR},   {"samples", required_argument, 0, O_SAMPLES},
         {"device", required_argument, 0, O_DEVICE},    {"help", no_argument, 0, O_HELP},
-        {"kernels", required_argument, 0, O_KERNELS},
+        {"kernels", required_argument, 0, O_KERNELS},  {"io", required_argument, 0, O_IO},
         {0, 0, 0, 0}};
     cli_trained t = {.trial = -1};
-    bool bias_correction = false;
+    bool bias_correction = false, float_io = false;
     const char *format = NULL, *dir = NULL, *device = "cortex-m7";
     long calib = 1000, samples = 10;
     double pct = 99.99;
@@ -80,14 +84,20 @@ int cmd_export(int argc, char **argv) {
             if (st) return cli_fail(st);
             break;
         }
+        case O_IO:
+            if (strcmp(optarg, "int8") && strcmp(optarg, "float"))
+                return cli_usage_error("export", "--io '%s': expected int8 or float", optarg);
+            float_io = !strcmp(optarg, "float");
+            break;
         case O_HELP: fputs(help, stdout); return 0;
         default: return cli_usage_error("export", "unknown or incomplete option '%s'", o);
         }
     }
     if (optind < argc) return cli_usage_error("export", "unexpected argument '%s'", argv[optind]);
-    if (!format) return cli_usage_error("export", "--format c or --format onnx is required");
-    bool onnx = !strcmp(format, "onnx");
-    if (!onnx && strcmp(format, "c")) return cli_usage_error("export", "--format '%s': expected c or onnx", format);
+    if (!format) return cli_usage_error("export", "--format c, tflite or onnx is required");
+    bool onnx = !strcmp(format, "onnx"), tflite = !strcmp(format, "tflite");
+    if (!onnx && !tflite && strcmp(format, "c"))
+        return cli_usage_error("export", "--format '%s': expected c, tflite or onnx", format);
     if (!dir) return cli_usage_error("export", "--out DIR is required");
     hn_device dev;
     char dpath[1024];
@@ -112,6 +122,20 @@ int cmd_export(int argc, char **argv) {
         if (!st) st = hn_ptq(g, train, (int)calib, (hn_range_method)method, pct, bias_correction, &m);
         if (!st) st = hn_export_onnx_qdq(m, qpath, t.net ? t.net : t.space);
         if (!st) printf("wrote %s (float32, opset 10) and %s (int8 QDQ, opset 13)\n", path, qpath);
+        hn_qmodel_free(m);
+        hn_graph_free(g), hn_dataset_free(train), hn_dataset_free(test);
+        return st ? cli_fail(st) : 0;
+    }
+    if (tflite) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/model.tflite", dir);
+        st = hn_ptq(g, train, (int)calib, (hn_range_method)method, pct, bias_correction, &m);
+        if (!st) st = hn_export_tflite(m, path, t.net ? t.net : t.arch, float_io);
+        if (!st) {
+            struct stat sb;
+            printf("wrote %s (%lld bytes; int8, %s input and output)\n", path, stat(path, &sb) ? -1LL : (long long)sb.st_size,
+                   float_io ? "float32" : "int8");
+        }
         hn_qmodel_free(m);
         hn_graph_free(g), hn_dataset_free(train), hn_dataset_free(test);
         return st ? cli_fail(st) : 0;

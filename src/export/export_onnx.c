@@ -381,8 +381,8 @@ static const char *qdq_conv(writer *w, const hn_qmodel *m, const s8_node *plan, 
     hn_shape shape, in_shape;
     hn_qparams q, in_q;
     const float *w_scale, *unused;
-    hn_qmodel_node_info(m, i, &shape, &q, &w_scale);
-    hn_qmodel_node_info(m, plan[i].inputs[0], &in_shape, &in_q, &unused);
+    hn_qmodel_node_info(m, i, &shape, &q, &w_scale, NULL);
+    hn_qmodel_node_info(m, plan[i].inputs[0], &in_shape, &in_q, &unused, NULL);
     if (in_shape.c != c->cin || in_shape.h != c->h || in_shape.w != c->w) { /* a linear layer reads a flat view */
         char r[64];
         snprintf(r, sizeof r, "%s.flat", base);
@@ -442,7 +442,7 @@ hn_status hn_export_onnx_qdq(const hn_qmodel *m, const char *path, const char *n
         hn_shape s0;
         hn_qparams q0;
         const float *unused;
-        hn_qmodel_node_info(m, 0, &s0, &q0, &unused);
+        hn_qmodel_node_info(m, 0, &s0, &q0, &unused, NULL);
         int64_t dims[3] = {s0.c, s0.h, s0.w};
         input = value_info(&w, "input", 3, dims);
         v[0] = qdq(&w, "input", "v0", q0.scale, q0.zero_point);
@@ -450,7 +450,7 @@ hn_status hn_export_onnx_qdq(const hn_qmodel *m, const char *path, const char *n
             const s8_node *p = &plan[i];
             hn_shape shape;
             hn_qparams q;
-            hn_qmodel_node_info(m, i, &shape, &q, &unused);
+            hn_qmodel_node_info(m, i, &shape, &q, &unused, NULL);
             char base[32], pre[40];
             snprintf(base, sizeof base, "v%d", i), snprintf(pre, sizeof pre, "v%d.pre", i);
             const char *x = v[p->inputs[0]], *y = pre;
@@ -487,7 +487,7 @@ hn_status hn_export_onnx_qdq(const hn_qmodel *m, const char *path, const char *n
         }
         hn_shape os;
         hn_qparams oq;
-        hn_qmodel_node_info(m, output, &os, &oq, &unused);
+        hn_qmodel_node_info(m, output, &os, &oq, &unused, NULL);
         bool flat = os.h == 1 && os.w == 1;
         const char *oname = v[output];
         if (flat && !w.failed) {

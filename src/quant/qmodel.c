@@ -24,6 +24,7 @@ typedef struct {
     s8_node s;
     hn_qparams q;
     hn_shape shape;       /* of the value */
+    hn_op op;             /* of the graph node it starts at (a linear layer is an S8_CONV too) */
     const float *w_scale; /* S8_CONV: the weights' scale per output channel */
     int inputs[HN_MAX_INPUTS];
     int32_t in_zp[HN_MAX_INPUTS];
@@ -170,6 +171,7 @@ static hn_status add_node(builder *b, int id, int *last) {
     q->s.ninputs = n->ninputs;
     q->s.inputs = q->inputs, q->s.in_zp = q->in_zp, q->s.in_mult = q->in_mult;
     for (int k = 0; k < n->ninputs; k++) q->inputs[k] = m->value_of[n->inputs[k]];
+    q->op = n->op;
     const qnode *in0 = n->ninputs ? &m->nodes[q->inputs[0]] : NULL;
     *last = id;
     switch (n->op) {
@@ -278,8 +280,9 @@ size_t hn_qmodel_input_len(const hn_qmodel *m) { return (size_t)m->plan[0].len; 
 size_t hn_qmodel_output_len(const hn_qmodel *m) { return (size_t)m->plan[m->output].len; }
 size_t hn_qmodel_arena_bytes(const hn_qmodel *m) { return m->values_bytes + m->scratch_bytes; }
 
-void hn_qmodel_node_info(const hn_qmodel *m, int i, hn_shape *shape, hn_qparams *q, const float **w_scale) {
+void hn_qmodel_node_info(const hn_qmodel *m, int i, hn_shape *shape, hn_qparams *q, const float **w_scale, hn_op *op) {
     *shape = m->nodes[i].shape, *q = m->nodes[i].q, *w_scale = m->nodes[i].w_scale;
+    if (op) *op = m->nodes[i].op;
 }
 
 const s8_node *hn_qmodel_plan(const hn_qmodel *m, int *n, int *output, size_t *values_bytes) {

@@ -19,9 +19,9 @@ static inline float hn_q_round(float x, float scale, float lo, float hi) {
 }
 
 const s8_node *hn_qmodel_plan(const hn_qmodel *m, int *n, int *output, size_t *values_bytes);
-/* Of plan node i: its value's shape (C, H, W) and parameters, and for a convolution the weights'
- * scale per output channel (else NULL). */
-void hn_qmodel_node_info(const hn_qmodel *m, int i, hn_shape *shape, hn_qparams *q, const float **w_scale);
+/* Of plan node i: its value's shape (C, H, W) and parameters, for a convolution the weights' scale per
+ * output channel (else NULL), and (op may be NULL) the op of the graph node it computes first. */
+void hn_qmodel_node_info(const hn_qmodel *m, int i, hn_shape *shape, hn_qparams *q, const float **w_scale, hn_op *op);
 /* The fused node (hn_graph_fused: a folded batch norm or an applied activation) that reads node id, or
  * -1: where it exists, a deployment never forms id's own value. */
 int hn_q_fused_reader(const hn_graph *g, const bool *fused, int id);
