@@ -145,6 +145,15 @@ for k in c avx2 avx512vnni; do
   expect 0 "40 of 40 outputs equal the int8 engine's" -- "$T/exp-$k/model"
 done
 grep -q malloc "$T/exp-c/model.c" && { fail=$((fail + 1)); echo "FAIL: the exported model calls malloc" >&2; }
+# the same C on a Cortex-M4 and a Cortex-M7 (arm-none-eabi-gcc, newlib, QEMU's MPS2 boards: setup.sh installs them)
+for cpu in cortex-m4 cortex-m7; do
+  expect 0 "40 of 40 outputs equal the int8 engine's" -- "$SRC/deploy/mps2/run.sh" "$T/exp-c" $cpu
+  expect 0 "instructions per inference: " -- "$SRC/deploy/mps2/run.sh" "$T/exp-c" $cpu
+done
+expect 2 "CPU 'cortex-m0': expected cortex-m4 or cortex-m7" -- "$SRC/deploy/mps2/run.sh" "$T/exp-c" cortex-m0
+# a firmware whose outputs differ from the engine's fails: one expected score changed
+sed -i '/^static const int8_t expected/{n;s/{\([-0-9]*\),/{\1+1,/}' "$T/exp-c/main.c"
+expect 1 "39 of 40 outputs equal the int8 engine's" -- "$SRC/deploy/mps2/run.sh" "$T/exp-c" cortex-m4
 expect 0 "wrote $T/exp-onnx/model.onnx" -- "$HWNAS" export --format onnx --space mbconv --arch "$M1" --dataset "idx:$T/tiny" \
   --weights "$T/m1.hntf" --out "$T/exp-onnx"
 expect 0 "wrote $T/exp-tflite/model.tflite" -- "$HWNAS" export --format tflite --space mbconv --arch "$M1" --dataset "idx:$T/tiny" \

@@ -160,7 +160,8 @@ int cmd_export(int argc, char **argv) {
     hn_graph_set_numtypes(g, HN_INT8, HN_INT8);
     if ((st = hn_device_cost(&dev, g, &cost, NULL))) goto done;
     printf("wrote %s/model.c, %s/model.h and %s/main.c (%d test images)\n", dir, dir, dir, n);
-    printf("build and run:  cc -std=c99 -O3 %s/model.c %s/main.c -o model && ./model\n\n", dir, dir);
+    printf("build and run:  cc -std=c99 -O3 %s/model.c %s/main.c -o model && ./model\n", dir, dir);
+    printf("on a Cortex-M4/M7 under QEMU:  deploy/mps2/run.sh %s cortex-m4\n\n", dir);
     printf("%-30s %12s %12s\n", "", "RAM (bytes)", "flash (bytes)");
     printf("%-30s %12zu %12zu\n", "exported: arena / tables", info.arena_bytes, info.weight_bytes);
     printf("%-30s %12lld %12lld\n", "", (long long)(cost.peak_sram_bytes - mcu->runtime_sram_bytes),

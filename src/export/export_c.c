@@ -197,11 +197,21 @@ static hn_status write_main(const hn_qmodel *m, const char *dir, const int8_t *s
     fputs("};\nstatic const int labels[N] = {", f);
     for (int s = 0; s < n; s++) fprintf(f, "%s%d", s ? "," : "", labels ? (int)labels[s] : -1);
     fputs("};\n\n"
+          "#ifdef HN_TIMER /* -DHN_TIMER=f: a platform's counter, unsigned long long f(void) (deploy/mps2) */\n"
+          "unsigned long long HN_TIMER(void);\n"
+          "#endif\n\n"
           "int main(void) {\n"
           "    int same = 0;\n"
+          "    unsigned long long ticks = 0;\n"
           "    for (int s = 0; s < N; s++) {\n"
           "        int8_t out[HN_MODEL_OUTPUT_SIZE];\n"
+          "#ifdef HN_TIMER\n"
+          "        unsigned long long t0 = HN_TIMER();\n"
           "        hn_model_run(inputs[s], out);\n"
+          "        ticks += HN_TIMER() - t0;\n"
+          "#else\n"
+          "        hn_model_run(inputs[s], out);\n"
+          "#endif\n"
           "        int best = 0;\n"
           "        for (int c = 1; c < HN_MODEL_OUTPUT_SIZE; c++)\n"
           "            if (out[c] > out[best]) best = c;\n"
@@ -212,6 +222,7 @@ static hn_status write_main(const hn_qmodel *m, const char *dir, const int8_t *s
           "        printf(\"%s\\n\", ok ? \"\" : \"  OUTPUT DIFFERS FROM THE ENGINE'S\");\n"
           "    }\n"
           "    printf(\"%d of %d outputs equal the int8 engine's\\n\", same, N);\n"
+          "    if (ticks) printf(\"timer: %llu ticks per inference\\n\", ticks / N);\n"
           "    return same == N ? 0 : 1;\n"
           "}\n",
           f);
