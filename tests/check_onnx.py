@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Checks the ONNX files test_export wrote into DIR.
 
+Every file: no initializer or value that nothing reads (runtimes warn about them).
 Float graphs (<net>.onnx): onnx.checker (full check, with shape inference) accepts each, and OpenCV's
 DNN module, running it on the saved inputs, gives hwnas's float outputs within 1e-4 (relative to the
 largest output; float32 sums in another order) and the same top-1 predictions.
@@ -49,6 +50,13 @@ def evaluate(model, x):
     return v[model.graph.output[0].name].numpy()
 
 
+def unused_names(model):
+    """initializers no node reads and node outputs neither read nor a graph output (runtimes warn)"""
+    read = {i for n in model.graph.node for i in n.input} | {o.name for o in model.graph.output}
+    names = [t.name for t in model.graph.initializer] + [o for n in model.graph.node for o in n.output]
+    return [k for k in names if k not in read]
+
+
 d = sys.argv[1]
 passed = failed = 0
 for path in sorted(glob.glob(os.path.join(d, "*.onnx"))):
@@ -61,6 +69,9 @@ for path in sorted(glob.glob(os.path.join(d, "*.onnx"))):
     try:
         model = onnx.load(path)
         onnx.checker.check_model(model, full_check=True)
+        unused = unused_names(model)
+        if unused:
+            raise ValueError(f"unused initializers or values: {', '.join(unused[:5])}")
         if qdq:
             got = evaluate(model, x).reshape(n, k)
             steps = np.abs(got - want) / scale  # differences in output steps

@@ -25,6 +25,8 @@ typedef struct {
     int *rank;     /* g->nnodes: 4 or 2 */
     int tmp;       /* counter for the names of inserted values */
     bool failed;   /* an allocation failed */
+    bool zero, shape4d; /* the shared constants "zero" and "shape.4d" exist (written on first use only:
+                           runtimes warn about initializers nothing reads) */
 } writer;
 
 static void *alloc(writer *w, size_t bytes) {
@@ -133,6 +135,19 @@ static void initializer_i64(writer *w, const char *name, const int64_t *data, si
     push(w, &w->graph->n_initializer, &w->cap_init, (void ***)&w->graph->initializer, t);
 }
 
+/* the scalar 0 (the zero op multiplies by it) and the shape (0, -1, 1, 1) (a flat value as a 1x1 map) */
+static const char *const_zero(writer *w) {
+    static const float zero = 0;
+    if (!w->zero) initializer_f32(w, "zero", 0, NULL, &zero, 1), w->zero = true;
+    return "zero";
+}
+
+static const char *const_shape4d(writer *w) {
+    static const int64_t shape4[4] = {0, -1, 1, 1};
+    if (!w->shape4d) initializer_i64(w, "shape.4d", shape4, 4), w->shape4d = true;
+    return "shape.4d";
+}
+
 /* a float tensor value named name: (N, dims...) with N symbolic */
 static Onnx__ValueInfoProto *value_info(writer *w, const char *name, int ndim, const int64_t *dims) {
     Onnx__ValueInfoProto *v = alloc(w, sizeof *v);
@@ -165,7 +180,7 @@ static const char *as_rank(writer *w, int id, int rank) {
         Onnx__AttributeProto *at[] = {attr_int(w, "axis", 1), NULL};
         node(w, "Flatten", name, (const char *[]){w->value[id], NULL}, name, at);
     } else {
-        node(w, "Reshape", name, (const char *[]){w->value[id], "shape.4d", NULL}, name, NULL);
+        node(w, "Reshape", name, (const char *[]){w->value[id], const_shape4d(w), NULL}, name, NULL);
     }
     return str(w, name);
 }
@@ -265,7 +280,7 @@ static void op(writer *w, int id) {
         break;
     }
     case HN_OP_IDENTITY: node(w, "Identity", out, (const char *[]){x, NULL}, out, NULL); break;
-    case HN_OP_ZERO: node(w, "Mul", out, (const char *[]){x, "zero", NULL}, out, NULL); break;
+    case HN_OP_ZERO: node(w, "Mul", out, (const char *[]){x, const_zero(w), NULL}, out, NULL); break;
     default: break;
     }
 }
@@ -313,10 +328,6 @@ hn_status hn_export_onnx(const hn_graph *g, const char *path, const char *name) 
     Onnx__ValueInfoProto *input = NULL, *output = NULL;
     if (!w.failed) {
         /* shared constants */
-        static const float zero = 0;
-        static const int64_t shape4[4] = {0, -1, 1, 1};
-        initializer_f32(&w, "zero", 0, NULL, &zero, 1);
-        initializer_i64(&w, "shape.4d", shape4, 4);
         const hn_node *in = &g->nodes[0];
         w.value[0] = str(&w, in->name), w.rank[0] = 4;
         int64_t dims[3] = {in->shape.c, in->shape.h, in->shape.w};
@@ -386,7 +397,7 @@ static const char *qdq_conv(writer *w, const hn_qmodel *m, const s8_node *plan, 
     if (in_shape.c != c->cin || in_shape.h != c->h || in_shape.w != c->w) { /* a linear layer reads a flat view */
         char r[64];
         snprintf(r, sizeof r, "%s.flat", base);
-        node(w, "Reshape", r, (const char *[]){x, "shape.4d", NULL}, r, NULL);
+        node(w, "Reshape", r, (const char *[]){x, const_shape4d(w), NULL}, r, NULL);
         x = str(w, r);
     }
     int per = c->cin / c->groups * c->kernel * c->kernel;
@@ -435,10 +446,6 @@ hn_status hn_export_onnx_qdq(const hn_qmodel *m, const char *path, const char *n
     const char **v = alloc(&w, sizeof(char *) * (size_t)n);
     Onnx__ValueInfoProto *input = NULL, *out = NULL;
     if (v) {
-        static const float zero = 0;
-        static const int64_t shape4[4] = {0, -1, 1, 1};
-        initializer_f32(&w, "zero", 0, NULL, &zero, 1);
-        initializer_i64(&w, "shape.4d", shape4, 4);
         hn_shape s0;
         hn_qparams q0;
         const float *unused;
@@ -480,7 +487,7 @@ hn_status hn_export_onnx_qdq(const hn_qmodel *m, const char *path, const char *n
             }
             case S8_MEAN: node(&w, "GlobalAveragePool", pre, (const char *[]){x, NULL}, pre, NULL); break;
             case S8_CLAMP: y = clamp(&w, x, base, p->lo, p->hi, q.scale, q.zero_point); break;
-            case S8_ZERO: node(&w, "Mul", pre, (const char *[]){x, "zero", NULL}, pre, NULL); break;
+            case S8_ZERO: node(&w, "Mul", pre, (const char *[]){x, const_zero(&w), NULL}, pre, NULL); break;
             default: break;
             }
             v[i] = qdq(&w, y, base, q.scale, q.zero_point);
