@@ -5,41 +5,35 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../quant/qmodel_internal.h"
-#include "hwnas/export.h"
+#include "export_c_internal.h"
 
 extern const char hn_s8_kernels_h[], hn_s8_kernels_c[];
-
-typedef struct {
-    FILE *f;
-    size_t bytes; /* of constant tables written */
-} out;
 
 /* the separator before item i of a table printed `per` to a line */
 static const char *sep(size_t i, size_t per) { return i == 0 ? "\n    " : i % per ? "," : ",\n    "; }
 
-static void int8_table(out *o, const char *name, const int8_t *v, size_t n) {
+void hn_c_int8_table(hn_c_out *o, const char *name, const int8_t *v, size_t n) {
     fprintf(o->f, "static const int8_t %s[%zu] = {", name, n);
     for (size_t i = 0; i < n; i++) fprintf(o->f, "%s%d", sep(i, 24), v[i]);
     fprintf(o->f, "};\n");
     o->bytes += n;
 }
 
-static void int32_table(out *o, const char *type, const char *name, const int32_t *v, size_t n) {
+void hn_c_int32_table(hn_c_out *o, const char *type, const char *name, const int32_t *v, size_t n) {
     fprintf(o->f, "static const %s %s[%zu] = {", type, name, n);
     for (size_t i = 0; i < n; i++) fprintf(o->f, "%s%ld", sep(i, 12), (long)v[i]);
     fprintf(o->f, "};\n");
     o->bytes += 4 * n;
 }
 
-static void int_table(out *o, const char *name, const int *v, size_t n) {
+static void int_table(hn_c_out *o, const char *name, const int *v, size_t n) {
     fprintf(o->f, "static const int %s[%zu] = {", name, n);
     for (size_t i = 0; i < n; i++) fprintf(o->f, "%s%d", i ? "," : "", v[i]);
     fprintf(o->f, "};\n");
     o->bytes += sizeof(int) * n;
 }
 
-static void mult_table(out *o, const char *name, const s8_mult *v, size_t n) {
+static void mult_table(hn_c_out *o, const char *name, const s8_mult *v, size_t n) {
     fprintf(o->f, "static const s8_mult %s[%zu] = {", name, n);
     for (size_t i = 0; i < n; i++) fprintf(o->f, "%s{%ld,%d}", sep(i, 6), (long)v[i].multiplier, (int)v[i].shift);
     fprintf(o->f, "};\n");
@@ -47,7 +41,7 @@ static void mult_table(out *o, const char *name, const s8_mult *v, size_t n) {
 }
 
 /* the kernels: header, then the source without its include of the header */
-static void kernels(FILE *f) {
+void hn_c_kernels(FILE *f) {
     const char *inc = "#include \"s8_kernels.h\"\n", *at = strstr(hn_s8_kernels_c, inc);
     fputs("/* ---- the int8 kernels (hwnas src/quant/s8_kernels.{h,c}) ---- */\n", f);
     fputs(hn_s8_kernels_h, f);
@@ -55,7 +49,7 @@ static void kernels(FILE *f) {
     fputs(at + strlen(inc), f);
 }
 
-static void node_tables(out *o, const s8_node *p, int i) {
+static void node_tables(hn_c_out *o, const s8_node *p, int i) {
     char name[32];
     if (p->ninputs) {
         snprintf(name, sizeof name, "in%d", i);
@@ -65,15 +59,15 @@ static void node_tables(out *o, const s8_node *p, int i) {
         const s8_conv_params *c = &p->conv;
         size_t per = (size_t)(c->cin / c->groups) * (size_t)c->kernel * (size_t)c->kernel;
         snprintf(name, sizeof name, "w%d", i);
-        int8_table(o, name, c->weights, per * (size_t)c->cout);
+        hn_c_int8_table(o, name, c->weights, per * (size_t)c->cout);
         snprintf(name, sizeof name, "b%d", i);
-        int32_table(o, "int32_t", name, c->bias, (size_t)c->cout);
+        hn_c_int32_table(o, "int32_t", name, c->bias, (size_t)c->cout);
         snprintf(name, sizeof name, "m%d", i);
         mult_table(o, name, c->mult, (size_t)c->cout);
     }
     if (p->kind == S8_ADD || p->kind == S8_CONCAT) {
         snprintf(name, sizeof name, "zp%d", i);
-        int32_table(o, "int32_t", name, p->in_zp, (size_t)p->ninputs);
+        hn_c_int32_table(o, "int32_t", name, p->in_zp, (size_t)p->ninputs);
         snprintf(name, sizeof name, "im%d", i);
         mult_table(o, name, p->in_mult, (size_t)p->ninputs);
     }
@@ -102,22 +96,22 @@ static void node_entry(FILE *f, const s8_node *p, int i) {
     fprintf(f, "},\n");
 }
 
-static hn_status open_file(const char *dir, const char *name, FILE **f, char *path, size_t cap) {
+hn_status hn_c_open(const char *dir, const char *name, FILE **f, char *path, size_t cap) {
     snprintf(path, cap, "%s/%s", dir, name);
     *f = fopen(path, "w");
     if (!*f) return hn_error(HN_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
     return HN_OK;
 }
 
-static hn_status close_file(FILE *f, const char *path) {
+hn_status hn_c_close(FILE *f, const char *path) {
     if (ferror(f) | fclose(f)) return hn_error(HN_ERR_IO, "cannot write '%s'", path);
     return HN_OK;
 }
 
-static hn_status write_header(const hn_qmodel *m, const char *dir, const char *source, size_t arena) {
+hn_status hn_c_write_header(const hn_qmodel *m, const char *dir, const char *source, size_t arena) {
     char path[1200];
     FILE *f;
-    hn_status st = open_file(dir, "model.h", &f, path, sizeof path);
+    hn_status st = hn_c_open(dir, "model.h", &f, path, sizeof path);
     if (st) return st;
     hn_qparams in = hn_qmodel_input_params(m), outq = hn_qmodel_output_params(m);
     fprintf(f,
@@ -135,7 +129,7 @@ static hn_status write_header(const hn_qmodel *m, const char *dir, const char *s
             "#define HN_MODEL_ARENA_BYTES %zu\n\n#endif\n",
             source, hn_qmodel_input_len(m), hn_qmodel_output_len(m), in.scale, (long)in.zero_point, outq.scale,
             (long)outq.zero_point, arena);
-    return close_file(f, path);
+    return hn_c_close(f, path);
 }
 
 static hn_status write_model(const hn_qmodel *m, const char *dir, const char *source, hn_export_info *info) {
@@ -144,13 +138,13 @@ static hn_status write_model(const hn_qmodel *m, const char *dir, const char *so
     const s8_node *plan = hn_qmodel_plan(m, &n, &output, &values);
     char path[1200];
     FILE *f;
-    hn_status st = open_file(dir, "model.c", &f, path, sizeof path);
+    hn_status st = hn_c_open(dir, "model.c", &f, path, sizeof path);
     if (st) return st;
-    out o = {f, 0};
+    hn_c_out o = {f, 0};
     fprintf(f, "/* The int8 model of %s, exported by hwnas: its kernels, then its %d steps as constant tables. */\n",
             source, n);
     fputs("#include <stdint.h>\n#include <string.h>\n\n#include \"model.h\"\n\n", f);
-    kernels(f);
+    hn_c_kernels(f);
     fputs("\n/* ---- the network ---- */\n", f);
     for (int i = 0; i < n; i++) node_tables(&o, &plan[i], i);
     fprintf(f, "\nstatic const s8_node nodes[%d] = {\n", n);
@@ -165,17 +159,17 @@ static hn_status write_model(const hn_qmodel *m, const char *dir, const char *so
     fprintf(f, "void hn_model_run(const int8_t *in, int8_t *out) { s8_forward(nodes, %d, %d, in, arena, %zu, out); }\n",
             n, output, values);
     if (info) info->arena_bytes = values + scratch, info->weight_bytes = o.bytes;
-    return close_file(f, path);
+    return hn_c_close(f, path);
 }
 
-static hn_status write_main(const hn_qmodel *m, const char *dir, const int8_t *samples, const int32_t *labels, int n) {
+hn_status hn_c_write_main(const hn_qmodel *m, const char *dir, const int8_t *samples, const int32_t *labels, int n) {
     size_t in_len = hn_qmodel_input_len(m), k = hn_qmodel_output_len(m);
     int8_t *expected = hn_alloc(k * (size_t)(n > 0 ? n : 1));
     if (!expected) return hn_error(HN_ERR_NOMEM, "export");
     hn_status st = hn_qmodel_run(m, samples, n, expected);
     char path[1200];
     FILE *f = NULL;
-    if (!st) st = open_file(dir, "main.c", &f, path, sizeof path);
+    if (!st) st = hn_c_open(dir, "main.c", &f, path, sizeof path);
     if (st) {
         hn_free(expected);
         return st;
@@ -227,7 +221,7 @@ static hn_status write_main(const hn_qmodel *m, const char *dir, const int8_t *s
           "}\n",
           f);
     hn_free(expected);
-    return close_file(f, path);
+    return hn_c_close(f, path);
 }
 
 hn_status hn_export_c(hn_qmodel *m, const char *dir, const int8_t *samples, const int32_t *labels, int n,
@@ -235,8 +229,8 @@ hn_status hn_export_c(hn_qmodel *m, const char *dir, const int8_t *samples, cons
     hn_status st = hn_qmodel_share_memory(m);
     hn_export_info sizes;
     if (!st) st = write_model(m, dir, source, &sizes);
-    if (!st) st = write_header(m, dir, source, sizes.arena_bytes);
+    if (!st) st = hn_c_write_header(m, dir, source, sizes.arena_bytes);
     if (!st && info) *info = sizes;
-    if (!st) st = write_main(m, dir, samples, labels, n);
+    if (!st) st = hn_c_write_main(m, dir, samples, labels, n);
     return st;
 }

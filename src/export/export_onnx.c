@@ -406,12 +406,8 @@ static const char *qdq_conv(writer *w, const hn_qmodel *m, const s8_node *plan, 
     int8_t *wz = alloc(w, (size_t)c->cout);
     int32_t *bz = alloc(w, sizeof(int32_t) * (size_t)c->cout);
     if (!bias || !bscale || !wz || !bz) return x;
-    for (int o = 0; o < c->cout; o++) { /* the kernels' bias holds -(in_zp + 128) * sum(w); the graph's does not */
-        int32_t wsum = 0;
-        for (int k = 0; k < per; k++) wsum += c->weights[(size_t)o * per + k];
-        bias[o] = c->bias[o] + (c->in_zp + 128) * wsum;
-        bscale[o] = in_q.scale * w_scale[o];
-    }
+    hn_q_conv_bias(c, bias);
+    for (int o = 0; o < c->cout; o++) bscale[o] = in_q.scale * w_scale[o];
     char wn[64], ws[64], wzn[64], wf[64], bn[64], bs[64], bzn[64], bf[64], out[64];
     snprintf(wn, sizeof wn, "%s.w", base), snprintf(ws, sizeof ws, "%s.w.scale", base);
     snprintf(wzn, sizeof wzn, "%s.w.zero_point", base), snprintf(wf, sizeof wf, "%s.w.f", base);

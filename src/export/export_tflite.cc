@@ -222,43 +222,24 @@ struct exporter {
         hn_op op;
         hn_qmodel_node_info(m, i, &shape, &q, &ws, &op);
         hn_qmodel_node_info(m, plan[i].inputs[0], &in_shape, &in_q, &unused, NULL);
-        int kk = c->kernel * c->kernel, cg = c->cin / c->groups, og = c->cout / c->groups, per = cg * kk;
+        int cg = c->cin / c->groups, og = c->cout / c->groups, per = cg * c->kernel * c->kernel;
         std::vector<int32_t> bias(c->cout);
         std::vector<float> bscale(c->cout);
-        for (int o = 0; o < c->cout; o++) { /* the kernels' bias holds -(in_zp + 128) * sum(w); TFLite's does not */
-            int32_t wsum = 0;
-            for (int k = 0; k < per; k++) wsum += c->weights[(size_t)o * per + k];
-            bias[o] = c->bias[o] + (c->in_zp + 128) * wsum;
-            bscale[o] = in_q.scale * ws[o];
-        }
+        hn_q_conv_bias(c, bias.data());
+        for (int o = 0; o < c->cout; o++) bscale[o] = in_q.scale * ws[o];
+        std::vector<int8_t> wt((size_t)c->cout * per);
+        hn_q_weights_nhwc(c, in_shape, op == HN_OP_LINEAR, wt.data());
         ActivationFunctionType act;
         if (!activation_of(c->act_min, c->act_max, q, &act)) w.fail(name(i, "") + ": its clamp is no TFLite activation");
         std::vector<float> wscale(ws, ws + c->cout);
         std::vector<int64_t> wzp(c->cout, 0);
         const value &x = vals[plan[i].inputs[0]];
-        std::vector<int8_t> permuted;
-        value in;
-        if (op == HN_OP_LINEAR) { /* a 1x1 convolution of [1, 1, 1, N]: a flattened map's columns in (H, W, C) order */
-            int hw = in_shape.h * in_shape.w;
-            if (hw > 1) {
-                std::vector<int8_t> wt((size_t)c->cout * c->cin);
-                for (int o = 0; o < c->cout; o++)
-                    for (int k = 0; k < c->cin; k++) /* k = (y * W + x) * C + channel */
-                        wt[(size_t)o * c->cin + k] = c->weights[(size_t)o * c->cin + (k % in_shape.c) * hw + k / in_shape.c];
-                permuted.swap(wt);
-            }
-            in = reshape(x, {1, 1, 1, c->cin}, name(i, "flat"));
-        } else {
-            in = as4d(x, in_shape, name(i, "map"));
-        }
-        const int8_t *weights = permuted.empty() ? c->weights : permuted.data();
+        value in = op == HN_OP_LINEAR ? reshape(x, {1, 1, 1, c->cin}, name(i, "flat")) /* a 1x1 convolution of [1, 1, 1, N] */
+                                      : as4d(x, in_shape, name(i, "map"));
         window win = window_of(c->h, c->w, c->oh, c->ow, c->kernel, c->stride, c->pad);
         if (win.explicit_pad) in = pad(in, win, false, name(i, "padded"));
         std::vector<int> out_shape = {1, c->oh, c->ow, c->cout};
         if (c->groups == c->cin && c->groups > 1) { /* depthwise, multiplier og: output channel g * og + j */
-            std::vector<int8_t> wt((size_t)kk * c->cout);
-            for (int o = 0; o < c->cout; o++)
-                for (int k = 0; k < kk; k++) wt[(size_t)k * c->cout + o] = weights[(size_t)o * kk + k];
             int wt_t = w.tensor(name(i, "weights"), {1, c->kernel, c->kernel, c->cout}, TensorType::INT8,
                                 w.buffer(wt.data(), wt.size()), wscale, wzp, 3);
             int b_t = constant_i32(name(i, "bias"), bias, bscale);
@@ -287,14 +268,9 @@ struct exporter {
         std::vector<int> results;
         value y = w.activation(name(i, ""), out_shape, q);
         for (int g = 0; g < c->groups; g++) {
-            std::vector<int8_t> wt((size_t)og * per);
-            for (int o = 0; o < og; o++)
-                for (int ic = 0; ic < cg; ic++)
-                    for (int k = 0; k < kk; k++)
-                        wt[((size_t)o * kk + k) * cg + ic] = weights[((size_t)(g * og + o) * cg + ic) * kk + k];
             std::string tag = c->groups > 1 ? "g" + std::to_string(g) + "." : "";
             int wt_t = w.tensor(name(i, (tag + "weights").c_str()), {og, c->kernel, c->kernel, cg}, TensorType::INT8,
-                                w.buffer(wt.data(), wt.size()),
+                                w.buffer(wt.data() + (size_t)g * og * per, (size_t)og * per),
                                 std::vector<float>(wscale.begin() + g * og, wscale.begin() + (g + 1) * og),
                                 std::vector<int64_t>(og, 0), 0);
             int b_t = constant_i32(name(i, (tag + "bias").c_str()),

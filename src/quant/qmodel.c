@@ -364,3 +364,29 @@ void hn_qmodel_quantize_input(const hn_qmodel *m, const float *x, int n, int8_t 
     size_t len = hn_qmodel_input_len(m) * (size_t)n;
     for (size_t i = 0; i < len; i++) out[i] = (int8_t)((int32_t)hn_q_round(x[i], p.scale, lo, hi) + p.zero_point);
 }
+
+void hn_q_conv_bias(const s8_conv_params *p, int32_t *bias) {
+    size_t per = (size_t)(p->cin / p->groups) * (size_t)(p->kernel * p->kernel);
+    for (int o = 0; o < p->cout; o++) {
+        int32_t wsum = 0;
+        for (size_t k = 0; k < per; k++) wsum += p->weights[(size_t)o * per + k];
+        bias[o] = p->bias[o] + (p->in_zp + 128) * wsum;
+    }
+}
+
+void hn_q_weights_nhwc(const s8_conv_params *p, hn_shape in, bool linear, int8_t *out) {
+    int kk = p->kernel * p->kernel, cg = p->cin / p->groups, hw = in.h * in.w;
+    if (linear) { /* column k = (y * W + x) * C + channel reads hwnas's channel * H * W + y * W + x */
+        for (int o = 0; o < p->cout; o++)
+            for (int k = 0; k < p->cin; k++)
+                out[(size_t)o * p->cin + k] = p->weights[(size_t)o * p->cin + (hw > 1 ? (k % in.c) * hw + k / in.c : k)];
+    } else if (p->groups == p->cin && p->groups > 1) { /* depthwise: (k, k, cout) */
+        for (int o = 0; o < p->cout; o++)
+            for (int k = 0; k < kk; k++) out[(size_t)k * p->cout + o] = p->weights[(size_t)o * kk + k];
+    } else {
+        for (int o = 0; o < p->cout; o++)
+            for (int ic = 0; ic < cg; ic++)
+                for (int k = 0; k < kk; k++)
+                    out[((size_t)o * kk + k) * cg + ic] = p->weights[((size_t)o * cg + ic) * kk + k];
+    }
+}

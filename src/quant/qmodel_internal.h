@@ -22,6 +22,13 @@ const s8_node *hn_qmodel_plan(const hn_qmodel *m, int *n, int *output, size_t *v
 /* Of plan node i: its value's shape (C, H, W) and parameters, for a convolution the weights' scale per
  * output channel (else NULL), and (op may be NULL) the op of the graph node it computes first. */
 void hn_qmodel_node_info(const hn_qmodel *m, int i, hn_shape *shape, hn_qparams *q, const float **w_scale, hn_op *op);
+/* The bias (cout values) of convolution p as TFLite and CMSIS-NN store it: the kernels' bias without
+ * their -(in_zp + 128) * sum(weights) term (s8_kernels.h). */
+void hn_q_conv_bias(const s8_conv_params *p, int32_t *bias);
+/* The weights of convolution p in the order of the NHWC runtimes (TFLite, CMSIS-NN): (cout, k, k,
+ * cin/groups); depthwise (k, k, cout); a linear layer (linear: true) reading the value of shape in
+ * (C, H, W) has its columns in (H, W, C) order. out holds cout * cin/groups * k * k values. */
+void hn_q_weights_nhwc(const s8_conv_params *p, hn_shape in, bool linear, int8_t *out);
 /* The fused node (hn_graph_fused: a folded batch norm or an applied activation) that reads node id, or
  * -1: where it exists, a deployment never forms id's own value. */
 int hn_q_fused_reader(const hn_graph *g, const bool *fused, int id);
