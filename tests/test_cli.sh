@@ -151,6 +151,24 @@ for cpu in cortex-m4 cortex-m7; do
   expect 0 "instructions per inference: " -- "$SRC/deploy/mps2/run.sh" "$T/exp-c" $cpu
 done
 expect 2 "CPU 'cortex-m0': expected cortex-m4 or cortex-m7" -- "$SRC/deploy/mps2/run.sh" "$T/exp-c" cortex-m0
+# with CMSIS-NN's kernels (../shared/peers/cmsis-nn, where CI has it): the MBConv network, and an NB201
+# network whose cells add three inputs, average-pool and hold a zero op
+CMSIS="$SRC/../shared/peers/cmsis-nn"
+if [ -d "$CMSIS/Source" ]; then
+  A5='|avg_pool_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|avg_pool_3x3~1|none~2|'
+  expect 0 "" -- "$HWNAS" train --space nb201 --arch "$A5" --dataset "idx:$T/tiny" --batch 16 --save "$T/a5.hntf"
+  expect 0 "wrote $T/exp-cmsis/model.c" -- "$HWNAS" export --format c --cmsis-nn --space mbconv --arch "$M1" \
+    --dataset "idx:$T/tiny" --weights "$T/m1.hntf" --out "$T/exp-cmsis" --samples 40 --calibration 80
+  expect 0 "wrote $T/exp-cmsis-nb/model.c" -- "$HWNAS" export --format c --cmsis-nn --space nb201 --arch "$A5" \
+    --dataset "idx:$T/tiny" --weights "$T/a5.hntf" --out "$T/exp-cmsis-nb" --samples 20 --calibration 80
+  for cpu in cortex-m4 cortex-m7; do
+    HN_CMSIS_NN="$CMSIS" expect 0 "40 of 40 outputs equal the int8 engine's" -- "$SRC/deploy/mps2/run.sh" "$T/exp-cmsis" $cpu
+  done
+  HN_CMSIS_NN="$CMSIS" expect 0 "20 of 20 outputs equal the int8 engine's" -- "$SRC/deploy/mps2/run.sh" "$T/exp-cmsis-nb" cortex-m7
+  expect 2 "calls CMSIS-NN: set HN_CMSIS_NN" -- "$SRC/deploy/mps2/run.sh" "$T/exp-cmsis" cortex-m4
+else
+  echo "note: no $CMSIS: the CMSIS-NN export is not run on Cortex-M" >&2
+fi
 # a firmware whose outputs differ from the engine's fails: one expected score changed
 sed -i '/^static const int8_t expected/{n;s/{\([-0-9]*\),/{\1+1,/}' "$T/exp-c/main.c"
 expect 1 "39 of 40 outputs equal the int8 engine's" -- "$SRC/deploy/mps2/run.sh" "$T/exp-c" cortex-m4

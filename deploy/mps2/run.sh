@@ -6,9 +6,9 @@
 #   - instructions per inference, counted by QEMU (-icount: SysTick advances 0.025 * 2^6 ticks per
 #     instruction; startup.c reads it around each hn_model_run)
 #   - flash (.text + .rodata + .data) and static RAM (.data + .bss) of the model's own code and tables
-#     (model.o, from the linker's map) and of the whole image, and the stack's measured high-water mark
+#     (model.o and CMSIS-NN's objects, from the linker's map) and of the whole image, and the stack's measured high-water mark
 # Usage: run.sh EXPORT_DIR cortex-m4|cortex-m7 [OUT_DIR]   (OUT_DIR: the ELF and map; default EXPORT_DIR/CPU)
-# Environment: CFLAGS (default -O2), HN_CMSIS_NN (a CMSIS-NN source tree, for models exported with --kernels cmsis-nn)
+# Environment: CFLAGS (default -O2), HN_CMSIS_NN (a CMSIS-NN source tree, for models exported with --cmsis-nn)
 set -euo pipefail
 if [ $# -lt 2 ]; then
   echo "usage: run.sh EXPORT_DIR cortex-m4|cortex-m7 [OUT_DIR]" >&2
@@ -31,7 +31,9 @@ srcs=()
 if grep -q '#include "arm_nnfunctions.h"' "$dir/model.c"; then
   [ -n "${HN_CMSIS_NN:-}" ] || { echo "run.sh: $dir/model.c calls CMSIS-NN: set HN_CMSIS_NN to its source tree" >&2; exit 2; }
   flags+=(-I"$HN_CMSIS_NN/Include")
-  while IFS= read -r f; do srcs+=("$f"); done < <(find "$HN_CMSIS_NN/Source" -name '*_s8*.c' -o -name 'arm_nn_*.c' | sort)
+  # its int8 kernels and the support functions they share (-ffunction-sections: the linker keeps what the model calls)
+  while IFS= read -r f; do srcs+=("$f"); done < <({ find "$HN_CMSIS_NN/Source" -name '*_s8*.c';
+    find "$HN_CMSIS_NN/Source/NNSupportFunctions" -name '*.c' ! -name '*f16*' ! -name '*f32*'; } | sort -u)
 fi
 objs=()
 for f in "$dir/model.c" "$dir/main.c" "$here/startup.c" "${srcs[@]}"; do
@@ -58,7 +60,7 @@ awk -v model="$out/model.o" '
     if (sec ~ /^\.(text|rodata|isr_vector|ARM\.ex)/) f = size; else f = 0
     if (sec ~ /^\.data/) f = size
     r = (sec ~ /^\.(data|bss)/ || sec == "COMMON") ? size : 0
-    if (obj == model) { mf += f; mr += r }
+    if (obj == model || obj ~ /\/arm_[^\/]*\.o$/) { mf += f; mr += r } # CMSIS-NN: its arm_*.c
   }
   /^Linker script and memory map/ { on = 1; next }
   !on { next }
@@ -67,7 +69,7 @@ awk -v model="$out/model.o" '
   pending != "" && /^ +0x[0-9a-f]+ +0x[0-9a-f]+ / { add(pending, hex($2), $3) }
   { pending = "" }
   END {
-    printf "model (model.o): flash %d bytes, static RAM %d bytes\n", mf, mr
+    printf "model (model.o and any CMSIS-NN objects): flash %d bytes, static RAM %d bytes\n", mf, mr
   }' "$out/firmware.map"
 arm-none-eabi-size "$out/firmware.elf" | awk 'NR == 2 { printf "firmware image:  flash %d bytes, static RAM %d bytes (arm-none-eabi-size: text + data, data + bss)\n", $1 + $2, $2 + $3 }'
 exit $status

@@ -31,6 +31,15 @@ typedef struct {
 hn_status hn_export_c(hn_qmodel *m, const char *dir, const int8_t *samples, const int32_t *labels, int n,
                       const char *source, hn_export_info *info);
 
+/* hn_export_c for CMSIS-NN (Arm's int8 kernels for Cortex-M, built with the exported files from its
+ * Include/ and Source/): model.c calls arm_convolve_wrapper_s8, arm_depthwise_conv_wrapper_s8,
+ * arm_elementwise_add_s8, arm_avgpool_s8 and arm_max_pool_s8 on NHWC activations, and the engine's
+ * portable kernels for the elementwise rest; outputs equal the engine's. HN_ERR_UNSUPPORTED: average
+ * pooling that counts its padding (CMSIS-NN divides by the real pixels). arena_bytes includes the
+ * largest scratch buffer CMSIS-NN asks for on any Cortex-M (DSP or MVE builds). */
+hn_status hn_export_c_cmsis(hn_qmodel *m, const char *dir, const int8_t *samples, const int32_t *labels, int n,
+                            const char *source, hn_export_info *info);
+
 struct hn_graph;
 /* Writes the float network g (finalized, with its weights) to path as an ONNX model (opset 10, IR 5):
  * input "input" (N, C, H, W), output (N, K) for a flat output, batch norm in inference mode. name

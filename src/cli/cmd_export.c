@@ -32,6 +32,8 @@ static const char *help =
     "Options:\n"
     "  --format FORMAT       c, tflite or onnx\n"
     "  --io int8|float       tflite: the model's input and output type (default int8)\n"
+    "  --cmsis-nn            c: model.c calls Arm's CMSIS-NN s8 kernels (NHWC) instead of the portable ones;\n"
+    "                        build it with CMSIS-NN's Include/ and Source/ (deploy/mps2/run.sh: HN_CMSIS_NN=DIR)\n"
     "  --net FILE            network file (a study's model.yaml, for instance)\n"
     "  --space NAME          search space, with --arch STRING\n"
     "  --from-study DIR      a study's chosen network (model.yaml, model.hntf), or --trial ID's\n"
@@ -45,7 +47,7 @@ static const char *help =
     "  --help                show this help\n";
 
 int cmd_export(int argc, char **argv) {
-    enum { O_FORMAT = 256, O_OUT, O_CALIB, O_RANGE, O_PCT, O_SAMPLES, O_DEVICE, O_HELP, O_BIASCORR, O_KERNELS, O_IO };
+    enum { O_FORMAT = 256, O_OUT, O_CALIB, O_RANGE, O_PCT, O_SAMPLES, O_DEVICE, O_HELP, O_BIASCORR, O_KERNELS, O_IO, O_CMSIS };
     static const struct option opts[] = {
         CLI_TRAINED_OPTIONS,
         {"format", required_argument, 0, O_FORMAT},    {"out", required_argument, 0, O_OUT},
@@ -53,9 +55,10 @@ int cmd_export(int argc, char **argv) {
         {"percentile", required_argument, 0, O_PCT}, {"bias-correction", no_argument, 0, O_BIASCORR},   {"samples", required_argument, 0, O_SAMPLES},
         {"device", required_argument, 0, O_DEVICE},    {"help", no_argument, 0, O_HELP},
         {"kernels", required_argument, 0, O_KERNELS},  {"io", required_argument, 0, O_IO},
+        {"cmsis-nn", no_argument, 0, O_CMSIS},
         {0, 0, 0, 0}};
     cli_trained t = {.trial = -1};
-    bool bias_correction = false, float_io = false;
+    bool bias_correction = false, float_io = false, cmsis = false;
     const char *format = NULL, *dir = NULL, *device = "cortex-m7";
     long calib = 1000, samples = 10;
     double pct = 99.99;
@@ -89,6 +92,7 @@ int cmd_export(int argc, char **argv) {
                 return cli_usage_error("export", "--io '%s': expected int8 or float", optarg);
             float_io = !strcmp(optarg, "float");
             break;
+        case O_CMSIS: cmsis = true; break;
         case O_HELP: fputs(help, stdout); return 0;
         default: return cli_usage_error("export", "unknown or incomplete option '%s'", o);
         }
@@ -156,7 +160,7 @@ int cmd_export(int argc, char **argv) {
     if ((st = hn_ptq(g, train, (int)calib, (hn_range_method)method, pct, bias_correction, &m))) goto done;
     hn_qmodel_quantize_input(m, x, n, xq);
     const char *source = t.net ? t.net : t.arch;
-    if ((st = hn_export_c(m, dir, xq, y, n, source, &info))) goto done;
+    if ((st = (cmsis ? hn_export_c_cmsis : hn_export_c)(m, dir, xq, y, n, source, &info))) goto done;
     hn_graph_set_numtypes(g, HN_INT8, HN_INT8);
     if ((st = hn_device_cost(&dev, g, &cost, NULL))) goto done;
     printf("wrote %s/model.c, %s/model.h and %s/main.c (%d test images)\n", dir, dir, dir, n);
