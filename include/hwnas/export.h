@@ -20,8 +20,8 @@ typedef struct {
 
 /* Writes dir/model.h, dir/model.c and dir/main.c (dir must exist):
  *   model.c  the int8 kernels (the engine's own source) and the network as constant tables, one static
- *            arena for every activation (values share it by liveness: this calls hn_qmodel_share_memory
- *            on m), no malloc, nothing beyond <stdint.h> and <string.h>; C99, clean under -Wall -Werror
+ *            arena for every activation and the kernels' scratch (sharing it by liveness: this lays m's
+ *            memory out for the portable kernels, after which the engine no longer runs m), no malloc, nothing beyond <stdint.h> and <string.h>; C99, clean under -Wall -Werror
  *   model.h  void hn_model_run(const int8_t *in, int8_t *out) and the input/output sizes, scales and
  *            zero points (HN_MODEL_*)
  *   main.c   a test program: runs the n sample images (n x input values, quantized) and compares every

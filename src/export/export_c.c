@@ -79,6 +79,7 @@ static void node_entry(FILE *f, const s8_node *p, int i) {
     fprintf(f, "    {.kind = %s, .ninputs = %d, ", kinds[p->kind], p->ninputs);
     if (p->ninputs) fprintf(f, ".inputs = in%d, ", i);
     fprintf(f, ".len = %ld, .off = %ld, .zp = %ld", (long)p->len, (long)p->off, (long)p->zp);
+    if (p->kind == S8_CONV) fprintf(f, ", .scratch = %ld", (long)p->scratch);
     if (p->kind == S8_CONV) {
         const s8_conv_params *c = &p->conv;
         fprintf(f, ",\n     .conv = {%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %ld, %ld, %ld, %ld, w%d, b%d, m%d}", c->cin, c->h,
@@ -151,14 +152,9 @@ static hn_status write_model(const hn_qmodel *m, const char *dir, const char *so
     for (int i = 0; i < n; i++) node_entry(f, &plan[i], i);
     fprintf(f, "};\n");
     o.bytes += sizeof(s8_node) * (size_t)n;
-    size_t scratch = 0; /* the portable kernels' */
-    for (int i = 0; i < n; i++)
-        if (plan[i].kind == S8_CONV && s8_conv_scratch_bytes(&plan[i].conv) > scratch) scratch = s8_conv_scratch_bytes(&plan[i].conv);
-    fprintf(f, "\nstatic int8_t arena[%zu]; /* every value (shared by liveness), then the kernels' scratch */\n\n",
-            values + scratch);
-    fprintf(f, "void hn_model_run(const int8_t *in, int8_t *out) { s8_forward(nodes, %d, %d, in, arena, %zu, out); }\n",
-            n, output, values);
-    if (info) info->arena_bytes = values + scratch, info->weight_bytes = o.bytes;
+    fprintf(f, "\nstatic int8_t arena[%zu]; /* every value and the kernels' scratch, sharing by liveness */\n\n", values);
+    fprintf(f, "void hn_model_run(const int8_t *in, int8_t *out) { s8_forward(nodes, %d, %d, in, arena, out); }\n", n, output);
+    if (info) info->arena_bytes = values, info->weight_bytes = o.bytes;
     return hn_c_close(f, path);
 }
 
@@ -226,11 +222,21 @@ hn_status hn_c_write_main(const hn_qmodel *m, const char *dir, const int8_t *sam
 
 hn_status hn_export_c(hn_qmodel *m, const char *dir, const int8_t *samples, const int32_t *labels, int n,
                       const char *source, hn_export_info *info) {
-    hn_status st = hn_qmodel_share_memory(m);
+    /* main.c first: the engine computes its expected outputs before the arena is laid out for the
+     * portable kernels alone */
+    int steps, output;
+    size_t values;
+    const s8_node *plan = hn_qmodel_plan(m, &steps, &output, &values);
+    size_t *scratch = hn_calloc(sizeof(size_t) * (size_t)steps);
+    if (!scratch) return hn_error(HN_ERR_NOMEM, "export");
+    for (int i = 0; i < steps; i++)
+        if (plan[i].kind == S8_CONV) scratch[i] = s8_conv_scratch_bytes(&plan[i].conv);
     hn_export_info sizes;
+    hn_status st = hn_c_write_main(m, dir, samples, labels, n);
+    if (!st) st = hn_qmodel_layout(m, scratch);
+    hn_free(scratch);
     if (!st) st = write_model(m, dir, source, &sizes);
     if (!st) st = hn_c_write_header(m, dir, source, sizes.arena_bytes);
     if (!st && info) *info = sizes;
-    if (!st) st = hn_c_write_main(m, dir, samples, labels, n);
     return st;
 }

@@ -16,7 +16,6 @@ typedef struct {
     FILE *calls;  /* hn_model_run's body (a memory stream: the scratch size it needs comes first) */
     const hn_qmodel *m;
     const s8_node *plan;
-    size_t scratch; /* bytes: the largest buffer a CMSIS-NN kernel may ask for, on any Cortex-M variant */
 } writer;
 
 static size_t align(size_t n, size_t a) { return (n + a - 1) / a * a; }
@@ -52,6 +51,29 @@ static hn_status conv_tables(writer *w, int i, bool linear) {
     return HN_OK;
 }
 
+/* The most scratch step i's CMSIS-NN kernel asks for on any Cortex-M (their _get_buffer_size functions:
+ * DSP and MVE builds): convolutions 2 columns of int16 (DSP) or 4 columns rounded up to 16 (MVE);
+ * depthwise channels x k x k int16 (DSP) or 4 x 16 channels x k x k (MVE), plus a convolution's for one
+ * input channel (MVE); average pooling a sum per channel (DSP). */
+static size_t scratch_of(const hn_qmodel *m, const s8_node *plan, int i) {
+    const s8_node *p = &plan[i];
+    if (p->kind == S8_CONV) {
+        const s8_conv_params *c = &p->conv;
+        hn_op op;
+        hn_shape s;
+        hn_qparams q;
+        const float *unused;
+        hn_qmodel_node_info(m, i, &s, &q, &unused, &op);
+        size_t kk = (size_t)(c->kernel * c->kernel), col = (size_t)(c->cin / c->groups) * kk;
+        if (op == HN_OP_LINEAR || c->groups != c->cin || c->groups == 1) return 4 * align(col, 16);
+        size_t need = 64 * kk > 2 * (size_t)c->cin * kk ? 64 * kk : 2 * (size_t)c->cin * kk;
+        return c->cin == 1 ? need + 4 * align(col, 16) + (size_t)c->cout * kk : need;
+    }
+    if (p->kind == S8_AVGPOOL) return 4 * (size_t)p->pool.c;
+    if (p->kind == S8_MEAN) return 4 * (size_t)p->len;
+    return 0;
+}
+
 /* the step's call; x, y: offsets of its input's and its own value in the arena */
 static hn_status step(writer *w, int i) {
     FILE *f = w->calls;
@@ -72,33 +94,28 @@ static hn_status step(writer *w, int i) {
         hn_status st = conv_tables(w, i, linear);
         if (st) return st;
         int h = linear ? 1 : c->h, wd = linear ? 1 : c->w, cg = c->cin / c->groups;
-        size_t col = (size_t)cg * (size_t)(c->kernel * c->kernel), need;
+        fprintf(f, "    ctx = (cmsis_nn_context){arena + %ld, %ld};\n", (long)p->scratch, (long)scratch_of(w->m, w->plan, i));
         fprintf(f, "    {\n        const cmsis_nn_dims id = {1, %d, %d, %d}, od = {1, %d, %d, %d}, bd = {1, 1, 1, %d};\n", h, wd,
                 c->cin, c->oh, c->ow, c->cout, c->cout);
         fprintf(f, "        const cmsis_nn_per_channel_quant_params q = {(int32_t *)m%d, (int32_t *)s%d};\n", i, i);
-        if (dw) { /* ARM_MATH_MVEI: 4 x 16 channels x k x k; DSP: channels x k x k int16 (the larger for one channel in) */
-            need = 64 * (size_t)(c->kernel * c->kernel);
-            if (2 * (size_t)c->cin * c->kernel * c->kernel > need) need = 2 * (size_t)c->cin * c->kernel * c->kernel;
-            if (c->cin == 1) need += 4 * align(col, 16) + (size_t)c->cout * c->kernel * c->kernel;
+        if (dw) {
             fprintf(f,
                     "        const cmsis_nn_dims fd = {1, %d, %d, %d};\n"
                     "        const cmsis_nn_dw_conv_params p = {%ld, %ld, %d, {%d, %d}, {%d, %d}, {1, 1}, {%ld, %ld}};\n"
-                    "        if (arm_depthwise_conv_wrapper_s8_get_buffer_size(&p, &id, &fd, &od) > SCRATCH) failed = 1;\n"
+                    "        if (arm_depthwise_conv_wrapper_s8_get_buffer_size(&p, &id, &fd, &od) > ctx.size) failed = 1;\n"
                     "        else failed |= arm_depthwise_conv_wrapper_s8(&ctx, &p, &q, &id, arena + %ld, &fd, w%d, &bd, b%d, &od, arena + %ld);\n",
                     c->kernel, c->kernel, c->cout, -(long)c->in_zp, (long)c->out_zp, c->cout / c->cin, c->stride, c->stride,
                     c->pad, c->pad, (long)c->act_min, (long)c->act_max, x, i, i, y);
-        } else { /* DSP: 2 columns of int16; MVE: 4 columns rounded up to 16 */
-            need = 4 * align(col, 16);
+        } else {
             fprintf(f,
                     "        const cmsis_nn_dims fd = {%d, %d, %d, %d};\n"
                     "        const cmsis_nn_conv_params p = {%ld, %ld, {%d, %d}, {%d, %d}, {1, 1}, {%ld, %ld}};\n"
-                    "        if (arm_convolve_wrapper_s8_get_buffer_size(&p, &id, &fd, &od) > SCRATCH) failed = 1;\n"
+                    "        if (arm_convolve_wrapper_s8_get_buffer_size(&p, &id, &fd, &od) > ctx.size) failed = 1;\n"
                     "        else failed |= arm_convolve_wrapper_s8(&ctx, &p, &q, &id, arena + %ld, &fd, w%d, &bd, b%d, &od, arena + %ld);\n",
                     c->cout, c->kernel, c->kernel, cg, -(long)c->in_zp, (long)c->out_zp, c->stride, c->stride, c->pad, c->pad,
                     (long)c->act_min, (long)c->act_max, x, i, i, y);
         }
         fputs("    }\n", f);
-        if (need > w->scratch) w->scratch = need;
         break;
     }
     case S8_AVGPOOL:
@@ -111,7 +128,7 @@ static hn_status step(writer *w, int i) {
             return hn_error(HN_ERR_UNSUPPORTED,
                             "CMSIS-NN export: step %d averages over padding (count_include_pad), which arm_avgpool_s8 "
                             "does not; export with the portable kernels", i);
-        if (avg && 4 * (size_t)pp.c > w->scratch) w->scratch = 4 * (size_t)pp.c; /* DSP: a sum per channel */
+        fprintf(f, "    ctx = (cmsis_nn_context){arena + %ld, %ld};\n", (long)p->scratch, (long)scratch_of(w->m, w->plan, i));
         fprintf(f,
                 "    {\n        const cmsis_nn_dims id = {1, %d, %d, %d}, fd = {1, %d, %d, 1}, od = {1, %d, %d, %d};\n"
                 "        const cmsis_nn_pool_params p = {{%d, %d}, {%d, %d}, {-128, 127}};\n"
@@ -173,7 +190,7 @@ static hn_status write_model(const hn_qmodel *m, const char *dir, const char *so
     FILE *f;
     hn_status st = hn_c_open(dir, "model.c", &f, path, sizeof path);
     if (st) return st;
-    writer w = {{f, 0}, open_memstream(&body, &body_len), m, plan, 0};
+    writer w = {{f, 0}, open_memstream(&body, &body_len), m, plan};
     if (!w.calls) {
         fclose(f);
         return hn_error(HN_ERR_NOMEM, "CMSIS-NN export");
@@ -192,11 +209,9 @@ static hn_status write_model(const hn_qmodel *m, const char *dir, const char *so
     hn_qmodel_node_info(m, output, &os, &oq, &unused, NULL);
     fprintf(w.calls, "    from_hwc(arena + %ld, %d, %d, out);\n", (long)plan[output].off, os.c, os.h * os.w);
     fclose(w.calls);
-    size_t scratch = align(w.scratch > 0 ? w.scratch : 4, 16);
     if (!st) {
         fprintf(f,
-                "\n#define SCRATCH %zu /* bytes: the most a CMSIS-NN kernel of these steps asks for on any Cortex-M */\n"
-                "static int8_t arena[%zu] __attribute__((aligned(16))); /* every value (shared by liveness), then the scratch */\n"
+                "\nstatic int8_t arena[%zu] __attribute__((aligned(16))); /* every value and the kernels' scratch, sharing by liveness */\n"
                 "static int failed; /* a CMSIS-NN kernel refused its arguments: the outputs are then zero */\n\n"
                 "/* (C, H, W) <-> (H, W, C) of one image */\n"
                 "static void to_hwc(const int8_t *x, int c, int hw, int8_t *y) {\n"
@@ -204,24 +219,31 @@ static hn_status write_model(const hn_qmodel *m, const char *dir, const char *so
                 "static void from_hwc(const int8_t *x, int c, int hw, int8_t *y) {\n"
                 "    for (int k = 0; k < c; k++)\n        for (int i = 0; i < hw; i++) y[k * hw + i] = x[i * c + k];\n}\n\n"
                 "void hn_model_run(const int8_t *in, int8_t *out) {\n"
-                "    cmsis_nn_context ctx = {arena + %zu, SCRATCH};\n    failed = 0;\n",
-                scratch, align(values, 16) + scratch, align(values, 16));
+                "    cmsis_nn_context ctx;\n    failed = 0;\n",
+                values);
         fwrite(body, 1, body_len, f);
         fprintf(f, "    if (failed) memset(out, 0, %zu);\n}\n", hn_qmodel_output_len(m));
     }
     free(body);
-    if (info) info->arena_bytes = align(values, 16) + scratch, info->weight_bytes = w.o.bytes;
+    if (info) info->arena_bytes = values, info->weight_bytes = w.o.bytes;
     hn_status cst = hn_c_close(f, path);
     return st ? st : cst;
 }
 
 hn_status hn_export_c_cmsis(hn_qmodel *m, const char *dir, const int8_t *samples, const int32_t *labels, int n,
                             const char *source, hn_export_info *info) {
-    hn_status st = hn_qmodel_share_memory(m);
+    int steps, output;
+    size_t values;
+    const s8_node *plan = hn_qmodel_plan(m, &steps, &output, &values);
+    size_t *scratch = hn_calloc(sizeof(size_t) * (size_t)steps);
+    if (!scratch) return hn_error(HN_ERR_NOMEM, "CMSIS-NN export");
+    for (int i = 0; i < steps; i++) scratch[i] = scratch_of(m, plan, i);
     hn_export_info sizes;
+    hn_status st = hn_c_write_main(m, dir, samples, labels, n); /* the engine's outputs, before the layout */
+    if (!st) st = hn_qmodel_layout(m, scratch);
+    hn_free(scratch);
     if (!st) st = write_model(m, dir, source, &sizes);
     if (!st) st = hn_c_write_header(m, dir, source, sizes.arena_bytes);
     if (!st && info) *info = sizes;
-    if (!st) st = hn_c_write_main(m, dir, samples, labels, n);
     return st;
 }

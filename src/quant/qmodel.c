@@ -39,8 +39,15 @@ struct hn_qmodel {
     s8_node *plan;   /* the kernels' view of nodes (n entries) */
     int *value_of;   /* nvalues entries */
     size_t values_bytes, scratch_bytes;
-    bool shared;     /* values share slots (hn_qmodel_share_memory) */
+    bool shared;     /* values share slots (hn_qmodel_layout) */
+    bool foreign;    /* laid out for another kernel set's scratch (an export): the engine must not run it */
 };
+
+/* the scratch a convolution needs with whichever of the engine's kernels runs it */
+static size_t engine_scratch(const s8_conv_params *p) {
+    size_t c = s8_conv_scratch_bytes(p), simd = hn_s8_simd_scratch_bytes(p);
+    return c > simd ? c : simd;
+}
 
 static s8_mult to_s8(hn_qmult m) { return (s8_mult){m.multiplier, m.shift}; }
 
@@ -157,8 +164,7 @@ static hn_status add_conv(builder *b, int id, qnode *q, int *last) {
     if (relu && g->nodes[end].op == HN_OP_RELU6) p->act_max = hn_quantize(6, q->q);
     q->s.kind = S8_CONV;
     *last = end;
-    size_t scratch = s8_conv_scratch_bytes(p) > hn_s8_simd_scratch_bytes(p) ? s8_conv_scratch_bytes(p) : hn_s8_simd_scratch_bytes(p);
-    if (!st && scratch > m->scratch_bytes) m->scratch_bytes = scratch;
+    if (!st && engine_scratch(p) > m->scratch_bytes) m->scratch_bytes = engine_scratch(p);
     return st;
 }
 
@@ -263,7 +269,7 @@ hn_status hn_qmodel_new(const hn_graph *g, const float *lo, const float *hi, con
         hn_qmodel_free(m);
         return st;
     }
-    for (int i = 0; i < m->n; i++) m->plan[i] = m->nodes[i].s;
+    for (int i = 0; i < m->n; i++) m->plan[i] = m->nodes[i].s, m->plan[i].scratch = (int32_t)m->values_bytes;
     *out = m;
     return HN_OK;
 }
@@ -291,7 +297,7 @@ const s8_node *hn_qmodel_plan(const hn_qmodel *m, int *n, int *output, size_t *v
 }
 
 void hn_qmodel_forward(const hn_qmodel *m, const int8_t *in, int8_t *arena, int8_t *out) {
-    s8_forward(m->plan, m->n, m->output, in, arena, m->values_bytes, out);
+    s8_forward(m->plan, m->n, m->output, in, arena, out);
 }
 
 const int8_t *hn_qmodel_value(const hn_qmodel *m, const int8_t *arena, int node, hn_qparams *q) {
@@ -301,46 +307,66 @@ const int8_t *hn_qmodel_value(const hn_qmodel *m, const int8_t *arena, int node,
     return arena + v->s.off;
 }
 
-hn_status hn_qmodel_share_memory(hn_qmodel *m) {
-    int *last = hn_alloc(sizeof(int) * (size_t)m->n), *order = hn_alloc(sizeof(int) * (size_t)m->n);
-    if (!last || !order) {
-        hn_free(last), hn_free(order);
+/* the bytes a value or scratch block takes in the arena: 16-byte aligned */
+static size_t slot(size_t bytes) { return (bytes + 15) & ~(size_t)15; }
+
+hn_status hn_qmodel_layout(hn_qmodel *m, const size_t *scratch) {
+    /* blocks: 0..n-1 the steps' values, n..2n-1 their kernels' scratch (alive during the step only) */
+    int n = m->n, nb = 2 * n;
+    int *last = hn_alloc(sizeof(int) * (size_t)nb), *order = hn_alloc(sizeof(int) * (size_t)nb);
+    size_t *len = hn_alloc(sizeof(size_t) * (size_t)nb), *off = hn_alloc(sizeof(size_t) * (size_t)nb);
+    if (!last || !order || !len || !off) {
+        hn_free(last), hn_free(order), hn_free(len), hn_free(off);
         return hn_error(HN_ERR_NOMEM, "int8 memory plan");
     }
     /* a value lives from its step to its last reader's (the output to the end) */
-    for (int i = 0; i < m->n; i++) last[i] = i == m->output ? m->n : i;
-    for (int i = 0; i < m->n; i++)
+    for (int i = 0; i < n; i++) {
+        last[i] = i == m->output ? n : i, last[n + i] = i;
+        len[i] = slot((size_t)m->plan[i].len);
+        size_t own = scratch ? scratch[i] : m->plan[i].kind == S8_CONV ? engine_scratch(&m->plan[i].conv) : 0;
+        len[n + i] = slot(own);
+    }
+    for (int i = 0; i < n; i++)
         for (int k = 0; k < m->plan[i].ninputs; k++)
             if (last[m->plan[i].inputs[k]] < i) last[m->plan[i].inputs[k]] = i;
-    /* first fit: the lowest offset that overlaps no value still alive at step i; order holds the live
-     * values sorted by offset */
+    /* first fit: the lowest offset that overlaps no block still alive at step i; order holds the live
+     * blocks sorted by offset */
     int nlive = 0;
     size_t peak = 0;
-    for (int i = 0; i < m->n; i++) {
+    for (int i = 0; i < n; i++) {
         int w = 0;
         for (int k = 0; k < nlive; k++)
             if (last[order[k]] >= i) order[w++] = order[k];
         nlive = w;
-        size_t len = ((size_t)m->plan[i].len + 15) & ~(size_t)15, off = 0;
-        int at = 0;
-        for (; at < nlive; at++) {
-            const s8_node *o = &m->plan[order[at]];
-            if (off + len <= (size_t)o->off) break;
-            size_t end = (size_t)o->off + (((size_t)o->len + 15) & ~(size_t)15);
-            if (end > off) off = end;
+        for (int b = i; b < nb; b += n) { /* the value, then the scratch */
+            if (!len[b]) {
+                off[b] = 0;
+                continue;
+            }
+            size_t at_off = 0;
+            int at = 0;
+            for (; at < nlive; at++) {
+                if (at_off + len[b] <= off[order[at]]) break;
+                size_t end = off[order[at]] + len[order[at]];
+                if (end > at_off) at_off = end;
+            }
+            off[b] = at_off;
+            memmove(order + at + 1, order + at, sizeof(int) * (size_t)(nlive - at));
+            order[at] = b, nlive++;
+            if (at_off + len[b] > peak) peak = at_off + len[b];
         }
-        m->plan[i].off = (int32_t)off;
-        memmove(order + at + 1, order + at, sizeof(int) * (size_t)(nlive - at));
-        order[at] = i, nlive++;
-        if (off + len > peak) peak = off + len;
     }
-    m->values_bytes = peak;
-    m->shared = true;
-    hn_free(last), hn_free(order);
+    for (int i = 0; i < n; i++) m->plan[i].off = (int32_t)off[i], m->plan[i].scratch = (int32_t)off[n + i];
+    m->values_bytes = peak, m->scratch_bytes = 0; /* the scratch lives among the values now */
+    m->shared = true, m->foreign = scratch != NULL;
+    hn_free(last), hn_free(order), hn_free(len), hn_free(off);
     return HN_OK;
 }
 
+hn_status hn_qmodel_share_memory(hn_qmodel *m) { return hn_qmodel_layout(m, NULL); }
+
 hn_status hn_qmodel_run(const hn_qmodel *m, const int8_t *in, int n, int8_t *out) {
+    if (m->foreign) return hn_error(HN_ERR_INVALID, "int8 model: its memory is laid out for an exported model's kernels");
     int threads = hn_get_threads() < n ? hn_get_threads() : n > 0 ? n : 1;
     size_t bytes = hn_qmodel_arena_bytes(m);
     int8_t *arenas = hn_alloc(bytes * (size_t)threads);

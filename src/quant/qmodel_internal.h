@@ -1,5 +1,5 @@
 /* What the exporters read of an int8 model (src/export/): the kernels' node table in order, the node
- * of the output, and the bytes of value slots (the kernels' scratch follows them in the arena).
+ * of the output, and the bytes of the arena's value slots (with the scratch in them once laid out).
  * Pointers alias the model. */
 #ifndef HWNAS_QMODEL_INTERNAL_H
 #define HWNAS_QMODEL_INTERNAL_H
@@ -18,6 +18,10 @@ static inline float hn_q_round(float x, float scale, float lo, float hi) {
     return r < lo ? lo : r > hi ? hi : r == r ? r : 0.0f;
 }
 
+/* hn_qmodel_share_memory with scratch[i] bytes for plan step i's kernel, any kind of step (an
+ * exporter's target kernels; NULL: the engine's, convolutions only): plan[i].scratch gets its offset.
+ * With scratch given the engine no longer runs m (hn_qmodel_run refuses). */
+hn_status hn_qmodel_layout(hn_qmodel *m, const size_t *scratch);
 const s8_node *hn_qmodel_plan(const hn_qmodel *m, int *n, int *output, size_t *values_bytes);
 /* Of plan node i: its value's shape (C, H, W) and parameters, for a convolution the weights' scale per
  * output channel (else NULL), and (op may be NULL) the op of the graph node it computes first. */

@@ -187,16 +187,14 @@ void s8_clamp(const int8_t *in, size_t len, int32_t lo, int32_t hi, int8_t *out)
     for (size_t i = 0; i < len; i++) out[i] = (int8_t)clamp32(in[i], lo, hi);
 }
 
-void s8_forward(const s8_node *nodes, int n, int output, const int8_t *in, int8_t *arena, size_t scratch_off,
-                int8_t *out) {
-    uint8_t *scratch = (uint8_t *)arena + scratch_off;
+void s8_forward(const s8_node *nodes, int n, int output, const int8_t *in, int8_t *arena, int8_t *out) {
     memcpy(arena + nodes[0].off, in, (size_t)nodes[0].len);
     for (int i = 1; i < n; i++) {
         const s8_node *q = &nodes[i];
         int8_t *y = arena + q->off;
         const int8_t *x = arena + nodes[q->inputs[0]].off;
         switch (q->kind) {
-        case S8_CONV: s8_conv(&q->conv, x, y, scratch); break;
+        case S8_CONV: s8_conv(&q->conv, x, y, (uint8_t *)arena + q->scratch); break;
         case S8_CLAMP: s8_clamp(x, (size_t)q->len, q->lo, q->hi, y); break;
         case S8_AVGPOOL: s8_avgpool(&q->pool, x, y); break;
         case S8_MAXPOOL: s8_maxpool(&q->pool, x, y); break;

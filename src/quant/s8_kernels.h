@@ -83,6 +83,7 @@ typedef struct {
     int ninputs;
     const int *inputs;    /* indices of earlier nodes */
     int32_t len, off;     /* values per image, offset of the value in the arena */
+    int32_t scratch;      /* S8_CONV: offset of its kernel's scratch in the arena */
     int32_t zp;           /* the value's zero point */
     s8_conv_params conv;  /* S8_CONV */
     s8_pool_params pool;  /* S8_AVGPOOL, S8_MAXPOOL */
@@ -94,8 +95,7 @@ typedef struct {
 
 /* Runs nodes[0..n) in order on one image: in is copied to node 0's slot, every other node's kernel
  * reads its inputs' slots and writes its own, out receives node `output`'s value. The arena holds
- * the slots; the convolutions' scratch starts at arena + scratch_off. */
-void s8_forward(const s8_node *nodes, int n, int output, const int8_t *in, int8_t *arena, size_t scratch_off,
-                int8_t *out);
+ * the slots and each convolution's scratch (at arena + its node's scratch). */
+void s8_forward(const s8_node *nodes, int n, int output, const int8_t *in, int8_t *arena, int8_t *out);
 
 #endif
