@@ -179,8 +179,9 @@ void hn_qmodel_forward(const hn_qmodel *m, const int8_t *in, int8_t *arena, int8
  * for a node whose value the model never forms (one folded into the layer after it). */
 const int8_t *hn_qmodel_value(const hn_qmodel *m, const int8_t *arena, int node, hn_qparams *q);
 /* Lets values share arena slots once no later node reads them, each convolution's scratch living only
- * during its step (first fit in the order of the steps), so the arena holds the schedule's peak
- * instead of every value: what a deployment wants. Afterwards hn_qmodel_value returns NULL. */
+ * during its step (placed greedily, largest first, as TFLite Micro's offline planner does), so the
+ * arena holds about the schedule's peak instead of every value: what a deployment wants. Afterwards
+ * hn_qmodel_value returns NULL. */
 hn_status hn_qmodel_share_memory(hn_qmodel *m);
 /* n images (n, C, H, W) -> (n, K), spread over the threads (hn_set_threads). */
 hn_status hn_qmodel_run(const hn_qmodel *m, const int8_t *in, int n, int8_t *out);

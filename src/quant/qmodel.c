@@ -329,33 +329,42 @@ hn_status hn_qmodel_layout(hn_qmodel *m, const size_t *scratch) {
     for (int i = 0; i < n; i++)
         for (int k = 0; k < m->plan[i].ninputs; k++)
             if (last[m->plan[i].inputs[k]] < i) last[m->plan[i].inputs[k]] = i;
-    /* first fit: the lowest offset that overlaps no block still alive at step i; order holds the live
-     * blocks sorted by offset */
-    int nlive = 0;
-    size_t peak = 0;
-    for (int i = 0; i < n; i++) {
-        int w = 0;
-        for (int k = 0; k < nlive; k++)
-            if (last[order[k]] >= i) order[w++] = order[k];
-        nlive = w;
-        for (int b = i; b < nb; b += n) { /* the value, then the scratch */
-            if (!len[b]) {
-                off[b] = 0;
-                continue;
-            }
-            size_t at_off = 0;
-            int at = 0;
-            for (; at < nlive; at++) {
-                if (at_off + len[b] <= off[order[at]]) break;
-                size_t end = off[order[at]] + len[order[at]];
-                if (end > at_off) at_off = end;
-            }
-            off[b] = at_off;
-            memmove(order + at + 1, order + at, sizeof(int) * (size_t)(nlive - at));
-            order[at] = b, nlive++;
-            if (at_off + len[b] > peak) peak = at_off + len[b];
-        }
+    /* greedy by size (TFLite Micro's offline planner): the largest block first, each at the lowest
+     * offset where it overlaps no placed block whose lifetime [first, last] meets its own; order
+     * holds the placed blocks that meet the current one, sorted by offset */
+    int *by_size = hn_alloc(sizeof(int) * (size_t)nb);
+    if (!by_size) {
+        hn_free(last), hn_free(order), hn_free(len), hn_free(off);
+        return hn_error(HN_ERR_NOMEM, "int8 memory plan");
     }
+    for (int b = 0; b < nb; b++) by_size[b] = b;
+    for (int a = 1; a < nb; a++) { /* insertion sort, stable: ties keep step order */
+        int b = by_size[a], k = a;
+        for (; k > 0 && len[by_size[k - 1]] < len[b]; k--) by_size[k] = by_size[k - 1];
+        by_size[k] = b;
+    }
+    size_t peak = 0;
+    for (int a = 0; a < nb; a++) {
+        int b = by_size[a], first = b % n, nmeet = 0;
+        off[b] = 0;
+        if (!len[b]) continue;
+        for (int c = 0; c < a; c++) { /* placed blocks alive at some step of b's lifetime */
+            int o = by_size[c], of = o % n;
+            if (!len[o] || of > last[b] || last[o] < first) continue;
+            int at = nmeet;
+            while (at > 0 && off[order[at - 1]] > off[o]) order[at] = order[at - 1], at--;
+            order[at] = o, nmeet++;
+        }
+        size_t at_off = 0;
+        for (int k = 0; k < nmeet; k++) {
+            if (at_off + len[b] <= off[order[k]]) break;
+            size_t end = off[order[k]] + len[order[k]];
+            if (end > at_off) at_off = end;
+        }
+        off[b] = at_off;
+        if (at_off + len[b] > peak) peak = at_off + len[b];
+    }
+    hn_free(by_size);
     for (int i = 0; i < n; i++) m->plan[i].off = (int32_t)off[i], m->plan[i].scratch = (int32_t)off[n + i];
     m->values_bytes = peak, m->scratch_bytes = 0; /* the scratch lives among the values now */
     m->shared = true, m->foreign = scratch != NULL;
