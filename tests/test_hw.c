@@ -275,13 +275,13 @@ static void mcu_cases(void) {
     hn_device d = mcu_device();
     hn_hw_cost t, layers[8];
     /* chain, int8: the conv's step holds the input (16 B), its output (32 B) and CMSIS-NN's im2col
-     * scratch (4 x 1 x 3 x 3 = 36 B): 84, plus the runtime's 10. Batch norm and relu are fused, flatten
+     * scratch (4 x 1 x 3 x 3 rounded up to 4 x 12 = 48 B): 96, plus the runtime's 10. Batch norm and relu are fused, flatten
      * is a view. Cycles: conv 288 MACs at 1, pooling 32 elements at 1, linear 6 MACs at 1. Flash:
      * conv 18 B of weights + 2 x 12 B (bias, multiplier, shift), linear 6 + 3 x 12, runtime 100. */
     hn_graph *g = conv_chain(true);
     hn_graph_set_numtypes(g, HN_INT8, HN_INT8);
     CHECK_OK(hn_device_cost(&d, g, &t, layers));
-    CHECK_MSG(t.peak_sram_bytes == 94 && t.cycles == 326 && t.flash_bytes == 184 && t.fits, "chain: sram %lld cycles %lld flash %lld",
+    CHECK_MSG(t.peak_sram_bytes == 106 && t.cycles == 326 && t.flash_bytes == 184 && t.fits, "chain: sram %lld cycles %lld flash %lld",
               (long long)t.peak_sram_bytes, (long long)t.cycles, (long long)t.flash_bytes);
     CHECK(fabs(t.latency_s - 326e-6) < 1e-12 && fabs(t.energy_j - 326e-6) < 1e-12);
     CHECK(layers[1].cycles == 288 && layers[2].cycles == 0 && layers[3].cycles == 0 && layers[4].cycles == 32);

@@ -5,7 +5,7 @@
 #   - main.c's own check: every output equal to the int8 engine's (the exit status says so too)
 #   - instructions per inference, counted by QEMU (-icount: SysTick advances 0.025 * 2^6 ticks per
 #     instruction; startup.c reads it around each hn_model_run)
-#   - flash (.text + .rodata + .data) and static RAM (.data + .bss) of the model's own code and tables
+#   - flash (.text + .rodata + .data, and apart: code and tables) and static RAM (.data + .bss: the arena) of the model's own code and tables
 #     (model.o and CMSIS-NN's objects, from the linker's map) and of the whole image, and the stack's measured high-water mark
 # Usage: run.sh EXPORT_DIR cortex-m4|cortex-m7 [OUT_DIR]   (OUT_DIR: the ELF and map; default EXPORT_DIR/CPU)
 # Environment: CFLAGS (default -O2), HN_CMSIS_NN (a CMSIS-NN source tree, for models exported with --cmsis-nn)
@@ -60,7 +60,10 @@ awk -v model="$out/model.o" '
     if (sec ~ /^\.(text|rodata|isr_vector|ARM\.ex)/) f = size; else f = 0
     if (sec ~ /^\.data/) f = size
     r = (sec ~ /^\.(data|bss)/ || sec == "COMMON") ? size : 0
-    if (obj == model || obj ~ /\/arm_[^\/]*\.o$/) { mf += f; mr += r } # CMSIS-NN: its arm_*.c
+    if (obj == model || obj ~ /\/arm_[^\/]*\.o$/) { # CMSIS-NN: its arm_*.c
+      mf += f; mr += r
+      if (sec ~ /^\.text/) code += size; else if (sec ~ /^\.(rodata|data)/) consts += size
+    }
   }
   /^Linker script and memory map/ { on = 1; next }
   !on { next }
@@ -70,6 +73,7 @@ awk -v model="$out/model.o" '
   { pending = "" }
   END {
     printf "model (model.o and any CMSIS-NN objects): flash %d bytes, static RAM %d bytes\n", mf, mr
+    printf "model flash: code %d bytes, tables %d bytes\n", code, consts
   }' "$out/firmware.map"
 arm-none-eabi-size "$out/firmware.elf" | awk 'NR == 2 { printf "firmware image:  flash %d bytes, static RAM %d bytes (arm-none-eabi-size: text + data, data + bss)\n", $1 + $2, $2 + $3 }'
 exit $status

@@ -35,8 +35,9 @@ hn_status hn_export_c(hn_qmodel *m, const char *dir, const int8_t *samples, cons
  * Include/ and Source/): model.c calls arm_convolve_wrapper_s8, arm_depthwise_conv_wrapper_s8,
  * arm_elementwise_add_s8, arm_avgpool_s8 and arm_max_pool_s8 on NHWC activations, and the engine's
  * portable kernels for the elementwise rest; outputs equal the engine's. HN_ERR_UNSUPPORTED: average
- * pooling that counts its padding (CMSIS-NN divides by the real pixels). arena_bytes includes the
- * largest scratch buffer CMSIS-NN asks for on any Cortex-M (DSP or MVE builds). */
+ * pooling that counts its padding (CMSIS-NN divides by the real pixels). The arena holds each kernel's
+ * scratch as CMSIS-NN built by GCC or Clang for the DSP extension asks for it (Cortex-M4, M7, M33);
+ * a build that asks for more (MVE, Arm Compiler) is detected at run time: outputs zero. */
 hn_status hn_export_c_cmsis(hn_qmodel *m, const char *dir, const int8_t *samples, const int32_t *labels, int n,
                             const char *source, hn_export_info *info);
 

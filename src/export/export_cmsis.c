@@ -51,23 +51,20 @@ static hn_status conv_tables(writer *w, int i, bool linear) {
     return HN_OK;
 }
 
-/* The most scratch step i's CMSIS-NN kernel asks for on any Cortex-M (their _get_buffer_size functions:
- * DSP and MVE builds): convolutions 2 columns of int16 (DSP) or 4 columns rounded up to 16 (MVE);
- * depthwise channels x k x k int16 (DSP) or 4 x 16 channels x k x k (MVE), plus a convolution's for one
- * input channel (MVE); average pooling a sum per channel (DSP). */
-static size_t scratch_of(const hn_qmodel *m, const s8_node *plan, int i) {
-    const s8_node *p = &plan[i];
+/* The scratch step i's CMSIS-NN kernel asks for (its _get_buffer_size function) when CMSIS-NN is built
+ * with GCC or Clang for the DSP extension (Cortex-M4, M7, M33): a convolution unfolds 2 columns of
+ * int16, 4 x cin/groups x k x k bytes rounded up to 4 values, but a 1x1 one (no padding, not grouped)
+ * needs none; a depthwise one (multiplier 1) cin x k x k int16, none for 3x3 with padding <= 1;
+ * average pooling a 32-bit sum per channel. Other builds (MVE on M55/M85, Arm Compiler's 1x1 path)
+ * may ask for more: the generated code checks and then fails (outputs zero). */
+static size_t scratch_of(const s8_node *p) {
     if (p->kind == S8_CONV) {
         const s8_conv_params *c = &p->conv;
-        hn_op op;
-        hn_shape s;
-        hn_qparams q;
-        const float *unused;
-        hn_qmodel_node_info(m, i, &s, &q, &unused, &op);
-        size_t kk = (size_t)(c->kernel * c->kernel), col = (size_t)(c->cin / c->groups) * kk;
-        if (op == HN_OP_LINEAR || c->groups != c->cin || c->groups == 1) return 4 * align(col, 16);
-        size_t need = 64 * kk > 2 * (size_t)c->cin * kk ? 64 * kk : 2 * (size_t)c->cin * kk;
-        return c->cin == 1 ? need + 4 * align(col, 16) + (size_t)c->cout * kk : need;
+        size_t kk = (size_t)(c->kernel * c->kernel);
+        if (c->groups == c->cin && c->groups > 1) /* depthwise */
+            return c->cout != c->cin || (c->kernel == 3 && c->pad <= 1) ? 0 : 2 * (size_t)c->cin * kk;
+        if (c->kernel == 1 && c->pad == 0 && c->groups == 1) return 0;
+        return 4 * align((size_t)(c->cin / c->groups) * kk, 4);
     }
     if (p->kind == S8_AVGPOOL) return 4 * (size_t)p->pool.c;
     if (p->kind == S8_MEAN) return 4 * (size_t)p->len;
@@ -94,7 +91,7 @@ static hn_status step(writer *w, int i) {
         hn_status st = conv_tables(w, i, linear);
         if (st) return st;
         int h = linear ? 1 : c->h, wd = linear ? 1 : c->w, cg = c->cin / c->groups;
-        fprintf(f, "    ctx = (cmsis_nn_context){arena + %ld, %ld};\n", (long)p->scratch, (long)scratch_of(w->m, w->plan, i));
+        fprintf(f, "    ctx = (cmsis_nn_context){arena + %ld, %ld};\n", (long)p->scratch, (long)scratch_of(p));
         fprintf(f, "    {\n        const cmsis_nn_dims id = {1, %d, %d, %d}, od = {1, %d, %d, %d}, bd = {1, 1, 1, %d};\n", h, wd,
                 c->cin, c->oh, c->ow, c->cout, c->cout);
         fprintf(f, "        const cmsis_nn_per_channel_quant_params q = {(int32_t *)m%d, (int32_t *)s%d};\n", i, i);
@@ -128,7 +125,7 @@ static hn_status step(writer *w, int i) {
             return hn_error(HN_ERR_UNSUPPORTED,
                             "CMSIS-NN export: step %d averages over padding (count_include_pad), which arm_avgpool_s8 "
                             "does not; export with the portable kernels", i);
-        fprintf(f, "    ctx = (cmsis_nn_context){arena + %ld, %ld};\n", (long)p->scratch, (long)scratch_of(w->m, w->plan, i));
+        fprintf(f, "    ctx = (cmsis_nn_context){arena + %ld, %ld};\n", (long)p->scratch, (long)scratch_of(p));
         fprintf(f,
                 "    {\n        const cmsis_nn_dims id = {1, %d, %d, %d}, fd = {1, %d, %d, 1}, od = {1, %d, %d, %d};\n"
                 "        const cmsis_nn_pool_params p = {{%d, %d}, {%d, %d}, {-128, 127}};\n"
@@ -237,7 +234,7 @@ hn_status hn_export_c_cmsis(hn_qmodel *m, const char *dir, const int8_t *samples
     const s8_node *plan = hn_qmodel_plan(m, &steps, &output, &values);
     size_t *scratch = hn_calloc(sizeof(size_t) * (size_t)steps);
     if (!scratch) return hn_error(HN_ERR_NOMEM, "CMSIS-NN export");
-    for (int i = 0; i < steps; i++) scratch[i] = scratch_of(m, plan, i);
+    for (int i = 0; i < steps; i++) scratch[i] = scratch_of(&plan[i]);
     hn_export_info sizes;
     hn_status st = hn_c_write_main(m, dir, samples, labels, n); /* the engine's outputs, before the layout */
     if (!st) st = hn_qmodel_layout(m, scratch);

@@ -13,12 +13,15 @@ static hn_kernel_kind kernel_of(const hn_graph *g, const hn_node *n) {
     return HN_KERNEL_CONV;
 }
 
-/* Scratch of CMSIS-NN's kernels (their _get_buffer_size functions, DSP extension): a convolution
- * unfolds two columns of int16, 2 x cin x k x k x 2 bytes; a depthwise one, cin x k x k x 2 bytes;
- * 1x1 convolutions and linear layers need none. Float kernels unfold floats: twice that. */
+/* Scratch of CMSIS-NN's kernels (their _get_buffer_size functions, DSP extension, GCC): a convolution
+ * unfolds two columns of int16, 4 x cin x k x k bytes with cin x k x k rounded up to 4; a depthwise
+ * one (multiplier 1), cin x k x k x 2 bytes, but none at 3x3 with padding <= 1 (its own kernel); 1x1
+ * convolutions and linear layers need none. Float kernels unfold floats: twice that. Checked against
+ * firmware built with CMSIS-NN (bench/firmware_vs_mcu_model). */
 static int64_t scratch_bytes(const hn_graph *g, const hn_node *n, hn_kernel_kind kind, hn_dtype_class c) {
-    int64_t cin = g->nodes[n->inputs[0]].shape.c / n->groups, kk = (int64_t)n->kernel * n->kernel;
-    int64_t bytes = kind == HN_KERNEL_CONV ? 4 * cin * kk : kind == HN_KERNEL_DEPTHWISE ? 2 * (int64_t)n->groups * kk : 0;
+    int64_t cin = g->nodes[n->inputs[0]].shape.c / n->groups, kk = (int64_t)n->kernel * n->kernel, bytes = 0;
+    if (kind == HN_KERNEL_CONV) bytes = 4 * ((cin * kk + 3) / 4 * 4);
+    if (kind == HN_KERNEL_DEPTHWISE && n->out == n->groups && !(n->kernel == 3 && n->pad <= 1)) bytes = 2 * (int64_t)n->groups * kk;
     return c == HN_CLASS_FP32 ? 2 * bytes : bytes;
 }
 
