@@ -176,6 +176,10 @@ expect 0 "wrote $T/exp-onnx/model.onnx" -- "$HWNAS" export --format onnx --space
   --weights "$T/m1.hntf" --out "$T/exp-onnx"
 expect 0 "wrote $T/exp-tflite/model.tflite" -- "$HWNAS" export --format tflite --space mbconv --arch "$M1" --dataset "idx:$T/tiny" \
   --weights "$T/m1.hntf" --out "$T/exp-tflite" --io float
+# int8 edges and test vectors, run by Arm NN: the same classes as the engine on every image
+expect 0 "40 test images with the engine's outputs" -- "$HWNAS" export --format tflite --space mbconv --arch "$M1" \
+  --dataset "idx:$T/tiny" --weights "$T/m1.hntf" --out "$T/exp-tflite8" --samples 40 --calibration 80
+expect 0 "top-1 equal on 40 of 40" -- /usr/bin/python3 "$SRC/bench/tflite_vs_armnn.py" "$T/exp-tflite8"
 expect 2 "--format 'tfl': expected c, tflite or onnx" -- "$HWNAS" export --format tfl --net "$NET" --weights x --out "$T/x"
 expect 2 "--io 'int4': expected int8 or float" -- "$HWNAS" export --format tflite --net "$NET" --weights x --out "$T/x" --io int4
 expect 2 "unknown device 'cortex-m99'" -- "$HWNAS" export --format c --net "$NET" --weights x --out "$T/x" --device cortex-m99

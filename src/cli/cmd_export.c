@@ -25,7 +25,8 @@ static const char *help =
     "               It prints the arena and table sizes next to the MCU model's predictions for --device.\n"
     "  --format tflite  DIR/model.tflite: the int8 model as TFLite (int8 per-channel weights, int32 biases,\n"
     "               per-tensor activations, NHWC) for TFLite Micro, CMSIS-NN, STM32Cube.AI, Edge Impulse or\n"
-    "               Vela; int8 input and output tensors (--io float: float32, through QUANTIZE/DEQUANTIZE)\n"
+    "               Vela; int8 input and output tensors (--io float: float32, through QUANTIZE/DEQUANTIZE);\n"
+    "               and --samples test images with the engine's int8 outputs, to check another runtime\n"
     "  --format onnx  DIR/model.onnx: the float network (opset 10), batch norm in inference mode; and\n"
     "               DIR/model.int8.onnx: the int8 model as a QDQ graph (opset 13).\n"
     "\n"
@@ -41,10 +42,49 @@ static const char *help =
     "  --out DIR             where to write (created if missing)\n"
     "  --dataset SPEC        fashion-mnist (default), idx:DIR, cifar10:DIR or cifar100:DIR\n"
     CLI_PTQ_HELP
-    "  --samples N           test images in main.c (default 10)\n"
+    "  --samples N           test images in main.c, or tflite's test vectors (default 10)\n"
     "  --device NAME         MCU profile to compare memory with (default cortex-m7)\n"
     "  --kernels ISA         the engine's int8 kernels for main.c's expected outputs: avx512vnni, avx2 or c\n"
     "  --help                show this help\n";
+
+static hn_status write_file(const char *dir, const char *name, const void *data, size_t bytes) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f) return hn_error(HN_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+    bool ok = fwrite(data, 1, bytes, f) == bytes;
+    ok = !fclose(f) && ok;
+    return ok ? HN_OK : hn_error(HN_ERR_IO, "cannot write '%s'", path);
+}
+
+/* DIR/model.tflite, and test vectors for checking another runtime against the engine: the n quantized
+ * test images of shape s as the model's int8 input tensor takes them (n, H, W, C), the engine's int8 outputs
+ * (n, K) and the labels (n int32, little-endian) */
+static hn_status export_tflite(hn_qmodel *m, hn_shape s, const char *dir, const char *source, bool float_io,
+                               const int8_t *xq, const int32_t *labels, int n) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/model.tflite", dir);
+    hn_status st = hn_export_tflite(m, path, source, float_io);
+    if (st) return st;
+    size_t in_len = hn_qmodel_input_len(m), k = hn_qmodel_output_len(m), hw = (size_t)s.h * s.w;
+    int8_t *hwc = malloc(in_len * (size_t)n), *out = malloc(k * (size_t)n);
+    if (!hwc || !out) st = hn_error(HN_ERR_NOMEM, "export samples");
+    for (int i = 0; !st && i < n; i++)
+        for (int c = 0; c < s.c; c++)
+            for (size_t p = 0; p < hw; p++) hwc[(size_t)i * in_len + p * s.c + c] = xq[(size_t)i * in_len + c * hw + p];
+    if (!st) st = hn_qmodel_run(m, xq, n, out);
+    if (!st) st = write_file(dir, "test_inputs.int8", hwc, in_len * (size_t)n);
+    if (!st) st = write_file(dir, "test_outputs.int8", out, k * (size_t)n);
+    if (!st) st = write_file(dir, "test_labels.int32", labels, sizeof(int32_t) * (size_t)n);
+    free(hwc), free(out);
+    if (st) return st;
+    struct stat sb;
+    printf("wrote %s (%lld bytes; int8, %s input and output)\n", path, stat(path, &sb) ? -1LL : (long long)sb.st_size,
+           float_io ? "float32" : "int8");
+    printf("and %d test images with the engine's outputs: %s/test_inputs.int8 (%d x %dx%dx%d NHWC int8), "
+           "test_outputs.int8 (%d x %zu), test_labels.int32\n", n, dir, n, s.h, s.w, s.c, n, k);
+    return HN_OK;
+}
 
 int cmd_export(int argc, char **argv) {
     enum { O_FORMAT = 256, O_OUT, O_CALIB, O_RANGE, O_PCT, O_SAMPLES, O_DEVICE, O_HELP, O_BIASCORR, O_KERNELS, O_IO, O_CMSIS };
@@ -130,20 +170,6 @@ int cmd_export(int argc, char **argv) {
         hn_graph_free(g), hn_dataset_free(train), hn_dataset_free(test);
         return st ? cli_fail(st) : 0;
     }
-    if (tflite) {
-        char path[1200];
-        snprintf(path, sizeof path, "%s/model.tflite", dir);
-        st = hn_ptq(g, train, (int)calib, (hn_range_method)method, pct, bias_correction, &m);
-        if (!st) st = hn_export_tflite(m, path, t.net ? t.net : t.arch, float_io);
-        if (!st) {
-            struct stat sb;
-            printf("wrote %s (%lld bytes; int8, %s input and output)\n", path, stat(path, &sb) ? -1LL : (long long)sb.st_size,
-                   float_io ? "float32" : "int8");
-        }
-        hn_qmodel_free(m);
-        hn_graph_free(g), hn_dataset_free(train), hn_dataset_free(test);
-        return st ? cli_fail(st) : 0;
-    }
     int n = (int)(samples < test->n ? samples : test->n);
     size_t in_len = (size_t)test->c * test->h * test->w;
     float *x = malloc(sizeof(float) * in_len * (size_t)n);
@@ -160,6 +186,10 @@ int cmd_export(int argc, char **argv) {
     if ((st = hn_ptq(g, train, (int)calib, (hn_range_method)method, pct, bias_correction, &m))) goto done;
     hn_qmodel_quantize_input(m, x, n, xq);
     const char *source = t.net ? t.net : t.arch;
+    if (tflite) {
+        st = export_tflite(m, g->nodes[0].shape, dir, source, float_io, xq, y, n);
+        goto done;
+    }
     if ((st = (cmsis ? hn_export_c_cmsis : hn_export_c)(m, dir, xq, y, n, source, &info))) goto done;
     hn_graph_set_numtypes(g, HN_INT8, HN_INT8);
     if ((st = hn_device_cost(&dev, g, &cost, NULL))) goto done;

@@ -310,6 +310,41 @@ const int8_t *hn_qmodel_value(const hn_qmodel *m, const int8_t *arena, int node,
 /* the bytes a value or scratch block takes in the arena: 16-byte aligned */
 static size_t slot(size_t bytes) { return (bytes + 15) & ~(size_t)15; }
 
+/* whether block b goes before block c: rule 0 larger first, rule 1 longer-lived first (then larger) */
+static bool before(int rule, int b, int c, int n, const size_t *len, const int *last) {
+    int lb = last[b] - b % n, lc = last[c] - c % n;
+    if (rule == 1 && lb != lc) return lb > lc;
+    return len[b] > len[c];
+}
+
+/* Places the 2n blocks (values 0..n-1, scratch n..2n-1, len bytes, alive from step b % n to last[b]) in
+ * the order given: each at the lowest offset where it overlaps no placed block whose lifetime meets
+ * its own. order is scratch of 2n entries; returns the arena's size. */
+static size_t place(int n, const int *by, const size_t *len, const int *last, int *order, size_t *off) {
+    size_t peak = 0;
+    for (int a = 0; a < 2 * n; a++) {
+        int b = by[a], first = b % n, nmeet = 0;
+        off[b] = 0;
+        if (!len[b]) continue;
+        for (int c = 0; c < a; c++) { /* placed blocks alive at some step of b's lifetime, by offset */
+            int o = by[c];
+            if (!len[o] || o % n > last[b] || last[o] < first) continue;
+            int at = nmeet;
+            while (at > 0 && off[order[at - 1]] > off[o]) order[at] = order[at - 1], at--;
+            order[at] = o, nmeet++;
+        }
+        size_t at_off = 0;
+        for (int k = 0; k < nmeet; k++) {
+            if (at_off + len[b] <= off[order[k]]) break;
+            size_t end = off[order[k]] + len[order[k]];
+            if (end > at_off) at_off = end;
+        }
+        off[b] = at_off;
+        if (at_off + len[b] > peak) peak = at_off + len[b];
+    }
+    return peak;
+}
+
 hn_status hn_qmodel_layout(hn_qmodel *m, const size_t *scratch) {
     /* blocks: 0..n-1 the steps' values, n..2n-1 their kernels' scratch (alive during the step only) */
     int n = m->n, nb = 2 * n;
@@ -329,42 +364,26 @@ hn_status hn_qmodel_layout(hn_qmodel *m, const size_t *scratch) {
     for (int i = 0; i < n; i++)
         for (int k = 0; k < m->plan[i].ninputs; k++)
             if (last[m->plan[i].inputs[k]] < i) last[m->plan[i].inputs[k]] = i;
-    /* greedy by size (TFLite Micro's offline planner): the largest block first, each at the lowest
-     * offset where it overlaps no placed block whose lifetime [first, last] meets its own; order
-     * holds the placed blocks that meet the current one, sorted by offset */
-    int *by_size = hn_alloc(sizeof(int) * (size_t)nb);
-    if (!by_size) {
-        hn_free(last), hn_free(order), hn_free(len), hn_free(off);
+    /* three orders of placement, the smallest arena kept: the largest block first (TFLite Micro's
+     * offline planner), the longest-lived first (a residual's input spans its block), the steps' order */
+    int *by = hn_alloc(sizeof(int) * (size_t)nb);
+    size_t *best = hn_alloc(sizeof(size_t) * (size_t)nb), peak = (size_t)-1;
+    if (!by || !best) {
+        hn_free(last), hn_free(order), hn_free(len), hn_free(off), hn_free(by), hn_free(best);
         return hn_error(HN_ERR_NOMEM, "int8 memory plan");
     }
-    for (int b = 0; b < nb; b++) by_size[b] = b;
-    for (int a = 1; a < nb; a++) { /* insertion sort, stable: ties keep step order */
-        int b = by_size[a], k = a;
-        for (; k > 0 && len[by_size[k - 1]] < len[b]; k--) by_size[k] = by_size[k - 1];
-        by_size[k] = b;
-    }
-    size_t peak = 0;
-    for (int a = 0; a < nb; a++) {
-        int b = by_size[a], first = b % n, nmeet = 0;
-        off[b] = 0;
-        if (!len[b]) continue;
-        for (int c = 0; c < a; c++) { /* placed blocks alive at some step of b's lifetime */
-            int o = by_size[c], of = o % n;
-            if (!len[o] || of > last[b] || last[o] < first) continue;
-            int at = nmeet;
-            while (at > 0 && off[order[at - 1]] > off[o]) order[at] = order[at - 1], at--;
-            order[at] = o, nmeet++;
+    for (int rule = 0; rule < 3; rule++) {
+        for (int b = 0; b < nb; b++) by[b] = b % 2 ? n + b / 2 : b / 2; /* value i, scratch i, ... */
+        for (int a = 1; rule < 2 && a < nb; a++) { /* insertion sort, stable: ties keep the steps' order */
+            int b = by[a], k = a;
+            for (; k > 0 && before(rule, b, by[k - 1], n, len, last); k--) by[k] = by[k - 1];
+            by[k] = b;
         }
-        size_t at_off = 0;
-        for (int k = 0; k < nmeet; k++) {
-            if (at_off + len[b] <= off[order[k]]) break;
-            size_t end = off[order[k]] + len[order[k]];
-            if (end > at_off) at_off = end;
-        }
-        off[b] = at_off;
-        if (at_off + len[b] > peak) peak = at_off + len[b];
+        size_t p = place(n, by, len, last, order, off);
+        if (p < peak) peak = p, memcpy(best, off, sizeof(size_t) * (size_t)nb);
     }
-    hn_free(by_size);
+    memcpy(off, best, sizeof(size_t) * (size_t)nb);
+    hn_free(by), hn_free(best);
     for (int i = 0; i < n; i++) m->plan[i].off = (int32_t)off[i], m->plan[i].scratch = (int32_t)off[n + i];
     m->values_bytes = peak, m->scratch_bytes = 0; /* the scratch lives among the values now */
     m->shared = true, m->foreign = scratch != NULL;
