@@ -69,9 +69,11 @@ static hn_status create(hn_provider *p, const hn_options *o, const hn_provider_e
     if (st) return st;
     s->maximize = !strcmp(goal, "max");
     s->warmup = (int)warmup;
-    snprintf(s->names[0], HN_METRIC_NAME, "predicted_%s", s->metric);
-    snprintf(s->names[1], HN_METRIC_NAME, "predicted_%s_sd", s->metric);
-    snprintf(s->names[2], HN_METRIC_NAME, "predicted_%s_quantile", s->metric);
+    /* the length was checked above; the results are tested so that the compiler knows it too */
+    if (snprintf(s->names[0], HN_METRIC_NAME, "predicted_%s", s->metric) >= HN_METRIC_NAME ||
+        snprintf(s->names[1], HN_METRIC_NAME, "predicted_%s_sd", s->metric) >= HN_METRIC_NAME ||
+        snprintf(s->names[2], HN_METRIC_NAME, "predicted_%s_quantile", s->metric) >= HN_METRIC_NAME)
+        return hn_error(HN_ERR_INTERNAL, "predictor metric '%s': names truncated", s->metric);
     for (int i = 0; i < 3; i++) s->name_list[i] = s->names[i];
     p->tier = HN_TIER_CHEAP, p->cache = false, p->metrics = s->name_list;
     snprintf(p->description, sizeof p->description,
