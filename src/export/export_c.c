@@ -220,23 +220,30 @@ hn_status hn_c_write_main(const hn_qmodel *m, const char *dir, const int8_t *sam
     return hn_c_close(f, path);
 }
 
-hn_status hn_export_c(hn_qmodel *m, const char *dir, const int8_t *samples, const int32_t *labels, int n,
-                      const char *source, hn_export_info *info) {
+hn_status hn_c_export(hn_qmodel *m, const char *dir, const int8_t *samples, const int32_t *labels, int n,
+                      const char *source, hn_export_info *info, hn_c_scratch_fn scratch_of, hn_c_model_fn write) {
     /* main.c first: the engine computes its expected outputs before the arena is laid out for the
-     * portable kernels alone */
+     * target's kernels alone */
     int steps, output;
     size_t values;
     const s8_node *plan = hn_qmodel_plan(m, &steps, &output, &values);
     size_t *scratch = hn_calloc(sizeof(size_t) * (size_t)steps);
     if (!scratch) return hn_error(HN_ERR_NOMEM, "export");
-    for (int i = 0; i < steps; i++)
-        if (plan[i].kind == S8_CONV) scratch[i] = s8_conv_scratch_bytes(&plan[i].conv);
+    for (int i = 0; i < steps; i++) scratch[i] = scratch_of(&plan[i]);
     hn_export_info sizes;
     hn_status st = hn_c_write_main(m, dir, samples, labels, n);
     if (!st) st = hn_qmodel_layout(m, scratch);
     hn_free(scratch);
-    if (!st) st = write_model(m, dir, source, &sizes);
+    if (!st) st = write(m, dir, source, &sizes);
     if (!st) st = hn_c_write_header(m, dir, source, sizes.arena_bytes);
     if (!st && info) *info = sizes;
     return st;
+}
+
+/* the portable kernels' scratch: convolutions unfold 16 output pixels */
+static size_t portable_scratch(const s8_node *p) { return p->kind == S8_CONV ? s8_conv_scratch_bytes(&p->conv) : 0; }
+
+hn_status hn_export_c(hn_qmodel *m, const char *dir, const int8_t *samples, const int32_t *labels, int n,
+                      const char *source, hn_export_info *info) {
+    return hn_c_export(m, dir, samples, labels, n, source, info, portable_scratch, write_model);
 }

@@ -26,4 +26,11 @@ hn_status hn_c_write_header(const hn_qmodel *m, const char *dir, const char *sou
 /* dir/main.c: the n samples, the engine's outputs on them and the program that compares */
 hn_status hn_c_write_main(const hn_qmodel *m, const char *dir, const int8_t *samples, const int32_t *labels, int n);
 
+/* An export of m into dir: main.c (the engine's outputs on the n samples), then the arena laid out for
+ * the target kernels' scratch (scratch_of: bytes per plan step), then write's model.c, then model.h */
+typedef size_t (*hn_c_scratch_fn)(const s8_node *p);
+typedef hn_status (*hn_c_model_fn)(const hn_qmodel *m, const char *dir, const char *source, hn_export_info *info);
+hn_status hn_c_export(hn_qmodel *m, const char *dir, const int8_t *samples, const int32_t *labels, int n,
+                      const char *source, hn_export_info *info, hn_c_scratch_fn scratch_of, hn_c_model_fn write);
+
 #endif

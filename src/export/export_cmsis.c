@@ -229,18 +229,5 @@ static hn_status write_model(const hn_qmodel *m, const char *dir, const char *so
 
 hn_status hn_export_c_cmsis(hn_qmodel *m, const char *dir, const int8_t *samples, const int32_t *labels, int n,
                             const char *source, hn_export_info *info) {
-    int steps, output;
-    size_t values;
-    const s8_node *plan = hn_qmodel_plan(m, &steps, &output, &values);
-    size_t *scratch = hn_calloc(sizeof(size_t) * (size_t)steps);
-    if (!scratch) return hn_error(HN_ERR_NOMEM, "CMSIS-NN export");
-    for (int i = 0; i < steps; i++) scratch[i] = scratch_of(&plan[i]);
-    hn_export_info sizes;
-    hn_status st = hn_c_write_main(m, dir, samples, labels, n); /* the engine's outputs, before the layout */
-    if (!st) st = hn_qmodel_layout(m, scratch);
-    hn_free(scratch);
-    if (!st) st = write_model(m, dir, source, &sizes);
-    if (!st) st = hn_c_write_header(m, dir, source, sizes.arena_bytes);
-    if (!st && info) *info = sizes;
-    return st;
+    return hn_c_export(m, dir, samples, labels, n, source, info, scratch_of, write_model);
 }
