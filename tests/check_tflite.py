@@ -250,9 +250,6 @@ def run_model(model, x):
         elif code == "DEQUANTIZE":
             si, zi = qparams(T[ins[0]])
             y = ((val(ins[0]) - zi[0]) * si[0]).astype(np.float32)
-        elif code == "PAD":  # int8: the output's zero point
-            p = const(ins[1])
-            y = np.pad(val(ins[0]), [tuple(r) for r in p], constant_values=zo[0])
         elif code == "SLICE":
             b, s = const(ins[1]), const(ins[2])
             y = val(ins[0])[tuple(slice(bb, bb + ss) for bb, ss in zip(b, s))]
@@ -297,11 +294,12 @@ def armnn_run(path, xs):
 
 # Arm NN's largest allowed difference from the engine, in output steps. Single layers differ by at most
 # one step (CpuRef's float rounding against fixed point, on near-ties); the reference CNN and the MBConv
-# network (random weights) measure 0 and 1. The every-op network (allopsp) is left out of this bound:
+# network and the padding network (random weights) measure 0 and 1 (the padding network measured 125
+# before the exporter stopped writing PAD). The every-op network (allopsp) is left out of this bound:
 # its random weights amplify (its grouped convolution turns the one-step differences of the ReLU6
 # before it into up to ~100 steps: as a single layer on the same input it differs by one), so only its
 # top-1 agreement is checked.
-ARMNN_STEPS = {"cnn": 2, "mbconv": 2}
+ARMNN_STEPS = {"cnn": 2, "mbconv": 2, "pad": 2}
 
 
 def main():
@@ -313,7 +311,7 @@ def main():
     full_fixed = patched_full_schema(full, tmp) if full else None
     load = reader(full_fixed or subset, tmp)
     files = sorted(glob.glob(os.path.join(d, "*.tflite")))
-    check(len(files) >= 6, f"expected the int8 and float files of 3 networks in {d}, found {len(files)}")
+    check(len(files) >= 8, f"expected the int8 and float files of 4 networks in {d}, found {len(files)}")
     for path in files:
         float_io = path.endswith(".float.tflite")
         tag = path[:-len(".float.tflite")] if float_io else path[:-len(".tflite")]

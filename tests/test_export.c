@@ -112,8 +112,8 @@ int main(int argc, char **argv) {
     hn_set_threads(1);
     /* allopsp: allops with its one construct TFLite cannot say (average pooling of real pixels only,
      * padded where SAME does not pad) counting its padding instead */
-    const char *nets[] = {"allops", "cnn", "allops"}, *tags[] = {"allops", "cnn", "allopsp"};
-    for (int k = 0; k < 3; k++) {
+    const char *nets[] = {"allops", "cnn", "allops", "tflite-pad"}, *tags[] = {"allops", "cnn", "allopsp", "pad"};
+    for (int k = 0; k < 4; k++) {
         char path[1024];
         snprintf(path, sizeof path, "%s/ref/%s.yaml", HWNAS_TEST_DIR, nets[k]);
         hn_graph *g = NULL;
@@ -135,6 +135,7 @@ int main(int argc, char **argv) {
         CHECK_ERR(hn_export_onnx(g, "/nonexistent/dir/m.onnx", NULL), HN_ERR_IO, "cannot write '/nonexistent/dir/m.onnx'");
     }
     hn_graph_free(g);
+    CHECK_OK(sp->parse(sp, "r16|w0.5:k3e3,k5e1|w0.5:k3e3,k3e3,skip|w0.5:k3e1,skip,skip|w0.5:k3e1,skip,skip,skip|w0.5:k3e1,skip,skip", geno));
     CHECK_OK(sp->to_graph(sp, geno, &sp->defaults, &g));
     CHECK_ERR(hn_export_onnx(g, "/tmp/x.onnx", NULL), HN_ERR_INVALID, "not finalized");
     hn_graph_free(g);

@@ -55,7 +55,8 @@ hn_status hn_export_onnx_qdq(const hn_qmodel *m, const char *path, const char *n
 /* Writes the int8 model m to path as a TFLite flatbuffer (schema version 3): int8 per-channel weights,
  * int32 biases, per-tensor int8 activations, fused ReLU/ReLU6, NHWC tensors; operators CONV_2D,
  * DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, CONCATENATION, AVERAGE_POOL_2D (also the global mean),
- * MAX_POOL_2D, RELU, RELU6, RESHAPE, PAD/PADV2 (padding TFLite's SAME cannot place), SPLIT (grouped
+ * MAX_POOL_2D, RELU, RELU6, RESHAPE, CONCATENATION with constants or SLICEs (padding TFLite's SAME
+ * cannot place), SPLIT (grouped
  * convolutions) and QUANTIZE (requantizing a concatenation's inputs). float_io: a float32 input and
  * output through QUANTIZE / DEQUANTIZE; else the model's input and output are the int8 tensors. The
  * file computes the engine's codes exactly but for additions of more than two inputs (a chain of

@@ -164,44 +164,43 @@ struct exporter {
     /* the value as [1, H, W, C] of the (C, H, W) shape s */
     value as4d(const value &x, hn_shape s, const std::string &nm) { return reshape(x, {1, s.h, s.w, s.c}, nm); }
 
-    /* explicit padding of a NHWC value: PAD with the zero point's code (real 0: convolutions, average
-     * pooling), or for max pooling edge rows and columns of its own: each window that reads padding
-     * also holds the real pixels copied there (PyTorch pads at most half a window), so padding never
-     * wins, as in the engine. The copies are SLICEs joined by CONCATENATION (PADV2 and MIRROR_PAD
-     * would say it in one op, but Arm NN reads neither). */
+    /* explicit padding of a NHWC value, as CONCATENATIONs along height and width: with constant rows
+     * and columns of the zero point's code (real 0: convolutions, average pooling), or for max pooling
+     * with SLICEs of its own edge rows and columns: each window that reads padding also holds the real
+     * pixels copied there (PyTorch pads at most half a window), so padding never wins, as in the
+     * engine. Not PAD: Arm NN 22 computes a PAD between a convolution and a depthwise convolution or a
+     * pooling wrongly (up to 100+ steps off where TFLite's reference arithmetic is exact); PADV2 or
+     * MIRROR_PAD would say max pooling's padding in one op, but Arm NN reads neither. */
     value pad(const value &x, const window &win, bool max_pool, const std::string &nm) {
-        if (max_pool) {
-            value y = x;
-            for (int d = 0; d < 2; d++) y = edge_pad(y, d + 1, win.before[d], win.after[d], nm + (d ? ".w" : ".h"));
-            return y;
-        }
-        std::vector<int> shape = x.shape;
-        shape[1] += win.before[0] + win.after[0], shape[2] += win.before[1] + win.after[1];
-        value y = w.activation(nm, shape, x.q);
-        int32_t pads[8] = {0, 0, win.before[0], win.after[0], win.before[1], win.after[1], 0, 0};
-        int pt = w.tensor(nm + ".paddings", {4, 2}, TensorType::INT32, w.buffer(pads, sizeof pads), {}, {});
-        w.op(BuiltinOperator::PAD, {x.tensor, pt}, {y.tensor}, BuiltinOptions::PadOptions, tflite::CreatePadOptions(w.fb).Union());
+        value y = x;
+        for (int d = 0; d < 2; d++) y = edge_pad(y, d + 1, win.before[d], win.after[d], !max_pool, nm + (d ? ".w" : ".h"));
         return y;
     }
 
-    /* x with its first `before` and last `after` slices along axis copied before and after it */
-    value edge_pad(const value &x, int axis, int before, int after, const std::string &nm) {
+    /* x with `before` and `after` slices along axis joined to it: zero-point constants (zeros), or
+     * copies of its own first and last slices */
+    value edge_pad(const value &x, int axis, int before, int after, bool zeros, const std::string &nm) {
         if (!before && !after) return x;
         std::vector<int> parts, shape = x.shape;
-        auto slice = [&](int from, int count, const char *tag) {
-            std::vector<int32_t> begin = {0, 0, 0, 0}, size(x.shape.begin(), x.shape.end());
-            begin[axis] = from, size[axis] = count;
+        auto part = [&](int from, int count, const char *tag) {
             std::vector<int> ss = x.shape;
             ss[axis] = count;
+            if (zeros) {
+                value like = x;
+                like.shape = ss;
+                return this->zeros(like, nm + tag).tensor;
+            }
+            std::vector<int32_t> begin = {0, 0, 0, 0}, size(ss.begin(), ss.end());
+            begin[axis] = from;
             value s = w.activation(nm + tag, ss, x.q);
             int bt = w.tensor(nm + tag + ".begin", {4}, TensorType::INT32, w.buffer(begin.data(), 16), {}, {});
             int st = w.tensor(nm + tag + ".size", {4}, TensorType::INT32, w.buffer(size.data(), 16), {}, {});
             w.op(BuiltinOperator::SLICE, {x.tensor, bt, st}, {s.tensor}, BuiltinOptions::SliceOptions, tflite::CreateSliceOptions(w.fb).Union());
             return s.tensor;
         };
-        if (before) parts.push_back(slice(0, before, ".before"));
+        if (before) parts.push_back(part(0, before, ".before"));
         parts.push_back(x.tensor);
-        if (after) parts.push_back(slice(x.shape[axis] - after, after, ".after"));
+        if (after) parts.push_back(part(x.shape[axis] - after, after, ".after"));
         shape[axis] += before + after;
         value y = w.activation(nm, shape, x.q);
         w.op(BuiltinOperator::CONCATENATION, parts, {y.tensor}, BuiltinOptions::ConcatenationOptions,
