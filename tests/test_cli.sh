@@ -332,6 +332,17 @@ else
 fi
 printf 'space: nb201\nobjectives:\n  accuracy: max\nbudgte: 3\n' > "$T/typo.yaml"
 expect 2 "typo.yaml:4: unknown key 'budgte'" -- "$HWNAS" search "$T/typo.yaml"
+# a key given twice (issue 19): an error naming both lines, not the last one silently
+printf 'space: nb201\nobjectives:\n  accuracy: max\n  accuracy: max\n  macs: min\n' > "$T/dupkey.yaml"
+expect 2 "dupkey.yaml:4: key 'accuracy' given twice in one mapping (first at line 3)" -- "$HWNAS" search "$T/dupkey.yaml"
+printf 'input: [1, 8, 8]\nlayers:\n  - {op: conv2d, out: 4, kernel: 3, kernel: 5}\n' > "$T/dupnet.yaml"
+expect 2 "key 'kernel' given twice" -- "$HWNAS" hw cost --device cortex-m7 --net "$T/dupnet.yaml"
+# units against metrics (issue 19): a byte bound on a latency, a time on a count, a count on accuracy
+for c in "latency_s <= 1MB|a unit of bytes on latency_s; give a time" "params <= 1ms|a unit of time on params; give a count" \
+         "accuracy >= 90k|a unit of count on accuracy; it takes a plain number"; do
+  printf 'space: nb201\nobjectives:\n  accuracy: max\nconstraints:\n  - %s\n' "${c%%|*}" > "$T/unit.yaml"
+  expect 2 "unit.yaml:5: constraint '${c%%|*}': ${c#*|}" -- "$HWNAS" search "$T/unit.yaml"
+done
 expect 2 "--format 'xml': expected csv or json" -- "$HWNAS" study export "$T/study" --format xml
 expect 2 "unknown strategy 'tpe'" -- "$HWNAS" bench --space nb201 --table "$TAB" --optimize cifar10-val --report cifar10-test --strategy tpe
 

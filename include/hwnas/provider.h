@@ -82,6 +82,13 @@ hn_status hn_options_number(const hn_options *o, const char *key, double lo, dou
 hn_status hn_options_bool(const hn_options *o, const char *key, bool def, bool *out);
 /* The quantity parser options and study files share: "320KB" = 327680, "50ms" = 0.05. */
 bool hn_parse_quantity(const char *s, double *out);
+/* The same, and *kind the unit's kind: "bytes" (B, KB, MB, GB, KiB, MiB), "time" (s, ms, us, min, h),
+ * "energy" (J, mJ, uJ), "count" (k, M, G), or NULL for a plain number. */
+bool hn_parse_quantity_kind(const char *s, double *out, const char **kind);
+/* The kind of unit a metric is measured in, by hwnas's naming (..._bytes, ..._s or ..._seconds, ..._j;
+ * params, macs, cycles: counts), or NULL where units do not apply (accuracy, area_mm2, edp, fits, a
+ * user's metric). */
+const char *hn_metric_kind(const char *metric);
 
 /* ---- candidates --------------------------------------------------------------------------------- */
 

@@ -7,6 +7,52 @@
 #include <stdlib.h>
 #include <string.h>
 
+typedef struct {
+    const char *key;
+    size_t len;
+    int line;
+} ykey;
+
+static int ykey_cmp(const void *a, const void *b) {
+    const ykey *x = a, *y = b;
+    int c = memcmp(x->key, y->key, x->len < y->len ? x->len : y->len);
+    return c ? c : x->len < y->len ? -1 : x->len > y->len ? 1 : x->line - y->line;
+}
+
+/* A key given twice in one mapping is an error: libyaml keeps both and every reader would take one
+ * silently (a doubled objective, a constraint overridden). Each mapping's scalar keys are sorted, so
+ * this is O(k log k) per mapping and linear in the document otherwise. */
+static hn_status check_duplicate_keys(yfile *f) {
+    hn_status st = HN_OK;
+    ykey *keys = NULL;
+    size_t cap = 0;
+    for (yaml_node_t *n = f->doc.nodes.start; !st && n < f->doc.nodes.top; n++) {
+        if (n->type != YAML_MAPPING_NODE) continue;
+        size_t k = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start), used = 0;
+        if (k < 2) continue;
+        if (k > cap) {
+            ykey *grown = realloc(keys, sizeof(ykey) * k);
+            if (!grown) {
+                st = hn_error(HN_ERR_NOMEM, "%s: checking keys", f->path);
+                break;
+            }
+            keys = grown, cap = k;
+        }
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+            yaml_node_t *key = ynode(f, p->key);
+            if (key && key->type == YAML_SCALAR_NODE)
+                keys[used++] = (ykey){(const char *)key->data.scalar.value, key->data.scalar.length, (int)key->start_mark.line + 1};
+        }
+        qsort(keys, used, sizeof(ykey), ykey_cmp);
+        for (size_t i = 1; !st && i < used; i++)
+            if (keys[i].len == keys[i - 1].len && !memcmp(keys[i].key, keys[i - 1].key, keys[i].len))
+                st = hn_error(HN_ERR_INVALID, "%s:%d: key '%.*s' given twice in one mapping (first at line %d): keep one",
+                              f->path, keys[i].line, (int)(keys[i].len < 64 ? keys[i].len : 64), keys[i].key, keys[i - 1].line);
+    }
+    free(keys);
+    return st;
+}
+
 /* parses what parser was given into f->doc */
 static hn_status parse(yfile *f, yaml_parser_t *parser) {
     hn_status st = HN_OK;
@@ -16,6 +62,8 @@ static hn_status parse(yfile *f, yaml_parser_t *parser) {
     else if (!yroot(f)) {
         yaml_document_delete(&f->doc);
         st = hn_error(HN_ERR_INVALID, "%s: the file is empty", f->path);
+    } else if ((st = check_duplicate_keys(f))) {
+        yaml_document_delete(&f->doc);
     }
     yaml_parser_delete(parser);
     return st;

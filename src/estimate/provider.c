@@ -164,13 +164,16 @@ hn_status hn_options_bool(const hn_options *o, const char *key, bool def, bool *
     return HN_OK;
 }
 
-bool hn_parse_quantity(const char *s, double *out) {
+bool hn_parse_quantity_kind(const char *s, double *out, const char **kind) {
     static const struct {
         const char *unit;
         double scale;
-    } units[] = {{"", 1},       {"B", 1},     {"KB", 1024},  {"MB", 1048576}, {"GB", 1073741824.0}, {"KiB", 1024},
-                 {"MiB", 1048576}, {"s", 1}, {"ms", 1e-3},  {"us", 1e-6},    {"min", 60},           {"h", 3600},
-                 {"J", 1},      {"mJ", 1e-3}, {"uJ", 1e-6},  {"k", 1e3},      {"M", 1e6},            {"G", 1e9}};
+        const char *kind;
+    } units[] = {{"", 1, NULL},           {"B", 1, "bytes"},          {"KB", 1024, "bytes"},  {"MB", 1048576, "bytes"},
+                 {"GB", 1073741824.0, "bytes"}, {"KiB", 1024, "bytes"}, {"MiB", 1048576, "bytes"}, {"s", 1, "time"},
+                 {"ms", 1e-3, "time"},    {"us", 1e-6, "time"},       {"min", 60, "time"},    {"h", 3600, "time"},
+                 {"J", 1, "energy"},      {"mJ", 1e-3, "energy"},     {"uJ", 1e-6, "energy"}, {"k", 1e3, "count"},
+                 {"M", 1e6, "count"},     {"G", 1e9, "count"}};
     char *end;
     double v = strtod(s, &end);
     if (end == s || !isfinite(v)) return false;
@@ -178,9 +181,21 @@ bool hn_parse_quantity(const char *s, double *out) {
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
         if (!strcmp(end, units[i].unit)) {
             *out = v * units[i].scale;
+            if (kind) *kind = units[i].kind;
             return true;
         }
     return false;
+}
+
+bool hn_parse_quantity(const char *s, double *out) { return hn_parse_quantity_kind(s, out, NULL); }
+
+const char *hn_metric_kind(const char *metric) {
+    size_t n = strlen(metric);
+    if (n > 6 && !strcmp(metric + n - 6, "_bytes")) return "bytes";
+    if ((n > 2 && !strcmp(metric + n - 2, "_s")) || (n > 8 && !strcmp(metric + n - 8, "_seconds"))) return "time";
+    if (n > 2 && !strcmp(metric + n - 2, "_j")) return "energy";
+    if (!strcmp(metric, "params") || !strcmp(metric, "macs") || !strcmp(metric, "cycles")) return "count";
+    return NULL;
 }
 
 hn_status hn_options_number(const hn_options *o, const char *key, double lo, double hi, double def, double *out) {

@@ -138,10 +138,21 @@ static hn_status read_constraints(const yfile *f, const yaml_node_t *v, hn_study
         if (c->nconstraints == HN_STUDY_MAX_CONSTRAINTS) return bad(f, x, "at most %s constraints%s", "8", "");
         hn_study_constraint *k = &c->constraints[c->nconstraints++];
         char metric[64], op[3], value[64];
+        const char *unit = NULL;
         if (!s || sscanf(s, "%63[a-z0-9_] %2[<=>] %63s", metric, op, value) != 3 || (strcmp(op, "<=") && strcmp(op, ">=")) ||
-            !hn_parse_quantity(value, &k->bound))
+            !hn_parse_quantity_kind(value, &k->bound, &unit))
             return bad(f, x, "constraint '%s': expected METRIC <= VALUE or METRIC >= VALUE (e.g. flash_bytes <= 1MB)%s",
                        s ? s : "(not a scalar)", "");
+        const char *want = hn_metric_kind(metric);
+        if (unit && (!want || strcmp(unit, want))) { /* 'latency_s <= 1MB' would be a bound of 1,048,576 s */
+            char msg[256];
+            snprintf(msg, sizeof msg, "constraint '%s': a unit of %s on %s; %s", s, unit, metric,
+                     !want ? "it takes a plain number"
+                     : !strcmp(want, "bytes") ? "give bytes (B, KB, MB, GB)"
+                     : !strcmp(want, "time") ? "give a time (s, ms, us, min, h)"
+                     : !strcmp(want, "energy") ? "give an energy (J, mJ, uJ)" : "give a count (k, M, G) or a plain number");
+            return bad(f, x, "%s%s", msg, "");
+        }
         snprintf(k->metric, sizeof k->metric, "%s", metric);
         k->at_most = !strcmp(op, "<=");
         k->line = yline(x);
