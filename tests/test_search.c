@@ -259,7 +259,12 @@ static void table_files(void) {
     } bad[] = {
         {"a,b\n1,2\n", "test_search_table.csv:2: no column holds a nb201 architecture string", HN_ERR_FORMAT},
         {"arch,acc\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,0.5\n|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|,x\n",
-         "test_search_table.csv:3: column 'acc': expected a number, got 'x'", HN_ERR_FORMAT},
+         "test_search_table.csv:3: column 'acc': expected a finite number, got 'x'", HN_ERR_FORMAT},
+        /* NaN and Inf (issue 19): a study could never store them */
+        {"arch,acc\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,0.5\n|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|,NaN\n",
+         "test_search_table.csv:3: column 'acc': expected a finite number, got 'NaN'", HN_ERR_FORMAT},
+        {"arch,acc\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,-inf\n",
+         "test_search_table.csv:2: column 'acc': expected a finite number, got '-inf'", HN_ERR_FORMAT},
         {"arch,acc\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,1\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,2\n",
          "test_search_table.csv:3: architecture '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|' is already in row 1",
          HN_ERR_FORMAT},

@@ -1,6 +1,7 @@
 /* Tabular benchmarks (include/hwnas/estimate.h): rows of metrics, found by genotype in an
  * open-addressing hash (the genotype is parsed once, at load). */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,8 +139,8 @@ hn_status hn_table_load(const char *path, const hn_space *space, hn_table **out)
             char *end;
             errno = 0;
             v[m] = strtod(fields[metric_col[m]], &end);
-            if (!*fields[metric_col[m]] || *end || errno) {
-                st = hn_error(HN_ERR_FORMAT, "%s:%d: column '%s': expected a number, got '%s'", path, lineno,
+            if (!*fields[metric_col[m]] || *end || errno || !isfinite(v[m])) { /* NaN or Inf: no study can store it */
+                st = hn_error(HN_ERR_FORMAT, "%s:%d: column '%s': expected a finite number, got '%s'", path, lineno,
                               t->names[m], fields[metric_col[m]]);
                 break;
             }
