@@ -111,6 +111,23 @@ static void idx_cases(void) {
     fwrite("garbagegarbage", 1, 14, f);
     fclose(f);
     CHECK_ERR(hn_dataset_load(spec, &tr, &te), HN_ERR_FORMAT, "train-images-idx3-ubyte.gz");
+    /* a gzip member whose trailer's CRC fails (issue 19: `gzip -t` refuses it; the pixels are
+     * intact, so only reading to the end notices), and one holding more bytes than its header says */
+    write_idx("train", 30, true, 0x803, -1, 30);
+    f = fopen(path, "r+b");
+    fseek(f, -8, SEEK_END);
+    int c = fgetc(f);
+    fseek(f, -8, SEEK_END);
+    fputc(c ^ 0x5a, f);
+    fclose(f);
+    CHECK_ERR(hn_dataset_load(spec, &tr, &te), HN_ERR_FORMAT, "train-images-idx3-ubyte.gz: corrupt compressed data");
+    write_file("train-images-idx3-ubyte", img, sizeof img, false);
+    remove(path);
+    unsigned char big[16 + 30 * 4 * 5 + 3];
+    memcpy(big, img, 16);
+    memset(big + 16, 1, sizeof big - 16);
+    write_file("train-images-idx3-ubyte", big, sizeof big, false);
+    CHECK_ERR(hn_dataset_load(spec, &tr, &te), HN_ERR_FORMAT, "holds more than the 600 data bytes its header describes");
     CHECK_ERR(hn_dataset_load("mnist", &tr, &te), HN_ERR_INVALID, "unknown dataset 'mnist'");
     remove_all();
 }

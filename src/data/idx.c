@@ -12,6 +12,17 @@ static uint32_t be32(const unsigned char *p) {
 }
 
 /* Reads an IDX file with the expected magic and ndim dimensions into *data (owned by the caller). */
+/* a short read's error: zlib's own where the compressed data is corrupt (a CRC or length that does not
+ * match is noticed wherever the read meets the trailer), else what */
+static hn_status short_read(gzFile f, const char *path, const char *what) {
+    int errnum;
+    const char *zmsg = gzerror(f, &errnum);
+    if (errnum != Z_OK && errnum != Z_STREAM_END && errnum != Z_BUF_ERROR)
+        return hn_error(HN_ERR_FORMAT, "%s: corrupt compressed data (%s): its checksum or length does not match; fetch "
+                        "the file again", path, zmsg);
+    return hn_error(HN_ERR_FORMAT, "%s: %s", path, what);
+}
+
 static hn_status read_idx(const char *path, uint32_t magic, int ndim, uint32_t *dims, uint8_t **data) {
     *data = NULL;
     FILE *probe = fopen(path, "rb");
@@ -23,7 +34,7 @@ static hn_status read_idx(const char *path, uint32_t magic, int ndim, uint32_t *
     unsigned char hdr[16];
     int hlen = 4 * (1 + ndim);
     if (gzread(f, hdr, (unsigned)hlen) != hlen) {
-        st = hn_error(HN_ERR_FORMAT, "%s: truncated header (file too short or not IDX)", path);
+        st = short_read(f, path, "truncated header (file too short or not IDX)");
         goto done;
     }
     if (be32(hdr) != magic) {
@@ -56,12 +67,16 @@ static hn_status read_idx(const char *path, uint32_t magic, int ndim, uint32_t *
         if (r <= 0) break;
         got += (size_t)r;
     }
+    char what[128];
+    snprintf(what, sizeof what, "truncated: %zu of %zu data bytes", got, total);
     if (got != total) {
-        int errnum;
-        const char *zmsg = gzerror(f, &errnum);
-        st = hn_error(HN_ERR_FORMAT, "%s: truncated: %zu of %zu data bytes%s%s", path, got, total,
-                      errnum != Z_OK && errnum != Z_STREAM_END ? "; " : "",
-                      errnum != Z_OK && errnum != Z_STREAM_END ? zmsg : "");
+        st = short_read(f, path, what);
+    } else { /* read on to the end: only there does zlib check the gzip trailer's CRC and length */
+        unsigned char extra;
+        int r = gzread(f, &extra, 1);
+        snprintf(what, sizeof what, "holds more than the %zu data bytes its header describes (not an IDX file of that shape)",
+                 total);
+        if (r != 0) st = short_read(f, path, what);
     }
 done:
     gzclose(f);
