@@ -330,6 +330,18 @@ EOF
 else
   fail=$((fail + 1)); echo "FAIL: python3-torch is missing (scripts/setup.sh installs it)" >&2
 fi
+# kill -9 while the store is being created (issue 19): the directory then holds no store or a whole
+# one -- a re-run starts it, or --resume finishes it; never "not an hwnas study store"
+printf 'name: k9\nspace: nb201\ntable: %s\naccuracy: cifar10-val\nobjectives:\n  accuracy: max\nbudget:\n  trials: 20\n' "$TAB" > "$T/k9.yaml"
+k9bad=0
+for i in 0 1 2 3 4 5 6 7 8 9 10 12 15 20 30; do
+  "$HWNAS" search "$T/k9.yaml" --out "$T/k9-$i" > /dev/null 2>&1 &
+  sleep "0.0$(printf %02d "$i")"; kill -9 $! 2>/dev/null; wait $! 2>/dev/null
+  if ! "$HWNAS" search "$T/k9.yaml" --out "$T/k9-$i" > "$T/k9.log" 2>&1; then
+    grep -q "a study already lives here" "$T/k9.log" && "$HWNAS" search --resume "$T/k9-$i" > "$T/k9.log" 2>&1 || { k9bad=$((k9bad + 1)); cat "$T/k9.log" >&2; }
+  fi
+done
+if [ "$k9bad" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $k9bad of 15 stores killed during creation were left unusable" >&2; fi
 printf 'space: nb201\nobjectives:\n  accuracy: max\nbudgte: 3\n' > "$T/typo.yaml"
 expect 2 "typo.yaml:4: unknown key 'budgte'" -- "$HWNAS" search "$T/typo.yaml"
 # a key given twice (issue 19): an error naming both lines, not the last one silently

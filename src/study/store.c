@@ -1,6 +1,7 @@
 /* The study store in SQLite (see store.h for the schema and the locking rules). */
 #include "store.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,32 +99,60 @@ hn_status store_begin(store *s) { return store_exec(s, "BEGIN IMMEDIATE"); }
 hn_status store_commit(store *s) { return store_exec(s, "COMMIT"); }
 void store_rollback(store *s) { sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL); }
 
-hn_status store_open(store *s, const char *path, bool create) {
+/* A new store, atomically: the schema is written and committed under a temporary name (rollback
+ * journal, so the file holds everything once committed), then linked to path, which fails if another
+ * process created a store there meanwhile. A kill at any moment leaves either no store or a whole one
+ * (at worst a stray path.new-PID). */
+static hn_status create_store(const char *path, const char *const *meta) {
+    store t;
+    memset(&t, 0, sizeof t);
+    if (snprintf(t.path, sizeof t.path, "%s.new-%ld", path, (long)getpid()) >= (int)sizeof t.path)
+        return hn_error(HN_ERR_INVALID, "%s: the study directory's path is too long", path);
+    const char *tmp = t.path;
+    unlink(tmp);
+    if (sqlite3_open_v2(tmp, &t.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+        hn_status st = store_error(&t, "cannot create the study store");
+        store_close(&t);
+        return st;
+    }
+    char version[16];
+    snprintf(version, sizeof version, "%d", FORMAT_VERSION);
+    hn_status st = store_exec(&t, "PRAGMA journal_mode=DELETE");
+    if (!st && !(st = store_begin(&t))) {
+        st = store_exec(&t, "%s", schema);
+        if (!st) st = store_meta_set(&t, "format", "hwnas study");
+        if (!st) st = store_meta_set(&t, "version", version);
+        for (int i = 0; meta && meta[i] && !st; i += 2) st = store_meta_set(&t, meta[i], meta[i + 1]);
+        if (!st) st = store_commit(&t);
+        else store_rollback(&t);
+    }
+    store_close(&t);
+    if (!st && link(tmp, path) != 0)
+        st = errno == EEXIST ? hn_error(HN_ERR_INVALID, "%s: a study already lives here (resume it with 'hwnas search --resume DIR')", path)
+                             : hn_error(HN_ERR_IO, "%s: cannot create the study store: %s", path, strerror(errno));
+    unlink(tmp);
+    return st;
+}
+
+hn_status store_open(store *s, const char *path, bool create, const char *const *meta) {
     memset(s, 0, sizeof *s);
     snprintf(s->path, sizeof s->path, "%s", path);
     if (!create && access(path, F_OK) != 0)
         return hn_error(HN_ERR_IO, "%s: no study store here (is this a study directory? 'hwnas search' creates one)", path);
     if (create && access(path, F_OK) == 0)
         return hn_error(HN_ERR_INVALID, "%s: a study already lives here (resume it with 'hwnas search --resume DIR')", path);
-    int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
-    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+    if (create) {
+        hn_status st = create_store(path, meta);
+        if (st) return st;
+    }
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
         hn_status st = store_error(s, "cannot open the study store");
         store_close(s);
         return st;
     }
     sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
     hn_status st = store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON");
-    if (!st && create) {
-        char version[16];
-        snprintf(version, sizeof version, "%d", FORMAT_VERSION);
-        if (!(st = store_begin(s))) {
-            st = store_exec(s, "%s", schema);
-            if (!st) st = store_meta_set(s, "format", "hwnas study");
-            if (!st) st = store_meta_set(s, "version", version);
-            if (!st) st = store_commit(s);
-            else store_rollback(s);
-        }
-    } else if (!st) { /* an existing store: check what it is */
+    if (!st) { /* check what it is */
         char *format = NULL, *version = NULL;
         hn_status q = store_meta_get(s, "format", &format);
         if (q || !format || strcmp(format, "hwnas study"))

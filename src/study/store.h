@@ -25,8 +25,10 @@ typedef struct {
     char path[1024];
 } store;
 
-/* Opens (create: creates; the file must not exist yet) the store at path. */
-hn_status store_open(store *s, const char *path, bool create);
+/* Opens (create: creates; the file must not exist yet) the store at path. A new store appears whole
+ * or not at all (written under a temporary name, then linked), with meta (NULL-terminated key, value
+ * pairs; may be NULL) among its metadata. */
+hn_status store_open(store *s, const char *path, bool create, const char *const *meta);
 void store_close(store *s);
 
 hn_status store_begin(store *s);

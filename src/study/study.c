@@ -123,14 +123,9 @@ hn_status hn_study_create(const char *dir, const hn_study_config *cfg, const cha
     snprintf(path, sizeof path, "%s/weights", dir);
     if (!st && mkdir(path, 0777) && errno != EEXIST) st = hn_error(HN_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
     snprintf(path, sizeof path, "%s/study.db", dir);
-    if (!st) st = store_open(&s->db, path, true);
-    if (!st && !(st = store_begin(&s->db))) {
-        st = store_meta_set(&s->db, "study_file", cfg->path);
-        if (!st) st = store_meta_set(&s->db, "study_text", text);
-        if (!st && cfg->supernet[0]) st = store_meta_set(&s->db, "supernet", cfg->supernet);
-        if (!st) st = store_commit(&s->db);
-        else store_rollback(&s->db);
-    }
+    /* the study file goes into the store's creating transaction: a store never lacks it */
+    const char *meta[] = {"study_file", cfg->path, "study_text", text, cfg->supernet[0] ? "supernet" : NULL, cfg->supernet, NULL};
+    if (!st) st = store_open(&s->db, path, true, meta);
     hn_free(text);
     if (st) {
         hn_study_close(s);
@@ -147,7 +142,7 @@ hn_status hn_study_open(const char *dir, const char *const *device_dirs, hn_stud
     hn_study *s = new_study(dir);
     if (!s) return hn_error(HN_ERR_NOMEM, "study");
     char *file = NULL, *text = NULL;
-    hn_status st = store_open(&s->db, path, false);
+    hn_status st = store_open(&s->db, path, false, NULL);
     if (!st) st = store_meta_get(&s->db, "study_file", &file);
     if (!st) st = store_meta_get(&s->db, "study_text", &text);
     if (!st && (!file || !text)) st = hn_error(HN_ERR_FORMAT, "%s: the store has no study file (a half-created study?)", path);
