@@ -355,10 +355,6 @@ struct exporter {
         std::vector<int> ins;
         std::vector<int> out_shape;
         for (int k = 0; k < p->ninputs; k++) {
-            hn_shape s;
-            hn_qparams unused_q;
-            const float *unused;
-            hn_qmodel_node_info(m, p->inputs[k], &s, &unused_q, &unused, NULL);
             std::string tag = "in" + std::to_string(k);
             value x = vals[p->inputs[k]];
             if (x.q.scale != q.scale || x.q.zero_point != q.zero_point) {
