@@ -134,6 +134,30 @@ static hn_status create_store(const char *path, const char *const *meta) {
     return st;
 }
 
+/* A store whose rows name trials that are not there (a row deleted by hand, a damaged file) is
+ * corrupt: the event log could not be replayed, nor the trials read, so it is refused when opened. */
+static hn_status check_references(store *s) {
+    sqlite3_stmt *q;
+    hn_status st = store_query(s, &q, "PRAGMA foreign_key_check");
+    if (st) return st;
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        sqlite3_stmt *v;
+        long long trial = -1;
+        const char *table = (const char *)sqlite3_column_text(q, 0);
+        if (!store_query(s, &v, "SELECT trial FROM \"%w\" WHERE rowid = %lld", table, sqlite3_column_int64(q, 1))) {
+            if (sqlite3_step(v) == SQLITE_ROW) trial = sqlite3_column_int64(v, 0);
+            sqlite3_finalize(v);
+        }
+        st = hn_error(HN_ERR_FORMAT, "%s: corrupt study store: table %s names trial %lld, which is not in table trials "
+                      "(restore a backup, or start the study again)", s->path, table, trial);
+    } else if (rc != SQLITE_DONE) {
+        st = store_error(s, "checking the study store");
+    }
+    sqlite3_finalize(q);
+    return st;
+}
+
 hn_status store_open(store *s, const char *path, bool create, const char *const *meta) {
     memset(s, 0, sizeof *s);
     snprintf(s->path, sizeof s->path, "%s", path);
@@ -163,6 +187,7 @@ hn_status store_open(store *s, const char *path, bool create, const char *const 
         hn_free(format);
         hn_free(version);
     }
+    if (!st) st = check_references(s);
     if (st) store_close(s);
     return st;
 }

@@ -53,13 +53,18 @@ void study_objectives(const hn_study_config *c, const hn_metrics *m, double *val
 static hn_status sync_strategy(hn_study *s) {
     sqlite3_stmt *q;
     hn_status st = store_query(&s->db, &q,
-                               "SELECT e.seq, e.kind, t.id, t.genotype, t.fidelity, t.state, t.violation FROM events e "
-                               "JOIN trials t ON t.id = e.trial WHERE e.seq > %lld ORDER BY e.seq",
+                               "SELECT e.seq, e.kind, e.trial, t.genotype, t.fidelity, t.state, t.violation FROM events e "
+                               "LEFT JOIN trials t ON t.id = e.trial WHERE e.seq > %lld ORDER BY e.seq",
                                (long long)s->cursor);
     if (st) return st;
     int rc;
     while (!st && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         int id = sqlite3_column_int(q, 2);
+        if (sqlite3_column_type(q, 3) == SQLITE_NULL) { /* no such trial */
+            st = hn_error(HN_ERR_FORMAT, "%s: corrupt study store: event %lld names trial %d, which is not in table trials",
+                          s->db.path, (long long)sqlite3_column_int64(q, 0), id);
+            break;
+        }
         const char *kind = (const char *)sqlite3_column_text(q, 1), *geno = (const char *)sqlite3_column_text(q, 3);
         double fidelity = sqlite3_column_double(q, 4);
         uint8_t g[HN_SPACE_MAX_DECISIONS];
@@ -252,8 +257,13 @@ hn_status study_trials_load(hn_study *s, study_table *t) {
     }
     if (!st && !(st = store_query(&s->db, &q, "SELECT trial, name, value FROM metrics ORDER BY trial"))) {
         while (sqlite3_step(q) == SQLITE_ROW) {
-            int i = row_of(t, sqlite3_column_int(q, 0));
-            if (i >= 0) hn_metrics_set(&t->trial[i].metrics, (const char *)sqlite3_column_text(q, 1), sqlite3_column_double(q, 2));
+            int id = sqlite3_column_int(q, 0), i = row_of(t, id);
+            if (i < 0) { /* the reads share one snapshot, so only a damaged store gets here */
+                st = hn_error(HN_ERR_FORMAT, "%s: corrupt study store: a metric of trial %d, which is not in table trials",
+                              s->db.path, id);
+                break;
+            }
+            hn_metrics_set(&t->trial[i].metrics, (const char *)sqlite3_column_text(q, 1), sqlite3_column_double(q, 2));
         }
         sqlite3_finalize(q);
     }
