@@ -276,6 +276,14 @@ expect 0 '"state": "done"' -- "$HWNAS" study export "$T/study" --format json
 expect 0 "nb201-table        300/300" -- "$HWNAS" study list "$T"
 expect 0 "Pareto front: " -- "$HWNAS" search --resume "$T/study"
 expect 2 "a study already lives here" -- "$HWNAS" search "$SRC/examples/studies/nb201-table.yaml" --out "$T/study"
+# a worker that finds nothing left while another live worker holds a trial says so (it once exited 0 silently)
+cp -r "$T/study" "$T/held"
+sleep 60 & holder=$!
+/usr/bin/python3 -c "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute(\"DELETE FROM meta WHERE key = 'final'\");
+db.execute(\"INSERT INTO trials(genotype, fidelity, state, worker) SELECT genotype, 1, 'running', ? FROM trials LIMIT 1\", (sys.argv[2],)); db.commit()" \
+  "$T/held/study.db" "$holder:00000000"
+expect 0 "1 trial is still running in other live workers" -- "$HWNAS" search --resume "$T/held"
+kill $holder
 expect 2 "no study store here" -- "$HWNAS" search --resume "$T"
 # specializing from a supernet: the file must exist, be a supernet, and the study must train for accuracy
 expect 2 "--supernet $T/none.hnsn: cannot open" -- "$HWNAS" search --supernet "$T/none.hnsn"

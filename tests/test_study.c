@@ -568,6 +568,61 @@ static void cores_split(const char *name, int fixed) {
     hn_set_threads(1);
 }
 
+/* Field 22 of /proc/PID/stat, the process's start time in clock ticks since boot (0 without /proc). */
+static unsigned long long start_ticks(long pid) {
+    char path[64], stat[1024] = "";
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    stat[fread(stat, 1, sizeof stat - 1, f)] = 0;
+    fclose(f);
+    unsigned long long v = 0;
+    const char *p = strrchr(stat, ')');
+    if (p) sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &v);
+    return v;
+}
+
+/* A running trial whose worker's pid now belongs to another process (same pid, another start time) is
+ * re-queued and run; one whose worker is that live process keeps running (it once stayed running for
+ * good, and --resume did nothing). */
+static void pid_reused(void) {
+    char file[512], dir[600], path[700], sql[1024], boot[64] = "-";
+    const char *g = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|";
+    snprintf(file, sizeof file, "%s/reuse.yaml", tmp);
+    tiny_study(file, "random", 3);
+    snprintf(dir, sizeof dir, "%s.d", file);
+    hn_study_config cfg;
+    hn_study *s = NULL;
+    CHECK_OK(hn_study_config_load(file, &cfg));
+    CHECK_OK(hn_study_create(dir, &cfg, devices, &s));
+    if (!s) return;
+    pid_t other = fork();
+    if (other == 0) {
+        pause();
+        _exit(0);
+    }
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    if (f && fscanf(f, "%8s", boot) != 1) strcpy(boot, "-");
+    if (f) fclose(f);
+    unsigned long long start = start_ticks(other);
+    CHECK(start > 0);
+    snprintf(path, sizeof path, "%s/study.db", dir);
+    sqlite3 *db;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO trials(id, genotype, fidelity, state, worker, started) VALUES(1, '%s', 1, 'running', '%ld:0:%s:%llu', 0);"
+             "INSERT INTO trials(id, genotype, fidelity, state, worker, started) VALUES(2, '%s', 1, 'running', '%ld:0:%s:%llu', 0);",
+             g, (long)other, boot, start, g, (long)other, boot, start + 1);
+    CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    CHECK_OK(hn_study_work(s, NULL, NULL, NULL));
+    hn_study_close(s);
+    CHECK(count(dir, "SELECT count(*) FROM trials WHERE id = 1 AND state = 'running'") == 1);
+    CHECK(count(dir, "SELECT count(*) FROM trials WHERE id = 2 AND state <> 'running'") == 1);
+    kill(other, SIGKILL);
+    wait_for(other);
+}
+
 int main(void) {
     snprintf(tmp, sizeof tmp, "/tmp/hwnas-test-study-XXXXXX");
     if (!mkdtemp(tmp)) return 1;
@@ -580,6 +635,7 @@ int main(void) {
     table_front();
     resume_after_kill();
     three_workers();
+    pid_reused();
     cores_split("split", 0);
     cores_split("fixed", 2); /* on 2 cores: the count the split would halve */
     study_errors();

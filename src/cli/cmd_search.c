@@ -95,6 +95,22 @@ static void fmt_metric(const char *name, double v, char *buf, size_t cap) {
 }
 
 /* The front and the chosen model as a table. */
+/* This worker found nothing left to run, yet the study is not finished: other live workers hold its
+ * last trials (or its final training) and will write the outputs -- say so rather than exit silently. */
+static void unfinished(const hn_study_snapshot *t) {
+    int running = 0;
+    for (int i = 0; i < t->ntrials; i++) running += !strcmp(t->trials[i].state, "running");
+    fflush(stdout); /* after the summary */
+    if (running)
+        fprintf(stderr,
+                "hwnas: this worker has nothing left to run; %d trial%s still running in other live workers, and the "
+                "last of them will train the chosen model and write the outputs (see 'hwnas study show %s')\n",
+                running, running == 1 ? " is" : "s are", t->dir);
+    else
+        fprintf(stderr, "hwnas: this worker has nothing left to run; another live worker is training the chosen model "
+                        "and will write the outputs (see 'hwnas study show %s')\n", t->dir);
+}
+
 static void summary(const hn_study_snapshot *t) {
     const hn_study_config *c = t->config;
     const char *cols[HN_STUDY_MAX_OBJECTIVES + HN_STUDY_MAX_CONSTRAINTS + 1];
@@ -212,6 +228,7 @@ int cmd_search(int argc, char **argv) {
         if (!st) {
             summary(&snap);
             printf("\nstudy directory: %s\n", snap.dir);
+            if (!snap.finished) unfinished(&snap);
         }
         hn_study_snapshot_free(&snap);
     }

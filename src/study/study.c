@@ -92,9 +92,7 @@ static hn_status setup(hn_study *s, const char *const *device_dirs) {
         s->spec.numtypes = true;
         s->spec.wtype = hn_numtype_from_name(w), s->spec.atype = hn_numtype_from_name(a);
     }
-    /* "PID:TOKEN": the token tells this process from a dead one that had the same pid */
-    snprintf(s->worker, sizeof s->worker, "%ld:%08llx", (long)getpid(),
-             (unsigned long long)(hn_hash(&s, sizeof s) ^ (uint64_t)(hn_now() * 1e9)) & 0xffffffffULL);
+    study_worker_id(s->worker, sizeof s->worker);
     hn_status st = hn_strategy_new(c->strategy, s->space, &c->strategy_options, c->nobjectives, c->seed, &s->strategy);
     if (st) return hn_error_prefix(st, "%s", c->path);
     return make_providers(s, device_dirs); /* datasets load on first use: a worker that only writes outputs never needs them */

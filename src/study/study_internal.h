@@ -34,7 +34,7 @@ struct hn_study {
     int data_classes;
     study_res res[MAX_STUDY_RES]; /* the dataset at each resolution used so far */
     int nres;
-    char worker[32];          /* this process's id in trials.worker: its pid */
+    char worker[80];          /* this process's id in trials.worker (study_worker_id) */
     double started;           /* hn_now() when this process started working */
     int asked_here;           /* trials this process created */
     double final_started;     /* hn_now() when the final training started */
@@ -69,7 +69,12 @@ hn_status study_next(hn_study *s, volatile int *stop, study_trial *t, bool *got)
  * appends its tell event. */
 hn_status study_finish(hn_study *s, const study_trial *t, const char *state, const hn_metrics *m, const hn_metrics *cache,
                        double violation, double seconds, const char *error, const char *weights);
-/* Whether the worker with this id ("PID:TOKEN") is this process or another one still running. */
+/* This process's worker id, "PID:TOKEN:BOOT:START": its pid, a random token, the machine's boot id and
+ * the process's start time (clock ticks since boot, /proc/PID/stat) -- a pid alone is reused. */
+void study_worker_id(char *buf, size_t cap);
+/* Whether the worker with this id is this process or another one still running: the same boot, a live
+ * process of that pid, and (where the id has one) the same start time. Ids of older stores ("PID:TOKEN")
+ * are checked by pid alone. */
 bool study_worker_alive(const hn_study *s, const char *worker);
 /* How many live workers (this one included when it runs a trial) are running the study's trials. */
 int study_running_workers(hn_study *s);

@@ -97,22 +97,59 @@ static hn_status sync_strategy(hn_study *s) {
     return st;
 }
 
-bool study_worker_alive(const hn_study *s, const char *worker) {
-    if (!worker) return false;
-    if (!strcmp(worker, s->worker)) return true;
-    long pid = strtol(worker, NULL, 10);
-    if (pid <= 0 || pid == (long)getpid()) return false; /* our pid, another token: a dead predecessor */
-    if (kill((pid_t)pid, 0) != 0 && errno != EPERM) return false;
-    /* a killed process nobody has reaped yet (a zombie) still answers kill() */
-    char path[64], stat[512];
+/* The first 8 characters of this boot's id ("-" without /proc): a pid from another boot is dead. */
+static void boot_id(char out[9]) {
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    if (!f || fscanf(f, "%8[0-9a-f]", out) != 1) strcpy(out, "-");
+    if (f) fclose(f);
+}
+
+/* Process pid's state letter and start time (field 22 of /proc/PID/stat); false without /proc. */
+static bool proc_stat(long pid, char *state, unsigned long long *start) {
+    char path[64], stat[1024];
     snprintf(path, sizeof path, "/proc/%ld/stat", pid);
     FILE *f = fopen(path, "r");
-    if (!f) return true; /* no /proc: trust kill() */
+    if (!f) return false;
     size_t n = fread(stat, 1, sizeof stat - 1, f);
     fclose(f);
     stat[n] = 0;
-    const char *close = strrchr(stat, ')'); /* "pid (comm) S ..." */
-    return !(close && close[1] == ' ' && (close[2] == 'Z' || close[2] == 'X'));
+    const char *p = strrchr(stat, ')'); /* "pid (comm) S ppid ...": comm may hold spaces and parentheses */
+    if (!p || p[1] != ' ') return false;
+    *state = p[2];
+    *start = 0;
+    for (int field = 3; field <= 22; field++) { /* p ends at the space before field 22 */
+        p = strchr(p + 1, ' ');
+        if (!p) return false;
+    }
+    *start = strtoull(p + 1, NULL, 10);
+    return true;
+}
+
+void study_worker_id(char *buf, size_t cap) {
+    char boot[9], state;
+    unsigned long long start = 0;
+    boot_id(boot);
+    proc_stat((long)getpid(), &state, &start);
+    uint64_t token = hn_hash(&buf, sizeof buf) ^ (uint64_t)(hn_now() * 1e9);
+    snprintf(buf, cap, "%ld:%08llx:%s:%llu", (long)getpid(), (unsigned long long)(token & 0xffffffffULL), boot, start);
+}
+
+bool study_worker_alive(const hn_study *s, const char *worker) {
+    if (!worker) return false;
+    if (!strcmp(worker, s->worker)) return true;
+    long pid = 0;
+    char boot[9] = "", mine[9];
+    unsigned long long start = 0;
+    int fields = sscanf(worker, "%ld:%*[0-9a-f]:%8[^:]:%llu", &pid, boot, &start);
+    if (pid <= 0 || pid == (long)getpid()) return false; /* our pid, another token: a dead predecessor */
+    boot_id(mine);
+    if (fields == 3 && strcmp(boot, "-") && strcmp(mine, "-") && strcmp(boot, mine)) return false; /* before a reboot */
+    if (kill((pid_t)pid, 0) != 0 && errno != EPERM) return false;
+    char state;
+    unsigned long long now_start;
+    if (!proc_stat(pid, &state, &now_start)) return true; /* no /proc: trust kill() */
+    if (state == 'Z' || state == 'X') return false;       /* killed, not yet reaped: a zombie still answers kill() */
+    return fields < 3 || start == 0 || now_start == start; /* another start time: the pid was reused */
 }
 
 int study_running_workers(hn_study *s) {
