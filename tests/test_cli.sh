@@ -357,6 +357,23 @@ printf 'space: nb201\nobjectives:\n  accuracy: max\n  accuracy: max\n  macs: min
 expect 2 "dupkey.yaml:4: key 'accuracy' given twice in one mapping (first at line 3)" -- "$HWNAS" search "$T/dupkey.yaml"
 printf 'input: [1, 8, 8]\nlayers:\n  - {op: conv2d, out: 4, kernel: 3, kernel: 5}\n' > "$T/dupnet.yaml"
 expect 2 "key 'kernel' given twice" -- "$HWNAS" hw cost --device cortex-m7 --net "$T/dupnet.yaml"
+# hostile YAML (issue 19): 200k levels of nesting (took 79 s), a 1 MB string, bytes that are not UTF-8
+/usr/bin/python3 -c "import sys; n = 200000; open(sys.argv[1], 'w').write('space: ' + '[' * n + ']' * n + '\n')" "$T/deep.yaml"
+expect 2 "deep.yaml:1: YAML nested deeper than 64 levels" -- timeout 10 "$HWNAS" search "$T/deep.yaml"
+printf 'input: [1, 8, 8]\nlayers:\n' > "$T/deepnet.yaml"
+for i in $(seq 70); do printf '%*s- a:\n' $((2 * i)) '' >> "$T/deepnet.yaml"; done
+expect 2 "deepnet.yaml:34: YAML nested deeper than 64 levels" -- "$HWNAS" hw cost --device cortex-m7 --net "$T/deepnet.yaml"
+/usr/bin/python3 -c "import sys; open(sys.argv[1], 'w').write('space: ' + 'x' * (1 << 20) + '\n')" "$T/long.yaml"
+expect 2 "long.yaml:1: field 'space': longer than the 63-byte limit" -- "$HWNAS" search "$T/long.yaml"
+printf 'space: \377\376 nb201\n' > "$T/latin.yaml"
+expect 2 "latin.yaml:1: YAML syntax error: invalid leading UTF-8 octet" -- "$HWNAS" search "$T/latin.yaml"
+# an alias bomb (10^9 entries if expanded): anchors are read as references, never expanded
+/usr/bin/python3 -c "
+import sys
+l = ['input: [1, 8, 8]', 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]']
+l += ['a%d: &a%d [%s]' % (i, i, ', '.join(['*a%d' % (i - 1)] * 10)) for i in range(1, 10)]
+open(sys.argv[1], 'w').write('\n'.join(l + ['layers: *a9']) + '\n')" "$T/bomb.yaml"
+expect 2 "bomb.yaml:2: unknown top-level field 'a0'" -- timeout 10 "$HWNAS" hw cost --device cortex-m7 --net "$T/bomb.yaml"
 # units against metrics (issue 19): a byte bound on a latency, a time on a count, a count on accuracy
 for c in "latency_s <= 1MB|a unit of bytes on latency_s; give a time" "params <= 1ms|a unit of time on params; give a count" \
          "accuracy >= 90k|a unit of count on accuracy; it takes a plain number"; do

@@ -69,20 +69,75 @@ static hn_status parse(yfile *f, yaml_parser_t *parser) {
     return st;
 }
 
+/* hwnas's files nest a few levels deep; libyaml's scanner re-checks every open flow level at each
+ * token, so a file nested 200k levels took minutes. The events are read first and the document is
+ * refused past this depth, before the loader builds it. */
+enum { MAX_DEPTH = 64, MAX_FILE_BYTES = 64 << 20 };
+
+static hn_status check_depth(const char *text, size_t len, const char *path) {
+    yaml_parser_t parser;
+    yaml_event_t ev;
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    hn_status st = HN_OK;
+    for (int depth = 0, done = 0; !st && !done;) {
+        if (!yaml_parser_parse(&parser, &ev)) {
+            st = hn_error(HN_ERR_INVALID, "%s:%d: YAML syntax error: %s", path, (int)parser.problem_mark.line + 1,
+                          parser.problem ? parser.problem : "unknown");
+            break;
+        }
+        if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) {
+            if (++depth > MAX_DEPTH)
+                st = hn_error(HN_ERR_INVALID, "%s:%d: YAML nested deeper than %d levels: no hwnas file needs that many",
+                              path, (int)ev.start_mark.line + 1, MAX_DEPTH);
+        } else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT) {
+            depth--;
+        }
+        done = ev.type == YAML_STREAM_END_EVENT;
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&parser);
+    return st;
+}
+
 hn_status yfile_load(yfile *f, const char *path, const char *kind) {
     f->path = path;
     FILE *fp = fopen(path, "rb");
     if (!fp) return hn_error(HN_ERR_IO, "%s: cannot open %s (does it exist?)", path, kind);
-    yaml_parser_t parser;
-    yaml_parser_initialize(&parser);
-    yaml_parser_set_input_file(&parser, fp);
-    hn_status st = parse(f, &parser);
+    /* the whole file, read once: parsed twice (the depth check, then the document) */
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    hn_status st = HN_OK;
+    for (;;) {
+        if (len == cap) {
+            if (cap >= MAX_FILE_BYTES) {
+                st = hn_error(HN_ERR_INVALID, "%s: larger than %d MB: not a %s", path, MAX_FILE_BYTES >> 20, kind);
+                break;
+            }
+            char *grown = realloc(text, cap ? 2 * cap : 1 << 14);
+            if (!grown) {
+                st = hn_error(HN_ERR_NOMEM, "%s: reading the %s", path, kind);
+                break;
+            }
+            text = grown, cap = cap ? 2 * cap : 1 << 14;
+        }
+        size_t got = fread(text + len, 1, cap - len, fp);
+        len += got;
+        if (got == 0) {
+            if (ferror(fp)) st = hn_error(HN_ERR_IO, "%s: cannot read the %s", path, kind);
+            break;
+        }
+    }
     fclose(fp);
+    if (!st) st = yfile_parse(f, text ? text : "", len, path);
+    free(text);
     return st;
 }
 
 hn_status yfile_parse(yfile *f, const char *text, size_t len, const char *path) {
     f->path = path;
+    hn_status st = check_depth(text, len, path);
+    if (st) return st;
     yaml_parser_t parser;
     yaml_parser_initialize(&parser);
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
