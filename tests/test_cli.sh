@@ -374,6 +374,13 @@ l = ['input: [1, 8, 8]', 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]']
 l += ['a%d: &a%d [%s]' % (i, i, ', '.join(['*a%d' % (i - 1)] * 10)) for i in range(1, 10)]
 open(sys.argv[1], 'w').write('\n'.join(l + ['layers: *a9']) + '\n')" "$T/bomb.yaml"
 expect 2 "bomb.yaml:2: unknown top-level field 'a0'" -- timeout 10 "$HWNAS" hw cost --device cortex-m7 --net "$T/bomb.yaml"
+# shapes past int (UBSan found the overflow): the input, and a layer's output
+printf 'input: [3, 30000, 30000]\nlayers:\n  - {op: relu}\n' > "$T/huge.yaml"
+expect 2 "huge.yaml:1: field 'input': input shape 3x30000x30000: 2700000000 elements, more than the 2147483647" \
+  -- "$HWNAS" hw cost --device cortex-m7 --net "$T/huge.yaml"
+printf 'input: [3, 3000, 30000]\nlayers:\n  - {op: conv2d, out: 4000, kernel: 3, padding: 1}\n' > "$T/huge.yaml"
+expect 2 "huge.yaml:3: node 1 (conv2d): output 4000x3000x30000: 360000000000 elements" \
+  -- "$HWNAS" hw cost --device cortex-m7 --net "$T/huge.yaml"
 # units against metrics (issue 19): a byte bound on a latency, a time on a count, a count on accuracy
 for c in "latency_s <= 1MB|a unit of bytes on latency_s; give a time" "params <= 1ms|a unit of time on params; give a count" \
          "accuracy >= 90k|a unit of count on accuracy; it takes a plain number"; do

@@ -1,5 +1,6 @@
 /* Building graphs: nodes, shape inference, the parameter blocks, initialisation and counting. */
 #include <stdio.h>
+#include <limits.h>
 #include <string.h>
 
 #include "hwnas/graph.h"
@@ -22,11 +23,18 @@ hn_node_spec hn_spec(hn_op op, int input) {
     return s;
 }
 
+/* Feature maps are indexed with int: one sample's tensor holds at most INT_MAX elements (8 GB of
+ * float), far beyond any device hwnas targets, and a flatten of it still fits. */
+static bool too_large(hn_shape s) { return (int64_t)s.c * s.h * s.w > INT_MAX; }
+
 hn_status hn_graph_new(hn_shape input, hn_graph **out) {
     *out = NULL;
     if (input.c <= 0 || input.h <= 0 || input.w <= 0)
         return hn_error(HN_ERR_SHAPE, "input shape %dx%dx%d: every dimension must be positive", input.c, input.h,
                         input.w);
+    if (too_large(input))
+        return hn_error(HN_ERR_SHAPE, "input shape %dx%dx%d: %lld elements, more than the %d one sample's tensor may hold",
+                        input.c, input.h, input.w, (long long)input.c * input.h * input.w, INT_MAX);
     hn_graph *g = hn_calloc(sizeof *g);
     if (!g) return HN_ERR_NOMEM;
     g->arena = hn_arena_new();
@@ -104,6 +112,9 @@ hn_status hn_graph_add(hn_graph *g, const hn_node_spec *s, int *id) {
     n->momentum = s->momentum > 0 ? s->momentum : 0.1f;
     n->qslot = -1;
     hn_status st = def->infer(g, n);
+    if (st == HN_OK && too_large(n->shape))
+        st = hn_error(HN_ERR_SHAPE, "output %dx%dx%d: %lld elements, more than the %d one sample's tensor may hold",
+                      n->shape.c, n->shape.h, n->shape.w, (long long)n->shape.c * n->shape.h * n->shape.w, INT_MAX);
     if (st != HN_OK) return hn_error_prefix(st, "%s", LABEL());
 #undef LABEL
     if (s->name) {

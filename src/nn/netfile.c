@@ -172,7 +172,7 @@ static hn_status parse_root(const ctx *c, hn_graph **out) {
                         yline(layers));
     hn_graph *g;
     hn_status st = hn_graph_new((hn_shape){dims[0], dims[1], dims[2]}, &g);
-    if (st) return st;
+    if (st) return hn_error_prefix(st, "%s:%d: field 'input'", c->path, yline(input));
     if (input_type != HN_FP32) g->nodes[0].atype = input_type;
     int prev = 0;
     for (yaml_node_item_t *it = layers->data.sequence.items.start; it < layers->data.sequence.items.top; it++) {
