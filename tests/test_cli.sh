@@ -374,6 +374,14 @@ l = ['input: [1, 8, 8]', 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]']
 l += ['a%d: &a%d [%s]' % (i, i, ', '.join(['*a%d' % (i - 1)] * 10)) for i in range(1, 10)]
 open(sys.argv[1], 'w').write('\n'.join(l + ['layers: *a9']) + '\n')" "$T/bomb.yaml"
 expect 2 "bomb.yaml:2: unknown top-level field 'a0'" -- timeout 10 "$HWNAS" hw cost --device cortex-m7 --net "$T/bomb.yaml"
+# a directory given as the study file; a name that would put the study outside the current directory
+expect 2 "$T: a directory, not a study file (to continue a study directory: 'hwnas search --resume $T')" -- "$HWNAS" search "$T"
+printf 'name: ../../x\nspace: nb201\nobjectives:\n  accuracy: max\n' > "$T/escape.yaml"
+expect 2 "escape.yaml:1: field 'name': '../../x' names the study's directory" -- "$HWNAS" search "$T/escape.yaml"
+# a store without its cache table is corrupt, said at once (every trial failed and it exited 0 before)
+cp -r "$T/study" "$T/nocache"
+/usr/bin/python3 -c "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute('DROP TABLE cache'); db.commit()" "$T/nocache/study.db"
+expect 2 "nocache/study.db: corrupt study store: its table cache is missing" -- "$HWNAS" search --resume "$T/nocache"
 # shapes past int (UBSan found the overflow): the input, and a layer's output
 printf 'input: [3, 30000, 30000]\nlayers:\n  - {op: relu}\n' > "$T/huge.yaml"
 expect 2 "huge.yaml:1: field 'input': input shape 3x30000x30000: 2700000000 elements, more than the 2147483647" \

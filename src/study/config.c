@@ -1,10 +1,12 @@
 /* Study files (YAML; docs/studies.md): reading them into hn_study_config with errors that name the
  * line and the field. */
+#include <errno.h>
 #include <libgen.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../core/yaml_util.h"
 #include "hwnas/study.h"
@@ -354,8 +356,13 @@ static hn_status read_root(const yfile *f, hn_study_config *c) {
         const char *key = yscalar(k) ? yscalar(k) : "";
         char buf[512];
         long iv;
-        if (!strcmp(key, "name")) st = string(f, v, key, c->name, sizeof c->name);
-        else if (!strcmp(key, "space")) st = read_space(f, v, c);
+        if (!strcmp(key, "name")) {
+            /* it names the study's directory (NAME-DATE-TIME) in the current one: no path, no hidden name */
+            st = string(f, v, key, c->name, sizeof c->name);
+            if (!st && (c->name[0] == '.' || strspn(c->name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(c->name)))
+                st = bad(f, v, "field 'name': '%s' names the study's directory, so it takes letters, digits, '.', '_' and '-' "
+                         "(not first '.'); to place the study elsewhere, use 'hwnas search --out DIR'%s", c->name, "");
+        } else if (!strcmp(key, "space")) st = read_space(f, v, c);
         else if (!strcmp(key, "numtypes")) {
             char ws[16], as[16];
             st = string(f, v, key, c->numtypes, sizeof c->numtypes);
@@ -425,20 +432,37 @@ hn_status hn_study_config_parse(const char *text, size_t len, const char *path, 
     return st;
 }
 
+enum { MAX_STUDY_FILE_BYTES = 16 << 20 };
+
 hn_status study_read_text(const char *path, char **text, size_t *len) {
+    *text = NULL, *len = 0;
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return hn_error(HN_ERR_IO, "%s: cannot open the study file: %s", path, strerror(errno));
+    if (S_ISDIR(sb.st_mode))
+        return hn_error(HN_ERR_INVALID, "%s: a directory, not a study file (to continue a study directory: 'hwnas search "
+                        "--resume %s')", path, path);
+    if (!S_ISREG(sb.st_mode)) return hn_error(HN_ERR_INVALID, "%s: not a regular file: a study file is a YAML text file", path);
     FILE *fp = fopen(path, "rb");
-    if (!fp) return hn_error(HN_ERR_IO, "%s: cannot open the study file (does it exist?)", path);
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    *text = hn_alloc((size_t)(n > 0 ? n : 0) + 1);
+    if (!fp) return hn_error(HN_ERR_IO, "%s: cannot open the study file: %s", path, strerror(errno));
+    if (sb.st_size > MAX_STUDY_FILE_BYTES) {
+        fclose(fp);
+        return hn_error(HN_ERR_INVALID, "%s: %lld bytes: larger than any study file (at most %d MB)", path,
+                        (long long)sb.st_size, MAX_STUDY_FILE_BYTES >> 20);
+    }
+    *text = hn_alloc((size_t)sb.st_size + 1);
     if (!*text) {
         fclose(fp);
         return hn_error(HN_ERR_NOMEM, "%s", path);
     }
-    *len = n > 0 ? fread(*text, 1, (size_t)n, fp) : 0;
+    *len = fread(*text, 1, (size_t)sb.st_size, fp);
     (*text)[*len] = 0;
+    bool failed = ferror(fp);
     fclose(fp);
+    if (failed) {
+        hn_free(*text), *text = NULL;
+        return hn_error(HN_ERR_IO, "%s: cannot read the study file", path);
+    }
     return HN_OK;
 }
 

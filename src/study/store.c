@@ -134,9 +134,19 @@ static hn_status create_store(const char *path, const char *const *meta) {
     return st;
 }
 
-/* A store whose rows name trials that are not there (a row deleted by hand, a damaged file) is
- * corrupt: the event log could not be replayed, nor the trials read, so it is refused when opened. */
+/* A store without one of its tables, or whose rows name trials that are not there (a row deleted by
+ * hand, a damaged file), is corrupt: the event log could not be replayed, nor the trials read or
+ * recorded, so it is refused when opened. */
 static hn_status check_references(store *s) {
+    static const char *const tables[] = {"meta", "trials", "metrics", "events", "cache"};
+    for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
+        int64_t n = 0;
+        hn_status st = store_int(s, 0, &n, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = %Q", tables[i]);
+        if (st) return st;
+        if (!n)
+            return hn_error(HN_ERR_FORMAT, "%s: corrupt study store: its table %s is missing (restore a backup, or start "
+                            "the study again)", s->path, tables[i]);
+    }
     sqlite3_stmt *q;
     hn_status st = store_query(s, &q, "PRAGMA foreign_key_check");
     if (st) return st;

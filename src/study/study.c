@@ -290,20 +290,18 @@ static bool from_cache(const hn_provider *p, const hn_metrics *cached, hn_metric
  * each tier a candidate that breaks a constraint is pruned, so it never reaches the next. Metrics of
  * caching providers come from the store's cache when an earlier trial of the genotype computed them;
  * fresh ones go to *fresh for the cache. */
-static hn_status evaluate(hn_study *s, const study_trial *t, volatile int *stop, hn_metrics *m, hn_metrics *fresh,
-                          char *state, char *weights, size_t wcap) {
+static hn_status evaluate(hn_study *s, const study_trial *t, const hn_metrics *cached, volatile int *stop, hn_metrics *m,
+                          hn_metrics *fresh, char *state, char *weights, size_t wcap) {
     hn_candidate c;
-    hn_metrics cached = {0};
     m->n = fresh->n = 0;
     weights[0] = 0;
     hn_status st = study_candidate(s, t->genotype, &c);
     if (st) return st;
     c.fidelity = t->fidelity, c.trial = t->id, c.stop = stop;
-    st = study_cache_get(s, t->genotype, &cached);
     strcpy(state, "done");
     for (int i = 0; !st && i < s->nproviders; i++) {
         hn_provider *p = &s->providers[i];
-        if (!(p->cache && from_cache(p, &cached, m))) {
+        if (!(p->cache && from_cache(p, cached, m))) {
             hn_metrics out = *m;
             if ((st = p->type->evaluate(p, &c, &out))) {
                 hn_error_prefix(st, "%s", p->description);
@@ -386,10 +384,14 @@ hn_status hn_study_work(hn_study *s, void (*on_event)(void *, const hn_study_pro
         hn_study_progress p = {.trial = t.id, .genotype = t.genotype, .fidelity = t.fidelity, .state = "running",
                                .accuracy = NAN, .phase = "search"};
         report(s, on_event, user, &p);
-        hn_metrics m = {0}, fresh = {0};
+        hn_metrics m = {0}, fresh = {0}, cached = {0};
         char state[16] = "failed", weights[256] = "", error[1024] = "";
         double t0 = hn_now();
-        hn_status e = evaluate(s, &t, stop, &m, &fresh, state, weights, sizeof weights);
+        if ((st = study_cache_get(s, t.genotype, &cached))) { /* the store failed, not the trial */
+            study_requeue(s, t.id);
+            return st;
+        }
+        hn_status e = evaluate(s, &t, &cached, stop, &m, &fresh, state, weights, sizeof weights);
         if (e == HN_ERR_INTERRUPTED) { /* back to the queue: the next worker runs it from the start */
             study_requeue(s, t.id);
             return hn_error(HN_ERR_INTERRUPTED, "stopped during trial %d, which is back in the queue; resume with "

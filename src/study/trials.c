@@ -21,23 +21,26 @@ static double wall_clock(void) {
 /* what a failed trial tells the strategy: worse than any infeasible one */
 #define FAILED_VIOLATION 1e9
 
+/* The (name, value) rows of query q into m; q is finalized. */
+static hn_status read_metrics(hn_study *s, sqlite3_stmt *q, hn_metrics *m, const char *what) {
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) hn_metrics_set(m, (const char *)sqlite3_column_text(q, 0), sqlite3_column_double(q, 1));
+    hn_status st = rc == SQLITE_DONE ? HN_OK : store_error(&s->db, what);
+    sqlite3_finalize(q);
+    return st;
+}
+
 hn_status study_cache_get(hn_study *s, const char *genotype, hn_metrics *m) {
     sqlite3_stmt *q;
     hn_status st = store_query(&s->db, &q, "SELECT name, value FROM cache WHERE genotype = %Q", genotype);
-    if (st) return st;
-    while (sqlite3_step(q) == SQLITE_ROW) hn_metrics_set(m, (const char *)sqlite3_column_text(q, 0), sqlite3_column_double(q, 1));
-    sqlite3_finalize(q);
-    return HN_OK;
+    return st ? st : read_metrics(s, q, m, "reading the metrics cache");
 }
 
 static hn_status load_metrics(hn_study *s, int id, hn_metrics *m) {
     sqlite3_stmt *q;
     m->n = 0;
     hn_status st = store_query(&s->db, &q, "SELECT name, value FROM metrics WHERE trial = %d", id);
-    if (st) return st;
-    while (sqlite3_step(q) == SQLITE_ROW) hn_metrics_set(m, (const char *)sqlite3_column_text(q, 0), sqlite3_column_double(q, 1));
-    sqlite3_finalize(q);
-    return HN_OK;
+    return st ? st : read_metrics(s, q, m, "reading a trial's metrics");
 }
 
 void study_objectives(const hn_study_config *c, const hn_metrics *m, double *values) {
