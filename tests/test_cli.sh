@@ -382,6 +382,11 @@ expect 2 "escape.yaml:1: field 'name': '../../x' names the study's directory" --
 cp -r "$T/study" "$T/nocache"
 /usr/bin/python3 -c "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute('DROP TABLE cache'); db.commit()" "$T/nocache/study.db"
 expect 2 "nocache/study.db: corrupt study store: its table cache is missing" -- "$HWNAS" search --resume "$T/nocache"
+# the host measures no energy: a study asking for it is refused, hw cost prints none (it was 0 J)
+printf 'space: nb201\ntable: %s\naccuracy: cifar10-val\ndevice: host\nobjectives:\n  accuracy: max\n  energy_j: min\n' \
+  "$SRC/../shared/reference/nb201/nb201-cifar10-12epoch.csv" > "$T/hostenergy.yaml"
+expect 2 "hostenergy.yaml:7: objective 'energy_j': unknown metric" -- "$HWNAS" search "$T/hostenergy.yaml" --out "$T/hostenergy.d"
+expect 0 '"energy_j": null' -- "$HWNAS" hw cost --device host --net "$SRC/examples/nets/fmnist-cnn.yaml" --json
 # shapes past int (UBSan found the overflow): the input, and a layer's output
 printf 'input: [3, 30000, 30000]\nlayers:\n  - {op: relu}\n' > "$T/huge.yaml"
 expect 2 "huge.yaml:1: field 'input': input shape 3x30000x30000: 2700000000 elements, more than the 2147483647" \

@@ -428,6 +428,13 @@ static void device_files(void) {
         {"name: x\nkind: systolic\nrows: 4\ncols: 4\nclock_hz: 1e9\n", "a systolic profile needs the field 'ifmap_sram_kb'"},
         {"kind: host\n", "missing the field 'name'"},
         {"name: x\nkind: roofline\npeak_ops: {fp32: -1}\n", "test_hw_device.yaml:3: field 'fp32': expected a number"},
+        /* no energy data: an error, not an energy of 0 J */
+        {"name: x\nkind: mcu\nclock_hz: 1e6\nsram_bytes: 10\nflash_bytes: 10\nmacs_per_cycle: {int8: {conv: 1}}\n",
+         "a mcu profile needs the field 'power_w'"},
+        {"name: x\nkind: roofline\npeak_ops: {int8: 1e12, fp32: 1e11}\nbandwidth_bytes_s: 1e9\nenergy_pj: {fp32: 1, byte: 10}\n",
+         "a roofline profile needs the field 'energy_pj.int8'"},
+        {"name: x\nkind: roofline\npeak_ops: {fp32: 1e11}\nbandwidth_bytes_s: 1e9\nenergy_pj: {fp32: 1}\n",
+         "a roofline profile needs the field 'energy_pj.byte'"},
         {"name: [x\n", "YAML syntax error"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -86,9 +86,13 @@ static int show(const char *name) {
     return 0;
 }
 
+/* a number, or null where the device gives none (a measured device's energy is NaN) */
+static json_t *number(double v) { return isnan(v) ? json_null() : json_real(v); }
+
 static json_t *cost_json(const hn_hw_cost *c) {
-    return json_pack("{s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:b, s:I, s:I}", "latency_s", c->latency_s, "energy_j",
-                     c->energy_j, "area_mm2", c->area_mm2, "edp", c->energy_j * c->latency_s, "cycles", (json_int_t)c->cycles, "peak_sram_bytes", (json_int_t)c->peak_sram_bytes, "flash_bytes",
+    return json_pack("{s:f, s:o, s:f, s:o, s:I, s:I, s:I, s:b, s:I, s:I}", "latency_s", c->latency_s, "energy_j",
+                     number(c->energy_j), "area_mm2", c->area_mm2, "edp", number(c->energy_j * c->latency_s), "cycles",
+                     (json_int_t)c->cycles, "peak_sram_bytes", (json_int_t)c->peak_sram_bytes, "flash_bytes",
                      (json_int_t)c->flash_bytes, "fits", c->fits, "macs", (json_int_t)c->macs, "params",
                      (json_int_t)c->params);
 }
@@ -156,7 +160,9 @@ static int cost(const char *device, const char *space, const char *arch, const c
             printf("\n");
         }
         printf("device           %s (%s)\n", d.name, hn_device_kind(&d));
-        printf("latency_s        %.6g\nenergy_j         %.6g\n", t.latency_s, t.energy_j);
+        printf("latency_s        %.6g\n", t.latency_s);
+        if (isnan(t.energy_j)) printf("energy_j         - (a measured device gives no energy)\n");
+        else printf("energy_j         %.6g\n", t.energy_j);
         if (t.area_mm2 > 0) printf("area_mm2         %.6g\nedp              %.6g\n", t.area_mm2, t.energy_j * t.latency_s);
         if (t.cycles) printf("cycles           %lld\n", (long long)t.cycles);
         const hn_mcu *mcu = hn_device_params_const(&d, "mcu");

@@ -8,6 +8,8 @@
 
 static const char *const names[] = {"latency_s",       "energy_j",    "area_mm2", "edp", "cycles",
                                     "peak_sram_bytes", "flash_bytes", "fits",     NULL};
+/* a measured device (the host's clock) gives no energy */
+static const char *const measured_names[] = {"latency_s", "area_mm2", "cycles", "peak_sram_bytes", "flash_bytes", "fits", NULL};
 
 static hn_status create(hn_provider *p, const hn_options *o, const hn_provider_env *env) {
     char name[512], path[1024];
@@ -24,7 +26,7 @@ static hn_status create(hn_provider *p, const hn_options *o, const hn_provider_e
         hn_free(d);
         return hn_error_prefix(st, "%s:%d: device", o->file, line);
     }
-    p->state = d, p->cache = true, p->metrics = names;
+    p->state = d, p->cache = true, p->metrics = hn_device_measured(d) ? measured_names : names;
     p->tier = hn_device_measured(d) ? HN_TIER_CHEAP : HN_TIER_FREE;
     snprintf(p->description, sizeof p->description, "device %s (%s, %.160s)", d->name, hn_device_kind(d), d->path);
     return HN_OK;
@@ -33,10 +35,9 @@ static hn_status create(hn_provider *p, const hn_options *o, const hn_provider_e
 static hn_status evaluate(hn_provider *p, hn_candidate *c, hn_metrics *m) {
     hn_hw_cost cost;
     hn_status st = hn_device_cost(p->state, c->graph, &cost, NULL);
-    for (int i = 0; !st && names[i]; i++) {
+    for (int i = 0; !st && p->metrics[i]; i++) {
         double v;
-        hn_hw_metric(&cost, names[i], &v);
-        st = hn_metrics_set(m, names[i], v);
+        if (hn_hw_metric(&cost, p->metrics[i], &v)) st = hn_metrics_set(m, p->metrics[i], v);
     }
     return st;
 }

@@ -1,6 +1,7 @@
 /* Device profiles (YAML files, devices/NAME.yaml; format in docs/hardware.md): reading them through
  * their model's table (src/hw/device_KIND.c) and the dispatch of a network's cost to the model. No
  * kind is known here: a new model is a new file. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,7 +184,7 @@ bool hn_hw_metric(const hn_hw_cost *c, const char *name, double *value) {
                         (double)c->cycles,     (double)c->peak_sram_bytes, (double)c->flash_bytes, c->fits ? 1 : 0,
                         (double)c->macs,       (double)c->params};
     int i = hw_index_of(name, metric_names, 10);
-    if (i < 0) return false;
+    if (i < 0 || isnan(v[i])) return false; /* energy_j and edp of a device that measures no energy */
     *value = v[i];
     return true;
 }

@@ -1,11 +1,16 @@
 /* Device model "mcu": a microcontroller's memory and latency (src/hw/mcu.c); its profile fields. */
+#include <math.h>
 #include <string.h>
 
 #include "models.h"
 
 static const char *const kernel_names[HN_KERNEL_COUNT] = {"conv", "depthwise", "pointwise", "linear"};
 
-static void defaults(void *params) { memset(params, 0, sizeof(hn_mcu)); }
+/* power_w has no default: an energy of 0 J would be a silently wrong result */
+static void defaults(void *params) {
+    memset(params, 0, sizeof(hn_mcu));
+    ((hn_mcu *)params)->power_w = NAN;
+}
 
 /* {int8: {conv: 1.0, ...}, fp32: {...}} */
 static hn_status read_macs_per_cycle(const yfile *f, const yaml_node_t *n, hn_mcu *m) {
@@ -46,7 +51,7 @@ static const char *missing(const void *params) {
     for (int c = 0; c < HN_CLASS_COUNT; c++)
         for (int k = 0; k < HN_KERNEL_COUNT; k++) any |= m->macs_per_cycle[c][k] > 0;
     return !m->clock_hz ? "clock_hz" : !m->sram_bytes ? "sram_bytes" : !m->flash_bytes ? "flash_bytes"
-           : !any ? "macs_per_cycle" : NULL;
+           : !any ? "macs_per_cycle" : isnan(m->power_w) ? "power_w" : NULL;
 }
 
 static hn_status cost(const void *params, const hn_graph *g, hn_hw_cost *total, hn_hw_cost *layers) {

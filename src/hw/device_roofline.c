@@ -1,11 +1,19 @@
 /* Device model "roofline": peak throughput per data type, memory bandwidth and a per-layer overhead
  * (src/hw/roofline.c); its profile fields. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "models.h"
 
-static void defaults(void *params) { memset(params, 0, sizeof(hn_roofline)); }
+/* the energies have no default (an energy of 0 J would be a silently wrong result): the class of
+ * every peak given and the byte need one */
+static void defaults(void *params) {
+    hn_roofline *r = params;
+    memset(r, 0, sizeof *r);
+    for (int c = 0; c < HN_CLASS_COUNT; c++) r->op_pj[c] = NAN;
+    r->byte_pj = NAN;
+}
 
 /* {int8: v, ...} for peaks and energies; extra names (byte) go to *extra */
 static hn_status read_class_map(const yfile *f, const yaml_node_t *n, const char *field, double lo, double *out,
@@ -39,7 +47,13 @@ static hn_status read_field(void *params, const yfile *f, const char *k, const y
 
 static const char *missing(const void *params) {
     const hn_roofline *r = params;
-    return !r->bandwidth_bytes_s ? "bandwidth_bytes_s" : !r->peak_ops[HN_CLASS_FP32] ? "peak_ops.fp32" : NULL;
+    static const char *const energy[HN_CLASS_COUNT] = {"energy_pj.int8", "energy_pj.int16", "energy_pj.fp8",
+                                                       "energy_pj.fp16", "energy_pj.fp32"};
+    if (!r->bandwidth_bytes_s) return "bandwidth_bytes_s";
+    if (!r->peak_ops[HN_CLASS_FP32]) return "peak_ops.fp32";
+    for (int c = 0; c < HN_CLASS_COUNT; c++)
+        if (r->peak_ops[c] > 0 && isnan(r->op_pj[c])) return energy[c];
+    return isnan(r->byte_pj) ? "energy_pj.byte" : NULL;
 }
 
 static hn_status cost(const void *params, const hn_graph *g, hn_hw_cost *total, hn_hw_cost *layers) {

@@ -94,8 +94,11 @@ static void layers_table(FILE *f, const hn_study_chosen_cost *cc) {
     const hn_graph *net = cc->graph;
     const hn_hw_cost *hc = cc->hw_layers, *ht = &cc->hw_total;
     fprintf(f, "<p>%lld parameters, %.2f M MACs", (long long)cc->total.params, (double)cc->total.macs / 1e6);
-    if (hc) fprintf(f, "; on %s: %.3f ms, %.4g mJ, peak SRAM %.1f KB, flash %.1f KB", cc->device->name, ht->latency_s * 1e3,
-                    ht->energy_j * 1e3, (double)ht->peak_sram_bytes / 1024, (double)ht->flash_bytes / 1024);
+    if (hc) {
+        fprintf(f, "; on %s: %.3f ms", cc->device->name, ht->latency_s * 1e3);
+        if (!isnan(ht->energy_j)) fprintf(f, ", %.4g mJ", ht->energy_j * 1e3); /* a measured device gives none */
+        fprintf(f, ", peak SRAM %.1f KB, flash %.1f KB", (double)ht->peak_sram_bytes / 1024, (double)ht->flash_bytes / 1024);
+    }
     fputs(".</p>\n<table><tr><th class=\"l\">layer</th><th class=\"l\">op</th><th>output</th><th>params</th><th>MACs</th>"
           "<th>live bytes</th>", f);
     if (hc) fputs("<th>latency</th><th>energy</th><th class=\"l\">share of latency</th>", f);
@@ -109,8 +112,10 @@ static void layers_table(FILE *f, const hn_study_chosen_cost *cc) {
                 (long long)lc->live_bytes);
         if (hc) {
             double share = ht->latency_s > 0 ? hc[i].latency_s / ht->latency_s : 0;
-            fprintf(f, "<td>%.4f ms</td><td>%.3g uJ</td><td class=\"l\"><span class=\"bar\" style=\"width:%.0fpx\"></span> %.1f %%</td>",
-                    hc[i].latency_s * 1e3, hc[i].energy_j * 1e6, 200 * share, 100 * share);
+            char uj[32] = "-";
+            if (!isnan(hc[i].energy_j)) snprintf(uj, sizeof uj, "%.3g uJ", hc[i].energy_j * 1e6);
+            fprintf(f, "<td>%.4f ms</td><td>%s</td><td class=\"l\"><span class=\"bar\" style=\"width:%.0fpx\"></span> %.1f %%</td>",
+                    hc[i].latency_s * 1e3, uj, 200 * share, 100 * share);
         }
         fputs("</tr>\n", f);
     }
