@@ -387,6 +387,9 @@ printf 'space: nb201\ntable: %s\naccuracy: cifar10-val\ndevice: host\nobjectives
   "$SRC/../shared/reference/nb201/nb201-cifar10-12epoch.csv" > "$T/hostenergy.yaml"
 expect 2 "hostenergy.yaml:7: objective 'energy_j': unknown metric" -- "$HWNAS" search "$T/hostenergy.yaml" --out "$T/hostenergy.d"
 expect 0 '"energy_j": null' -- "$HWNAS" hw cost --device host --net "$SRC/examples/nets/fmnist-cnn.yaml" --json
+# an unwritable --save fails before training, not after it
+expect 2 "--save $T/no/such/dir/w.hntf: cannot write there: No such file or directory" -- \
+  "$HWNAS" train --net "$NET" --epochs 1 --save "$T/no/such/dir/w.hntf"
 # shapes past int (UBSan found the overflow): the input, and a layer's output
 printf 'input: [3, 30000, 30000]\nlayers:\n  - {op: relu}\n' > "$T/huge.yaml"
 expect 2 "huge.yaml:1: field 'input': input shape 3x30000x30000: 2700000000 elements, more than the 2147483647" \

@@ -79,6 +79,10 @@ bool cli_range_method(const char *s, int *method);
  * the source tree this binary was built from (sub: "devices", "examples/studies"). Static storage. */
 const char *const *cli_data_dirs(const char *sub);
 
+/* Whether a file can be written at path (option names it in the error): checked before long work, so
+ * an unwritable --save fails at once, not after the training. Creates and removes a probe file. */
+hn_status cli_check_writable(const char *path, const char *option);
+
 int cmd_train(int argc, char **argv);
 int cmd_space(int argc, char **argv);
 int cmd_cost(int argc, char **argv);

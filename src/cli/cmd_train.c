@@ -137,6 +137,10 @@ int cmd_train(int argc, char **argv) {
     if (!space != !arch) return cli_usage_error("train", "--space and --arch go together");
     if (cfg.warmup_epochs > cfg.epochs)
         return cli_usage_error("train", "--warmup %d is longer than --epochs %d", cfg.warmup_epochs, cfg.epochs);
+    if (save) {
+        hn_status st = cli_check_writable(save, "--save");
+        if (st) return cli_fail(st);
+    }
     hn_set_threads((int)threads);
 
     hn_graph *g = NULL;

@@ -1,12 +1,14 @@
 /* CLI helpers: error reporting, option parsing, the progress bar. */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
-#include <string.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "hwnas/data.h"
@@ -225,4 +227,18 @@ bool cli_numtypes(const char *cmd, const char *s, hn_numtype *w, hn_numtype *a) 
     cli_usage_error(cmd, "--numtypes '%s': expected WEIGHT/ACTIVATION types such as int4/int8 (fp32, int2..int8, "
                          "int16, fp8-e4m3, fp8-e5m2, fp6-e3m2, fp4-e2m1)", s);
     return false;
+}
+
+hn_status cli_check_writable(const char *path, const char *option) {
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return hn_error(HN_ERR_INVALID, "%s %s: a directory; give a file name in it", option, path);
+    char probe[4096];
+    if (snprintf(probe, sizeof probe, "%s.check-%ld", path, (long)getpid()) >= (int)sizeof probe)
+        return hn_error(HN_ERR_INVALID, "%s %s: the path is too long", option, path);
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) return hn_error(HN_ERR_IO, "%s %s: cannot write there: %s", option, path, strerror(errno));
+    close(fd);
+    unlink(probe);
+    return HN_OK;
 }

@@ -1,9 +1,11 @@
 /* float32 tensors and the versioned tensor file format (see include/hwnas/tensor.h). */
 #include "hwnas/tensor.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 hn_tensor *hn_tensor_new(const char *name, int ndim, const int64_t *shape) {
     HN_ASSERT(ndim >= 0 && ndim <= HN_TENSOR_MAX_DIMS);
@@ -120,9 +122,14 @@ done:
     return st;
 }
 
+/* Written under a temporary name and renamed over path once whole: a crash or a full disk never
+ * leaves a half file where a good one was. */
 hn_status hn_tensor_file_write(const char *path, int count, const hn_tensor *const *tensors) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return hn_error(HN_ERR_IO, "%s: cannot open for writing", path);
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof tmp)
+        return hn_error(HN_ERR_INVALID, "%s: the path is too long", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return hn_error(HN_ERR_IO, "%s: cannot open for writing: %s", path, strerror(errno));
     uint32_t hdr[3] = {HN_TENSOR_FILE_MAGIC, HN_TENSOR_FILE_VERSION, (uint32_t)count};
     int ok = fwrite(hdr, sizeof hdr, 1, f) == 1;
     for (int i = 0; ok && i < count; i++) {
@@ -135,7 +142,10 @@ hn_status hn_tensor_file_write(const char *path, int count, const hn_tensor *con
              fwrite(t->data, sizeof(float), (size_t)hn_tensor_numel(t), f) == (size_t)hn_tensor_numel(t);
     }
     if (fclose(f) != 0) ok = 0;
-    return ok ? HN_OK : hn_error(HN_ERR_IO, "%s: write failed (disk full?)", path);
+    if (ok && rename(tmp, path) == 0) return HN_OK;
+    int err = errno;
+    unlink(tmp);
+    return hn_error(HN_ERR_IO, "%s: %s failed: %s", path, ok ? "renaming the written file" : "writing", strerror(err));
 }
 
 hn_tensor *hn_tensor_set_find(const hn_tensor_set *s, const char *name) {

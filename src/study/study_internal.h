@@ -16,6 +16,12 @@ typedef struct {
     hn_dataset *train, *test;
 } study_res;
 
+/* What the progress line shows of the front (study_counts refreshes it every half second). */
+typedef struct {
+    int front;
+    double best_accuracy, eta_s;
+} study_summary;
+
 struct hn_study {
     char dir[1024];
     hn_study_config cfg;
@@ -38,6 +44,8 @@ struct hn_study {
     double started;           /* hn_now() when this process started working */
     int asked_here;           /* trials this process created */
     double final_started;     /* hn_now() when the final training started */
+    study_summary summary;    /* the front as study_counts last read it */
+    double summary_at;        /* hn_now() then (0: never) */
 };
 
 typedef struct {
