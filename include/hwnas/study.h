@@ -147,7 +147,8 @@ typedef struct {
     double accuracy;         /* its accuracy, or NaN */
     double best_accuracy;    /* best accuracy so far at full fidelity, NaN if none */
     int front;               /* size of the current Pareto front */
-    double elapsed_s, eta_s; /* this process; eta NaN if unknown */
+    double elapsed_s, eta_s; /* the study's search time (every worker, across resumes; the time budget
+                                counts it); eta NaN if unknown */
     const char *phase;       /* "supernet training" (before the search), "search", "final training" */
     int64_t step, steps;     /* supernet and final training: SGD steps done and in all */
 } hn_study_progress;

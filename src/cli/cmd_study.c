@@ -97,7 +97,13 @@ static int show(const char *dir, bool json) {
         printf(" %s %s %g%s", c->constraints[i].metric, c->constraints[i].at_most ? "<=" : ">=", c->constraints[i].bound,
                i + 1 < c->nconstraints ? "," : "");
     const hn_study_progress *p = &ss.counts;
-    printf("\nstrategy     %s, budget %d trials\n", c->strategy, c->trials);
+    printf("\nstrategy     %s, budget %d trials", c->strategy, c->trials);
+    if (c->time_s > 0)
+        printf(" or %.0f s of search: %.0f s used, %.0f s left", c->time_s, p->elapsed_s,
+               p->elapsed_s < c->time_s ? c->time_s - p->elapsed_s : 0);
+    else if (p->elapsed_s > 0) /* a store from before the workers table has no record of it */
+        printf(" (%.0f s of search so far)", p->elapsed_s);
+    printf("\n");
     printf("trials       %d done, %d pruned, %d failed, %d running, %d queued\n", p->done, p->pruned, p->failed,
            p->running, p->queued);
     if (ss.chosen_trial >= 0) {

@@ -139,13 +139,14 @@ done:
 
 hn_status hn_study_get_status(hn_study *s, hn_study_status *out) {
     memset(out, 0, sizeof *out);
-    out->counts.elapsed_s = 0;
+    hn_status st = study_elapsed(s, &out->counts.elapsed_s);
+    if (st) return st;
     study_counts(s, &out->counts);
     out->counts.trial = -1;
     out->chosen_trial = -1;
     out->final_test_accuracy = NAN;
     char *v = NULL;
-    hn_status st = store_meta_get(&s->db, "final", &v);
+    st = store_meta_get(&s->db, "final", &v);
     out->finished = !st && v && !strcmp(v, "done");
     hn_free(v);
     if (!st && !(st = store_meta_get(&s->db, "chosen_trial", &v)) && v) out->chosen_trial = atoi(v);

@@ -10,6 +10,10 @@
 
 enum { FORMAT_VERSION = 1, BUSY_TIMEOUT_MS = 600000 };
 
+/* when each worker searched (wall clock, s): the study's time budget is the union of these intervals.
+ * Added after version 1 first shipped: a store without it gets it when opened. */
+#define WORKERS_TABLE "CREATE TABLE IF NOT EXISTS workers(id TEXT PRIMARY KEY, started REAL NOT NULL, seen REAL NOT NULL);"
+
 static const char *const schema =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE trials(id INTEGER PRIMARY KEY, genotype TEXT NOT NULL, fidelity REAL NOT NULL,"
@@ -19,7 +23,8 @@ static const char *const schema =
     " PRIMARY KEY(trial, name));"
     "CREATE TABLE events(seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL CHECK(kind IN ('ask','tell')),"
     " trial INTEGER NOT NULL REFERENCES trials(id));"
-    "CREATE TABLE cache(genotype TEXT NOT NULL, name TEXT NOT NULL, value REAL, PRIMARY KEY(genotype, name));";
+    "CREATE TABLE cache(genotype TEXT NOT NULL, name TEXT NOT NULL, value REAL, PRIMARY KEY(genotype, name));"
+    WORKERS_TABLE;
 
 hn_status store_error(store *s, const char *what) {
     return hn_error(HN_ERR_IO, "%s: %s: %s", s->path, what, s->db ? sqlite3_errmsg(s->db) : "cannot open");
@@ -198,6 +203,7 @@ hn_status store_open(store *s, const char *path, bool create, const char *const 
         hn_free(version);
     }
     if (!st) st = check_references(s);
+    if (!st) st = store_exec(s, "%s", WORKERS_TABLE); /* only once it is known to be a study store */
     if (st) store_close(s);
     return st;
 }

@@ -329,7 +329,7 @@ static hn_status evaluate(hn_study *s, const study_trial *t, const hn_metrics *c
 
 static void report(hn_study *s, void (*on_event)(void *, const hn_study_progress *), void *user, hn_study_progress *p) {
     if (!on_event) return;
-    p->elapsed_s = hn_now() - s->started;
+    if (study_elapsed(s, &p->elapsed_s)) p->elapsed_s = hn_now() - s->started; /* the study's search time */
     study_counts(s, p);
     on_event(user, p);
 }

@@ -42,6 +42,8 @@ struct hn_study {
     int nres;
     char worker[80];          /* this process's id in trials.worker (study_worker_id) */
     double started;           /* hn_now() when this process started working */
+    double search_started;    /* wall clock when this worker first asked for a trial (0: not yet): its
+                                 row in the store's workers table */
     int asked_here;           /* trials this process created */
     double final_started;     /* hn_now() when the final training started */
     study_summary summary;    /* the front as study_counts last read it */
@@ -86,6 +88,10 @@ void study_worker_id(char *buf, size_t cap);
 bool study_worker_alive(const hn_study *s, const char *worker);
 /* How many live workers (this one included when it runs a trial) are running the study's trials. */
 int study_running_workers(hn_study *s);
+/* The study's search time so far (s): the union of the intervals its workers searched, from each
+ * one's first ask to its last trial start or end recorded (this worker's to now); the time budget
+ * counts it, across stops, resumes and workers. */
+hn_status study_elapsed(hn_study *s, double *elapsed);
 /* Puts a trial this worker was running back in the queue. */
 void study_requeue(hn_study *s, int id);
 /* Fills p's counts (done, running, queued, failed, pruned, budget, best accuracy, front size). */

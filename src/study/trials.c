@@ -178,9 +178,53 @@ static hn_status requeue_orphans(hn_study *s) {
     return st;
 }
 
+/* Records that this worker is searching now (its interval in the workers table grows to now). */
+static hn_status worker_seen(hn_study *s) {
+    double now = wall_clock();
+    if (!s->search_started) s->search_started = now;
+    return store_exec(&s->db,
+                      "INSERT INTO workers(id, started, seen) VALUES(%Q, %.17g, %.17g) ON CONFLICT(id) DO UPDATE SET seen = "
+                      "excluded.seen",
+                      s->worker, s->search_started, now);
+}
+
+static int by_start(const void *a, const void *b) {
+    const double *x = a, *y = b;
+    return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+hn_status study_elapsed(hn_study *s, double *elapsed) {
+    *elapsed = 0;
+    int64_t n = 0;
+    hn_status st = store_int(&s->db, 0, &n, "SELECT count(*) FROM workers");
+    if (st || n == 0) return st;
+    double *iv = hn_alloc(sizeof(double) * 2 * (size_t)n), now = wall_clock();
+    if (!iv) return hn_error(HN_ERR_NOMEM, "reading %lld workers", (long long)n);
+    sqlite3_stmt *q;
+    int k = 0;
+    if (!(st = store_query(&s->db, &q, "SELECT id, started, seen FROM workers"))) {
+        while (k < n && sqlite3_step(q) == SQLITE_ROW) {
+            iv[2 * k] = sqlite3_column_double(q, 1);
+            iv[2 * k + 1] = strcmp((const char *)sqlite3_column_text(q, 0), s->worker) ? sqlite3_column_double(q, 2) : now;
+            k++;
+        }
+        sqlite3_finalize(q);
+    }
+    qsort(iv, (size_t)k, 2 * sizeof(double), by_start);
+    double end = -INFINITY;
+    for (int i = 0; i < k; i++) { /* the union's length: each interval adds what lies beyond the last end */
+        double a = iv[2 * i] > end ? iv[2 * i] : end, b = iv[2 * i + 1];
+        if (b > a) *elapsed += b - a;
+        if (b > end) end = b;
+    }
+    hn_free(iv);
+    return st;
+}
+
 static hn_status claim_or_ask(hn_study *s, volatile int *stop, study_trial *t, bool *got) {
     hn_status st = sync_strategy(s);
     if (!st) st = requeue_orphans(s);
+    if (!st) st = worker_seen(s);
     if (st) return st;
     sqlite3_stmt *q;
     if ((st = store_query(&s->db, &q, "SELECT id, genotype, fidelity FROM trials WHERE state = 'queued' ORDER BY id LIMIT 1")))
@@ -200,7 +244,9 @@ static hn_status claim_or_ask(hn_study *s, volatile int *stop, study_trial *t, b
         (st = store_int(&s->db, 0, &finished, "SELECT count(*) FROM meta WHERE key = 'final' AND value = 'done'")))
         return st;
     if (finished) return HN_OK; /* the chosen network is trained: the search is over */
-    bool time_left = s->cfg.time_s <= 0 || hn_now() - s->started < s->cfg.time_s;
+    double elapsed = 0;
+    if (s->cfg.time_s > 0 && (st = study_elapsed(s, &elapsed))) return st;
+    bool time_left = s->cfg.time_s <= 0 || elapsed < s->cfg.time_s;
     if (made >= s->cfg.trials || !time_left || (stop && *stop)) return HN_OK;
     uint8_t g[HN_SPACE_MAX_DECISIONS];
     if ((st = hn_strategy_ask(s->strategy, g, &t->fidelity))) return st;
@@ -248,6 +294,7 @@ hn_status study_finish(hn_study *s, const study_trial *t, const char *state, con
         st = store_exec(&s->db, "INSERT OR IGNORE INTO cache(genotype, name, value) VALUES(%Q, %Q, %.17g)", t->genotype,
                         cache->name[i], cache->value[i]);
     if (!st) st = store_exec(&s->db, "INSERT INTO events(kind, trial) VALUES('tell', %d)", t->id);
+    if (!st) st = worker_seen(s);
     if (!st) st = store_commit(&s->db);
     else store_rollback(&s->db);
     return st;
