@@ -161,6 +161,28 @@ typedef struct {
 hn_status hn_study_work(hn_study *s, void (*on_event)(void *user, const hn_study_progress *p), void *user,
                         volatile int *stop);
 
+/* ---- MPI: one study on the ranks of an MPI job (mpirun -np N, srun) ------------------------------- */
+
+/* How many processes mpirun or srun started this one among, from its environment (1: none did). */
+int hn_mpi_launched_size(void);
+/* Whether this hwnas was built with MPI (Open MPI's libopenmpi-dev at build time). */
+bool hn_mpi_built(void);
+/* MPI_Init (with MPI_THREAD_MULTIPLE) and this process's rank and the job's size; a build without MPI
+ * says so (HN_ERR_INVALID). */
+hn_status hn_mpi_init(int *rank, int *size);
+void hn_mpi_finalize(void);
+/* Rank 0, with the study created or opened as for hn_study_work: sends the study to the other ranks,
+ * then works on it as hn_study_work does, rank 0 running the free and cheap providers and the other
+ * ranks the expensive ones. A rank silent for HWNAS_MPI_TIMEOUT seconds (default 30) is lost and its
+ * trial re-queued; the study finishes with the ranks left. */
+hn_status hn_study_work_mpi(hn_study *s, void (*on_event)(void *user, const hn_study_progress *p), void *user,
+                            volatile int *stop);
+/* Ranks 1..: receive rank 0's study (no store: no shared file system needed), evaluate the trials it
+ * sends until it says stop, with threads threads (0: the study's, else a share of the node's cores). */
+hn_status hn_study_serve_mpi(const char *const *device_dirs, int threads);
+/* Rank 0 could not start the study: tells the other ranks to exit. */
+void hn_study_mpi_abort(void);
+
 /* Where a study stands: its trials by state, the front's size and best accuracy, and the chosen model. */
 typedef struct {
     hn_study_progress counts;   /* done, running, queued, failed, pruned, budget, best_accuracy, front */

@@ -152,6 +152,43 @@ static void summary(const hn_study_snapshot *t) {
     printf("\n");
 }
 
+/* The study to work on: resumed from its directory, or created from its file (else the built-in default). */
+static hn_status open_or_create(const char *resume, const char *file, const char *out, const char *supernet, hn_study **s) {
+    hn_status st;
+    if (resume) {
+        st = hn_study_open(resume, cli_data_dirs("devices"), s);
+    } else {
+        char def[1200];
+        if (!file) { /* the built-in default */
+            const char *const *dirs = cli_data_dirs("examples/studies");
+            for (int i = 0; dirs[i] && !file; i++) {
+                snprintf(def, sizeof def, "%s/default.yaml", dirs[i]);
+                if (access(def, R_OK) == 0) file = def;
+            }
+            if (!file) return hn_error(HN_ERR_IO, "examples/studies/default.yaml not found (is hwnas installed?)");
+        }
+        hn_study_config cfg;
+        if ((st = hn_study_config_load(file, &cfg))) return st;
+        if (supernet) {
+            char full[PATH_MAX];
+            if (!realpath(supernet, full))
+                return hn_error(HN_ERR_IO, "--supernet %s: cannot open: %s", supernet, strerror(errno));
+            if ((st = hn_study_config_use_supernet(&cfg, full))) return st;
+        }
+        char dir[1024];
+        if (!out) {
+            char stamp[32];
+            time_t now = time(NULL);
+            strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
+            snprintf(dir, sizeof dir, "%s-%s", cfg.name, stamp);
+            out = dir;
+        }
+        st = hn_study_create(out, &cfg, cli_data_dirs("devices"), s);
+        if (!st) fprintf(stderr, "study %s (%s) in %s\n", cfg.name, file, out);
+    }
+    return st;
+}
+
 int cmd_search(int argc, char **argv) {
     enum { O_OUT = 256, O_RESUME, O_SUPERNET, O_VERBOSE, O_THREADS, O_HELP };
     static const struct option opts[] = {{"out", required_argument, 0, O_OUT},   {"resume", required_argument, 0, O_RESUME},
@@ -180,46 +217,28 @@ int cmd_search(int argc, char **argv) {
     if (resume && (file || out || supernet))
         return cli_usage_error("search", "--resume DIR continues a study: give no study file, --out or --supernet");
 
-    hn_study *s = NULL;
-    hn_status st;
-    if (resume) {
-        st = hn_study_open(resume, cli_data_dirs("devices"), &s);
-    } else {
-        char def[1200];
-        if (!file) { /* the built-in default */
-            const char *const *dirs = cli_data_dirs("examples/studies");
-            for (int i = 0; dirs[i] && !file; i++) {
-                snprintf(def, sizeof def, "%s/default.yaml", dirs[i]);
-                if (access(def, R_OK) == 0) file = def;
-            }
-            if (!file) return cli_fail(hn_error(HN_ERR_IO, "examples/studies/default.yaml not found (is hwnas installed?)"));
+    int rank = 0, size = 1;
+    const bool mpi = hn_mpi_launched_size() > 1; /* started by mpirun or srun: one study on all ranks */
+    if (mpi) {
+        hn_status st = hn_mpi_init(&rank, &size);
+        if (st) return cli_fail(st);
+        if (rank != 0) { /* an evaluating rank: rank 0 sends the study and the trials */
+            st = hn_study_serve_mpi(cli_data_dirs("devices"), threads > 0 ? (int)threads : 0);
+            hn_mpi_finalize();
+            return st ? cli_fail(st) : 0;
         }
-        hn_study_config cfg;
-        if ((st = hn_study_config_load(file, &cfg))) return cli_fail(st);
-        if (supernet) {
-            char full[PATH_MAX];
-            if (!realpath(supernet, full))
-                return cli_fail(hn_error(HN_ERR_IO, "--supernet %s: cannot open: %s", supernet, strerror(errno)));
-            if ((st = hn_study_config_use_supernet(&cfg, full))) return cli_fail(st);
-        }
-        char dir[1024];
-        if (!out) {
-            char stamp[32];
-            time_t now = time(NULL);
-            strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
-            snprintf(dir, sizeof dir, "%s-%s", cfg.name, stamp);
-            out = dir;
-        }
-        st = hn_study_create(out, &cfg, cli_data_dirs("devices"), &s);
-        if (!st) fprintf(stderr, "study %s (%s) in %s\n", cfg.name, file, out);
     }
+    hn_study *s = NULL;
+    hn_status st = open_or_create(resume, file, out, supernet, &s);
+    if (st && mpi) hn_study_mpi_abort(), hn_mpi_finalize();
     if (st) return cli_fail(st);
     const hn_study_config *cfg = hn_study_get_config(s);
     if (threads > 0) hn_study_set_threads(s, (int)threads);
     hn_set_threads(cfg->threads); /* the preparation (a supernet's training) has the machine; trials share it */
     if (resume) fprintf(stderr, "resuming study %s in %s\n", cfg->name, resume);
     signal(SIGINT, on_sigint);
-    st = hn_study_work(s, on_event, &v, &stop_flag);
+    if (mpi) fprintf(stderr, "%d MPI ranks: rank 0 owns the store, %d evaluate\n", size, size - 1);
+    st = mpi ? hn_study_work_mpi(s, on_event, &v, &stop_flag) : hn_study_work(s, on_event, &v, &stop_flag);
     signal(SIGINT, SIG_DFL);
     if (v.tty) fputs("\r\033[K", stderr);
     hn_study_snapshot snap;
@@ -233,6 +252,7 @@ int cmd_search(int argc, char **argv) {
         hn_study_snapshot_free(&snap);
     }
     hn_study_close(s);
+    if (mpi) hn_mpi_finalize();
     if (st == HN_ERR_INTERRUPTED) {
         fprintf(stderr, "hwnas: %s\n", hn_last_error());
         return 130;

@@ -160,6 +160,28 @@ hn_status hn_study_open(const char *dir, const char *const *device_dirs, hn_stud
     return HN_OK;
 }
 
+hn_status study_evaluator_new(const char *path, const char *text, const char *dir, const char *supernet,
+                              const char *const *device_dirs, hn_study **out) {
+    *out = NULL;
+    hn_study *s = new_study(dir);
+    if (!s) return hn_error(HN_ERR_NOMEM, "study");
+    hn_status st = hn_study_config_parse(text, strlen(text), path, &s->cfg);
+    if (!st && supernet[0]) st = hn_study_config_use_supernet(&s->cfg, supernet);
+    if (!st) st = setup(s, device_dirs);
+    if (st) {
+        hn_study_close(s);
+        return st;
+    }
+    *out = s;
+    return HN_OK;
+}
+
+int study_first_expensive(const hn_study *s) {
+    int i = 0;
+    while (i < s->nproviders && s->providers[i].tier != HN_TIER_EXPENSIVE) i++;
+    return i;
+}
+
 hn_status hn_study_close(hn_study *s) {
     if (!s) return HN_OK;
     store_close(&s->db);
@@ -265,7 +287,7 @@ const hn_device *study_device(const hn_study *s) {
 
 /* Constraint violation of the metrics known so far (a metric not yet measured counts as met): the
  * sum of relative excesses. */
-static double violation(const hn_study_config *c, const hn_metrics *m) {
+double study_violation(const hn_study_config *c, const hn_metrics *m) {
     double v = 0;
     for (int i = 0; i < c->nconstraints; i++) {
         const hn_study_constraint *k = &c->constraints[i];
@@ -286,20 +308,15 @@ static bool from_cache(const hn_provider *p, const hn_metrics *cached, hn_metric
     return true;
 }
 
-/* Evaluates trial t into m and its state: the providers tier by tier (free, cheap, expensive); after
- * each tier a candidate that breaks a constraint is pruned, so it never reaches the next. Metrics of
- * caching providers come from the store's cache when an earlier trial of the genotype computed them;
- * fresh ones go to *fresh for the cache. */
-static hn_status evaluate(hn_study *s, const study_trial *t, const hn_metrics *cached, volatile int *stop, hn_metrics *m,
-                          hn_metrics *fresh, char *state, char *weights, size_t wcap) {
+hn_status study_evaluate(hn_study *s, const study_trial *t, const hn_metrics *cached, volatile int *stop, int from, int to,
+                         hn_metrics *m, hn_metrics *fresh, char *state, char *weights, size_t wcap) {
     hn_candidate c;
-    m->n = fresh->n = 0;
     weights[0] = 0;
     hn_status st = study_candidate(s, t->genotype, &c);
     if (st) return st;
     c.fidelity = t->fidelity, c.trial = t->id, c.stop = stop;
     strcpy(state, "done");
-    for (int i = 0; !st && i < s->nproviders; i++) {
+    for (int i = from; !st && i < to; i++) {
         hn_provider *p = &s->providers[i];
         if (!(p->cache && from_cache(p, cached, m))) {
             hn_metrics out = *m;
@@ -315,7 +332,7 @@ static hn_status evaluate(hn_study *s, const study_trial *t, const hn_metrics *c
             *m = out;
         }
         bool tier_ends = i + 1 == s->nproviders || s->providers[i + 1].tier != p->tier;
-        if (!st && tier_ends && i + 1 < s->nproviders && violation(&s->cfg, m) > 0) {
+        if (!st && tier_ends && i + 1 < s->nproviders && study_violation(&s->cfg, m) > 0) {
             strcpy(state, "pruned");
             break;
         }
@@ -327,7 +344,7 @@ static hn_status evaluate(hn_study *s, const study_trial *t, const hn_metrics *c
 
 /* ---- the work loop --------------------------------------------------------------------------------- */
 
-static void report(hn_study *s, void (*on_event)(void *, const hn_study_progress *), void *user, hn_study_progress *p) {
+void study_report(hn_study *s, void (*on_event)(void *, const hn_study_progress *), void *user, hn_study_progress *p) {
     if (!on_event) return;
     if (study_elapsed(s, &p->elapsed_s)) p->elapsed_s = hn_now() - s->started; /* the study's search time */
     study_counts(s, p);
@@ -346,11 +363,10 @@ static void on_prepare(void *user, const char *phase, int64_t step, int64_t step
     double now = hn_now();
     hn_study_progress p = {.trial = -1, .accuracy = NAN, .phase = phase, .step = step, .steps = steps};
     p.eta_s = step ? (now - pp->started) / (double)step * (double)(steps - step) : NAN;
-    report(pp->s, pp->on_event, pp->user, &p);
+    study_report(pp->s, pp->on_event, pp->user, &p);
 }
 
-/* Each provider's prepare step (a supernet's training), before the search and its time budget. */
-static hn_status prepare(hn_study *s, void (*on_event)(void *, const hn_study_progress *), void *user, volatile int *stop) {
+hn_status study_prepare(hn_study *s, void (*on_event)(void *, const hn_study_progress *), void *user, volatile int *stop) {
     const hn_candidate_spec *spec;
     hn_status st = HN_OK;
     for (int i = 0; !st && i < s->nproviders; i++) {
@@ -371,7 +387,7 @@ static hn_status prepare(hn_study *s, void (*on_event)(void *, const hn_study_pr
 hn_status hn_study_work(hn_study *s, void (*on_event)(void *, const hn_study_progress *), void *user,
                         volatile int *stop) {
     s->started = hn_now();
-    hn_status st = prepare(s, on_event, user, stop);
+    hn_status st = study_prepare(s, on_event, user, stop);
     if (st) return st;
     s->started = hn_now(); /* the time budget is the search's */
     for (;;) {
@@ -383,7 +399,7 @@ hn_status hn_study_work(hn_study *s, void (*on_event)(void *, const hn_study_pro
         share_cores(s);
         hn_study_progress p = {.trial = t.id, .genotype = t.genotype, .fidelity = t.fidelity, .state = "running",
                                .accuracy = NAN, .phase = "search"};
-        report(s, on_event, user, &p);
+        study_report(s, on_event, user, &p);
         hn_metrics m = {0}, fresh = {0}, cached = {0};
         char state[16] = "failed", weights[256] = "", error[1024] = "";
         double t0 = hn_now();
@@ -391,7 +407,7 @@ hn_status hn_study_work(hn_study *s, void (*on_event)(void *, const hn_study_pro
             study_requeue(s, t.id);
             return st;
         }
-        hn_status e = evaluate(s, &t, &cached, stop, &m, &fresh, state, weights, sizeof weights);
+        hn_status e = study_evaluate(s, &t, &cached, stop, 0, s->nproviders, &m, &fresh, state, weights, sizeof weights);
         if (e == HN_ERR_INTERRUPTED) { /* back to the queue: the next worker runs it from the start */
             study_requeue(s, t.id);
             return hn_error(HN_ERR_INTERRUPTED, "stopped during trial %d, which is back in the queue; resume with "
@@ -401,16 +417,21 @@ hn_status hn_study_work(hn_study *s, void (*on_event)(void *, const hn_study_pro
             snprintf(error, sizeof error, "%s", hn_last_error());
             strcpy(state, "failed");
         }
-        if ((st = study_finish(s, &t, state, &m, &fresh, violation(&s->cfg, &m), hn_now() - t0, error, weights))) return st;
+        if ((st = study_finish(s, &t, state, &m, &fresh, study_violation(&s->cfg, &m), hn_now() - t0, error, weights))) return st;
         p.state = state;
         hn_metrics_get(&m, "accuracy", &p.accuracy);
-        report(s, on_event, user, &p);
+        study_report(s, on_event, user, &p);
     }
+    return study_end(s, on_event, user, stop);
+}
+
+hn_status study_end(hn_study *s, void (*on_event)(void *, const hn_study_progress *), void *user, volatile int *stop) {
     bool mine, finished;
-    if ((st = study_claim_final(s, &mine, &finished))) return st;
+    hn_status st = study_claim_final(s, &mine, &finished);
+    if (st) return st;
     if (finished || !mine) return HN_OK; /* done already, or another worker trains the chosen model */
     share_cores(s); /* the others have finished their trials: the final training has the machine */
     hn_study_progress p = {.trial = -1, .accuracy = NAN, .phase = "final training"};
-    report(s, on_event, user, &p);
+    study_report(s, on_event, user, &p);
     return study_final(s, stop, on_event, user);
 }

@@ -110,6 +110,30 @@ void study_trials_free(study_table *t);
  * dominated in the objectives. Writes their indices into t to idx (n entries) and returns how many. */
 int study_front(const hn_study_config *c, const study_table *t, int *idx);
 
+/* Constraint violation of the metrics known so far (a metric not yet measured counts as met): the
+ * sum of relative excesses. */
+double study_violation(const hn_study_config *c, const hn_metrics *m);
+/* Evaluates trial t with providers [from, to) (sorted by tier: free, cheap, expensive) into m (which
+ * holds what earlier providers measured) and its state ("done" or "pruned"): after each tier a
+ * candidate that breaks a constraint is pruned, so it never reaches the next. Metrics of caching
+ * providers come from cached when an earlier trial of the genotype computed them; fresh ones go to
+ * *fresh for the store's cache; weights gets the file a provider saved, if any. */
+hn_status study_evaluate(hn_study *s, const study_trial *t, const hn_metrics *cached, volatile int *stop, int from, int to,
+                         hn_metrics *m, hn_metrics *fresh, char *state, char *weights, size_t wcap);
+/* The index of the first expensive provider (nproviders if none): MPI ranks evaluate from there. */
+int study_first_expensive(const hn_study *s);
+/* Fills p's counts and calls on_event (if any) with it. */
+void study_report(hn_study *s, void (*on_event)(void *, const hn_study_progress *), void *user, hn_study_progress *p);
+/* Each provider's prepare step (a supernet's training), before the search and its time budget. */
+hn_status study_prepare(hn_study *s, void (*on_event)(void *, const hn_study_progress *), void *user, volatile int *stop);
+/* After the search: the worker that claims it trains the chosen model (the others return). */
+hn_status study_end(hn_study *s, void (*on_event)(void *, const hn_study_progress *), void *user, volatile int *stop);
+/* A study without a store, for an MPI rank that only evaluates: the study file's text (path names it
+ * and anchors its relative paths), the study directory (where a trainer writes weights) and the
+ * supernet given with --supernet ("" if none). */
+hn_status study_evaluator_new(const char *path, const char *text, const char *dir, const char *supernet,
+                              const char *const *device_dirs, hn_study **out);
+
 /* Whether this worker is the one to train the chosen model and write the outputs (the others leave),
  * and whether that was done already (*finished). */
 hn_status study_claim_final(hn_study *s, bool *mine, bool *finished);
