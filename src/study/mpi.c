@@ -350,6 +350,10 @@ hn_status hn_study_work_mpi(hn_study *s, void (*on_event)(void *, const hn_study
     double last_beat = 0;
     bool exhausted = false; /* study_next had nothing: wait for the busy ranks */
     msg in = {0};
+    double owner_s = 0, run_started = wall(); /* rank 0's own work: asks, tells, the cheap tiers */
+    int told = 0;                              /* results the other ranks sent */
+    int64_t tells_before = 0, tells = 0;       /* the store's tell events: this run's are the trials it finished */
+    if (!st) st = store_int(&s->db, 0, &tells_before, "SELECT count(*) FROM events WHERE kind = 'tell'");
     while (!st) {
         if (stop && *stop) {
             st = hn_error(HN_ERR_INTERRUPTED, "stopped; the trials in flight are back in the queue; resume with "
@@ -362,7 +366,11 @@ hn_status hn_study_work_mpi(hn_study *s, void (*on_event)(void *, const hn_study
             idle = false;
             if (from <= 0 || from >= world_size || ranks[from].state == LOST) continue;
             ranks[from].heard = wall();
-            if (tag == TAG_RESULT) st = on_result(s, &ranks[from], &in, on_event, user), exhausted = false;
+            if (tag == TAG_RESULT) {
+                double t0 = wall();
+                st = on_result(s, &ranks[from], &in, on_event, user), exhausted = false;
+                owner_s += wall() - t0, told++;
+            }
         }
         double now = wall();
         int alive = 0, busy = 0;
@@ -384,7 +392,9 @@ hn_status hn_study_work_mpi(hn_study *s, void (*on_event)(void *, const hn_study
         for (int r = alive ? 1 : 0; !st && !exhausted && r < (alive ? world_size : 1); r++)
             if (ranks[r].state == IDLE || (!alive && r == 0)) {
                 bool none;
+                double t0 = wall();
                 st = assign(s, ranks, r, stop, expensive, on_event, user, &none);
+                owner_s += wall() - t0;
                 exhausted = none, idle = false;
                 if (!none && ranks[r].state == BUSY) busy++;
             }
@@ -399,6 +409,12 @@ hn_status hn_study_work_mpi(hn_study *s, void (*on_event)(void *, const hn_study
         if (ranks[r].sending != MPI_REQUEST_NULL) MPI_Wait(&ranks[r].sending, MPI_STATUS_IGNORE);
         MPI_Send(&lost, 1, MPI_BYTE, r, TAG_STOP, MPI_COMM_WORLD);
     }
+    store_int(&s->db, 0, &tells, "SELECT count(*) FROM events WHERE kind = 'tell'");
+    int64_t trials = tells - tells_before;
+    if (trials > 0)
+        fprintf(stderr, "rank 0: %.1f s of its own work in %.1f s (%.1f ms per trial: the store, the strategy, the "
+                "cheap tiers); %d results from the other ranks\n", owner_s, wall() - run_started,
+                1e3 * owner_s / (double)(trials > 0 ? trials : 1), told);
     for (int r = 0; r < world_size; r++) free(ranks[r].out.p);
     free(in.p);
     hn_free(ranks);
