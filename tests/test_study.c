@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -498,6 +499,97 @@ static void time_budget(void) {
     hn_study_close(s);
 }
 
+/* Every trial finished once: asked once, told once, none left running or queued, none failed by the
+ * machine (an out-of-memory or a full disk is never a trial's result). */
+static void check_whole(const char *dir, int trials, const char *what) {
+    int64_t n = count(dir, "SELECT count(*) FROM trials"), finished = count(dir, "SELECT count(*) FROM trials WHERE state IN ('done', 'pruned')"),
+            asked = count(dir, "SELECT count(DISTINCT trial) FROM events WHERE kind = 'ask'"),
+            tells = count(dir, "SELECT count(*) FROM events WHERE kind = 'tell'"),
+            told = count(dir, "SELECT count(DISTINCT trial) FROM events WHERE kind = 'tell'");
+    CHECK_MSG(n == trials && finished == trials && asked == trials && tells == trials && told == trials,
+              "%s: %lld trials, %lld finished, %lld asked, %lld tells of %lld trials (want %d each)", what, (long long)n,
+              (long long)finished, (long long)asked, (long long)tells, (long long)told, trials);
+}
+
+static void table_study(const char *path, int trials, const char *extra) {
+    char text[1024];
+    snprintf(text, sizeof text,
+             "space: nb201\ntable: %s/../shared/reference/nb201/nb201-cifar10-12epoch.csv\naccuracy: cifar10-val\n"
+             "objectives:\n  accuracy: max\n  macs: min\nstrategy: rea\nbudget:\n  trials: %d\n%s",
+             HWNAS_SOURCE_DIR, trials, extra);
+    write_text(path, text);
+}
+
+/* Every allocation of working on a study (a tabular one, then one that trains) fails in turn: a clean
+ * out-of-memory error, the trial back in the queue, the store intact; resumed, the study finishes with
+ * every trial once. */
+static void alloc_failures_study(const char *name, void (*make)(const char *path), int trials, long stride) {
+    char file[512], dir[600];
+    snprintf(file, sizeof file, "%s/%s.yaml", tmp, name);
+    make(file);
+    snprintf(dir, sizeof dir, "%s.d", file);
+    hn_study_config cfg;
+    hn_study *s = NULL;
+    CHECK_OK(hn_study_config_load(file, &cfg));
+    CHECK_OK(hn_study_create(dir, &cfg, devices, &s));
+    hn_study_close(s);
+    int failures = 0, bad = 0;
+    hn_status st = HN_ERR_NOMEM;
+    for (long k = 1; st != HN_OK && k < 200000; k += k < 400 ? 1 : stride) {
+        hn_alloc_fail_after(k);
+        st = hn_study_open(dir, devices, &s);
+        if (!st) st = work_and_report(s);
+        hn_alloc_fail_after(0);
+        hn_study_close(s), s = NULL;
+        if (st && st != HN_ERR_NOMEM) {
+            if (bad++ < 3) CHECK_MSG(0, "%s: allocation %ld failed: %s (%s)", name, k, hn_status_str(st), hn_last_error());
+        }
+        failures += st != HN_OK;
+        CHECK(count(dir, "SELECT count(*) FROM trials WHERE state = 'failed'") == 0);
+    }
+    CHECK_MSG(st == HN_OK && failures > 20, "%s: %d allocations failed cleanly, then it finished: %s", name, failures,
+              hn_status_str(st));
+    check_whole(dir, trials, name);
+}
+
+static void make_table_study(const char *path) { table_study(path, 12, ""); }
+static void make_train_study(const char *path) { tiny_study(path, "random", 2); }
+
+/* A full disk while a study writes (the file size limit at a few KB past the store, so SQLite's WAL
+ * writes fail): a clear error, and resumed without the limit the study loses nothing. */
+static void full_disk(void) {
+    char file[512], dir[600], wal[700];
+    snprintf(file, sizeof file, "%s/disk.yaml", tmp);
+    table_study(file, 300, "");
+    snprintf(dir, sizeof dir, "%s.d", file);
+    hn_study_config cfg;
+    hn_study *s = NULL;
+    CHECK_OK(hn_study_config_load(file, &cfg));
+    CHECK_OK(hn_study_create(dir, &cfg, devices, &s));
+    hn_study_close(s);
+    snprintf(wal, sizeof wal, "%s/study.db-wal", dir);
+    unlink(wal);
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGXFSZ, SIG_IGN); /* the write fails with EFBIG instead of killing the process */
+        struct rlimit lim = {96 * 1024, 96 * 1024};
+        setrlimit(RLIMIT_FSIZE, &lim);
+        hn_status st = hn_study_open(dir, devices, &s);
+        if (!st) st = work_and_report(s);
+        hn_study_close(s);
+        const char *e = hn_last_error();
+        _exit(st == HN_ERR_IO && (strstr(e, "disk") || strstr(e, "full") || strstr(e, "I/O")) ? 0 : st ? 5 : 6);
+    }
+    int rc = wait_for(pid);
+    CHECK_MSG(rc == 0, "a full disk: the worker exited %d (0: a clear I/O error; 5: another error; 6: no error)", rc);
+    int64_t before = count(dir, "SELECT count(*) FROM trials WHERE state = 'done'");
+    CHECK_MSG(before > 0 && before < 300, "%lld trials done before the disk filled", (long long)before);
+    CHECK_OK(hn_study_open(dir, devices, &s));
+    if (s) CHECK_OK(work_and_report(s));
+    hn_study_close(s);
+    check_whole(dir, 300, "resumed after a full disk");
+}
+
 /* nb201 on its table: the front is exactly the non-dominated set of the full-fidelity feasible trials */
 static void table_front(void) {
     char path[1000], dir[1100], text[1024], csv[1200];
@@ -672,6 +764,9 @@ int main(void) {
     three_workers();
     pid_reused();
     time_budget();
+    full_disk();
+    alloc_failures_study("oom-table", make_table_study, 12, 1);
+    alloc_failures_study("oom-train", make_train_study, 2, 97);
     cores_split("split", 0);
     cores_split("fixed", 2); /* on 2 cores: the count the split would halve */
     study_errors();

@@ -111,7 +111,7 @@ hn_status hn_strategy_new(const char *name, const hn_space *space, const hn_stra
 
 void hn_strategy_free(hn_strategy *s) {
     if (!s) return;
-    if (s->def->destroy) s->def->destroy(s);
+    if (s->def->destroy && (s->state || !s->def->state_size)) s->def->destroy(s); /* state NULL: its allocation failed */
     hn_free(s->state);
     hn_free(s->seen);
     hn_free(s);

@@ -309,6 +309,7 @@ static hn_status assign(hn_study *s, rank_slot *ranks, int r, volatile int *stop
         study_requeue(s, t.id);
         return e;
     }
+    if (e == HN_ERR_NOMEM) return study_requeue_after(s, t.id);
     if (e) snprintf(error, sizeof error, "%s", hn_last_error()), strcpy(state, "failed");
     if (local || e || strcmp(state, "done")) { /* finished here */
         st = study_finish(s, &t, state, &m, &fresh, study_violation(&s->cfg, &m), hn_now() - t0, error, weights);
@@ -526,6 +527,10 @@ hn_status hn_study_serve_mpi(const char *const *device_dirs, int threads) {
         }
         char state[16] = "failed", weights[256] = "", error[1024] = "";
         hn_status e = study_evaluate(s, &t, &cached, NULL, expensive, s->nproviders, &m, &fresh, state, weights, sizeof weights);
+        if (e == HN_ERR_NOMEM) { /* not the candidate's failure: this rank leaves, and rank 0 re-queues the trial */
+            st = e;
+            break;
+        }
         if (e) snprintf(error, sizeof error, "%s", hn_last_error()), strcpy(state, "failed");
         out.n = 0;
         put_i32(&out, t.id), put_str(&out, state), put_str(&out, error);

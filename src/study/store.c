@@ -194,7 +194,8 @@ hn_status store_open(store *s, const char *path, bool create, const char *const 
     if (!st) { /* check what it is */
         char *format = NULL, *version = NULL;
         hn_status q = store_meta_get(s, "format", &format);
-        if (q || !format || strcmp(format, "hwnas study"))
+        if (q == HN_ERR_NOMEM) st = q;
+        else if (q || !format || strcmp(format, "hwnas study"))
             st = hn_error(HN_ERR_FORMAT, "%s: not an hwnas study store (or a corrupt one)", path);
         else if (!(st = store_meta_get(s, "version", &version)) && (!version || atoi(version) != FORMAT_VERSION))
             st = hn_error(HN_ERR_FORMAT, "%s: study store version %s, this hwnas reads version %d", path,

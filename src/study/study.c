@@ -413,6 +413,8 @@ hn_status hn_study_work(hn_study *s, void (*on_event)(void *, const hn_study_pro
             return hn_error(HN_ERR_INTERRUPTED, "stopped during trial %d, which is back in the queue; resume with "
                             "'hwnas search --resume %s'", t.id, s->dir);
         }
+        if (e == HN_ERR_NOMEM) /* the machine's failure, not the candidate's: never recorded as its result */
+            return study_requeue_after(s, t.id);
         if (e) {
             snprintf(error, sizeof error, "%s", hn_last_error());
             strcpy(state, "failed");

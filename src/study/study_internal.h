@@ -94,6 +94,8 @@ int study_running_workers(hn_study *s);
 hn_status study_elapsed(hn_study *s, double *elapsed);
 /* Puts a trial this worker was running back in the queue. */
 void study_requeue(hn_study *s, int id);
+/* The same after an out-of-memory error during the trial: returns that error, saying so. */
+hn_status study_requeue_after(hn_study *s, int id);
 /* Fills p's counts (done, running, queued, failed, pruned, budget, best accuracy, front size). */
 void study_counts(hn_study *s, hn_study_progress *p);
 

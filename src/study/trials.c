@@ -304,6 +304,14 @@ void study_requeue(hn_study *s, int id) {
     store_exec(&s->db, "UPDATE trials SET state = 'queued', worker = NULL WHERE id = %d AND state = 'running'", id);
 }
 
+hn_status study_requeue_after(hn_study *s, int id) {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", hn_last_error());
+    study_requeue(s, id);
+    return hn_error(HN_ERR_NOMEM, "%s, during trial %d, which is back in the queue; resume with 'hwnas search --resume %s'",
+                    msg, id, s->dir);
+}
+
 /* the row of trial id in t (whose ids ascend), or -1 */
 static int row_of(const study_table *t, int id) {
     int lo = 0, hi = t->n - 1;
