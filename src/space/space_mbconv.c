@@ -74,11 +74,13 @@ static size_t format(const hn_space *s, const uint8_t *g, char *buf, size_t cap)
     return n;
 }
 
-/* Matches one of names[0..n) at p followed by a byte in `ends`; returns its index or -1. */
-static int match(const char *p, const char *const *names, int n, const char *ends) {
+/* Matches one of names[0..n) at p followed by a byte in `ends` (or, if at_end, the string's end);
+ * returns its index or -1. */
+static int match(const char *p, const char *const *names, int n, const char *ends, bool at_end) {
     for (int k = 0; k < n; k++) {
         size_t len = strlen(names[k]);
-        if (strncmp(p, names[k], len) == 0 && strchr(ends, p[len])) return k;
+        /* strchr would find the terminating NUL in ends too */
+        if (strncmp(p, names[k], len) == 0 && (p[len] ? strchr(ends, p[len]) != NULL : at_end)) return k;
     }
     return -1;
 }
@@ -91,7 +93,7 @@ static hn_status parse(const hn_space *s, const char *str, uint8_t *g) {
     EXPECT(*p == 'r', "'r' and the resolution (r16, r20, r24, r28 or r32)");
     p++;
     static const char *const res_names[NRES] = {"16", "20", "24", "28", "32"};
-    int r = match(p, res_names, NRES, "|");
+    int r = match(p, res_names, NRES, "|", true); /* the next check names a missing "|w" */
     EXPECT(r >= 0, "a resolution of 16, 20, 24, 28 or 32 followed by '|'");
     g[D_RES] = (uint8_t)r;
     p += strlen(res_names[r]);
@@ -100,7 +102,7 @@ static hn_status parse(const hn_space *s, const char *str, uint8_t *g) {
         snprintf(what, sizeof what, "'|w' and the width of stage %d (0.5, 0.75, 1.0 or 1.25)", st + 1);
         EXPECT(p[0] == '|' && p[1] == 'w', what);
         p += 2;
-        int w = match(p, width_names, NWIDTH, ":");
+        int w = match(p, width_names, NWIDTH, ":", false);
         EXPECT(w >= 0, "a width of 0.5, 0.75, 1.0 or 1.25 followed by ':'");
         g[D_WIDTH + st] = (uint8_t)w;
         p += strlen(width_names[w]) + 1;
@@ -111,7 +113,7 @@ static hn_status parse(const hn_space *s, const char *str, uint8_t *g) {
                 EXPECT(*p == ',', what);
                 p++;
             }
-            int op = match(p, op_names, NOPS, ",|");
+            int op = match(p, op_names, NOPS, ",|", true);
             snprintf(what, sizeof what, "block %d of stage %d: k3e1 .. k7e6%s", b + 1, st + 1, b ? " or skip" : "");
             EXPECT(op >= 0, what);
             EXPECT(op != SKIP || b > 0, "an MBConv op: the first block of a stage changes the shape, so it cannot be skip");
