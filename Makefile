@@ -7,7 +7,7 @@ BUILD_ASAN ?= build-asan
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build run test test-sanitize install bench clean
+.PHONY: all setup build run test test-sanitize fuzz install bench clean
 
 all: build
 
@@ -32,6 +32,10 @@ test-sanitize: setup
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
 	cd $(BUILD_ASAN) && ctest --output-on-failure
 
+# Every parser under libFuzzer (clang) with ASan + UBSan, FUZZ_SECONDS each (scripts/fuzz.sh).
+fuzz: setup
+	scripts/fuzz.sh
+
 install: build
 	cmake --install $(BUILD)
 
@@ -46,4 +50,4 @@ bench: build
 	bench/int8_vs_torch $(BUILD)/hwnas
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) build-fuzz

@@ -6,7 +6,8 @@ set -euo pipefail
 # build: compiler, CMake, OpenBLAS (OpenMP flavour, so it shares hwnas's thread pool), libyaml, jansson, zlib,
 # SQLite (study stores), protobuf-c and the ONNX schema (libonnx-dev's onnx.proto: ONNX export), flatc and
 # the flatbuffers headers (TFLite export), Open MPI (one study on the ranks of an MPI job; tests/test_mpi.sh
-# runs mpirun, and pgrep from procps finds the rank it kills)
+# runs mpirun, and pgrep from procps finds the rank it kills), clang with its libFuzzer runtime and OpenMP
+# (make fuzz: scripts/fuzz.sh)
 # data: Debian's Fashion-MNIST (the default dataset)
 # tests: chromium (headless: the study report must load without console errors), xmllint (the SVG),
 # python3-onnx (onnx.checker), python3-opencv (runs exported ONNX models), PyTorch with NumPy and PyYAML
@@ -20,7 +21,7 @@ pkgs=(build-essential cmake pkg-config libopenblas-openmp-dev libyaml-dev libjan
       protobuf-c-compiler libprotobuf-c-dev libonnx-dev dataset-fashion-mnist chromium libxml2-utils python3-onnx
       python3-opencv python3-torch python3-numpy python3-yaml flatbuffers-compiler libflatbuffers-dev
       python3-flatbuffers python3-pyarmnn libarmnn-cpuref-backend22 gcc-arm-none-eabi libnewlib-arm-none-eabi
-      qemu-system-arm libopenmpi-dev openmpi-bin procps)
+      qemu-system-arm libopenmpi-dev openmpi-bin procps clang libclang-rt-14-dev libomp-dev)
 if [ "${HWNAS_SETUP_PEERS:-0}" = 1 ]; then pkgs+=(python3-optuna python3-pandas python3-tqdm); fi
 
 missing=()
