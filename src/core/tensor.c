@@ -54,6 +54,10 @@ hn_status hn_tensor_file_read(const char *path, hn_tensor_set *out) {
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
     if (!f) return hn_error(HN_ERR_IO, "%s: cannot open (does the file exist?)", path);
+    /* the file's size bounds every tensor: a corrupt shape is an error, not a huge allocation */
+    fseek(f, 0, SEEK_END);
+    long file_bytes = ftell(f);
+    fseek(f, 0, SEEK_SET);
     uint32_t hdr[3];
     hn_status st = HN_OK;
     if (!read_exact(f, hdr, sizeof hdr)) {
@@ -93,17 +97,18 @@ hn_status hn_tensor_file_read(const char *path, hn_tensor_set *out) {
             st = hn_error(HN_ERR_FORMAT, "%s: tensor '%s': bad or truncated shape (ndim %u)", path, name, ndim);
             goto done;
         }
-        int64_t numel = 1;
+        int64_t numel = 1, left = (file_bytes - ftell(f)) / (int64_t)sizeof(float); /* floats the file still holds */
         for (int d = 0; d < ndim; d++) {
             if (shape[d] < 0 || shape[d] > ((int64_t)1 << 32)) {
                 st = hn_error(HN_ERR_FORMAT, "%s: tensor '%s': corrupt dimension %lld", path, name, (long long)shape[d]);
                 goto done;
             }
+            if (shape[d] && numel > left / shape[d]) { /* also keeps the product from overflowing */
+                st = hn_error(HN_ERR_FORMAT, "%s: truncated in the data of tensor '%s' (its shape %s needs more than the file holds)", path, name,
+                              hn_shape_str(ndim, shape, (char[96]){0}, 96));
+                goto done;
+            }
             numel *= shape[d];
-        }
-        if (numel > ((int64_t)1 << 32)) {
-            st = hn_error(HN_ERR_FORMAT, "%s: tensor '%s': corrupt size", path, name);
-            goto done;
         }
         hn_tensor *t = hn_tensor_new(name, ndim, shape);
         if (!t) {
