@@ -426,6 +426,7 @@ hn_status hn_study_work_mpi(hn_study *s, void (*on_event)(void *, const hn_study
 
 typedef struct {
     volatile int done;
+    double limit; /* HWNAS_MPI_TIMEOUT, read before the thread starts (getenv races the main thread's setenv) */
     double heard; /* when rank 0 last spoke (monotonic s), written by the main thread too */
     pthread_mutex_t lock;
     char dir[1024];
@@ -434,7 +435,7 @@ typedef struct {
 /* Every second: a heartbeat to rank 0, and rank 0's heartbeats taken; rank 0 silent too long: exit. */
 static void *heartbeat(void *arg) {
     pulse *p = arg;
-    const double limit = timeout_s();
+    const double limit = p->limit;
     msg in = {0};
     while (!p->done) {
         beat(0);
@@ -492,14 +493,14 @@ hn_status hn_study_serve_mpi(const char *const *device_dirs, int threads) {
     msg in = {0}, out = {0};
     hn_study *s = NULL;
     hn_status st = receive_study(&in, device_dirs, &s);
-    pulse p = {.heard = wall()};
+    pulse p = {.heard = wall(), .limit = timeout_s()};
     pthread_t thread;
     bool started = false;
     if (!st) {
+        node_share(s, threads); /* first: it loads OpenBLAS, which sets an environment variable a moment */
         pthread_mutex_init(&p.lock, NULL);
         snprintf(p.dir, sizeof p.dir, "%s", s->dir);
         started = pthread_create(&thread, NULL, heartbeat, &p) == 0;
-        node_share(s, threads);
     }
     const int expensive = s ? study_first_expensive(s) : 0;
     for (int tag = 0; !st && tag != TAG_STOP;) {
