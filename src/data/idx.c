@@ -55,14 +55,23 @@ static hn_status read_idx(const char *path, uint32_t magic, int ndim, uint32_t *
         st = hn_error(HN_ERR_FORMAT, "%s: corrupt header: %zu bytes of data", path, total);
         goto done;
     }
-    *data = hn_alloc(total);
-    if (!*data) {
-        st = HN_ERR_NOMEM;
-        goto done;
-    }
-    size_t got = 0;
+    /* the buffer grows with the data read (doubling from 1 MB): a header that claims gigabytes over a
+     * few bytes of data is a truncated file, not a gigabyte allocation (gzip data may expand ~1000x, so
+     * the file's size bounds nothing) */
+    size_t got = 0, cap = 0;
     while (got < total) {
-        unsigned chunk = total - got > (1u << 30) ? (1u << 30) : (unsigned)(total - got);
+        if (got == cap) {
+            size_t grown_cap = cap ? (2 * cap < total ? 2 * cap : total) : (total < (1u << 20) ? total : (1u << 20));
+            uint8_t *grown = hn_alloc(grown_cap);
+            if (!grown) {
+                st = HN_ERR_NOMEM;
+                goto done;
+            }
+            if (got) memcpy(grown, *data, got);
+            hn_free(*data);
+            *data = grown, cap = grown_cap;
+        }
+        unsigned chunk = cap - got > (1u << 30) ? (1u << 30) : (unsigned)(cap - got);
         int r = gzread(f, *data + got, chunk);
         if (r <= 0) break;
         got += (size_t)r;
