@@ -134,6 +134,10 @@ hn_status hn_scalesim_read_topology(const char *path, hn_systolic_layer **layers
         hn_systolic_layer *l = &(*layers)[*n];
         memset(l, 0, sizeof *l);
         char *save = NULL, *tok = strtok_r(s, ",", &save);
+        if (!tok) { /* commas only */
+            st = hn_error(HN_ERR_INVALID, "%s:%d: a line of commas only: expected a layer name and 7 fields", path, line);
+            break;
+        }
         snprintf(l->name, sizeof l->name, "%s", trim(tok));
         int *dst[7] = {&l->ifmap_h, &l->ifmap_w, &l->filter_h, &l->filter_w, &l->channels, &l->filters, &l->stride};
         for (int i = 0; i < 7 && !st; i++) {
