@@ -22,22 +22,9 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_
 export LSAN_OPTIONS="suppressions=$SRC/tests/lsan-mpi.supp:print_suppressions=0"
 export HWNAS_MPI_TIMEOUT=3
 
-# evaluation: an external command that sleeps 0.15 s (the expensive tier, run by ranks 1..3)
-cat > "$T/sleep.yaml" <<'EOF'
-name: sleep
-space: nb201
-accuracy:
-  command: 'sleep 0.15; echo "{\"accuracy\": $(echo {arch} | cksum | cut -c1-2)}"'
-objectives:
-  accuracy: max
-  macs: min
-constraints:
-  - params <= 1M
-strategy: rea
-budget:
-  trials: 36
-seed: 2
-EOF
+# the example study: its evaluation is an external command that sleeps (the expensive tier, run by
+# ranks 1..3), 36 trials
+STUDY="$SRC/examples/studies/mpi-sleep.yaml"
 
 # every trial done or pruned once: 36 trials, 36 distinct asks, one tell each, none running
 check_store() { # DIR WHAT
@@ -63,7 +50,7 @@ pid_of_rank() { # RANK DIR
 }
 
 # 1. four ranks, nothing killed
-out=$(timeout 120 mpirun -np 4 "$HWNAS" search "$T/sleep.yaml" --out "$T/all" 2>&1); rc=$?
+out=$(timeout 120 mpirun -np 4 "$HWNAS" search "$STUDY" --out "$T/all" 2>&1); rc=$?
 if [ $rc -eq 0 ] && grep -q "4 MPI ranks: rank 0 owns the store, 3 evaluate" <<<"$out" && grep -q "chosen: trial" <<<"$out"; then ok
 else bad "mpirun -np 4 -> exit $rc:"; tail -5 <<<"$out" >&2; fi
 check_store "$T/all" "four ranks"
@@ -73,7 +60,7 @@ out=$("$HWNAS" search --resume "$T/all" 2>&1)
 if grep -q "Pareto front: " <<<"$out"; then ok; else bad "a finished MPI study resumed without MPI:"; tail -3 <<<"$out" >&2; fi
 
 # 2. an evaluating rank killed midway: its trial back in the queue, the study finished by the others
-(timeout 120 mpirun --enable-recovery -np 4 "$HWNAS" search "$T/sleep.yaml" --out "$T/rank2" > "$T/rank2.log" 2>&1
+(timeout 120 mpirun --enable-recovery -np 4 "$HWNAS" search "$STUDY" --out "$T/rank2" > "$T/rank2.log" 2>&1
  echo "rc=$?" >> "$T/rank2.log") &
 job=$!
 victim=""
@@ -86,7 +73,7 @@ else bad "rank 2 (pid ${victim:-none}) killed:"; tail -5 "$T/rank2.log" >&2; fi
 check_store "$T/rank2" "rank 2 killed"
 
 # 3. rank 0 killed: the other ranks leave, and the study resumed (with MPI, then without) loses nothing
-(timeout 120 mpirun --enable-recovery -np 4 "$HWNAS" search "$T/sleep.yaml" --out "$T/owner" > "$T/owner.log" 2>&1) &
+(timeout 120 mpirun --enable-recovery -np 4 "$HWNAS" search "$STUDY" --out "$T/owner" > "$T/owner.log" 2>&1) &
 job=$!
 victim=""
 for _ in $(seq 100); do sleep 0.1; [ -s "$T/owner/study.db" ] && victim=$(pid_of_rank 0 "$T/owner") && [ -n "$victim" ] && break; done
