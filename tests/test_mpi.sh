@@ -59,29 +59,26 @@ if grep -q "36 done, 0 pruned, 0 failed, 0 running, 0 queued\|done, .* 0 running
 out=$("$HWNAS" search --resume "$T/all" 2>&1)
 if grep -q "Pareto front: " <<<"$out"; then ok; else bad "a finished MPI study resumed without MPI:"; tail -3 <<<"$out" >&2; fi
 
+# mpirun with --enable-recovery in the background, and rank RANK killed 0.8 s after the store exists;
+# the log in DIR.log ends with "rc=N"
+run_and_kill() { # RANK DIR
+  (timeout 120 mpirun --enable-recovery -np 4 "$HWNAS" search "$STUDY" --out "$2" > "$2.log" 2>&1; echo "rc=$?" >> "$2.log") &
+  local job=$! victim=""
+  for _ in $(seq 100); do sleep 0.1; [ -s "$2/study.db" ] && victim=$(pid_of_rank "$1" "$2") && [ -n "$victim" ] && break; done
+  sleep 0.8
+  [ -n "$victim" ] && kill -9 "$victim"
+  wait $job
+  [ -n "$victim" ]
+}
+
 # 2. an evaluating rank killed midway: its trial back in the queue, the study finished by the others
-(timeout 120 mpirun --enable-recovery -np 4 "$HWNAS" search "$STUDY" --out "$T/rank2" > "$T/rank2.log" 2>&1
- echo "rc=$?" >> "$T/rank2.log") &
-job=$!
-victim=""
-for _ in $(seq 100); do sleep 0.1; [ -s "$T/rank2/study.db" ] && victim=$(pid_of_rank 2 "$T/rank2") && [ -n "$victim" ] && break; done
-sleep 0.8
-[ -n "$victim" ] && kill -9 "$victim"
-wait $job
-if [ -n "$victim" ] && grep -q "rc=0" "$T/rank2.log" && grep -q "rank 2 is lost" "$T/rank2.log"; then ok
-else bad "rank 2 (pid ${victim:-none}) killed:"; tail -5 "$T/rank2.log" >&2; fi
+if run_and_kill 2 "$T/rank2" && grep -q "rc=0" "$T/rank2.log" && grep -q "rank 2 is lost" "$T/rank2.log"; then ok
+else bad "rank 2 killed:"; tail -5 "$T/rank2.log" >&2; fi
 check_store "$T/rank2" "rank 2 killed"
 
-# 3. rank 0 killed: the other ranks leave, and the study resumed (with MPI, then without) loses nothing
-(timeout 120 mpirun --enable-recovery -np 4 "$HWNAS" search "$STUDY" --out "$T/owner" > "$T/owner.log" 2>&1) &
-job=$!
-victim=""
-for _ in $(seq 100); do sleep 0.1; [ -s "$T/owner/study.db" ] && victim=$(pid_of_rank 0 "$T/owner") && [ -n "$victim" ] && break; done
-sleep 0.8
-[ -n "$victim" ] && kill -9 "$victim"
-wait $job
-if [ -n "$victim" ] && grep -q "rank 0 (the study's owner) has been silent" "$T/owner.log"; then ok
-else bad "rank 0 (pid ${victim:-none}) killed:"; tail -5 "$T/owner.log" >&2; fi
+# 3. rank 0 killed: the other ranks leave, and the study resumed under MPI loses nothing
+if run_and_kill 0 "$T/owner" && grep -q "rank 0 (the study's owner) has been silent" "$T/owner.log"; then ok
+else bad "rank 0 killed:"; tail -5 "$T/owner.log" >&2; fi
 before=$(/usr/bin/python3 -c "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT count(*) FROM trials WHERE state = 'done'\").fetchone()[0])" "$T/owner/study.db")
 out=$(timeout 120 mpirun -np 3 "$HWNAS" search --resume "$T/owner" 2>&1); rc=$?
 if [ $rc -eq 0 ] && [ "$before" -gt 0 ] && [ "$before" -lt 36 ] && grep -q "chosen: trial" <<<"$out"; then ok

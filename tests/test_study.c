@@ -643,6 +643,23 @@ static void table_front(void) {
     CHECK(d && hidden == 0);
 }
 
+/* The study of file created in FILE.d (dir), and another live process beside it (*other, a child that
+ * only sleeps; the caller kills it) for trials to name as their worker. */
+static hn_study *create_beside_sleeper(const char *file, char *dir, size_t cap, pid_t *other) {
+    snprintf(dir, cap, "%s.d", file);
+    hn_study_config cfg;
+    hn_study *s = NULL;
+    CHECK_OK(hn_study_config_load(file, &cfg));
+    CHECK_OK(hn_study_create(dir, &cfg, devices, &s));
+    if (!s) return NULL;
+    *other = fork();
+    if (*other == 0) {
+        pause();
+        _exit(0);
+    }
+    return s;
+}
+
 /* Without a fixed thread count a worker takes its share of the cores among the study's running
  * workers: here another live process (a child that only sleeps) holds a running trial. With a fixed
  * count (fixed > 0, as --threads sets it) the worker keeps it whatever the others. */
@@ -664,17 +681,9 @@ static void cores_split(const char *name, int fixed) {
     HN_ASSERT(t);
     t[9] = '0'; /* threads: 0, the split */
     write_text(file, text);
-    snprintf(dir, sizeof dir, "%s.d", file);
-    hn_study_config cfg;
-    hn_study *s = NULL;
-    CHECK_OK(hn_study_config_load(file, &cfg));
-    CHECK_OK(hn_study_create(dir, &cfg, devices, &s));
+    pid_t other;
+    hn_study *s = create_beside_sleeper(file, dir, sizeof dir, &other);
     if (!s) return;
-    pid_t other = fork();
-    if (other == 0) {
-        pause();
-        _exit(0);
-    }
     snprintf(path, sizeof path, "%s/study.db", dir);
     sqlite3 *db;
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
@@ -717,17 +726,9 @@ static void pid_reused(void) {
     const char *g = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|";
     snprintf(file, sizeof file, "%s/reuse.yaml", tmp);
     tiny_study(file, "random", 3);
-    snprintf(dir, sizeof dir, "%s.d", file);
-    hn_study_config cfg;
-    hn_study *s = NULL;
-    CHECK_OK(hn_study_config_load(file, &cfg));
-    CHECK_OK(hn_study_create(dir, &cfg, devices, &s));
+    pid_t other;
+    hn_study *s = create_beside_sleeper(file, dir, sizeof dir, &other);
     if (!s) return;
-    pid_t other = fork();
-    if (other == 0) {
-        pause();
-        _exit(0);
-    }
     FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
     if (f && fscanf(f, "%8s", boot) != 1) strcpy(boot, "-");
     if (f) fclose(f);

@@ -263,23 +263,15 @@ static hn_status send_study(hn_study *s, rank_slot *ranks) {
  * its trial went back to the queue and is someone else's now). */
 static hn_status on_result(hn_study *s, rank_slot *slot, msg *m, void (*on_event)(void *, const hn_study_progress *),
                            void *user) {
+    trial_run run = {.t0 = slot->t0}; /* its time: rank 0's tiers, the messages and the rank's evaluation */
     int id = get_i32(m);
-    char state[16], error[1024], weights[256];
-    hn_metrics out = {0}, fresh = {0};
-    get_str(m, state, sizeof state);
-    get_str(m, error, sizeof error), get_str(m, weights, sizeof weights);
-    get_metrics(m, &out), get_metrics(m, &fresh);
+    get_str(m, run.state, sizeof run.state);
+    get_str(m, run.error, sizeof run.error), get_str(m, run.weights, sizeof run.weights);
+    get_metrics(m, &run.m), get_metrics(m, &run.fresh);
     if (m->bad) return hn_error(HN_ERR_FORMAT, "a malformed result message (trial %d)", id);
     if (slot->state != BUSY || slot->trial.id != id) return HN_OK;
     slot->state = IDLE;
-    /* its time: rank 0's tiers, the messages and the rank's evaluation, as one worker's would be */
-    hn_status st = study_finish(s, &slot->trial, state, &out, &fresh, study_violation(&s->cfg, &out), hn_now() - slot->t0,
-                                error, weights);
-    hn_study_progress p = {.trial = id, .genotype = slot->trial.genotype, .fidelity = slot->trial.fidelity,
-                           .state = state, .accuracy = NAN, .phase = "search"};
-    hn_metrics_get(&out, "accuracy", &p.accuracy);
-    if (!st) study_report(s, on_event, user, &p);
-    return st;
+    return study_record_trial(s, &slot->trial, &run, on_event, user);
 }
 
 /* Gives rank r (or, with r = 0, rank 0 itself: no rank left) its next trial: rank 0 runs the free and
@@ -292,39 +284,17 @@ static hn_status assign(hn_study *s, rank_slot *ranks, int r, volatile int *stop
     hn_status st = study_next(s, stop, &t, &got);
     *none = !got;
     if (st || !got) return st;
-    hn_study_progress p = {.trial = t.id, .genotype = t.genotype, .fidelity = t.fidelity, .state = "running",
-                           .accuracy = NAN, .phase = "search"};
-    study_report(s, on_event, user, &p);
-    hn_metrics m = {0}, fresh = {0}, cached = {0};
-    char state[16] = "failed", weights[256] = "", error[1024] = "";
-    double t0 = hn_now();
-    if ((st = study_cache_get(s, t.genotype, &cached))) {
-        study_requeue(s, t.id);
-        return st;
-    }
     bool local = r == 0 || expensive == s->nproviders;
-    hn_status e = study_evaluate(s, &t, &cached, stop, 0, local ? s->nproviders : expensive, &m, &fresh, state, weights,
-                                 sizeof weights);
-    if (e == HN_ERR_INTERRUPTED) {
-        study_requeue(s, t.id);
-        return e;
-    }
-    if (e == HN_ERR_NOMEM) return study_requeue_after(s, t.id);
-    if (e) snprintf(error, sizeof error, "%s", hn_last_error()), strcpy(state, "failed");
-    if (local || e || strcmp(state, "done")) { /* finished here */
-        st = study_finish(s, &t, state, &m, &fresh, study_violation(&s->cfg, &m), hn_now() - t0, error, weights);
-        p.state = state;
-        hn_metrics_get(&m, "accuracy", &p.accuracy);
-        if (!st) study_report(s, on_event, user, &p);
-        return st;
-    }
+    trial_run run;
+    if ((st = study_begin_trial(s, &t, stop, local ? s->nproviders : expensive, on_event, user, &run))) return st;
+    if (local || strcmp(run.state, "done")) return study_record_trial(s, &t, &run, on_event, user); /* finished here */
     /* the cheap tiers' fresh metrics are cached with the expensive ones' when the rank answers */
     rank_slot *slot = &ranks[r];
-    slot->state = BUSY, slot->trial = t, slot->t0 = t0;
+    slot->state = BUSY, slot->trial = t, slot->t0 = run.t0;
     msg *o = &slot->out;
     o->n = 0;
-    put_i32(o, t.id), put_f64(o, t.fidelity), put_str(o, t.genotype), put_metrics(o, &m), put_metrics(o, &cached);
-    put_metrics(o, &fresh);
+    put_i32(o, t.id), put_f64(o, t.fidelity), put_str(o, t.genotype), put_metrics(o, &run.m), put_metrics(o, &run.cached);
+    put_metrics(o, &run.fresh);
     if (o->bad) {
         study_requeue(s, t.id);
         return hn_error(HN_ERR_NOMEM, "a message to rank %d", r);

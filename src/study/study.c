@@ -384,6 +384,45 @@ hn_status study_prepare(hn_study *s, void (*on_event)(void *, const hn_study_pro
     return st;
 }
 
+hn_status study_begin_trial(hn_study *s, const study_trial *t, volatile int *stop, int to,
+                            void (*on_event)(void *, const hn_study_progress *), void *user, trial_run *r) {
+    hn_study_progress p = {.trial = t->id, .genotype = t->genotype, .fidelity = t->fidelity, .state = "running",
+                           .accuracy = NAN, .phase = "search"};
+    study_report(s, on_event, user, &p);
+    memset(r, 0, sizeof *r);
+    strcpy(r->state, "failed");
+    r->t0 = hn_now();
+    hn_status st = study_cache_get(s, t->genotype, &r->cached);
+    if (st) { /* the store failed, not the trial */
+        study_requeue(s, t->id);
+        return st;
+    }
+    hn_status e = study_evaluate(s, t, &r->cached, stop, 0, to, &r->m, &r->fresh, r->state, r->weights, sizeof r->weights);
+    if (e == HN_ERR_INTERRUPTED) { /* back to the queue: the next worker runs it from the start */
+        study_requeue(s, t->id);
+        return hn_error(HN_ERR_INTERRUPTED, "stopped during trial %d, which is back in the queue; resume with "
+                        "'hwnas search --resume %s'", t->id, s->dir);
+    }
+    if (e == HN_ERR_NOMEM) return study_requeue_after(s, t->id); /* the machine's failure, not the candidate's */
+    if (e) {
+        snprintf(r->error, sizeof r->error, "%s", hn_last_error());
+        strcpy(r->state, "failed");
+    }
+    return HN_OK;
+}
+
+hn_status study_record_trial(hn_study *s, const study_trial *t, const trial_run *r,
+                             void (*on_event)(void *, const hn_study_progress *), void *user) {
+    hn_status st = study_finish(s, t, r->state, &r->m, &r->fresh, study_violation(&s->cfg, &r->m), hn_now() - r->t0,
+                                r->error, r->weights);
+    if (st) return st;
+    hn_study_progress p = {.trial = t->id, .genotype = t->genotype, .fidelity = t->fidelity, .state = r->state,
+                           .accuracy = NAN, .phase = "search"};
+    hn_metrics_get(&r->m, "accuracy", &p.accuracy);
+    study_report(s, on_event, user, &p);
+    return HN_OK;
+}
+
 hn_status hn_study_work(hn_study *s, void (*on_event)(void *, const hn_study_progress *), void *user,
                         volatile int *stop) {
     s->started = hn_now();
@@ -397,32 +436,9 @@ hn_status hn_study_work(hn_study *s, void (*on_event)(void *, const hn_study_pro
         if ((st = study_next(s, stop, &t, &got))) return st;
         if (!got) break;
         share_cores(s);
-        hn_study_progress p = {.trial = t.id, .genotype = t.genotype, .fidelity = t.fidelity, .state = "running",
-                               .accuracy = NAN, .phase = "search"};
-        study_report(s, on_event, user, &p);
-        hn_metrics m = {0}, fresh = {0}, cached = {0};
-        char state[16] = "failed", weights[256] = "", error[1024] = "";
-        double t0 = hn_now();
-        if ((st = study_cache_get(s, t.genotype, &cached))) { /* the store failed, not the trial */
-            study_requeue(s, t.id);
-            return st;
-        }
-        hn_status e = study_evaluate(s, &t, &cached, stop, 0, s->nproviders, &m, &fresh, state, weights, sizeof weights);
-        if (e == HN_ERR_INTERRUPTED) { /* back to the queue: the next worker runs it from the start */
-            study_requeue(s, t.id);
-            return hn_error(HN_ERR_INTERRUPTED, "stopped during trial %d, which is back in the queue; resume with "
-                            "'hwnas search --resume %s'", t.id, s->dir);
-        }
-        if (e == HN_ERR_NOMEM) /* the machine's failure, not the candidate's: never recorded as its result */
-            return study_requeue_after(s, t.id);
-        if (e) {
-            snprintf(error, sizeof error, "%s", hn_last_error());
-            strcpy(state, "failed");
-        }
-        if ((st = study_finish(s, &t, state, &m, &fresh, study_violation(&s->cfg, &m), hn_now() - t0, error, weights))) return st;
-        p.state = state;
-        hn_metrics_get(&m, "accuracy", &p.accuracy);
-        study_report(s, on_event, user, &p);
+        trial_run r;
+        if ((st = study_begin_trial(s, &t, stop, s->nproviders, on_event, user, &r))) return st;
+        if ((st = study_record_trial(s, &t, &r, on_event, user))) return st;
     }
     return study_end(s, on_event, user, stop);
 }

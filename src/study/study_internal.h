@@ -122,6 +122,21 @@ double study_violation(const hn_study_config *c, const hn_metrics *m);
  * *fresh for the store's cache; weights gets the file a provider saved, if any. */
 hn_status study_evaluate(hn_study *s, const study_trial *t, const hn_metrics *cached, volatile int *stop, int from, int to,
                          hn_metrics *m, hn_metrics *fresh, char *state, char *weights, size_t wcap);
+/* One trial's evaluation in a worker: its metrics, the fresh ones for the cache, the cached ones, its
+ * state ("done", "pruned", "failed"), the error of a failed one, a weights file, when it started. */
+typedef struct {
+    hn_metrics m, fresh, cached;
+    char state[16], weights[256], error[1024];
+    double t0;
+} trial_run;
+/* Reports trial t running, reads its cached metrics and evaluates it with providers [0, to) into r (a
+ * candidate's error makes it "failed"). An interruption or an out-of-memory puts it back in the queue
+ * and is returned, as is a store error. */
+hn_status study_begin_trial(hn_study *s, const study_trial *t, volatile int *stop, int to,
+                            void (*on_event)(void *, const hn_study_progress *), void *user, trial_run *r);
+/* Records r as trial t's result (study_finish) and reports it. */
+hn_status study_record_trial(hn_study *s, const study_trial *t, const trial_run *r,
+                             void (*on_event)(void *, const hn_study_progress *), void *user);
 /* The index of the first expensive provider (nproviders if none): MPI ranks evaluate from there. */
 int study_first_expensive(const hn_study *s);
 /* Fills p's counts and calls on_event (if any) with it. */
