@@ -196,6 +196,37 @@ static void gradient_checks(void) {
         hn_graph_free(g);
     }
     one("zero alone", (hn_shape){2, 3, 3}, hn_spec(HN_OP_ZERO, -1), 2, true, X_NORMAL);
+    /* attention and its parts (issue 20) */
+    one("layernorm", (hn_shape){5, 3, 2}, hn_spec(HN_OP_LAYERNORM, -1), 3, true, X_NORMAL);
+    one("layernorm, over 256 tokens a block", (hn_shape){6, 10, 13}, hn_spec(HN_OP_LAYERNORM, -1), 2, true, X_NORMAL);
+    one("gelu", (hn_shape){2, 3, 5}, hn_spec(HN_OP_GELU, -1), 2, true, X_NORMAL);
+    one("hardswish", (hn_shape){2, 3, 5}, hn_spec(HN_OP_HARDSWISH, -1), 2, true, X_AWAY_FROM_KINKS);
+    one("softmax", (hn_shape){4, 2, 3}, hn_spec(HN_OP_SOFTMAX, -1), 3, true, X_NORMAL);
+    hn_node_spec at = hn_spec(HN_OP_ATTENTION, -1);
+    at.heads = 2;
+    one("attention, 2 heads", (hn_shape){12, 3, 2}, at, 2, true, X_NORMAL);
+    at.heads = 1;
+    one("attention, 1 head, 1 token", (hn_shape){6, 1, 1}, at, 3, true, X_NORMAL);
+    at.heads = 3;
+    one("attention, 3 heads, 10 tokens", (hn_shape){9, 2, 5}, at, 2, true, X_NORMAL);
+    { /* attention in its block: layer norm, a 1x1 conv for Q, K, V, attention, a projection, the residual */
+        hn_graph *g = NULL;
+        int ln, qkv, att, proj, sum;
+        CHECK_OK(hn_graph_new((hn_shape){4, 3, 3}, &g));
+        hn_node_spec s = hn_spec(HN_OP_LAYERNORM, 0);
+        CHECK_OK(hn_graph_add(g, &s, &ln));
+        s = conv(12, 1, 1, 0, 1, true), s.inputs[0] = ln;
+        CHECK_OK(hn_graph_add(g, &s, &qkv));
+        s = hn_spec(HN_OP_ATTENTION, qkv), s.heads = 2;
+        CHECK_OK(hn_graph_add(g, &s, &att));
+        s = conv(4, 1, 1, 0, 1, true), s.inputs[0] = att;
+        CHECK_OK(hn_graph_add(g, &s, &proj));
+        s = hn_spec(HN_OP_ADD, proj), s.ninputs = 2, s.inputs[1] = 0;
+        CHECK_OK(hn_graph_add(g, &s, &sum));
+        CHECK_OK(hn_graph_finalize(g));
+        grad_check("transformer block (ln, qkv, attention, proj, residual)", g, 2, true, X_NORMAL);
+        hn_graph_free(g);
+    }
 }
 
 /* softmax cross-entropy with label smoothing: d loss / d logits against finite differences */

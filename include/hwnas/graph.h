@@ -48,6 +48,13 @@ typedef enum {
     HN_OP_ZERO,
     HN_OP_IDENTITY,
     HN_OP_FLATTEN,
+    /* attention and its parts: a (C, H, W) feature map is a sequence of H*W tokens of C features */
+    HN_OP_LAYERNORM, /* over the channels of each token (nn.LayerNorm(C) on the token axis) */
+    HN_OP_GELU,      /* the tanh form (F.gelu(approximate='tanh')) */
+    HN_OP_HARDSWISH,
+    HN_OP_SOFTMAX,   /* over the channels of each token */
+    HN_OP_ATTENTION, /* multi-head self-attention: input (3D, H, W) = queries, keys, values stacked on
+                        channels (a 1x1 conv makes them), output (D, H, W); heads divide D */
     HN_OP_COUNT
 } hn_op;
 
@@ -77,7 +84,8 @@ typedef struct {
     int groups;               /* conv2d; 0 means 1; depthwise: groups = in channels = out */
     bool bias;                /* conv2d, linear */
     bool count_include_pad;   /* avgpool: divide by the full window (PyTorch's default) */
-    float eps, momentum;      /* batchnorm; 0 means PyTorch's defaults 1e-5 and 0.1 */
+    float eps, momentum;      /* batchnorm, layernorm; 0 means PyTorch's defaults 1e-5 and 0.1 */
+    int heads;                /* attention: 0 means 1 */
 } hn_node_spec;
 
 /* A spec with op and one input; everything else zero (defaults). */
@@ -88,7 +96,7 @@ typedef struct {
     char name[HN_NAME_MAX];   /* "<op><index>" ("relu6_3" after a digit) unless the spec named it */
     int ninputs;
     int inputs[HN_MAX_INPUTS];
-    int out, kernel, stride, pad, groups;
+    int out, kernel, stride, pad, groups, heads;
     bool bias, count_include_pad;
     float eps, momentum;
     hn_shape shape;           /* inferred output shape */

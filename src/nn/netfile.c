@@ -54,7 +54,8 @@ static hn_status parse_layer(const ctx *c, hn_graph *g, const yaml_node_t *m, in
             if (s.op == HN_OP_COUNT || s.op == HN_OP_INPUT)
                 return hn_error(HN_ERR_INVALID,
                                 "%s:%d: unknown op '%s' (known: conv2d, batchnorm, relu, relu6, avgpool, maxpool, "
-                                "global_avgpool, linear, add, concat, zero, identity, flatten)",
+                                "global_avgpool, linear, add, concat, zero, identity, flatten, layernorm, gelu, "
+                                "hardswish, softmax, attention)",
                                 c->path, yline(m), v ? v : "(not a scalar)");
         }
     }
@@ -104,6 +105,8 @@ static hn_status parse_layer(const ctx *c, hn_graph *g, const yaml_node_t *m, in
             st = get_float(c, vn, k, &s.eps);
         } else if (!strcmp(k, "momentum")) {
             st = get_float(c, vn, k, &s.momentum);
+        } else if (!strcmp(k, "heads")) {
+            st = get_int(c, vn, k, 1, &s.heads);
         } else if (!strcmp(k, "wtype") || !strcmp(k, "atype")) {
             hn_numtype t = yscalar(vn) ? hn_numtype_from_name(yscalar(vn)) : HN_NUMTYPE_COUNT;
             if (t == HN_NUMTYPE_COUNT)
@@ -115,7 +118,7 @@ static hn_status parse_layer(const ctx *c, hn_graph *g, const yaml_node_t *m, in
         } else {
             return hn_error(HN_ERR_INVALID,
                             "%s:%d: unknown field '%s' in a %s layer (known: op, name, inputs, out, kernel, stride, "
-                            "padding, groups, bias, count_include_pad, eps, momentum, wtype, atype)",
+                            "padding, groups, bias, count_include_pad, eps, momentum, heads, wtype, atype)",
                             c->path, yline(kn), k, hn_op_name(s.op));
         }
     }
@@ -239,10 +242,11 @@ static void write_layer(FILE *f, const hn_graph *g, int id) {
     if (n->op == HN_OP_CONV2D && n->groups > 1) fprintf(f, ", groups: %d", n->groups);
     if ((n->op == HN_OP_CONV2D || n->op == HN_OP_LINEAR) && !n->bias) fprintf(f, ", bias: false");
     if (n->op == HN_OP_AVGPOOL && !n->count_include_pad) fprintf(f, ", count_include_pad: false");
-    if (n->op == HN_OP_BATCHNORM) {
+    if (n->op == HN_OP_BATCHNORM || n->op == HN_OP_LAYERNORM) {
         if (n->eps != 1e-5f) fprintf(f, ", eps: %.9g", n->eps);
-        if (n->momentum != 0.1f) fprintf(f, ", momentum: %.9g", n->momentum);
+        if (n->op == HN_OP_BATCHNORM && n->momentum != 0.1f) fprintf(f, ", momentum: %.9g", n->momentum);
     }
+    if (n->op == HN_OP_ATTENTION) fprintf(f, ", heads: %d", n->heads);
     if (n->wtype != HN_FP32) fprintf(f, ", wtype: %s", hn_numtype_name(n->wtype));
     if (n->atype != HN_FP32) fprintf(f, ", atype: %s", hn_numtype_name(n->atype));
     fprintf(f, "}\n");

@@ -1,5 +1,8 @@
-/* Elementwise activations: relu and relu6 (PyTorch's hardtanh(0, 6)). The gradient passes where the
- * output lies strictly inside the clamp range, as in PyTorch's threshold/hardtanh backward. */
+/* Elementwise activations: relu and relu6 (PyTorch's hardtanh(0, 6)), whose gradient passes where the
+ * output lies strictly inside the clamp range, as in PyTorch's threshold/hardtanh backward; GELU in its
+ * tanh form and hard-swish, whose gradients are PyTorch's formulas of the input. */
+#include <math.h>
+
 #include "op.h"
 
 static hn_status infer(const hn_graph *g, hn_node *n) {
@@ -45,4 +48,68 @@ const hn_op_def hn_op_relu = {
 const hn_op_def hn_op_relu6 = {
     .name = "relu6", .min_inputs = 1, .max_inputs = 1, .infer = infer, .forward = relu6_forward,
     .backward = relu6_backward,
+};
+
+/* GELU, tanh form: 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3) */
+#define GELU_A 0.7978845608028654f /* sqrt(2 / pi) */
+#define GELU_B 0.044715f
+
+static void gelu_forward(const hn_op_ctx *c) {
+    const float *x = c->in[0];
+    float *y = c->out;
+    size_t L = len_of(c);
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < L; i++) {
+        float v = x[i];
+        y[i] = 0.5f * v * (1.0f + tanhf(GELU_A * (v + GELU_B * v * v * v)));
+    }
+}
+
+static void gelu_backward(const hn_op_ctx *c) {
+    float *dx = c->din[0];
+    if (!dx) return;
+    const float *x = c->in[0], *dy = c->dout;
+    size_t L = len_of(c);
+    bool acc = c->din_acc[0];
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < L; i++) {
+        float v = x[i], t = tanhf(GELU_A * (v + GELU_B * v * v * v));
+        float d = 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * GELU_A * (1.0f + 3.0f * GELU_B * v * v);
+        dx[i] = acc ? dx[i] + dy[i] * d : dy[i] * d;
+    }
+}
+
+/* hard-swish: x relu6(x + 3) / 6; PyTorch's gradient: 0 below -3, x / 3 + 1/2 up to 3, 1 above */
+static void hardswish_forward(const hn_op_ctx *c) {
+    const float *x = c->in[0];
+    float *y = c->out;
+    size_t L = len_of(c);
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < L; i++) {
+        float r = x[i] + 3.0f;
+        r = r < 0 ? 0 : r > 6 ? 6 : r;
+        y[i] = x[i] * r / 6.0f;
+    }
+}
+
+static void hardswish_backward(const hn_op_ctx *c) {
+    float *dx = c->din[0];
+    if (!dx) return;
+    const float *x = c->in[0], *dy = c->dout;
+    size_t L = len_of(c);
+    bool acc = c->din_acc[0];
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < L; i++) {
+        float d = x[i] < -3.0f ? 0.0f : x[i] <= 3.0f ? x[i] / 3.0f + 0.5f : 1.0f;
+        dx[i] = acc ? dx[i] + dy[i] * d : dy[i] * d;
+    }
+}
+
+const hn_op_def hn_op_gelu = {
+    .name = "gelu", .min_inputs = 1, .max_inputs = 1, .infer = infer, .forward = gelu_forward,
+    .backward = gelu_backward,
+};
+const hn_op_def hn_op_hardswish = {
+    .name = "hardswish", .min_inputs = 1, .max_inputs = 1, .infer = infer, .forward = hardswish_forward,
+    .backward = hardswish_backward,
 };
