@@ -20,6 +20,7 @@ class Net(nn.Module):
         c = {"input": spec["input"][0]}
         shapes = {"input": tuple(spec["input"])}
         self.mods = nn.ModuleDict()
+        self.heads = {}
         prev = "input"
         for i, l in enumerate(spec["layers"]):
             op, name = l["op"], l.get("name", f"{l['op']}{i + 1}")
@@ -31,13 +32,20 @@ class Net(nn.Module):
                 m = nn.Conv2d(cin, l["out"], k, s, p, groups=l.get("groups", 1), bias=l.get("bias", True))
                 shape = (l["out"], (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1)
             elif op == "batchnorm":
-                m, shape = nn.BatchNorm2d(cin), (cin, h, w)
+                # float(): YAML 1.1 reads 1e-6 (no dot) as a string
+                m = nn.BatchNorm2d(cin, eps=float(l.get("eps", 1e-5)), momentum=float(l.get("momentum", 0.1)))
+                shape = (cin, h, w)
             elif op in ("avgpool", "maxpool"):
                 m = (nn.AvgPool2d(k, s, p, count_include_pad=l.get("count_include_pad", True)) if op == "avgpool"
                      else nn.MaxPool2d(k, s, p))
                 shape = (cin, (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1)
             elif op == "linear":
                 m, shape = nn.Linear(cin, l["out"], bias=l.get("bias", True)), (l["out"], 1, 1)
+            elif op == "layernorm":  # over the channels of each token
+                m, shape = nn.LayerNorm(cin, eps=float(l.get("eps", 1e-5))), (cin, h, w)
+            elif op == "attention":
+                m, shape = None, (cin // 3, h, w)
+                self.heads[name] = l.get("heads", 1)
             elif op == "global_avgpool":
                 m, shape = None, (cin, 1, 1)
             elif op == "flatten":
@@ -62,7 +70,10 @@ class Net(nn.Module):
                 t = a[0]
                 if op == "linear" and t.dim() == 4:
                     t = t.flatten(1)
-                y = self.mods[name](t)
+                if op == "layernorm":
+                    y = self.mods[name](t.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+                else:
+                    y = self.mods[name](t)
             elif op == "relu": y = F.relu(a[0]); self.relu_outs.append(y)
             elif op == "relu6": y = F.relu6(a[0]); self.relu_outs.append(y)
             elif op == "global_avgpool": y = a[0].mean((2, 3), keepdim=True)
@@ -70,7 +81,22 @@ class Net(nn.Module):
             elif op == "add": y = sum(a[1:], a[0])
             elif op == "concat": y = torch.cat(a, 1)
             elif op == "identity": y = a[0]
+            elif op == "gelu": y = F.gelu(a[0], approximate="tanh")
+            elif op == "hardswish": y = F.hardswish(a[0])
+            elif op == "softmax": y = F.softmax(a[0], dim=1)
+            elif op == "attention": y = attention(a[0], self.heads[name])
             elif op == "zero": y = a[0] * 0
             else: raise ValueError(op)
             v[name] = y
         return v[name].flatten(1)
+
+
+def attention(x, heads):
+    """Multi-head self-attention over the H*W tokens of x = (N, 3D, H, W): queries, keys and values
+    stacked on channels; the output is (N, D, H, W)."""
+    n, c, h, w = x.shape
+    d = c // 3 // heads
+    q, k, v = (t.reshape(n, heads, d, h * w).transpose(2, 3) for t in x.chunk(3, dim=1))  # (N, heads, T, d)
+    o = F.scaled_dot_product_attention(q, k, v) if hasattr(F, "scaled_dot_product_attention") else \
+        torch.softmax(q @ k.transpose(-1, -2) / d ** 0.5, dim=-1) @ v
+    return o.transpose(2, 3).reshape(n, c // 3, h, w)

@@ -185,6 +185,26 @@ static const char *as_rank(writer *w, int id, int rank) {
     return str(w, name);
 }
 
+/* The ops op() writes (the attention ops have no ONNX form here yet: refused, never dropped). */
+static bool has_onnx_form(hn_op op) {
+    switch (op) {
+    case HN_OP_CONV2D:
+    case HN_OP_BATCHNORM:
+    case HN_OP_RELU:
+    case HN_OP_RELU6:
+    case HN_OP_AVGPOOL:
+    case HN_OP_MAXPOOL:
+    case HN_OP_GLOBAL_AVGPOOL:
+    case HN_OP_LINEAR:
+    case HN_OP_ADD:
+    case HN_OP_CONCAT:
+    case HN_OP_ZERO:
+    case HN_OP_IDENTITY:
+    case HN_OP_FLATTEN: return true;
+    default: return false;
+    }
+}
+
 /* the ops: each node's value gets the node's name */
 static void op(writer *w, int id) {
     const hn_graph *g = w->g;
@@ -319,6 +339,10 @@ static hn_status finish(writer *w, Onnx__ValueInfoProto *input, Onnx__ValueInfoP
 
 hn_status hn_export_onnx(const hn_graph *g, const char *path, const char *name) {
     if (!g->finalized) return hn_error(HN_ERR_INVALID, "ONNX export: the graph has no parameters (not finalized)");
+    for (int i = 1; i < g->nnodes; i++)
+        if (!has_onnx_form(g->nodes[i].op))
+            return hn_error(HN_ERR_INVALID, "ONNX export: node '%s': op %s has no ONNX export yet", g->nodes[i].name,
+                            hn_op_name(g->nodes[i].op));
     Onnx__GraphProto graph;
     onnx__graph_proto__init(&graph);
     writer w = {.a = hn_arena_new(), .g = g, .graph = &graph};

@@ -46,7 +46,15 @@ int64_t hw_elementwise_ops(const hn_graph *g, const hn_node *n) {
     case HN_OP_ADD: return out * (n->ninputs - 1);
     case HN_OP_BATCHNORM:
     case HN_OP_RELU:
-    case HN_OP_RELU6: return out;
+    case HN_OP_RELU6:
+    case HN_OP_GELU:
+    case HN_OP_HARDSWISH: return out;
+    case HN_OP_LAYERNORM:
+    case HN_OP_SOFTMAX: return 3 * out; /* two passes over the token (statistics, or max and sum), one to write */
+    case HN_OP_ATTENTION: { /* the softmax of each head's T x T scores; the products count as MACs */
+        int64_t T = (int64_t)n->shape.h * n->shape.w;
+        return 3 * T * T * n->heads;
+    }
     default: return 0; /* conv and linear count MACs; concat, zero and views move or write nothing */
     }
 }

@@ -19,6 +19,11 @@ static hn_kernel_kind kernel_of(const hn_graph *g, const hn_node *n) {
  * convolutions and linear layers need none. Float kernels unfold floats: twice that. Checked against
  * firmware built with CMSIS-NN (bench/firmware_vs_mcu_model). */
 static int64_t scratch_bytes(const hn_graph *g, const hn_node *n, hn_kernel_kind kind, hn_dtype_class c) {
+    if (n->op == HN_OP_ATTENTION) { /* one head's T x T scores at a time, at 32 bits (MCUFormer's point: the
+                                       token buffers, not the weights, fill the SRAM) */
+        int64_t T = (int64_t)n->shape.h * n->shape.w;
+        return 4 * T * T;
+    }
     int64_t cin = g->nodes[n->inputs[0]].shape.c / n->groups, kk = (int64_t)n->kernel * n->kernel, bytes = 0;
     if (kind == HN_KERNEL_CONV) bytes = 4 * ((cin * kk + 3) / 4 * 4);
     if (kind == HN_KERNEL_DEPTHWISE && n->out == n->groups && !(n->kernel == 3 && n->pad <= 1)) bytes = 2 * (int64_t)n->groups * kk;
@@ -48,8 +53,8 @@ hn_status mcu_graph_cost(const hn_mcu *m, const hn_graph *g, hn_hw_cost *total, 
     for (int i = 0; !st && i < nn; i++) {
         const hn_node *n = &g->nodes[i];
         int64_t cyc = 0, scratch = 0, fl = flash_bytes(g, n, fused[i]);
-        if (n->op == HN_OP_CONV2D || n->op == HN_OP_LINEAR) {
-            hn_kernel_kind kind = kernel_of(g, n);
+        if (n->op == HN_OP_CONV2D || n->op == HN_OP_LINEAR || n->op == HN_OP_ATTENTION) {
+            hn_kernel_kind kind = n->op == HN_OP_ATTENTION ? HN_KERNEL_LINEAR : kernel_of(g, n); /* matrix products */
             hn_dtype_class c = hw_dtype_class(g, n);
             if (m->macs_per_cycle[c][kind] <= 0) c = HN_CLASS_FP32; /* emulated: e.g. minifloats decoded to float */
             if (m->macs_per_cycle[c][kind] <= 0) {
@@ -58,6 +63,7 @@ hn_status mcu_graph_cost(const hn_mcu *m, const hn_graph *g, hn_hw_cost *total, 
                 break;
             }
             cyc = (int64_t)((double)hn_node_macs(g, i) / m->macs_per_cycle[c][kind] + 0.5);
+            if (n->op == HN_OP_ATTENTION) cyc += (int64_t)((double)hw_elementwise_ops(g, n) * m->elementwise_cycles + 0.5);
             scratch = scratch_bytes(g, n, kind, c);
         } else if (!fused[i]) {
             cyc = (int64_t)((double)hw_elementwise_ops(g, n) * m->elementwise_cycles + 0.5);

@@ -144,16 +144,28 @@ static bool same_layer(const hn_systolic_layer *x, const hn_systolic_layer *y) {
            x->channels == y->channels && x->filters == y->filters && x->stride == y->stride && x->repeats == y->repeats;
 }
 
+/* The cost of layer l: from the layers mapped so far (done_l, done_r, *ndone of them) if one has its
+ * shape, else computed and added to them. */
+static hn_status cached_cost(const hn_systolic *a, const hn_systolic_layer *l, hn_systolic_layer *done_l,
+                             hn_systolic_result *done_r, int *ndone, hn_systolic_result *r) {
+    for (int k = 0; k < *ndone; k++)
+        if (same_layer(&done_l[k], l)) return *r = done_r[k], HN_OK;
+    hn_status st = hn_systolic_layer_cost(a, l, r);
+    if (!st) done_l[*ndone] = *l, done_r[(*ndone)++] = *r;
+    return st;
+}
+
 hn_status hn_systolic_graph(const hn_systolic *a, const hn_graph *g, hn_systolic_result *total,
                             hn_systolic_result *layers) {
     memset(total, 0, sizeof *total);
     /* fused[i]; and the layers mapped so far with their results: a network repeats a few shapes
      * (cells, blocks), and a layer's cost depends on its shape alone */
     const size_t n_nodes = (size_t)g->nnodes;
-    void *block = hn_alloc((sizeof(bool) + sizeof(hn_systolic_layer) + sizeof(hn_systolic_result)) * n_nodes);
+    const size_t n_layers = 2 * n_nodes; /* an attention node maps to two GEMMs */
+    void *block = hn_alloc(sizeof(bool) * n_nodes + (sizeof(hn_systolic_layer) + sizeof(hn_systolic_result)) * n_layers);
     hn_systolic_result *done_r = block;
-    hn_systolic_layer *done_l = (hn_systolic_layer *)(void *)(done_r + n_nodes);
-    bool *fused = (bool *)(void *)(done_l + n_nodes);
+    hn_systolic_layer *done_l = (hn_systolic_layer *)(void *)(done_r + n_layers);
+    bool *fused = (bool *)(void *)(done_l + n_layers);
     int ndone = 0;
     hn_status st = block ? hn_graph_fused(g, fused) : hn_error_prefix(HN_ERR_NOMEM, "mapping %d nodes", g->nnodes);
     if (st) {
@@ -177,13 +189,29 @@ hn_status hn_systolic_graph(const hn_systolic *a, const hn_graph *g, hn_systolic
             } else {
                 l.ifmap_h = l.ifmap_w = 1, l.channels = in.c * in.h * in.w, l.filters = n->out;
             }
-            int k = 0;
-            while (k < ndone && !same_layer(&done_l[k], &l)) k++;
-            if (k < ndone) r = done_r[k];
-            else if ((st = hn_systolic_layer_cost(a, &l, &r))) {
+            if ((st = cached_cost(a, &l, done_l, done_r, &ndone, &r))) {
                 st = hn_error_prefix(st, "node %s", n->name);
                 break;
-            } else done_l[ndone] = l, done_r[ndone++] = r;
+            }
+        } else if (n->op == HN_OP_ATTENTION) {
+            /* two GEMMs a head, as SCALE-Sim layers of a 1-wide input: scores (T x d) x (d x T), then
+             * (T x T) x (T x d) with the values; and the softmax of the scores as a vector op */
+            int T = n->shape.h * n->shape.w, d = n->shape.c / n->heads;
+            hn_systolic_layer gemm[2] = {{.ifmap_h = T, .ifmap_w = 1, .filter_h = 1, .filter_w = 1, .channels = d,
+                                          .filters = T, .stride = 1, .repeats = n->heads},
+                                         {.ifmap_h = T, .ifmap_w = 1, .filter_h = 1, .filter_w = 1, .channels = T,
+                                          .filters = d, .stride = 1, .repeats = n->heads}};
+            for (int k = 0; k < 2 && !st; k++) {
+                hn_systolic_result part;
+                snprintf(gemm[k].name, sizeof gemm[k].name, "%s.%s", n->name, k ? "values" : "scores");
+                if ((st = cached_cost(a, &gemm[k], done_l, done_r, &ndone, &part))) st = hn_error_prefix(st, "node %s", n->name);
+                else hn_systolic_accumulate(a, &r, &part);
+            }
+            if (st) break;
+            hn_systolic_result softmax;
+            int64_t ops = hw_elementwise_ops(g, n);
+            vector_op(a, ops, ops / 3, ops / 3, &softmax);
+            hn_systolic_accumulate(a, &r, &softmax);
         } else if (!fused[i]) {
             int64_t ops = hw_elementwise_ops(g, n), out = (int64_t)n->shape.c * n->shape.h * n->shape.w, reads = ops;
             if (n->op == HN_OP_ADD) reads = out * n->ninputs;

@@ -11,7 +11,7 @@ in float64 so that the reference is the exact answer to float32 rounding, and wr
   <net>.<mode>.grad.<param>  gradient of every parameter
   <net>.<mode>.dx            gradient of the input
   <net>.train.state.<bn>     running statistics after the training-mode forward
-  <net>.proxies              zero-cost proxies synflow, snip, grad_norm, jacob_cov, naswot at the
+  <net>.proxies              (cnn, allops) zero-cost proxies synflow, snip, grad_norm, jacob_cov, naswot at the
                              initial parameters, as zero-cost-nas and NASWOT define them
 and for the 10-step SGD check on the CNN (momentum 0.9, Nesterov, weight decay 5e-4, cosine over 10):
   sgd.x, sgd.y, sgd.losses   10 batches of 8 and the loss before each step
@@ -33,7 +33,7 @@ def put(name, t):
     out.append((name, t.detach().to(torch.float32).contiguous().numpy()))
 
 
-def net_case(tag, n, classes, smoothing):
+def net_case(tag, n, classes, smoothing, with_proxies=True):
     net = Net(os.path.join(HERE, tag + ".yaml"))
     with torch.no_grad():  # non-trivial batch-norm parameters and statistics, so every term is tested
         for m in net.mods.values():
@@ -50,7 +50,8 @@ def net_case(tag, n, classes, smoothing):
     y = torch.randint(0, classes, (n,))
     put(f"{tag}.x", x)
     put(f"{tag}.y", y.to(torch.float64))
-    put(f"{tag}.proxies", proxies(net, x, y))
+    if with_proxies:  # NASWOT needs ReLUs
+        put(f"{tag}.proxies", proxies(net, x, y))
     for mode in ("train", "eval"):
         net.train(mode == "train")
         xx = x.clone().requires_grad_(True)
@@ -103,6 +104,7 @@ def proxies(net, x, y):
 
 net_case("cnn", 6, 10, 0.0)
 net_case("allops", 5, 5, 0.1)
+net_case("attn", 4, 10, 0.0, with_proxies=False)
 
 # 10 SGD steps on the CNN, as the training loop does them (weights: cnn.w.*)
 net = Net(os.path.join(HERE, "cnn.yaml"))
