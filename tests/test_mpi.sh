@@ -61,12 +61,13 @@ if grep -q "36 done, 0 pruned, 0 failed, 0 running, 0 queued\|done, .* 0 running
 out=$("$HWNAS" search --resume "$T/all" 2>&1)
 if grep -q "Pareto front: " <<<"$out"; then ok; else bad "a finished MPI study resumed without MPI:"; tail -3 <<<"$out" >&2; fi
 
-# mpirun with --enable-recovery in the background, and rank RANK killed 0.8 s after the store exists;
+# mpirun with --enable-recovery in the background, and rank RANK killed 0.8 s after the store exists
 # the log in DIR.log ends with "rc=N"
 run_and_kill() { # RANK DIR
   (timeout 120 mpirun --enable-recovery -np 4 "$HWNAS" search "$STUDY" --out "$2" > "$2.log" 2>&1; echo "rc=$?" >> "$2.log") &
   local job=$! victim=""
-  for _ in $(seq 100); do sleep 0.1; [ -s "$2/study.db" ] && victim=$(pid_of_rank "$1" "$2") && [ -n "$victim" ] && break; done
+  # (mpirun --enable-recovery can take seconds to start: 5 s in a fresh Debian root)
+  for _ in $(seq 600); do sleep 0.1; [ -s "$2/study.db" ] && victim=$(pid_of_rank "$1" "$2") && [ -n "$victim" ] && break; done
   sleep 0.8
   [ -n "$victim" ] && kill -9 "$victim"
   wait $job
