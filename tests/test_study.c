@@ -465,16 +465,21 @@ static void study_errors(void) {
     CHECK_ERR(hn_study_open(dir, devices, &s), HN_ERR_IO, "no study store here");
 }
 
+static void table_study(const char *path, int trials, const char *extra) {
+    char text[1024];
+    snprintf(text, sizeof text,
+             "space: nb201\ntable: %s/../shared/reference/nb201/nb201-cifar10-12epoch.csv\naccuracy: cifar10-val\n"
+             "objectives:\n  accuracy: max\n  macs: min\nstrategy: rea\nbudget:\n  trials: %d\n%s",
+             HWNAS_SOURCE_DIR, trials, extra);
+    write_text(path, text);
+}
+
 /* The time budget is the study's: a study that already searched 3 s of its 4 s (a worker of an
  * earlier run, in the workers table) searches about 1 s more, not 4; 'study show' counts it all. */
 static void time_budget(void) {
-    char path[1000], dir[1100], text[1024], sql[256];
+    char path[1000], dir[1100], sql[256];
     snprintf(path, sizeof path, "%s/time.yaml", tmp);
-    snprintf(text, sizeof text,
-             "name: time\nspace: nb201\ntable: %s/../shared/reference/nb201/nb201-cifar10-12epoch.csv\naccuracy: cifar10-val\n"
-             "objectives:\n  accuracy: max\nstrategy: random\nbudget:\n  trials: 10000000\n  time: 4s\n",
-             HWNAS_SOURCE_DIR);
-    write_text(path, text);
+    table_study(path, 10000000, "  time: 4s\n");
     snprintf(dir, sizeof dir, "%s.d", path);
     hn_study_config cfg;
     hn_study *s = NULL;
@@ -511,14 +516,6 @@ static void check_whole(const char *dir, int trials, const char *what) {
               (long long)finished, (long long)asked, (long long)tells, (long long)told, trials);
 }
 
-static void table_study(const char *path, int trials, const char *extra) {
-    char text[1024];
-    snprintf(text, sizeof text,
-             "space: nb201\ntable: %s/../shared/reference/nb201/nb201-cifar10-12epoch.csv\naccuracy: cifar10-val\n"
-             "objectives:\n  accuracy: max\n  macs: min\nstrategy: rea\nbudget:\n  trials: %d\n%s",
-             HWNAS_SOURCE_DIR, trials, extra);
-    write_text(path, text);
-}
 
 /* Every allocation of working on a study (a tabular one, then one that trains) fails in turn: a clean
  * out-of-memory error, the trial back in the queue, the store intact; resumed, the study finishes with

@@ -54,45 +54,28 @@ const hn_op_def hn_op_relu6 = {
 #define GELU_A 0.7978845608028654f /* sqrt(2 / pi) */
 #define GELU_B 0.044715f
 
-static void gelu_forward(const hn_op_ctx *c) {
-    const float *x = c->in[0];
-    float *y = c->out;
-    size_t L = len_of(c);
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < L; i++) {
-        float v = x[i];
-        y[i] = 0.5f * v * (1.0f + tanhf(GELU_A * (v + GELU_B * v * v * v)));
-    }
+static float gelu(float v) { return 0.5f * v * (1.0f + tanhf(GELU_A * (v + GELU_B * v * v * v))); }
+static float gelu_slope(float v) {
+    float t = tanhf(GELU_A * (v + GELU_B * v * v * v));
+    return 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * GELU_A * (1.0f + 3.0f * GELU_B * v * v);
 }
-
-static void gelu_backward(const hn_op_ctx *c) {
-    float *dx = c->din[0];
-    if (!dx) return;
-    const float *x = c->in[0], *dy = c->dout;
-    size_t L = len_of(c);
-    bool acc = c->din_acc[0];
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < L; i++) {
-        float v = x[i], t = tanhf(GELU_A * (v + GELU_B * v * v * v));
-        float d = 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * GELU_A * (1.0f + 3.0f * GELU_B * v * v);
-        dx[i] = acc ? dx[i] + dy[i] * d : dy[i] * d;
-    }
-}
-
 /* hard-swish: x relu6(x + 3) / 6; PyTorch's gradient: 0 below -3, x / 3 + 1/2 up to 3, 1 above */
-static void hardswish_forward(const hn_op_ctx *c) {
+static float hardswish(float v) {
+    float r = v + 3.0f;
+    return v * (r < 0 ? 0 : r > 6 ? 6 : r) / 6.0f;
+}
+static float hardswish_slope(float v) { return v < -3.0f ? 0.0f : v <= 3.0f ? v / 3.0f + 0.5f : 1.0f; }
+
+/* y = f(x), and dx = dy f'(x): the activations whose gradient is a function of the input */
+static void map_forward(const hn_op_ctx *c, float (*f)(float)) {
     const float *x = c->in[0];
     float *y = c->out;
     size_t L = len_of(c);
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < L; i++) {
-        float r = x[i] + 3.0f;
-        r = r < 0 ? 0 : r > 6 ? 6 : r;
-        y[i] = x[i] * r / 6.0f;
-    }
+    for (size_t i = 0; i < L; i++) y[i] = f(x[i]);
 }
 
-static void hardswish_backward(const hn_op_ctx *c) {
+static void map_backward(const hn_op_ctx *c, float (*slope)(float)) {
     float *dx = c->din[0];
     if (!dx) return;
     const float *x = c->in[0], *dy = c->dout;
@@ -100,10 +83,15 @@ static void hardswish_backward(const hn_op_ctx *c) {
     bool acc = c->din_acc[0];
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < L; i++) {
-        float d = x[i] < -3.0f ? 0.0f : x[i] <= 3.0f ? x[i] / 3.0f + 0.5f : 1.0f;
-        dx[i] = acc ? dx[i] + dy[i] * d : dy[i] * d;
+        float v = dy[i] * slope(x[i]);
+        dx[i] = acc ? dx[i] + v : v;
     }
 }
+
+static void gelu_forward(const hn_op_ctx *c) { map_forward(c, gelu); }
+static void gelu_backward(const hn_op_ctx *c) { map_backward(c, gelu_slope); }
+static void hardswish_forward(const hn_op_ctx *c) { map_forward(c, hardswish); }
+static void hardswish_backward(const hn_op_ctx *c) { map_backward(c, hardswish_slope); }
 
 const hn_op_def hn_op_gelu = {
     .name = "gelu", .min_inputs = 1, .max_inputs = 1, .infer = infer, .forward = gelu_forward,
