@@ -42,13 +42,15 @@ static void nb201_reference_counts(void) {
     CHECK_MSG(rows == 313 && exact == rows, "%d of %d rows exact", exact, rows);
 }
 
-static void mbconv_reference_counts(void) {
+/* tests/ref/FILE (written by gen_mbconv.py / gen_hybrid.py from networks built in PyTorch): every
+ * row's parameter and MAC counts and logits width exactly; returns the rows read */
+static int reference_counts(const char *space, const char *file) {
     char path[1024], line[1024];
-    snprintf(path, sizeof path, "%s/ref/mbconv-counts.csv", HWNAS_TEST_DIR);
+    snprintf(path, sizeof path, "%s/ref/%s", HWNAS_TEST_DIR, file);
     FILE *f = fopen(path, "r");
     CHECK_MSG(f != NULL, "cannot open %s", path);
-    if (!f) return;
-    const hn_space *s = hn_space_find("mbconv");
+    if (!f) return 0;
+    const hn_space *s = hn_space_find(space);
     int rows = 0, exact = 0;
     if (!fgets(line, sizeof line, f)) line[0] = 0; /* header */
     while (fgets(line, sizeof line, f)) {
@@ -77,8 +79,13 @@ static void mbconv_reference_counts(void) {
         rows++;
     }
     fclose(f);
-    CHECK_MSG(rows == 62 && exact == rows, "%d of %d rows exact", exact, rows);
-    CHECK(hn_space_size(s) == 3023308800000000000ULL);
+    CHECK_MSG(exact == rows, "%s: %d of %d rows exact", file, exact, rows);
+    return rows;
+}
+
+static void mbconv_reference_counts(void) {
+    CHECK(reference_counts("mbconv", "mbconv-counts.csv") == 62);
+    CHECK(hn_space_size(&hn_space_mbconv) == 3023308800000000000ULL);
 }
 
 static void nb201_all(void) {
@@ -104,6 +111,8 @@ static void nb201_all(void) {
     CHECK_MSG(mmin == 7783040 && mmax == 220119680, "MACs %lld..%lld", (long long)mmin, (long long)mmax);
 }
 
+static bool has_unused_decisions(const hn_space *s) { return strncmp(s->name, "hybrid", 6) == 0; }
+
 static void properties(const hn_space *s) {
     hn_rng r;
     hn_rng_seed(&r, 1, 2);
@@ -112,9 +121,16 @@ static void properties(const hn_space *s) {
     for (int t = 0; t < 500; t++) {
         hn_space_sample(s, &r, a);
         hn_space_sample(s, &r, b);
-        char str[4096];
+        /* the string form round-trips; where a decision is unused (hybrid's stage 3 under a split of
+         * 2) the string leaves it out and parsing sets it to 0, so only the parsed genotype is
+         * required to round-trip exactly, and every other space's sample too */
+        char str[4096], back[4096];
         s->format(s, a, str, sizeof str);
-        bad += s->parse(s, str, c) != HN_OK || memcmp(a, c, n) != 0;
+        bad += s->parse(s, str, c) != HN_OK;
+        s->format(s, c, back, sizeof back);
+        bad += strcmp(str, back) != 0 || (!has_unused_decisions(s) && memcmp(a, c, n) != 0);
+        uint8_t d[HN_SPACE_MAX_DECISIONS];
+        bad += s->parse(s, back, d) != HN_OK || memcmp(c, d, n) != 0;
         for (int i = 0; i < n; i++) seen[i][a[i]]++;
         for (int k = 1; k <= n; k++) {
             hn_space_mutate(s, &r, a, k, c);
@@ -194,6 +210,27 @@ static void bad_strings(void) {
     char back[512];
     s->format(s, g, back, sizeof back);
     CHECK_MSG(!strcmp(back, q), "format(parse(%s)) = %s", q, back);
+    s = hn_space_find("hybrid");
+    const char *conv = "r28|w1.0:k3e3,skip|w0.75:k7e3,k7e1,k7e3", *three = "|w1.0:k3e3,skip,skip";
+    char str[256];
+    snprintf(str, sizeof str, "%s|t:d64,h2,m2,x1", conv);
+    CHECK_OK(s->parse(s, str, g));
+    CHECK_ERR(s->parse(s, "r28|w1.0:k3e3,skip|t:d64,h2,m2,x1", g), HN_ERR_INVALID, "expected '|w' and the width of stage 2");
+    const struct {
+        const char *tail, *want;
+    } bad[] = {{"|t:d65,h2,m2,x1", "at position 42: expected 'd' and the embedding 32, 48, 64 or 96"},
+               {"|t:d64,h3,m2,x1", "expected 'h' and the heads 1, 2 or 4"},
+               {"|t:d64,h2,m8,x1", "expected 'm' and the MLP ratio 1, 2 or 4"},
+               {"|t:d64,h2,m2,x4", "expected 'x' and the depth 1, 2 or 3 at the end"},
+               {"|t:d64,h2,m2,x1z", "expected 'x' and the depth 1, 2 or 3 at the end"},
+               {"|x", "expected '|w' and conv stage 3, or '|t:' and the transformer"}};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        snprintf(str, sizeof str, "%s%s", conv, bad[k].tail);
+        CHECK_MSG(s->parse(s, str, g) == HN_ERR_INVALID && strstr(hn_last_error(), bad[k].want), "%s: %s", str,
+                  hn_last_error());
+    }
+    snprintf(str, sizeof str, "%s%s%s|t:d64,h2,m2,x1", conv, three, three);
+    CHECK_ERR(s->parse(s, str, g), HN_ERR_INVALID, "expected '|t:' and the transformer (there are at most 3 conv stages)");
 }
 
 /* A policy reaches the layers of its slots, and counting reads it. */
@@ -321,6 +358,7 @@ int main(void) {
     nb201_reference_counts();
     nb201_all();
     mbconv_reference_counts();
+    CHECK(reference_counts("hybrid", "hybrid-counts.csv") == 62);
     bad_strings();
     quant_policy();
     for (const hn_space *const *s = hn_space_list(); *s; s++) {

@@ -4,7 +4,7 @@
  * -- are written once, here, over that vector.
  *
  * Spaces: "nb201" (NAS-Bench-201 cells; src/space/space_nb201.c), "mbconv" (MobileNetV2-style macro space;
- * src/space/space_mbconv.c). */
+ * src/space/space_mbconv.c), "hybrid" (MBConv stages, then transformer blocks; src/space/space_hybrid.c). */
 #ifndef HWNAS_SPACE_H
 #define HWNAS_SPACE_H
 
@@ -56,7 +56,7 @@ typedef struct hn_space {
     const struct hn_space *network;
 } hn_space;
 
-/* The space named name ("nb201", "mbconv", or either joined with a quantization policy over every
+/* The space named name ("nb201", "mbconv", "hybrid", or any joined with a quantization policy over every
  * number type, "NAME+quant", or over int4, int8 and fp8-e4m3, "NAME+mixed"; any of these joined with
  * the systolic array it runs on, "NAME+systolic", e.g. "mbconv+quant+systolic"), or NULL. Spaces are
  * static: never freed. */
@@ -83,6 +83,7 @@ void hn_space_decode(const hn_space *s, uint64_t index, uint8_t *g);
 
 extern const hn_space hn_space_nb201;
 extern const hn_space hn_space_mbconv;
+extern const hn_space hn_space_hybrid;
 
 #ifdef __cplusplus
 }
