@@ -1,15 +1,18 @@
-/* Architecture strings of every space: the first byte picks the space (of hn_space_list), the rest is
- * the string; one that parses is formatted again and must parse to the same genotype. */
+/* Architecture strings of every space: "SPACE\nSTRING" (the space by name, so the seeds keep their
+ * space when spaces are added); a string that parses is formatted again and must parse to the same
+ * genotype. */
 #include "fuzz.h"
 #include "hwnas/space.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    if (size < 1) return 0;
-    const hn_space *const *all = hn_space_list();
-    int n = 0;
-    while (all[n]) n++;
-    const hn_space *s = all[data[0] % n];
-    char *str = fuzz_string(data + 1, size - 1);
+    const uint8_t *nl = memchr(data, '\n', size);
+    char name[64];
+    if (!nl || nl - data >= (ptrdiff_t)sizeof name) return 0;
+    memcpy(name, data, (size_t)(nl - data));
+    name[nl - data] = 0;
+    const hn_space *s = hn_space_find(name);
+    if (!s) return 0;
+    char *str = fuzz_string(nl + 1, size - (size_t)(nl + 1 - data));
     uint8_t g[HN_SPACE_MAX_DECISIONS], again[HN_SPACE_MAX_DECISIONS];
     if (!s->parse(s, str, g)) {
         char text[8192];
