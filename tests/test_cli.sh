@@ -387,7 +387,8 @@ printf 'space: nb201\ntable: %s\naccuracy: cifar10-val\ndevice: host\nobjectives
   "$SRC/../shared/reference/nb201/nb201-cifar10-12epoch.csv" > "$T/hostenergy.yaml"
 expect 2 "hostenergy.yaml:7: objective 'energy_j': unknown metric" -- "$HWNAS" search "$T/hostenergy.yaml" --out "$T/hostenergy.d"
 expect 0 '"energy_j": null' -- "$HWNAS" hw cost --device host --net "$SRC/examples/nets/fmnist-cnn.yaml" --json
-# a convolution-attention hybrid (issue 20) trains on the float engine; int8 and ONNX refuse it by name
+# a convolution-attention hybrid (issue 20) trains on the float engine, runs in int8 and exports to C
+# that equals the engine (host, Cortex-M7); ONNX, TFLite and CMSIS-NN refuse its new ops by name
 HYB="$SRC/examples/nets/fmnist-hybrid.yaml"
 out=$("$HWNAS" train --net "$HYB" --train-limit 2000 --epochs 1 --batch 64 --json --save "$T/hyb.hntf" 2>/dev/null)
 if /usr/bin/python3 -c "import json, sys; r = json.loads(sys.argv[1]); sys.exit(not (r['test_accuracy'] > 20 and r['final_train_loss'] < 2.3))" "$out" 2> /dev/null; then
@@ -395,7 +396,23 @@ if /usr/bin/python3 -c "import json, sys; r = json.loads(sys.argv[1]); sys.exit(
 else
   fail=$((fail + 1)); echo "FAIL: the hybrid network's training: $out" >&2
 fi
-expect 2 "node 'a1': op hardswish has no int8 kernel" -- "$HWNAS" eval --net "$HYB" --weights "$T/hyb.hntf" --quantized
+expect 0 "int8 " -- "$HWNAS" eval --net "$HYB" --weights "$T/hyb.hntf" --quantized --calibration 200
+expect 0 "wrote $T/hyb-c/model.c" -- "$HWNAS" export --format c --net "$HYB" --weights "$T/hyb.hntf" --out "$T/hyb-c" \
+  --samples 20 --calibration 200
+expect 0 "" -- cc -std=c99 -Wall -Wextra -pedantic -Werror -O1 "$T/hyb-c/model.c" "$T/hyb-c/main.c" -o "$T/hyb-c/model"
+expect 0 "20 of 20 outputs equal the int8 engine's" -- "$T/hyb-c/model"
+expect 0 "20 of 20 outputs equal the int8 engine's" -- "$SRC/deploy/mps2/run.sh" "$T/hyb-c" cortex-m7
+expect 1 "op hardswish has no TFLite export yet" -- \
+  "$HWNAS" export --format tflite --net "$HYB" --weights "$T/hyb.hntf" --out "$T/hyb-tflite" --calibration 200
+expect 1 "(op hardswish) has no CMSIS-NN form in hwnas yet" -- \
+  "$HWNAS" export --format c --cmsis-nn --net "$HYB" --weights "$T/hyb.hntf" --out "$T/hyb-cmsis" --calibration 200
+# the hybrid space's networks: train, int8, C (the tiny dataset: 28x28 images at the searched 16x16)
+H1='r16|w0.5:k3e3,skip|w0.5:k5e3,skip,skip|t:d32,h2,m2,x1'
+expect 0 "" -- "$HWNAS" train --space hybrid --arch "$H1" --dataset "idx:$T/tiny" --batch 16 --save "$T/h1.hntf"
+expect 0 "wrote $T/h1-c/model.c" -- "$HWNAS" export --format c --space hybrid --arch "$H1" --dataset "idx:$T/tiny" \
+  --weights "$T/h1.hntf" --out "$T/h1-c" --samples 40 --calibration 80
+expect 0 "" -- cc -std=c99 -Wall -Wextra -pedantic -Werror -O1 "$T/h1-c/model.c" "$T/h1-c/main.c" -o "$T/h1-c/model"
+expect 0 "40 of 40 outputs equal the int8 engine's" -- "$T/h1-c/model"
 expect 2 "ONNX export: node 'a1': op hardswish has no ONNX export yet" -- \
   "$HWNAS" export --format onnx --net "$HYB" --weights "$T/hyb.hntf" --out "$T/hyb-onnx"
 expect 0 "attention" -- "$HWNAS" hw cost --device cortex-m7 --net "$HYB" --layers

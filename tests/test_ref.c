@@ -301,6 +301,7 @@ int main(void) {
         int8_case("allops");
         int8_case("cnn");
         int8_case("qops");
+        int8_case("attn");
     }
     hn_tensor_set_free(&qref);
     hn_tensor_set_free(&ref);

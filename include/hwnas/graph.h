@@ -62,6 +62,10 @@ typedef enum {
 const char *hn_op_name(hn_op op);
 /* Looks an op up by name; returns HN_OP_COUNT if unknown. */
 hn_op hn_op_from_name(const char *name);
+/* The function of one value of an elementwise op with no parameters (gelu, hardswish: the float
+ * engine's own, which the int8 model tabulates), or NULL for any other op. */
+typedef float (*hn_elementwise_fn)(float x);
+hn_elementwise_fn hn_op_elementwise(hn_op op);
 
 typedef struct {
     int c, h, w;

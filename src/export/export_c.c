@@ -65,6 +65,16 @@ static void node_tables(hn_c_out *o, const s8_node *p, int i) {
         snprintf(name, sizeof name, "m%d", i);
         mult_table(o, name, c->mult, (size_t)c->cout);
     }
+    if (p->kind == S8_LUT) {
+        snprintf(name, sizeof name, "lut%d", i);
+        hn_c_int8_table(o, name, p->lut, 256);
+    }
+    if (p->kind == S8_LAYERNORM) {
+        snprintf(name, sizeof name, "b%d", i);
+        hn_c_int32_table(o, "int32_t", name, p->norm.bias, (size_t)p->norm.c);
+        snprintf(name, sizeof name, "m%d", i);
+        mult_table(o, name, p->norm.mult, (size_t)p->norm.c);
+    }
     if (p->kind == S8_ADD || p->kind == S8_CONCAT) {
         snprintf(name, sizeof name, "zp%d", i);
         hn_c_int32_table(o, "int32_t", name, p->in_zp, (size_t)p->ninputs);
@@ -74,12 +84,13 @@ static void node_tables(hn_c_out *o, const s8_node *p, int i) {
 }
 
 static void node_entry(FILE *f, const s8_node *p, int i) {
-    static const char *const kinds[] = {"S8_INPUT", "S8_CONV",    "S8_ADD",  "S8_CONCAT", "S8_AVGPOOL",
-                                        "S8_MAXPOOL", "S8_MEAN", "S8_CLAMP", "S8_ZERO"};
+    static const char *const kinds[] = {"S8_INPUT", "S8_CONV",  "S8_ADD",       "S8_CONCAT",   "S8_AVGPOOL",
+                                        "S8_MAXPOOL", "S8_MEAN", "S8_CLAMP",    "S8_ZERO",     "S8_LUT",
+                                        "S8_SOFTMAX", "S8_LAYERNORM", "S8_ATTENTION"};
     fprintf(f, "    {.kind = %s, .ninputs = %d, ", kinds[p->kind], p->ninputs);
     if (p->ninputs) fprintf(f, ".inputs = in%d, ", i);
     fprintf(f, ".len = %ld, .off = %ld, .zp = %ld", (long)p->len, (long)p->off, (long)p->zp);
-    if (p->kind == S8_CONV) fprintf(f, ", .scratch = %ld", (long)p->scratch);
+    if (s8_node_scratch_bytes(p)) fprintf(f, ", .scratch = %ld", (long)p->scratch);
     if (p->kind == S8_CONV) {
         const s8_conv_params *c = &p->conv;
         fprintf(f, ",\n     .conv = {%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %ld, %ld, %ld, %ld, w%d, b%d, m%d}", c->cin, c->h,
@@ -92,6 +103,22 @@ static void node_entry(FILE *f, const s8_node *p, int i) {
                 q->stride, q->pad, q->count_include_pad, (long)q->zp);
     }
     if (p->kind == S8_CLAMP || p->kind == S8_ADD) fprintf(f, ", .lo = %ld, .hi = %ld", (long)p->lo, (long)p->hi);
+    if (p->kind == S8_LUT) fprintf(f, ", .lut = lut%d", i);
+    const s8_softmax_params *sm = p->kind == S8_SOFTMAX ? &p->softmax : p->kind == S8_ATTENTION ? &p->attn.softmax : NULL;
+    char softmax[128] = "";
+    if (sm)
+        snprintf(softmax, sizeof softmax, "{%d, %d, {%ld, %d}, %ld}", sm->c, sm->hw, (long)sm->beta.multiplier,
+                 (int)sm->beta.shift, (long)sm->diff_min);
+    if (p->kind == S8_SOFTMAX) fprintf(f, ",\n     .softmax = %s", softmax);
+    if (p->kind == S8_LAYERNORM) {
+        const s8_norm_params *q = &p->norm;
+        fprintf(f, ",\n     .norm = {%d, %d, %ld, %lldLL, m%d, b%d}", q->c, q->hw, (long)q->out_zp, (long long)q->eps, i, i);
+    }
+    if (p->kind == S8_ATTENTION) {
+        const s8_attn_params *q = &p->attn;
+        fprintf(f, ",\n     .attn = {%d, %d, %d, %ld, %ld, %s, {%ld, %d}}", q->dim, q->tokens, q->heads, (long)q->in_zp,
+                (long)q->out_zp, softmax, (long)q->out_mult.multiplier, (int)q->out_mult.shift);
+    }
     if (p->kind == S8_ADD || p->kind == S8_CONCAT) fprintf(f, ", .in_zp = zp%d, .in_mult = im%d", i, i);
     if (p->kind == S8_ADD) fprintf(f, ", .out_mult = {%ld, %d}", (long)p->out_mult.multiplier, (int)p->out_mult.shift);
     fprintf(f, "},\n");
@@ -152,8 +179,11 @@ static hn_status write_model(const hn_qmodel *m, const char *dir, const char *so
     for (int i = 0; i < n; i++) node_entry(f, &plan[i], i);
     fprintf(f, "};\n");
     o.bytes += sizeof(s8_node) * (size_t)n;
-    fprintf(f, "\nstatic int8_t arena[%zu]; /* every value and the kernels' scratch, sharing by liveness */\n\n", values);
-    fprintf(f, "void hn_model_run(const int8_t *in, int8_t *out) { s8_forward(nodes, %d, %d, in, arena, out); }\n", n, output);
+    /* int32 words: the kernels' int32 scratch needs the arena 4-byte aligned */
+    fprintf(f, "\nstatic int32_t arena[%zu]; /* every value and the kernels' scratch, sharing by liveness */\n\n",
+            (values + 3) / 4);
+    fprintf(f, "void hn_model_run(const int8_t *in, int8_t *out) { s8_forward(nodes, %d, %d, in, (int8_t *)arena, out); }\n",
+            n, output);
     if (info) info->arena_bytes = values, info->weight_bytes = o.bytes;
     return hn_c_close(f, path);
 }
@@ -240,10 +270,7 @@ hn_status hn_c_export(hn_qmodel *m, const char *dir, const int8_t *samples, cons
     return st;
 }
 
-/* the portable kernels' scratch: convolutions unfold 16 output pixels */
-static size_t portable_scratch(const s8_node *p) { return p->kind == S8_CONV ? s8_conv_scratch_bytes(&p->conv) : 0; }
-
 hn_status hn_export_c(hn_qmodel *m, const char *dir, const int8_t *samples, const int32_t *labels, int n,
                       const char *source, hn_export_info *info) {
-    return hn_c_export(m, dir, samples, labels, n, source, info, portable_scratch, write_model);
+    return hn_c_export(m, dir, samples, labels, n, source, info, s8_node_scratch_bytes, write_model);
 }

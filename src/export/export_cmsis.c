@@ -173,7 +173,9 @@ static hn_status step(writer *w, int i) {
     }
     case S8_CLAMP: fprintf(f, "    s8_clamp(arena + %ld, %ld, %ld, %ld, arena + %ld);\n", x, (long)p->len, (long)p->lo, (long)p->hi, y); break;
     case S8_ZERO: fprintf(f, "    memset(arena + %ld, %ld, %ld);\n", y, (long)p->zp, (long)p->len); break;
-    default: return hn_error(HN_ERR_INTERNAL, "CMSIS-NN export: step %d has kind %d", i, p->kind);
+    default: /* layer norm, softmax, attention, the tabulated activations */
+        return hn_error(HN_ERR_UNSUPPORTED, "CMSIS-NN export: step %d (op %s) has no CMSIS-NN form in hwnas yet; export --format c "
+                        "(the portable kernels) takes it", i, hn_op_name(op));
     }
     return HN_OK;
 }

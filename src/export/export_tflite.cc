@@ -397,7 +397,8 @@ struct exporter {
             hn_shape s;
             hn_qparams q;
             const float *unused;
-            hn_qmodel_node_info(m, i, &s, &q, &unused, NULL);
+            hn_op op;
+            hn_qmodel_node_info(m, i, &s, &q, &unused, &op);
             vals[i].q = q;
             switch (plan[i].kind) {
             case S8_INPUT:
@@ -422,7 +423,8 @@ struct exporter {
                 vals[i] = zeros(like, name(i, "zero"));
                 break;
             }
-            default: w.fail(name(i, "") + ": an op with no TFLite counterpart");
+            default: /* layer norm (hwnas's integer one has no TFLite form), softmax, attention, LUT activations */
+                w.fail(name(i, "") + ": op " + hn_op_name(op) + " has no TFLite export yet (export --format c takes it)");
             }
         }
         hn_shape os;

@@ -8,6 +8,8 @@
 
 const char *hn_op_name(hn_op op) { return op < HN_OP_COUNT ? hn_op_get(op)->name : "?"; }
 
+hn_elementwise_fn hn_op_elementwise(hn_op op) { return op < HN_OP_COUNT ? hn_op_get(op)->map : NULL; }
+
 hn_op hn_op_from_name(const char *name) {
     for (int op = 0; op < HN_OP_COUNT; op++)
         if (strcmp(hn_op_get((hn_op)op)->name, name) == 0) return (hn_op)op;

@@ -57,6 +57,8 @@ typedef struct {
     /* The op implements the folded affine epilogue, so an inference-mode batch norm that is its only
      * consumer is folded into it (and that batch norm's activation with it). */
     bool can_fold_affine;
+    /* Optional, elementwise ops: y = map(x) (hn_op_elementwise) */
+    hn_elementwise_fn map;
 } hn_op_def;
 
 const hn_op_def *hn_op_get(hn_op op);

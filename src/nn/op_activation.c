@@ -95,9 +95,9 @@ static void hardswish_backward(const hn_op_ctx *c) { map_backward(c, hardswish_s
 
 const hn_op_def hn_op_gelu = {
     .name = "gelu", .min_inputs = 1, .max_inputs = 1, .infer = infer, .forward = gelu_forward,
-    .backward = gelu_backward,
+    .backward = gelu_backward, .map = gelu,
 };
 const hn_op_def hn_op_hardswish = {
     .name = "hardswish", .min_inputs = 1, .max_inputs = 1, .infer = infer, .forward = hardswish_forward,
-    .backward = hardswish_backward,
+    .backward = hardswish_backward, .map = hardswish,
 };

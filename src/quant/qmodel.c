@@ -43,11 +43,14 @@ struct hn_qmodel {
     bool foreign;    /* laid out for another kernel set's scratch (an export): the engine must not run it */
 };
 
-/* the scratch a convolution needs with whichever of the engine's kernels runs it */
-static size_t engine_scratch(const s8_conv_params *p) {
-    size_t c = s8_conv_scratch_bytes(p), simd = hn_s8_simd_scratch_bytes(p);
+/* the scratch a step needs with whichever of the engine's kernels runs it */
+static size_t engine_scratch(const s8_node *q) {
+    size_t c = s8_node_scratch_bytes(q), simd = q->kind == S8_CONV ? hn_s8_simd_scratch_bytes(&q->conv) : 0;
     return c > simd ? c : simd;
 }
+
+/* the bytes a value or scratch block takes in the arena: 16-byte aligned */
+static size_t slot(size_t bytes) { return (bytes + 15) & ~(size_t)15; }
 
 static s8_mult to_s8(hn_qmult m) { return (s8_mult){m.multiplier, m.shift}; }
 
@@ -164,8 +167,75 @@ static hn_status add_conv(builder *b, int id, qnode *q, int *last) {
     if (relu && g->nodes[end].op == HN_OP_RELU6) p->act_max = hn_quantize(6, q->q);
     q->s.kind = S8_CONV;
     *last = end;
-    if (!st && engine_scratch(p) > m->scratch_bytes) m->scratch_bytes = engine_scratch(p);
     return st;
+}
+
+/* An elementwise op (gelu, hardswish) as a table of the 256 input codes, built as TFLite builds its
+ * int8 lookup tables (PopulateLookupTable): the float function of the dequantized code, times
+ * 1 / output scale, rounded half away from zero, plus the zero point, clamped. */
+static hn_status add_lut(builder *b, int id, qnode *q, hn_qparams in) {
+    hn_elementwise_fn f = hn_op_elementwise(b->g->nodes[id].op);
+    int8_t *lut = hn_arena_alloc(b->m->arena, 256);
+    if (!lut) return hn_error(HN_ERR_NOMEM, "int8 model");
+    q->q = range_params(b, id);
+    const float inverse = 1.0f / q->q.scale;
+    for (int i = 0; i < 256; i++) {
+        float x = in.scale * (float)(i - 128 - in.zero_point);
+        float v = roundf(f(x) * inverse) + (float)q->q.zero_point;
+        lut[i] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
+    }
+    q->s.kind = S8_LUT, q->s.lut = lut;
+    return HN_OK;
+}
+
+/* TFLite's softmax preparation (PreprocessSoftmaxScaling, beta 1, 5 integer bits): the input scale x
+ * 2^26 as a multiplier, and the most negative difference whose rescaling fits 31 bits */
+static s8_softmax_params softmax_params(double input_scale, int c, int hw) {
+    hn_qmult beta = hn_qmult_from_real(fmin(input_scale * (double)(1 << 26), 2147483647.0));
+    double radius = floor(31.0 * (double)(1 << 26) / ldexp(1.0, beta.shift));
+    return (s8_softmax_params){c, hw, to_s8(beta), (int32_t)-fmin(radius, 2147483647.0)};
+}
+
+/* TFLite's fixed output quantization of an int8 softmax */
+static const hn_qparams softmax_out = {1.0f / 256, -128, -128, 127};
+
+/* Layer norm in integers (s8_kernels.h): gamma / (s_out 2^16) per channel (with gamma's sign),
+ * beta / s_out rounded, eps in the kernel's units */
+static hn_status add_layernorm(builder *b, int id, qnode *q, hn_qparams in) {
+    const hn_node *n = &b->g->nodes[id];
+    const int c = n->shape.c;
+    if (c > 1024) return hn_error(HN_ERR_INVALID, "node '%s': the int8 layer norm takes at most 1024 channels, not %d", n->name, c);
+    s8_mult *mult = hn_arena_alloc(b->m->arena, sizeof(s8_mult) * (size_t)c);
+    int32_t *bias = hn_arena_alloc(b->m->arena, sizeof(int32_t) * (size_t)c);
+    if (!mult || !bias) return hn_error(HN_ERR_NOMEM, "int8 model");
+    q->q = range_params(b, id);
+    const float *gamma = b->g->params + n->param_off, *beta = gamma + c;
+    for (int k = 0; k < c; k++) {
+        mult[k] = to_s8(hn_qmult_from_real(fabs((double)gamma[k]) / ((double)q->q.scale * 65536.0)));
+        if (gamma[k] < 0) mult[k].multiplier = -mult[k].multiplier;
+        bias[k] = (int32_t)fmin(fmax(nearbyint((double)beta[k] / (double)q->q.scale), -16777216.0), 16777216.0);
+    }
+    double eps = nearbyint((double)c * c * (double)n->eps / ((double)in.scale * (double)in.scale) * 65536.0);
+    q->s.kind = S8_LAYERNORM;
+    q->s.norm = (s8_norm_params){c, n->shape.h * n->shape.w, q->q.zero_point, (int64_t)fmin(eps, 0x1p61), mult, bias};
+    return HN_OK;
+}
+
+/* Attention: scores of the stacked queries and keys (one scale s), softmax with input scale
+ * s^2 / sqrt(d), then P (scale 1/256) times the values to the output's scale */
+static hn_status add_attention(builder *b, int id, qnode *q, hn_qparams in) {
+    const hn_node *n = &b->g->nodes[id];
+    int T = n->shape.h * n->shape.w, D = n->shape.c;
+    if (T > 256)
+        return hn_error(HN_ERR_INVALID, "node '%s': the int8 attention takes at most 256 tokens (TFLite's softmax), not %d",
+                        n->name, T);
+    q->q = range_params(b, id);
+    double s = in.scale;
+    q->s.kind = S8_ATTENTION;
+    q->s.attn = (s8_attn_params){D, T, n->heads, in.zero_point, q->q.zero_point,
+                                 softmax_params(s * s / sqrt((double)(D / n->heads)), T, 1),
+                                 to_s8(hn_qmult_from_real(s / 256.0 / (double)q->q.scale))};
+    return HN_OK;
 }
 
 static hn_status add_node(builder *b, int id, int *last) {
@@ -203,6 +273,29 @@ static hn_status add_node(builder *b, int id, int *last) {
         break;
     }
     case HN_OP_GLOBAL_AVGPOOL: q->s.kind = S8_MEAN, q->q = in0->q; break;
+    case HN_OP_GELU:
+    case HN_OP_HARDSWISH: {
+        hn_status st = add_lut(b, id, q, in0->q);
+        if (st) return st;
+        break;
+    }
+    case HN_OP_SOFTMAX:
+        if (n->shape.c > 256)
+            return hn_error(HN_ERR_INVALID, "node '%s': the int8 softmax takes at most 256 channels, not %d", n->name,
+                            n->shape.c);
+        q->s.kind = S8_SOFTMAX, q->q = softmax_out;
+        q->s.softmax = softmax_params(in0->q.scale, n->shape.c, n->shape.h * n->shape.w);
+        break;
+    case HN_OP_LAYERNORM: {
+        hn_status st = add_layernorm(b, id, q, in0->q);
+        if (st) return st;
+        break;
+    }
+    case HN_OP_ATTENTION: {
+        hn_status st = add_attention(b, id, q, in0->q);
+        if (st) return st;
+        break;
+    }
     case HN_OP_ZERO: q->s.kind = S8_ZERO, q->q = in0->q; break;
     case HN_OP_ADD: {
         /* TFLite: inputs scaled by 2^20 and s_i / (2 max s), the sum by 2 max s / (2^20 s_out); a fused
@@ -234,7 +327,8 @@ static hn_status add_node(builder *b, int id, int *last) {
     q->shape = g->nodes[*last].shape;
     q->s.len = (int32_t)hn_shape_numel(q->shape);
     q->s.off = (int32_t)m->values_bytes;
-    m->values_bytes += ((size_t)q->s.len + 15) & ~(size_t)15;
+    m->values_bytes += slot((size_t)q->s.len);
+    if (engine_scratch(&q->s) > m->scratch_bytes) m->scratch_bytes = engine_scratch(&q->s);
     m->value_of[*last] = m->n++;
     return HN_OK;
 }
@@ -284,7 +378,7 @@ hn_qparams hn_qmodel_input_params(const hn_qmodel *m) { return m->nodes[0].q; }
 hn_qparams hn_qmodel_output_params(const hn_qmodel *m) { return m->nodes[m->output].q; }
 size_t hn_qmodel_input_len(const hn_qmodel *m) { return (size_t)m->plan[0].len; }
 size_t hn_qmodel_output_len(const hn_qmodel *m) { return (size_t)m->plan[m->output].len; }
-size_t hn_qmodel_arena_bytes(const hn_qmodel *m) { return m->values_bytes + m->scratch_bytes; }
+size_t hn_qmodel_arena_bytes(const hn_qmodel *m) { return m->values_bytes + slot(m->scratch_bytes); } /* arenas stay aligned */
 
 void hn_qmodel_node_info(const hn_qmodel *m, int i, hn_shape *shape, hn_qparams *q, const float **w_scale, hn_op *op) {
     *shape = m->nodes[i].shape, *q = m->nodes[i].q, *w_scale = m->nodes[i].w_scale;
@@ -306,9 +400,6 @@ const int8_t *hn_qmodel_value(const hn_qmodel *m, const int8_t *arena, int node,
     if (q) *q = v->q;
     return arena + v->s.off;
 }
-
-/* the bytes a value or scratch block takes in the arena: 16-byte aligned */
-static size_t slot(size_t bytes) { return (bytes + 15) & ~(size_t)15; }
 
 /* whether block b goes before block c: rule 0 larger first, rule 1 longer-lived first (then larger) */
 static bool before(int rule, int b, int c, int n, const size_t *len, const int *last) {
@@ -358,7 +449,7 @@ hn_status hn_qmodel_layout(hn_qmodel *m, const size_t *scratch) {
     for (int i = 0; i < n; i++) {
         last[i] = i == m->output ? n : i, last[n + i] = i;
         len[i] = slot((size_t)m->plan[i].len);
-        size_t own = scratch ? scratch[i] : m->plan[i].kind == S8_CONV ? engine_scratch(&m->plan[i].conv) : 0;
+        size_t own = scratch ? scratch[i] : engine_scratch(&m->plan[i]);
         len[n + i] = slot(own);
     }
     for (int i = 0; i < n; i++)

@@ -187,6 +187,150 @@ void s8_clamp(const int8_t *in, size_t len, int32_t lo, int32_t hi, int8_t *out)
     for (size_t i = 0; i < len; i++) out[i] = (int8_t)clamp32(in[i], lo, hi);
 }
 
+void s8_lut(const int8_t *in, size_t len, const int8_t *lut, int8_t *out) {
+    for (size_t i = 0; i < len; i++) out[i] = lut[in[i] + 128];
+}
+
+/* ---- gemmlowp's fixed point, as TFLite's softmax uses it: Qi.(31-i) values in int32 ---- */
+
+/* x * 2^e saturated (SaturatingRoundingMultiplyByPOT with e > 0) */
+static int32_t sat_shift_left(int32_t x, int e) {
+    int64_t v = (int64_t)x * ((int64_t)1 << e);
+    return v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;
+}
+
+/* exp(a) for a in [-1/4, 0), Q0.31 in and out: the Taylor series about -1/8 */
+static int32_t exp_quarter(int32_t a) {
+    const int32_t exp_minus_eighth = 1895147668, third = 715827883;
+    int32_t x = a + (1 << 28); /* a + 1/8 */
+    int32_t x2 = rounding_doubling_high_mul(x, x), x3 = rounding_doubling_high_mul(x2, x);
+    int32_t x4 = rounding_doubling_high_mul(x2, x2);
+    int32_t poly = rounding_divide_by_pot(rounding_doubling_high_mul(rounding_divide_by_pot(x4, 2) + x3, third) + x2, 1);
+    return exp_minus_eighth + rounding_doubling_high_mul(exp_minus_eighth, x + poly);
+}
+
+/* exp(a) for a <= 0 in Q5.26, result in Q0.31: exp of a mod 1/4, times exp(-2^k) for each bit k of
+ * the rest */
+static int32_t exp_negative_q5(int32_t a) {
+    static const int32_t exp_minus_pow2[7] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
+    const int32_t quarter = 1 << 24;
+    int32_t a_mod = (a & (quarter - 1)) - quarter, rest = a_mod - a;
+    int32_t r = exp_quarter(sat_shift_left(a_mod, 5));
+    for (int k = 0; k < 7; k++) /* exp(-1/4), exp(-1/2), exp(-1), ..., exp(-16) */
+        if (rest & (1 << (24 + k))) r = rounding_doubling_high_mul(r, exp_minus_pow2[k]);
+    return a == 0 ? INT32_MAX : r;
+}
+
+/* 1 / (1 + a) for a in [0, 1), Q0.31: three Newton-Raphson steps in Q2.29 on half the denominator */
+static int32_t one_over_one_plus(int32_t a) {
+    int64_t sum = (int64_t)a + INT32_MAX;
+    int32_t half = (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
+    int32_t x = 1515870810 + rounding_doubling_high_mul(half, -1010580540); /* 48/17 - 32/17 half */
+    for (int i = 0; i < 3; i++) {
+        int32_t err = (1 << 29) - rounding_doubling_high_mul(half, x);
+        x = x + sat_shift_left(rounding_doubling_high_mul(x, err), 2);
+    }
+    return sat_shift_left(x, 1);
+}
+
+void s8_softmax_row(const s8_softmax_params *p, const int32_t *x, int n, int8_t *out, int stride) {
+    int32_t max = x[0];
+    for (int i = 1; i < n; i++) max = x[i] > max ? x[i] : max;
+    int32_t sum = 0; /* Q12.19 */
+    for (int i = 0; i < n; i++)
+        if (x[i] - max >= p->diff_min) sum += rounding_divide_by_pot(exp_negative_q5(s8_mult_apply(x[i] - max, p->beta)), 12);
+    int lead = 0; /* leading zeros of sum (> 0: the largest value contributes 1) */
+    while (lead < 31 && !((uint32_t)sum & (0x80000000u >> lead))) lead++;
+    int over = 12 - lead;
+    int32_t scale = one_over_one_plus((int32_t)(((uint32_t)sum << lead) - 0x80000000u));
+    for (int i = 0; i < n; i++) {
+        int32_t q = -128;
+        if (x[i] - max >= p->diff_min) {
+            int32_t e = exp_negative_q5(s8_mult_apply(x[i] - max, p->beta));
+            q = clamp32(rounding_divide_by_pot(rounding_doubling_high_mul(scale, e), over + 23) - 128, -128, 127);
+        }
+        out[(size_t)i * stride] = (int8_t)q;
+    }
+}
+
+void s8_softmax(const s8_softmax_params *p, const int8_t *in, int8_t *out, int32_t *row) {
+    for (int t = 0; t < p->hw; t++) {
+        for (int c = 0; c < p->c; c++) row[c] = in[(size_t)c * p->hw + t];
+        s8_softmax_row(p, row, p->c, out + t, p->hw);
+    }
+}
+
+/* floor(sqrt(v)), digit by digit */
+static uint64_t isqrt64(uint64_t v) {
+    uint64_t r = 0, bit = (uint64_t)1 << 62;
+    while (bit > v) bit >>= 2;
+    for (; bit; bit >>= 2) {
+        if (v >= r + bit) {
+            v -= r + bit;
+            r = (r >> 1) + bit;
+        } else {
+            r >>= 1;
+        }
+    }
+    return r;
+}
+
+/* a / b rounded half away from zero, b > 0 */
+static int64_t rounded_div64(int64_t a, int64_t b) { return a >= 0 ? (a + b / 2) / b : -((-a + b / 2) / b); }
+
+void s8_layernorm(const s8_norm_params *p, const int8_t *in, int8_t *out) {
+    const int c = p->c, hw = p->hw;
+    for (int t = 0; t < hw; t++) {
+        int32_t sum = 0;
+        for (int ch = 0; ch < c; ch++) sum += in[(size_t)ch * hw + t];
+        int64_t var = 0;
+        for (int ch = 0; ch < c; ch++) {
+            int64_t d = (int64_t)c * in[(size_t)ch * hw + t] - sum;
+            var += d * d;
+        }
+        int64_t sd = (int64_t)isqrt64((uint64_t)(var * 65536 / c + p->eps));
+        for (int ch = 0; ch < c; ch++) {
+            int64_t d = (int64_t)c * in[(size_t)ch * hw + t] - sum;
+            int32_t norm = sd ? (int32_t)rounded_div64(d * (1 << 24), sd) : 0; /* Q16 */
+            out[(size_t)ch * hw + t] = (int8_t)clamp32(p->out_zp + s8_mult_apply(norm, p->mult[ch]) + p->bias[ch], -128, 127);
+        }
+    }
+}
+
+size_t s8_attention_scratch_bytes(const s8_attn_params *p) { return 5 * (size_t)p->tokens; }
+
+void s8_attention(const s8_attn_params *p, const int8_t *in, int8_t *out, uint8_t *scratch) {
+    const int T = p->tokens, D = p->dim, d = D / p->heads;
+    const int32_t zp = p->in_zp;
+    int32_t *score = (int32_t *)(void *)scratch; /* the arena's blocks are 16-byte aligned */
+    int8_t *prob = (int8_t *)(scratch + 4 * (size_t)T);
+    for (int h = 0; h < p->heads; h++)
+        for (int t = 0; t < T; t++) {
+            for (int u = 0; u < T; u++) {
+                int32_t acc = 0;
+                for (int k = 0; k < d; k++)
+                    acc += (in[(size_t)(h * d + k) * T + t] - zp) * (in[(size_t)(D + h * d + k) * T + u] - zp);
+                score[u] = acc;
+            }
+            s8_softmax_row(&p->softmax, score, T, prob, 1);
+            for (int k = 0; k < d; k++) {
+                const int8_t *v = in + (size_t)(2 * D + h * d + k) * T;
+                int32_t acc = 0;
+                for (int u = 0; u < T; u++) acc += (v[u] - zp) * (prob[u] + 128);
+                out[(size_t)(h * d + k) * T + t] = (int8_t)clamp32(p->out_zp + s8_mult_apply(acc, p->out_mult), -128, 127);
+            }
+        }
+}
+
+size_t s8_node_scratch_bytes(const s8_node *q) {
+    switch (q->kind) {
+    case S8_CONV: return s8_conv_scratch_bytes(&q->conv);
+    case S8_SOFTMAX: return 4 * (size_t)q->softmax.c;
+    case S8_ATTENTION: return s8_attention_scratch_bytes(&q->attn);
+    default: return 0;
+    }
+}
+
 void s8_forward(const s8_node *nodes, int n, int output, const int8_t *in, int8_t *arena, int8_t *out) {
     memcpy(arena + nodes[0].off, in, (size_t)nodes[0].len);
     for (int i = 1; i < n; i++) {
@@ -200,6 +344,10 @@ void s8_forward(const s8_node *nodes, int n, int output, const int8_t *in, int8_
         case S8_MAXPOOL: s8_maxpool(&q->pool, x, y); break;
         case S8_MEAN: s8_mean(q->len, nodes[q->inputs[0]].len / q->len, x, y); break;
         case S8_ZERO: memset(y, (int8_t)q->zp, (size_t)q->len); break;
+        case S8_LUT: s8_lut(x, (size_t)q->len, q->lut, y); break;
+        case S8_SOFTMAX: s8_softmax(&q->softmax, x, y, (int32_t *)(void *)(arena + q->scratch)); break;
+        case S8_LAYERNORM: s8_layernorm(&q->norm, x, y); break;
+        case S8_ATTENTION: s8_attention(&q->attn, x, y, (uint8_t *)arena + q->scratch); break;
         case S8_ADD: {
             const int8_t *ins[16];
             for (int k = 0; k < q->ninputs; k++) ins[k] = arena + nodes[q->inputs[k]].off;

@@ -72,9 +72,55 @@ void s8_mean(int c, int hw, const int8_t *in, int8_t *out);
 /* clamp to [lo, hi]: ReLU (lo = zero point) and ReLU6 (hi = the code of 6) */
 void s8_clamp(const int8_t *in, size_t len, int32_t lo, int32_t hi, int8_t *out);
 
+/* out = lut[x + 128]: an elementwise function as a table of the 256 codes (GELU, hard-swish) */
+void s8_lut(const int8_t *in, size_t len, const int8_t *lut, int8_t *out);
+
+/* Softmax as TFLite's int8 reference kernel computes it (gemmlowp fixed point: the differences from
+ * the row's largest value in Q5.26 via beta, exp_on_negative_values, a Q12.19 sum, its reciprocal), of
+ * n <= 256 int32 values x[0..n): out[0], out[stride], ... in TFLite's fixed output quantization, scale
+ * 1/256 and zero point -128. beta = input scale x 2^26 as a multiplier; differences below diff_min
+ * give exp 0 (and cannot overflow the rescaling). */
+typedef struct {
+    int c, hw; /* s8_softmax: the channels and pixels of the value; in attention, the tokens and 1 */
+    s8_mult beta;
+    int32_t diff_min;
+} s8_softmax_params;
+void s8_softmax_row(const s8_softmax_params *p, const int32_t *x, int n, int8_t *out, int stride);
+/* softmax over the c channels of each of hw pixels of a (C, H, W) value; row: c int32 of scratch */
+void s8_softmax(const s8_softmax_params *p, const int8_t *in, int8_t *out, int32_t *row);
+
+/* Layer norm over the c channels of each of hw tokens (TFLite has no int8 layer norm; this is
+ * hwnas's, all integer): with S = sum q, d = c q - S, V = sum d^2, a token's normalised values in
+ * Q16 are n = round(d 2^24 / isqrt(V 2^16 / c + eps)) (eps = c^2 x eps / s_in^2 x 2^16), and
+ * out = clamp(out_zp + round(n x mult[ch]) + bias[ch]), mult = gamma / (s_out 2^16) (negative where
+ * gamma is: the one multiplier of s8_mult that may be), bias = round(beta / s_out). c <= 1024. */
+typedef struct {
+    int c, hw;
+    int32_t out_zp;
+    int64_t eps;
+    const s8_mult *mult;
+    const int32_t *bias;
+} s8_norm_params;
+void s8_layernorm(const s8_norm_params *p, const int8_t *in, int8_t *out);
+
+/* Multi-head self-attention (op_attention.c's) on a (3 dim, T) value of queries, keys and values
+ * (one scale and zero point in_zp), as TFLite runs the decomposed graph: per head and query, the
+ * scores sum (q - zp)(k - zp) in int32, softmax of them (beta from scale^2 / sqrt(dim / heads)) to
+ * int8 P, then out = clamp(out_zp + round(sum (v - zp)(P + 128) x out_mult)). Scratch: T int32 scores
+ * and T int8 probabilities (s8_attention_scratch_bytes). */
+typedef struct {
+    int dim, tokens, heads;
+    int32_t in_zp, out_zp;
+    s8_softmax_params softmax;
+    s8_mult out_mult;
+} s8_attn_params;
+size_t s8_attention_scratch_bytes(const s8_attn_params *p);
+void s8_attention(const s8_attn_params *p, const int8_t *in, int8_t *out, uint8_t *scratch);
+
 /* ---- a whole network ---- */
 
-enum { S8_INPUT, S8_CONV, S8_ADD, S8_CONCAT, S8_AVGPOOL, S8_MAXPOOL, S8_MEAN, S8_CLAMP, S8_ZERO };
+enum { S8_INPUT, S8_CONV, S8_ADD, S8_CONCAT, S8_AVGPOOL, S8_MAXPOOL, S8_MEAN, S8_CLAMP, S8_ZERO, S8_LUT, S8_SOFTMAX,
+       S8_LAYERNORM, S8_ATTENTION };
 
 /* One value of the network and the kernel that computes it from earlier ones. Arrays are the
  * caller's (constant tables in an exported model). */
@@ -83,7 +129,7 @@ typedef struct {
     int ninputs;
     const int *inputs;    /* indices of earlier nodes */
     int32_t len, off;     /* values per image, offset of the value in the arena */
-    int32_t scratch;      /* S8_CONV: offset of its kernel's scratch in the arena */
+    int32_t scratch;      /* S8_CONV, S8_SOFTMAX, S8_ATTENTION: offset of its kernel's scratch in the arena */
     int32_t zp;           /* the value's zero point */
     s8_conv_params conv;  /* S8_CONV */
     s8_pool_params pool;  /* S8_AVGPOOL, S8_MAXPOOL */
@@ -91,11 +137,18 @@ typedef struct {
     const int32_t *in_zp; /* S8_ADD, S8_CONCAT: the inputs' zero points and multipliers */
     const s8_mult *in_mult;
     s8_mult out_mult;     /* S8_ADD */
+    const int8_t *lut;    /* S8_LUT: 256 entries */
+    s8_softmax_params softmax; /* S8_SOFTMAX */
+    s8_norm_params norm;  /* S8_LAYERNORM */
+    s8_attn_params attn;  /* S8_ATTENTION */
 } s8_node;
+
+/* the scratch node kind's kernel needs in the arena (bytes) */
+size_t s8_node_scratch_bytes(const s8_node *q);
 
 /* Runs nodes[0..n) in order on one image: in is copied to node 0's slot, every other node's kernel
  * reads its inputs' slots and writes its own, out receives node `output`'s value. The arena holds
- * the slots and each convolution's scratch (at arena + its node's scratch). */
+ * the slots and each kernel's scratch (at arena + its node's scratch, 4-byte aligned). */
 void s8_forward(const s8_node *nodes, int n, int output, const int8_t *in, int8_t *arena, int8_t *out);
 
 #endif

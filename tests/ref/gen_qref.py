@@ -54,13 +54,15 @@ def load_net(tag):
         k, p = l.get("kernel", 1), l.get("padding", 0)
         s = l.get("stride", k if "pool" in op else 1)
         d = dict(op=op, name=l.get("name", default), ins=idx, k=k, s=s, p=p, groups=l.get("groups", 1),
-                 bias=l.get("bias", True), cip=l.get("count_include_pad", True), eps=l.get("eps", 1e-5), out=l.get("out"))
+                 bias=l.get("bias", True), cip=l.get("count_include_pad", True), eps=l.get("eps", 1e-5), out=l.get("out"),
+                 heads=l.get("heads", 1))
         if op == "conv2d": shape = (d["out"], (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1)
         elif op in ("avgpool", "maxpool"): shape = (c, (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1)
         elif op == "linear": shape = (d["out"], 1, 1)
         elif op == "global_avgpool": shape = (c, 1, 1)
         elif op == "flatten": shape = (c * h * w, 1, 1)
         elif op == "concat": shape = (sum(nodes[j]["shape"][0] for j in idx), h, w)
+        elif op == "attention": shape = (c // 3, h, w)
         else: shape = (c, h, w)
         d["shape"] = shape
         nodes.append(d)
@@ -91,6 +93,18 @@ def float_forward(nodes, W, tag, x):
         elif op == "concat": y = torch.cat(a, 1)
         elif op == "identity": y = a[0]
         elif op == "zero": y = a[0] * 0
+        elif op == "layernorm":
+            y = F.layer_norm(a[0].permute(0, 2, 3, 1), (a[0].shape[1],), T(nm + ".weight"), T(nm + ".bias"),
+                             float(f32(n["eps"]))).permute(0, 3, 1, 2)
+        elif op == "gelu": y = F.gelu(a[0], approximate="tanh")
+        elif op == "hardswish": y = F.hardswish(a[0])
+        elif op == "softmax": y = torch.softmax(a[0], 1)
+        elif op == "attention":
+            N, C3, H, Wd = a[0].shape
+            D, h = C3 // 3, n["heads"]
+            q, k, val = (t.reshape(N, h, D // h, H * Wd) for t in a[0].split(D, 1))  # (N, heads, d, T)
+            p = torch.softmax(q.transpose(2, 3) @ k / math.sqrt(D // h), -1)  # (N, heads, T, T)
+            y = (val @ p.transpose(2, 3)).reshape(N, D, H, Wd)
         else: raise ValueError(op)
         v.append(y)
     return v
@@ -141,6 +155,89 @@ def mult_apply(x, m):
     remainder = high & mask
     threshold = (mask >> 1) + (high < 0)
     return (high >> right) + (remainder > threshold)
+
+
+# ---- gemmlowp's fixed point on Python ints, as TFLite's int8 softmax runs it ----
+
+INT32_MAX, INT32_MIN = 2**31 - 1, -2**31
+
+
+def srdhm(a, b):
+    """SaturatingRoundingDoublingHighMul"""
+    if a == b == INT32_MIN: return INT32_MAX
+    t = a * b + ((1 << 30) if a * b >= 0 else 1 - (1 << 30))
+    return t >> 31 if t >= 0 else -((-t) >> 31)
+
+
+def rdpot(x, e):
+    """RoundingDivideByPOT"""
+    mask = (1 << e) - 1
+    return (x >> e) + ((x & mask) > (mask >> 1) + (x < 0))
+
+
+def sat_left(x, e):
+    return max(INT32_MIN, min(INT32_MAX, x << e))
+
+
+def exp_on_negative_values(a):
+    """exp(a), a <= 0 in Q5.26, result Q0.31 (gemmlowp)"""
+    quarter = 1 << 24
+    a_mod = (a & (quarter - 1)) - quarter
+    x = sat_left(a_mod, 5) + (1 << 28)  # the Taylor series about -1/8
+    x2 = srdhm(x, x); x3 = srdhm(x2, x); x4 = srdhm(x2, x2)
+    poly = rdpot(srdhm(rdpot(x4, 2) + x3, 715827883) + x2, 1)
+    r = 1895147668 + srdhm(1895147668, x + poly)
+    for k, m in enumerate([1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242]):
+        if (a_mod - a) & (1 << (24 + k)): r = srdhm(r, m)
+    return INT32_MAX if a == 0 else r
+
+
+def one_over_one_plus_x(a):
+    s = a + INT32_MAX
+    half = (s + (1 if s >= 0 else -1)) // 2 if s >= 0 else -((-s + 1) // 2)
+    x = 1515870810 + srdhm(half, -1010580540)
+    for _ in range(3):
+        x = x + sat_left(srdhm(x, (1 << 29) - srdhm(half, x)), 2)
+    return sat_left(x, 1)
+
+
+def softmax_prepare(input_scale):
+    """PreprocessSoftmaxScaling (beta 1, 5 integer bits) and -CalculateInputRadius"""
+    beta = quantize_multiplier(min(input_scale * float(1 << 26), 2147483647.0))
+    radius = math.floor(31.0 * float(1 << 26) / math.ldexp(1.0, beta[1]))
+    return beta, -int(min(radius, 2147483647.0))
+
+
+def softmax_row(x, prep):
+    """TFLite's reference int8 softmax of the ints x: codes of scale 1/256, zero point -128"""
+    beta, diff_min = prep
+    mx, total = max(x), 0
+    rescale = lambda d: exp_on_negative_values(int(mult_apply(d, beta)))
+    for v in x:
+        if v - mx >= diff_min: total += rdpot(rescale(v - mx), 12)
+    lead = 32 - total.bit_length()
+    scale = one_over_one_plus_x((total << lead) - (1 << 31))
+    return [max(-128, min(127, rdpot(srdhm(scale, rescale(v - mx)), 12 - lead + 23) - 128)) if v - mx >= diff_min
+            else -128 for v in x]
+
+
+def round_away(y):
+    return math.floor(abs(y) + 0.5) * (1 if y >= 0 else -1)
+
+
+def lut_of(op, qin, qout):
+    """TFLite's PopulateLookupTable in float32: f(dequantized code) / s_out rounded half away"""
+    inverse = f32(1) / qout[0]
+    table = []
+    for i in range(256):
+        v = qin[0] * f32(i - 128 - qin[1])
+        if op == "gelu":
+            y = f32(0.5) * v * (f32(1) + np.tanh(f32(0.7978845608028654) * (v + f32(0.044715) * v * v * v)))
+        else:
+            r = v + f32(3)
+            y = v * min(max(r, f32(0)), f32(6)) / f32(6)
+        table.append(max(-128, min(127, round_away(float(f32(y * inverse))) + qout[1])))
+    return np.array(table, np.int64)
 
 
 def rounded_div(s, count):
@@ -255,6 +352,52 @@ def quant_forward(nodes, W, tag, lo, hi, xq):
             y = np.clip(rounded_div(x.sum((2, 3)), hw), -128, 127)[:, :, None, None]
         elif op == "zero":
             y = np.full_like(x, q[1])
+        elif op in ("gelu", "hardswish"):
+            q2 = qparams(lo[i], hi[i])
+            y, q = lut_of(op, q, q2)[x + 128], q2
+        elif op == "softmax":
+            prep, y = softmax_prepare(float(q[0])), np.zeros_like(x)
+            for s_ in range(N):
+                for yy in range(x.shape[2]):
+                    for xx in range(x.shape[3]):
+                        y[s_, :, yy, xx] = softmax_row([int(t) for t in x[s_, :, yy, xx]], prep)
+            q = (f32(1 / 256), -128, -128, 127)
+        elif op == "layernorm":  # hwnas's integer layer norm (TFLite has none): s8_kernels.h
+            qo, C = qparams(lo[i], hi[i]), x.shape[1]
+            gamma, beta = W[f"{tag}.w.{n['name']}.weight"], W[f"{tag}.w.{n['name']}.bias"]
+            mult = []
+            for g_ in gamma:
+                m = quantize_multiplier(abs(float(g_)) / (float(qo[0]) * 65536.0))
+                mult.append((-m[0], m[1]) if g_ < 0 else m)
+            bias = [int(min(max(np.rint(float(b_) / float(qo[0])), -16777216.0), 16777216.0)) for b_ in beta]
+            eps = int(min(np.rint(float(C) * C * float(f32(n["eps"])) / (float(q[0]) * float(q[0])) * 65536.0), 2.0**61))
+            y = np.zeros_like(x)
+            for s_ in range(N):
+                for yy in range(x.shape[2]):
+                    for xx in range(x.shape[3]):
+                        t = [int(v) for v in x[s_, :, yy, xx]]
+                        d = [C * v - sum(t) for v in t]
+                        sd = math.isqrt(sum(e * e for e in d) * 65536 // C + eps)
+                        for c_ in range(C):
+                            a_ = d[c_] << 24
+                            norm = 0 if sd == 0 else (a_ + sd // 2) // sd if a_ >= 0 else -((-a_ + sd // 2) // sd)
+                            y[s_, c_, yy, xx] = max(-128, min(127, qo[1] + int(mult_apply(norm, mult[c_])) + bias[c_]))
+            q = qo
+        elif op == "attention":
+            qo, h = qparams(lo[i], hi[i]), n["heads"]
+            D, T = n["shape"][0], n["shape"][1] * n["shape"][2]
+            d, s = D // h, float(q[0])
+            prep = softmax_prepare(s * s / math.sqrt(d))
+            om = quantize_multiplier(s / 256.0 / float(qo[0]))
+            y = np.zeros((N, D, T), np.int64)
+            for s_ in range(N):
+                z = x[s_].reshape(3 * D, T) - q[1]
+                for hh in range(h):
+                    qh, kh, vh = (z[j * D + hh * d:j * D + (hh + 1) * d] for j in range(3))
+                    scores = qh.T @ kh  # (T queries, T keys)
+                    P = np.array([softmax_row([int(v) for v in row], prep) for row in scores], np.int64)
+                    y[s_, hh * d:(hh + 1) * d] = np.clip(qo[1] + mult_apply(vh @ (P + 128).T, om), -128, 127)
+            y, q = y.reshape(N, *n["shape"]), qo
         elif op == "add":  # with a fused activation as its clamp
             act = reader(i)
             end = act if act is not None else i
@@ -301,7 +444,7 @@ for n in nodes[1:]:
         if n["bias"]: W[f"qops.w.{n['name']}.bias"] = (0.1 * torch.randn(shape[0])).numpy().astype(f32)
 W["qops.x"] = torch.randn(5, 2, 9, 9).numpy().astype(f32)
 out += [(k, v) for k, v in W.items() if k.startswith("qops.")]
-for tag in ("allops", "cnn", "qops"):
+for tag in ("allops", "cnn", "qops", "attn"):
     nodes = load_net(tag)
     x = W[f"{tag}.x"]
     v = float_forward(nodes, W, tag, x)

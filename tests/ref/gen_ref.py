@@ -42,6 +42,9 @@ def net_case(tag, n, classes, smoothing, with_proxies=True):
                 m.bias.add_(0.1 * torch.randn_like(m.bias))
                 m.running_mean.add_(0.1 * torch.randn_like(m.running_mean))
                 m.running_var.mul_(1 + 0.5 * torch.rand_like(m.running_var))
+            if isinstance(m, nn.LayerNorm):  # some negative gains: the int8 layer norm's signed multipliers
+                m.weight.copy_(1.5 * torch.randn_like(m.weight))
+                m.bias.add_(0.3 * torch.randn_like(m.bias))
     for name, t in net.state_dict().items():
         if not name.endswith("num_batches_tracked"):
             put(f"{tag}.w.{name.split('.', 1)[1]}", t)
