@@ -69,12 +69,28 @@ static void node_tables(hn_c_out *o, const s8_node *p, int i) {
         snprintf(name, sizeof name, "lut%d", i);
         hn_c_int8_table(o, name, p->lut, 256);
     }
+    const s8_softmax_params *sm = p->kind == S8_SOFTMAX ? p->softmax : p->kind == S8_ATTENTION ? &p->attn->softmax : NULL;
+    char softmax[128] = "";
+    if (sm)
+        snprintf(softmax, sizeof softmax, "{%d, %d, {%ld, %d}, %ld}", sm->c, sm->hw, (long)sm->beta.multiplier,
+                 (int)sm->beta.shift, (long)sm->diff_min);
+    if (p->kind == S8_SOFTMAX) fprintf(o->f, "static const s8_softmax_params sm%d = %s;\n", i, softmax);
     if (p->kind == S8_LAYERNORM) {
+        const s8_norm_params *q = p->norm;
         snprintf(name, sizeof name, "b%d", i);
-        hn_c_int32_table(o, "int32_t", name, p->norm.bias, (size_t)p->norm.c);
+        hn_c_int32_table(o, "int32_t", name, q->bias, (size_t)q->c);
         snprintf(name, sizeof name, "m%d", i);
-        mult_table(o, name, p->norm.mult, (size_t)p->norm.c);
+        mult_table(o, name, q->mult, (size_t)q->c);
+        fprintf(o->f, "static const s8_norm_params ln%d = {%d, %d, %ld, %lldLL, m%d, b%d};\n", i, q->c, q->hw,
+                (long)q->out_zp, (long long)q->eps, i, i);
     }
+    if (p->kind == S8_ATTENTION) {
+        const s8_attn_params *q = p->attn;
+        fprintf(o->f, "static const s8_attn_params at%d = {%d, %d, %d, %ld, %ld, %s, {%ld, %d}};\n", i, q->dim, q->tokens,
+                q->heads, (long)q->in_zp, (long)q->out_zp, softmax, (long)q->out_mult.multiplier, (int)q->out_mult.shift);
+    }
+    o->bytes += p->kind == S8_SOFTMAX ? sizeof *p->softmax : p->kind == S8_LAYERNORM ? sizeof *p->norm
+                : p->kind == S8_ATTENTION ? sizeof *p->attn : 0;
     if (p->kind == S8_ADD || p->kind == S8_CONCAT) {
         snprintf(name, sizeof name, "zp%d", i);
         hn_c_int32_table(o, "int32_t", name, p->in_zp, (size_t)p->ninputs);
@@ -104,21 +120,9 @@ static void node_entry(FILE *f, const s8_node *p, int i) {
     }
     if (p->kind == S8_CLAMP || p->kind == S8_ADD) fprintf(f, ", .lo = %ld, .hi = %ld", (long)p->lo, (long)p->hi);
     if (p->kind == S8_LUT) fprintf(f, ", .lut = lut%d", i);
-    const s8_softmax_params *sm = p->kind == S8_SOFTMAX ? &p->softmax : p->kind == S8_ATTENTION ? &p->attn.softmax : NULL;
-    char softmax[128] = "";
-    if (sm)
-        snprintf(softmax, sizeof softmax, "{%d, %d, {%ld, %d}, %ld}", sm->c, sm->hw, (long)sm->beta.multiplier,
-                 (int)sm->beta.shift, (long)sm->diff_min);
-    if (p->kind == S8_SOFTMAX) fprintf(f, ",\n     .softmax = %s", softmax);
-    if (p->kind == S8_LAYERNORM) {
-        const s8_norm_params *q = &p->norm;
-        fprintf(f, ",\n     .norm = {%d, %d, %ld, %lldLL, m%d, b%d}", q->c, q->hw, (long)q->out_zp, (long long)q->eps, i, i);
-    }
-    if (p->kind == S8_ATTENTION) {
-        const s8_attn_params *q = &p->attn;
-        fprintf(f, ",\n     .attn = {%d, %d, %d, %ld, %ld, %s, {%ld, %d}}", q->dim, q->tokens, q->heads, (long)q->in_zp,
-                (long)q->out_zp, softmax, (long)q->out_mult.multiplier, (int)q->out_mult.shift);
-    }
+    if (p->kind == S8_SOFTMAX) fprintf(f, ", .softmax = &sm%d", i);
+    if (p->kind == S8_LAYERNORM) fprintf(f, ", .norm = &ln%d", i);
+    if (p->kind == S8_ATTENTION) fprintf(f, ", .attn = &at%d", i);
     if (p->kind == S8_ADD || p->kind == S8_CONCAT) fprintf(f, ", .in_zp = zp%d, .in_mult = im%d", i, i);
     if (p->kind == S8_ADD) fprintf(f, ", .out_mult = {%ld, %d}", (long)p->out_mult.multiplier, (int)p->out_mult.shift);
     fprintf(f, "},\n");

@@ -19,11 +19,14 @@ static hn_kernel_kind kernel_of(const hn_graph *g, const hn_node *n) {
  * convolutions and linear layers need none. Float kernels unfold floats: twice that. Checked against
  * firmware built with CMSIS-NN (bench/firmware_vs_mcu_model). */
 static int64_t scratch_bytes(const hn_graph *g, const hn_node *n, hn_kernel_kind kind, hn_dtype_class c) {
-    if (n->op == HN_OP_ATTENTION) { /* one head's T x T scores at a time, at 32 bits (MCUFormer's point: the
-                                       token buffers, not the weights, fill the SRAM) */
+    if (n->op == HN_OP_ATTENTION) { /* int8 (s8_attention): one query's int32 scores and int8 probabilities;
+                                       float: one head's T x T scores. Either way the token buffers around it,
+                                       not the weights, fill the SRAM (MCUFormer's point) */
         int64_t T = (int64_t)n->shape.h * n->shape.w;
-        return 4 * T * T;
+        return c == HN_CLASS_INT8 ? 5 * T : 4 * T * T;
     }
+    if (n->op == HN_OP_SOFTMAX) return c == HN_CLASS_INT8 ? 4 * (int64_t)n->shape.c : 0; /* a pixel's channels, int32 */
+    if (kind == HN_KERNEL_LINEAR || kind == HN_KERNEL_POINTWISE) return 0;
     int64_t cin = g->nodes[n->inputs[0]].shape.c / n->groups, kk = (int64_t)n->kernel * n->kernel, bytes = 0;
     if (kind == HN_KERNEL_CONV) bytes = 4 * ((cin * kk + 3) / 4 * 4);
     if (kind == HN_KERNEL_DEPTHWISE && n->out == n->groups && !(n->kernel == 3 && n->pad <= 1)) bytes = 2 * (int64_t)n->groups * kk;
@@ -32,13 +35,18 @@ static int64_t scratch_bytes(const hn_graph *g, const hn_node *n, hn_kernel_kind
 
 /* Deployed weights: the kernel at its type, and per output channel a 32-bit bias plus, for integer
  * kernels, a 32-bit requantisation multiplier and shift (batch norm folded in); a batch norm that
- * nothing absorbs keeps a 32-bit scale and shift per channel. */
+ * nothing absorbs keeps a 32-bit scale and shift per channel, a layer norm its gain and shift (int8:
+ * a multiplier and a bias, s8_layernorm), an int8 GELU or hard-swish its 256-code table. */
 static int64_t flash_bytes(const hn_graph *g, const hn_node *n, bool fused) {
     if (n->op == HN_OP_CONV2D || n->op == HN_OP_LINEAR) {
         hn_dtype_class c = hw_dtype_class(g, n);
         return (hw_kernel_elems(n) * hn_numtype_bits(n->wtype) + 7) / 8 +
                (int64_t)n->out * (c == HN_CLASS_INT8 || c == HN_CLASS_INT16 ? 12 : 4);
     }
+    bool int8 = hw_dtype_class(g, n) == HN_CLASS_INT8;
+    if (n->op == HN_OP_LAYERNORM) /* gain and shift per channel; int8: a multiplier (8 bytes) and a bias */
+        return (int8 ? 12 : 8) * (int64_t)n->shape.c;
+    if (int8 && (n->op == HN_OP_GELU || n->op == HN_OP_HARDSWISH)) return 256; /* the table of the codes */
     return n->op == HN_OP_BATCHNORM && !fused ? 8 * (int64_t)n->shape.c : 0;
 }
 
@@ -67,6 +75,7 @@ hn_status mcu_graph_cost(const hn_mcu *m, const hn_graph *g, hn_hw_cost *total, 
             scratch = scratch_bytes(g, n, kind, c);
         } else if (!fused[i]) {
             cyc = (int64_t)((double)hw_elementwise_ops(g, n) * m->elementwise_cycles + 0.5);
+            scratch = scratch_bytes(g, n, HN_KERNEL_LINEAR, hw_dtype_class(g, n));
         }
         if (live[i] + scratch > sram) sram = live[i] + scratch;
         cycles += cyc;

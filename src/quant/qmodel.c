@@ -207,7 +207,8 @@ static hn_status add_layernorm(builder *b, int id, qnode *q, hn_qparams in) {
     if (c > 1024) return hn_error(HN_ERR_INVALID, "node '%s': the int8 layer norm takes at most 1024 channels, not %d", n->name, c);
     s8_mult *mult = hn_arena_alloc(b->m->arena, sizeof(s8_mult) * (size_t)c);
     int32_t *bias = hn_arena_alloc(b->m->arena, sizeof(int32_t) * (size_t)c);
-    if (!mult || !bias) return hn_error(HN_ERR_NOMEM, "int8 model");
+    s8_norm_params *np = hn_arena_alloc(b->m->arena, sizeof *np);
+    if (!mult || !bias || !np) return hn_error(HN_ERR_NOMEM, "int8 model");
     q->q = range_params(b, id);
     const float *gamma = b->g->params + n->param_off, *beta = gamma + c;
     for (int k = 0; k < c; k++) {
@@ -216,8 +217,8 @@ static hn_status add_layernorm(builder *b, int id, qnode *q, hn_qparams in) {
         bias[k] = (int32_t)fmin(fmax(nearbyint((double)beta[k] / (double)q->q.scale), -16777216.0), 16777216.0);
     }
     double eps = nearbyint((double)c * c * (double)n->eps / ((double)in.scale * (double)in.scale) * 65536.0);
-    q->s.kind = S8_LAYERNORM;
-    q->s.norm = (s8_norm_params){c, n->shape.h * n->shape.w, q->q.zero_point, (int64_t)fmin(eps, 0x1p61), mult, bias};
+    *np = (s8_norm_params){c, n->shape.h * n->shape.w, q->q.zero_point, (int64_t)fmin(eps, 0x1p61), mult, bias};
+    q->s.kind = S8_LAYERNORM, q->s.norm = np;
     return HN_OK;
 }
 
@@ -229,12 +230,14 @@ static hn_status add_attention(builder *b, int id, qnode *q, hn_qparams in) {
     if (T > 256)
         return hn_error(HN_ERR_INVALID, "node '%s': the int8 attention takes at most 256 tokens (TFLite's softmax), not %d",
                         n->name, T);
+    s8_attn_params *ap = hn_arena_alloc(b->m->arena, sizeof *ap);
+    if (!ap) return hn_error(HN_ERR_NOMEM, "int8 model");
     q->q = range_params(b, id);
     double s = in.scale;
-    q->s.kind = S8_ATTENTION;
-    q->s.attn = (s8_attn_params){D, T, n->heads, in.zero_point, q->q.zero_point,
-                                 softmax_params(s * s / sqrt((double)(D / n->heads)), T, 1),
-                                 to_s8(hn_qmult_from_real(s / 256.0 / (double)q->q.scale))};
+    *ap = (s8_attn_params){D, T, n->heads, in.zero_point, q->q.zero_point,
+                           softmax_params(s * s / sqrt((double)(D / n->heads)), T, 1),
+                           to_s8(hn_qmult_from_real(s / 256.0 / (double)q->q.scale))};
+    q->s.kind = S8_ATTENTION, q->s.attn = ap;
     return HN_OK;
 }
 
@@ -283,9 +286,13 @@ static hn_status add_node(builder *b, int id, int *last) {
         if (n->shape.c > 256)
             return hn_error(HN_ERR_INVALID, "node '%s': the int8 softmax takes at most 256 channels, not %d", n->name,
                             n->shape.c);
-        q->s.kind = S8_SOFTMAX, q->q = softmax_out;
-        q->s.softmax = softmax_params(in0->q.scale, n->shape.c, n->shape.h * n->shape.w);
+    {
+        s8_softmax_params *sp = hn_arena_alloc(m->arena, sizeof *sp);
+        if (!sp) return hn_error(HN_ERR_NOMEM, "int8 model");
+        *sp = softmax_params(in0->q.scale, n->shape.c, n->shape.h * n->shape.w);
+        q->s.kind = S8_SOFTMAX, q->q = softmax_out, q->s.softmax = sp;
         break;
+    }
     case HN_OP_LAYERNORM: {
         hn_status st = add_layernorm(b, id, q, in0->q);
         if (st) return st;

@@ -325,8 +325,8 @@ void s8_attention(const s8_attn_params *p, const int8_t *in, int8_t *out, uint8_
 size_t s8_node_scratch_bytes(const s8_node *q) {
     switch (q->kind) {
     case S8_CONV: return s8_conv_scratch_bytes(&q->conv);
-    case S8_SOFTMAX: return 4 * (size_t)q->softmax.c;
-    case S8_ATTENTION: return s8_attention_scratch_bytes(&q->attn);
+    case S8_SOFTMAX: return 4 * (size_t)q->softmax->c;
+    case S8_ATTENTION: return s8_attention_scratch_bytes(q->attn);
     default: return 0;
     }
 }
@@ -345,9 +345,9 @@ void s8_forward(const s8_node *nodes, int n, int output, const int8_t *in, int8_
         case S8_MEAN: s8_mean(q->len, nodes[q->inputs[0]].len / q->len, x, y); break;
         case S8_ZERO: memset(y, (int8_t)q->zp, (size_t)q->len); break;
         case S8_LUT: s8_lut(x, (size_t)q->len, q->lut, y); break;
-        case S8_SOFTMAX: s8_softmax(&q->softmax, x, y, (int32_t *)(void *)(arena + q->scratch)); break;
-        case S8_LAYERNORM: s8_layernorm(&q->norm, x, y); break;
-        case S8_ATTENTION: s8_attention(&q->attn, x, y, (uint8_t *)arena + q->scratch); break;
+        case S8_SOFTMAX: s8_softmax(q->softmax, x, y, (int32_t *)(void *)(arena + q->scratch)); break;
+        case S8_LAYERNORM: s8_layernorm(q->norm, x, y); break;
+        case S8_ATTENTION: s8_attention(q->attn, x, y, (uint8_t *)arena + q->scratch); break;
         case S8_ADD: {
             const int8_t *ins[16];
             for (int k = 0; k < q->ninputs; k++) ins[k] = arena + nodes[q->inputs[k]].off;

@@ -137,10 +137,11 @@ typedef struct {
     const int32_t *in_zp; /* S8_ADD, S8_CONCAT: the inputs' zero points and multipliers */
     const s8_mult *in_mult;
     s8_mult out_mult;     /* S8_ADD */
-    const int8_t *lut;    /* S8_LUT: 256 entries */
-    s8_softmax_params softmax; /* S8_SOFTMAX */
-    s8_norm_params norm;  /* S8_LAYERNORM */
-    s8_attn_params attn;  /* S8_ATTENTION */
+    /* the kinds added for attention (issue 20) by pointer: the node table of every model stays small */
+    const int8_t *lut;                /* S8_LUT: 256 entries */
+    const s8_softmax_params *softmax; /* S8_SOFTMAX */
+    const s8_norm_params *norm;       /* S8_LAYERNORM */
+    const s8_attn_params *attn;       /* S8_ATTENTION */
 } s8_node;
 
 /* the scratch node kind's kernel needs in the arena (bytes) */
