@@ -161,6 +161,21 @@ static void properties(const hn_space *s) {
     free(nb);
 }
 
+typedef struct {
+    const char *tail, *want;
+} bad_tail;
+
+/* each of n strings head + bad[k].tail is refused by s with a message containing bad[k].want */
+static void refused(const hn_space *s, const char *head, const bad_tail *bad, size_t n) {
+    uint8_t g[HN_SPACE_MAX_DECISIONS];
+    char str[4096];
+    for (size_t k = 0; k < n; k++) {
+        snprintf(str, sizeof str, "%s%s", head, bad[k].tail);
+        CHECK_MSG(s->parse(s, str, g) == HN_ERR_INVALID && strstr(hn_last_error(), bad[k].want), "%s: %s", str,
+                  hn_last_error());
+    }
+}
+
 static void bad_strings(void) {
     const hn_space *s = &hn_space_nb201;
     uint8_t g[HN_SPACE_MAX_DECISIONS];
@@ -216,19 +231,13 @@ static void bad_strings(void) {
     snprintf(str, sizeof str, "%s|t:d64,h2,m2,x1", conv);
     CHECK_OK(s->parse(s, str, g));
     CHECK_ERR(s->parse(s, "r28|w1.0:k3e3,skip|t:d64,h2,m2,x1", g), HN_ERR_INVALID, "expected '|w' and the width of stage 2");
-    const struct {
-        const char *tail, *want;
-    } bad[] = {{"|t:d65,h2,m2,x1", "at position 42: expected 'd' and the embedding 32, 48, 64 or 96"},
-               {"|t:d64,h3,m2,x1", "expected 'h' and the heads 1, 2 or 4"},
-               {"|t:d64,h2,m8,x1", "expected 'm' and the MLP ratio 1, 2 or 4"},
-               {"|t:d64,h2,m2,x4", "expected 'x' and the depth 1, 2 or 3 at the end"},
-               {"|t:d64,h2,m2,x1z", "expected 'x' and the depth 1, 2 or 3 at the end"},
-               {"|x", "expected '|w' and conv stage 3, or '|t:' and the transformer"}};
-    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
-        snprintf(str, sizeof str, "%s%s", conv, bad[k].tail);
-        CHECK_MSG(s->parse(s, str, g) == HN_ERR_INVALID && strstr(hn_last_error(), bad[k].want), "%s: %s", str,
-                  hn_last_error());
-    }
+    static const bad_tail bad[] = {{"|t:d65,h2,m2,x1", "at position 42: expected 'd' and the embedding 32, 48, 64 or 96"},
+                                   {"|t:d64,h3,m2,x1", "expected 'h' and the heads 1, 2 or 4"},
+                                   {"|t:d64,h2,m8,x1", "expected 'm' and the MLP ratio 1, 2 or 4"},
+                                   {"|t:d64,h2,m2,x4", "expected 'x' and the depth 1, 2 or 3 at the end"},
+                                   {"|t:d64,h2,m2,x1z", "expected 'x' and the depth 1, 2 or 3 at the end"},
+                                   {"|x", "expected '|w' and conv stage 3, or '|t:' and the transformer"}};
+    refused(s, conv, bad, sizeof bad / sizeof bad[0]);
     snprintf(str, sizeof str, "%s%s%s|t:d64,h2,m2,x1", conv, three, three);
     CHECK_ERR(s->parse(s, str, g), HN_ERR_INVALID, "expected '|t:' and the transformer (there are at most 3 conv stages)");
 }
@@ -338,18 +347,13 @@ static void systolic_join(void) {
         CHECK(gr->nodes[1].wtype == HN_INT8); /* the policy still applies */
     }
     hn_graph_free(gr);
-    const struct {
-        const char *array, *want;
-    } bad[] = {{"", "expected the network, '@' and the array"},
-               {"@48x16,is,256/8/32KB,bw32", "expected the array's rows: 4, 8, 16, 32, 64 or 128, then 'x'"},
-               {"@64x16,xs,256/8/32KB,bw32", "expected a dataflow: os, ws or is"},
-               {"@64x16,is,256/9/32KB,bw32", "expected the filter SRAM in KB (8, 16, 32, 64, 128 or 256), then '/'"},
-               {"@64x16,is,256/8/32KB,bw3", "expected the DRAM words per cycle: 4, 8, 16, 32 or 64, then the end"}};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        snprintf(str, sizeof str, "%s%s", net, bad[i].array);
-        CHECK_MSG(s->parse(s, str, g) == HN_ERR_INVALID && strstr(hn_last_error(), bad[i].want), "%s: %s", bad[i].array,
-                  hn_last_error());
-    }
+    static const bad_tail bad[] = {
+        {"", "expected the network, '@' and the array"},
+        {"@48x16,is,256/8/32KB,bw32", "expected the array's rows: 4, 8, 16, 32, 64 or 128, then 'x'"},
+        {"@64x16,xs,256/8/32KB,bw32", "expected a dataflow: os, ws or is"},
+        {"@64x16,is,256/9/32KB,bw32", "expected the filter SRAM in KB (8, 16, 32, 64, 128 or 256), then '/'"},
+        {"@64x16,is,256/8/32KB,bw3", "expected the DRAM words per cycle: 4, 8, 16, 32 or 64, then the end"}};
+    refused(s, net, bad, sizeof bad / sizeof bad[0]);
 }
 
 int main(void) {

@@ -14,7 +14,7 @@ and the largest network, then 60 random architectures (seed 20) on 1 or 3 channe
 """
 import csv, os, random, re, torch, torch.nn as nn
 
-from gen_mbconv import HERE, OPS, RES, STAGES, WIDTHS, InvertedResidual, conv_bn, make_divisible
+from gen_mbconv import HERE, OPS, RES, STAGES, WIDTHS, conv_stages
 
 DIMS, HEADS, MLPS, DEPTHS = [32, 48, 64, 96], [1, 2, 4], [1, 2, 4], [1, 2, 3]
 
@@ -58,19 +58,7 @@ def build(arch, channels, classes):
     m = re.fullmatch(r"r(\d+)((?:\|w[0-9.]+:[a-z0-9,]+){2,3})\|t:d(\d+),h(\d+),m(\d+),x(\d+)", arch)
     res, stages = int(m.group(1)), m.group(2)[1:].split("|")
     dim, heads, mlp, depth = (int(m.group(i)) for i in range(3, 7))
-    layers, c = [], None
-    for (base, nblocks, stride), st in zip(STAGES, stages):
-        w, ops = st[1:].split(":")
-        ops = ops.split(",")
-        assert len(ops) == nblocks
-        o = make_divisible(base * float(w))
-        if c is None:
-            c = o
-            layers.append(conv_bn(channels, c, 3))
-        for i, op in enumerate(ops):
-            if op != "skip":
-                layers.append(InvertedResidual(c, o, int(op[1]), int(op[3]), stride if i == 0 else 1))
-                c = o
+    layers, c = conv_stages(stages, channels)
     layers += [nn.Conv2d(c, dim, 3, 2, 1, bias=False), nn.BatchNorm2d(dim), nn.Hardswish()]
     return Hybrid(nn.Sequential(*layers), dim, [Block(dim, heads, mlp) for _ in range(depth)], classes), res
 

@@ -41,9 +41,8 @@ class InvertedResidual(nn.Module):
         return x + self.body(x) if self.res else self.body(x)
 
 
-def build(arch, channels, classes):
-    m = re.fullmatch(r"r(\d+)((?:\|w[0-9.]+:[a-z0-9,]+){5})", arch)
-    res, stages = int(m.group(1)), m.group(2)[1:].split("|")
+def conv_stages(stages, channels):
+    """the stem and the first len(stages) stages of their strings ("w1.0:k3e1,skip"): (layers, channels)"""
     layers, c = [], None
     for (base, nblocks, stride), st in zip(STAGES, stages):
         w, ops = st[1:].split(":")
@@ -59,6 +58,13 @@ def build(arch, channels, classes):
             k, e = int(op[1]), int(op[3])
             layers.append(InvertedResidual(c, o, k, e, stride if i == 0 else 1))
             c = o
+    return layers, c
+
+
+def build(arch, channels, classes):
+    m = re.fullmatch(r"r(\d+)((?:\|w[0-9.]+:[a-z0-9,]+){5})", arch)
+    res, stages = int(m.group(1)), m.group(2)[1:].split("|")
+    layers, c = conv_stages(stages, channels)
     layers += [conv_bn(c, 256, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(256, classes)]
     return nn.Sequential(*layers), res
 
