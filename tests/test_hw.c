@@ -333,6 +333,40 @@ static void mcu_cases(void) {
     hn_graph_free(g);
 }
 
+/* Both attention kinds on 64 tokens (8x8) of D = 8 value channels, 2 heads (d = 4), int8: the MACs, the
+ * MCU's cycles (products at the linear kernel's 1 MAC a cycle, elementwise work at 1 a cycle) and SRAM
+ * (the stacked input 1,536 B + the output 512 B + the kernel's scratch + the runtime's 10), and the
+ * systolic array's two GEMMs a head. */
+static void attention_costs(void) {
+    hn_device d = mcu_device();
+    hn_systolic a = {.rows = 8, .cols = 8, .dataflow = HN_DATAFLOW_OS, .ifmap_sram_kb = 64, .filter_sram_kb = 64,
+                     .ofmap_sram_kb = 64, .word_bytes = 1, .clock_hz = 1e9};
+    const int64_t T = 64, D = 8, dh = 4;
+    for (int kind = 0; kind < 2; kind++) {
+        hn_graph *g;
+        CHECK_OK(hn_graph_new((hn_shape){3 * (int)D, 8, 8}, &g));
+        hn_node_spec s = hn_spec(kind ? HN_OP_LINEAR_ATTENTION : HN_OP_ATTENTION, 0);
+        s.heads = 2;
+        add(g, s);
+        hn_graph_set_numtypes(g, HN_INT8, HN_INT8);
+        /* softmax: Q^T K and P V, 2 T^2 D; its softmax 3 T^2 per head; scratch one query's int32 scores
+         * and int8 probabilities, 5 T. Linear: V relu(K)^T and its product with the queries, 2 T d D,
+         * the denominators T D; ReLUs, sums and division 4 T D; scratch a head's d x d and d sums in int32 */
+        int64_t macs = kind ? 2 * T * dh * D + T * D : 2 * T * T * D, ew = kind ? 4 * T * D : 3 * T * T * 2;
+        int64_t scratch = kind ? 4 * (dh * dh + dh) : 5 * T, gemm = kind ? 2 * 2 * dh * T * dh : macs;
+        hn_hw_cost t;
+        CHECK_OK(hn_device_cost(&d, g, &t, NULL));
+        CHECK_MSG(hn_graph_macs(g) == macs && t.cycles == macs + ew && t.peak_sram_bytes == 3 * D * T + D * T + scratch + 10,
+                  "%s: MACs %lld, cycles %lld, SRAM %lld", kind ? "linear attention" : "attention",
+                  (long long)hn_graph_macs(g), (long long)t.cycles, (long long)t.peak_sram_bytes);
+        hn_systolic_result total, layers[2];
+        CHECK_OK(hn_systolic_graph(&a, g, &total, layers));
+        CHECK_MSG(layers[1].macs == gemm, "%s on the array: %lld MACs, want %lld", kind ? "linear attention" : "attention",
+                  (long long)layers[1].macs, (long long)gemm);
+        hn_graph_free(g);
+    }
+}
+
 static void roofline_case(void) {
     /* conv 3x3 p1 1->2 on 4x4, float32: 576 operations at 1e9/s = 0.576 us; 264 bytes (input 64,
      * output 128, weights 72) at 1e8 B/s = 2.64 us: memory-bound, + 1 us overhead. Energy: 288 MACs x
@@ -556,6 +590,7 @@ int main(int argc, char **argv) {
     char path[1024];
     energy_area();
     mcu_cases();
+    attention_costs();
     roofline_case();
     systolic_graph();
     device_files();

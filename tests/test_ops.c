@@ -209,7 +209,15 @@ static void gradient_checks(void) {
     one("attention, 1 head, 1 token", (hn_shape){6, 1, 1}, at, 3, true, X_NORMAL);
     at.heads = 3;
     one("attention, 3 heads, 10 tokens", (hn_shape){9, 2, 5}, at, 2, true, X_NORMAL);
-    { /* attention in its block: layer norm, a 1x1 conv for Q, K, V, attention, a projection, the residual */
+    hn_node_spec la = hn_spec(HN_OP_LINEAR_ATTENTION, -1); /* ReLU kernels: inputs away from 0 */
+    la.heads = 2;
+    one("linear attention, 2 heads", (hn_shape){12, 3, 2}, la, 2, true, X_AWAY_FROM_KINKS);
+    la.heads = 1;
+    one("linear attention, 1 head, 2 tokens", (hn_shape){6, 1, 2}, la, 3, true, X_AWAY_FROM_KINKS);
+    la.heads = 3;
+    one("linear attention, 3 heads, 10 tokens", (hn_shape){9, 2, 5}, la, 2, true, X_AWAY_FROM_KINKS);
+    for (int kind = 0; kind < 2; kind++) { /* in its block: layer norm, a 1x1 conv for Q, K, V, attention,
+                                              a projection, the residual */
         hn_graph *g = NULL;
         int ln, qkv, att, proj, sum;
         CHECK_OK(hn_graph_new((hn_shape){4, 3, 3}, &g));
@@ -217,14 +225,16 @@ static void gradient_checks(void) {
         CHECK_OK(hn_graph_add(g, &s, &ln));
         s = conv(12, 1, 1, 0, 1, true), s.inputs[0] = ln;
         CHECK_OK(hn_graph_add(g, &s, &qkv));
-        s = hn_spec(HN_OP_ATTENTION, qkv), s.heads = 2;
+        s = hn_spec(kind ? HN_OP_LINEAR_ATTENTION : HN_OP_ATTENTION, qkv), s.heads = 2;
         CHECK_OK(hn_graph_add(g, &s, &att));
         s = conv(4, 1, 1, 0, 1, true), s.inputs[0] = att;
         CHECK_OK(hn_graph_add(g, &s, &proj));
         s = hn_spec(HN_OP_ADD, proj), s.ninputs = 2, s.inputs[1] = 0;
         CHECK_OK(hn_graph_add(g, &s, &sum));
         CHECK_OK(hn_graph_finalize(g));
-        grad_check("transformer block (ln, qkv, attention, proj, residual)", g, 2, true, X_NORMAL);
+        grad_check(kind ? "transformer block (ln, qkv, linear attention, proj, residual)"
+                        : "transformer block (ln, qkv, attention, proj, residual)",
+                   g, 2, true, kind ? X_AWAY_FROM_KINKS : X_NORMAL);
         hn_graph_free(g);
     }
 }

@@ -289,6 +289,7 @@ int main(void) {
     net_case("cnn", 0.0f);
     net_case("allops", 0.1f);
     net_case("attn", 0.0f); /* layer norm, attention, GELU, hard-swish, softmax (issue 20) */
+    net_case("linattn", 0.0f); /* ReLU linear attention */
     proxy_case("cnn");
     proxy_case("allops");
     sgd_case();

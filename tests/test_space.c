@@ -236,10 +236,11 @@ static void bad_strings(void) {
                                    {"|t:d64,h2,m8,x1", "expected 'm' and the MLP ratio 1, 2 or 4"},
                                    {"|t:d64,h2,m2,x4", "expected 'x' and the depth 1, 2 or 3 at the end"},
                                    {"|t:d64,h2,m2,x1z", "expected 'x' and the depth 1, 2 or 3 at the end"},
-                                   {"|x", "expected '|w' and conv stage 3, or '|t:' and the transformer"}};
+                                   {"|x", "expected '|w' and conv stage 3, or '|t:' or '|r:' and the transformer"},
+                                   {"|q:d64,h2,m2,x1", "or '|t:' or '|r:' and the transformer"}};
     refused(s, conv, bad, sizeof bad / sizeof bad[0]);
     snprintf(str, sizeof str, "%s%s%s|t:d64,h2,m2,x1", conv, three, three);
-    CHECK_ERR(s->parse(s, str, g), HN_ERR_INVALID, "expected '|t:' and the transformer (there are at most 3 conv stages)");
+    CHECK_ERR(s->parse(s, str, g), HN_ERR_INVALID, "expected '|t:' or '|r:' and the transformer (there are at most 3 conv stages)");
 }
 
 /* A policy reaches the layers of its slots, and counting reads it. */

@@ -43,7 +43,7 @@ class Net(nn.Module):
                 m, shape = nn.Linear(cin, l["out"], bias=l.get("bias", True)), (l["out"], 1, 1)
             elif op == "layernorm":  # over the channels of each token
                 m, shape = nn.LayerNorm(cin, eps=float(l.get("eps", 1e-5))), (cin, h, w)
-            elif op == "attention":
+            elif op in ("attention", "linear_attention"):
                 m, shape = None, (cin // 3, h, w)
                 self.heads[name] = l.get("heads", 1)
             elif op == "global_avgpool":
@@ -85,6 +85,7 @@ class Net(nn.Module):
             elif op == "hardswish": y = F.hardswish(a[0])
             elif op == "softmax": y = F.softmax(a[0], dim=1)
             elif op == "attention": y = attention(a[0], self.heads[name])
+            elif op == "linear_attention": y = linear_attention(a[0], self.heads[name])
             elif op == "zero": y = a[0] * 0
             else: raise ValueError(op)
             v[name] = y
@@ -100,3 +101,15 @@ def attention(x, heads):
     o = F.scaled_dot_product_attention(q, k, v) if hasattr(F, "scaled_dot_product_attention") else \
         torch.softmax(q @ k.transpose(-1, -2) / d ** 0.5, dim=-1) @ v
     return o.transpose(2, 3).reshape(n, c // 3, h, w)
+
+
+def linear_attention(x, heads, eps=1e-6):
+    """ReLU linear attention (EfficientViT, LowFormer) over the H*W tokens of x = (N, 3D, H, W): per
+    head, O_t = (V relu(K)^T) relu(Q_t) / (sum_u relu(K_u) . relu(Q_t) + eps); output (N, D, H, W)."""
+    n, c, h, w = x.shape
+    d = c // 3 // heads
+    q, k, v = (t.reshape(n, heads, d, h * w) for t in x.chunk(3, dim=1))  # (N, heads, d, T)
+    q, k = F.relu(q), F.relu(k)
+    a = v @ k.transpose(-1, -2)  # (N, heads, d, d)
+    den = (k.sum(-1, keepdim=True) * q).sum(-2, keepdim=True) + eps  # (N, heads, 1, T)
+    return ((a @ q) / den).reshape(n, c // 3, h, w)

@@ -55,6 +55,8 @@ typedef enum {
     HN_OP_SOFTMAX,   /* over the channels of each token */
     HN_OP_ATTENTION, /* multi-head self-attention: input (3D, H, W) = queries, keys, values stacked on
                         channels (a 1x1 conv makes them), output (D, H, W); heads divide D */
+    HN_OP_LINEAR_ATTENTION, /* ReLU linear attention (EfficientViT, LowFormer): the same input and output,
+                               cost linear in the tokens */
     HN_OP_COUNT
 } hn_op;
 

@@ -55,6 +55,8 @@ int64_t hw_elementwise_ops(const hn_graph *g, const hn_node *n) {
         int64_t T = (int64_t)n->shape.h * n->shape.w;
         return 3 * T * T * n->heads;
     }
+    case HN_OP_LINEAR_ATTENTION: /* ReLU of the queries and keys, the keys' sums, the division */
+        return 4 * out;
     default: return 0; /* conv and linear count MACs; concat, zero and views move or write nothing */
     }
 }

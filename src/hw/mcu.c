@@ -25,6 +25,10 @@ static int64_t scratch_bytes(const hn_graph *g, const hn_node *n, hn_kernel_kind
         int64_t T = (int64_t)n->shape.h * n->shape.w;
         return c == HN_CLASS_INT8 ? 5 * T : 4 * T * T;
     }
+    if (n->op == HN_OP_LINEAR_ATTENTION) { /* one head's d x d sums of values by keys and the d key sums */
+        int64_t d = n->shape.c / n->heads;
+        return 4 * (d * d + d);
+    }
     if (n->op == HN_OP_SOFTMAX) return c == HN_CLASS_INT8 ? 4 * (int64_t)n->shape.c : 0; /* a pixel's channels, int32 */
     if (kind == HN_KERNEL_LINEAR || kind == HN_KERNEL_POINTWISE) return 0;
     int64_t cin = g->nodes[n->inputs[0]].shape.c / n->groups, kk = (int64_t)n->kernel * n->kernel, bytes = 0;
@@ -61,8 +65,9 @@ hn_status mcu_graph_cost(const hn_mcu *m, const hn_graph *g, hn_hw_cost *total, 
     for (int i = 0; !st && i < nn; i++) {
         const hn_node *n = &g->nodes[i];
         int64_t cyc = 0, scratch = 0, fl = flash_bytes(g, n, fused[i]);
-        if (n->op == HN_OP_CONV2D || n->op == HN_OP_LINEAR || n->op == HN_OP_ATTENTION) {
-            hn_kernel_kind kind = n->op == HN_OP_ATTENTION ? HN_KERNEL_LINEAR : kernel_of(g, n); /* matrix products */
+        bool attention = n->op == HN_OP_ATTENTION || n->op == HN_OP_LINEAR_ATTENTION;
+        if (n->op == HN_OP_CONV2D || n->op == HN_OP_LINEAR || attention) {
+            hn_kernel_kind kind = attention ? HN_KERNEL_LINEAR : kernel_of(g, n); /* matrix products */
             hn_dtype_class c = hw_dtype_class(g, n);
             if (m->macs_per_cycle[c][kind] <= 0) c = HN_CLASS_FP32; /* emulated: e.g. minifloats decoded to float */
             if (m->macs_per_cycle[c][kind] <= 0) {
@@ -71,7 +76,7 @@ hn_status mcu_graph_cost(const hn_mcu *m, const hn_graph *g, hn_hw_cost *total, 
                 break;
             }
             cyc = (int64_t)((double)hn_node_macs(g, i) / m->macs_per_cycle[c][kind] + 0.5);
-            if (n->op == HN_OP_ATTENTION) cyc += (int64_t)((double)hw_elementwise_ops(g, n) * m->elementwise_cycles + 0.5);
+            if (attention) cyc += (int64_t)((double)hw_elementwise_ops(g, n) * m->elementwise_cycles + 0.5);
             scratch = scratch_bytes(g, n, kind, c);
         } else if (!fused[i]) {
             cyc = (int64_t)((double)hw_elementwise_ops(g, n) * m->elementwise_cycles + 0.5);

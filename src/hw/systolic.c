@@ -193,17 +193,20 @@ hn_status hn_systolic_graph(const hn_systolic *a, const hn_graph *g, hn_systolic
                 st = hn_error_prefix(st, "node %s", n->name);
                 break;
             }
-        } else if (n->op == HN_OP_ATTENTION) {
-            /* two GEMMs a head, as SCALE-Sim layers of a 1-wide input: scores (T x d) x (d x T), then
-             * (T x T) x (T x d) with the values; and the softmax of the scores as a vector op */
+        } else if (n->op == HN_OP_ATTENTION || n->op == HN_OP_LINEAR_ATTENTION) {
+            /* two GEMMs a head, as SCALE-Sim layers of a 1-wide input (rows x reduction x columns):
+             * attention: scores T x d x T, then T x T x d with the values; linear attention: V phi(K)^T
+             * d x T x d, then its product with the queries T x d x d; the rest as a vector op (the
+             * softmax of the scores; ReLU, sums and division) */
             int T = n->shape.h * n->shape.w, d = n->shape.c / n->heads;
-            hn_systolic_layer gemm[2] = {{.ifmap_h = T, .ifmap_w = 1, .filter_h = 1, .filter_w = 1, .channels = d,
-                                          .filters = T, .stride = 1, .repeats = n->heads},
-                                         {.ifmap_h = T, .ifmap_w = 1, .filter_h = 1, .filter_w = 1, .channels = T,
+            bool lin = n->op == HN_OP_LINEAR_ATTENTION;
+            hn_systolic_layer gemm[2] = {{.ifmap_h = lin ? d : T, .ifmap_w = 1, .filter_h = 1, .filter_w = 1,
+                                          .channels = lin ? T : d, .filters = lin ? d : T, .stride = 1, .repeats = n->heads},
+                                         {.ifmap_h = T, .ifmap_w = 1, .filter_h = 1, .filter_w = 1, .channels = lin ? d : T,
                                           .filters = d, .stride = 1, .repeats = n->heads}};
             for (int k = 0; k < 2 && !st; k++) {
                 hn_systolic_result part;
-                snprintf(gemm[k].name, sizeof gemm[k].name, "%s.%s", n->name, k ? "values" : "scores");
+                snprintf(gemm[k].name, sizeof gemm[k].name, "%s.%s", n->name, k ? "values" : lin ? "keys" : "scores");
                 if ((st = cached_cost(a, &gemm[k], done_l, done_r, &ndone, &part))) st = hn_error_prefix(st, "node %s", n->name);
                 else hn_systolic_accumulate(a, &r, &part);
             }

@@ -107,7 +107,7 @@ hn_status hn_graph_add(hn_graph *g, const hn_node_spec *s, int *id) {
     n->stride = s->stride > 0 ? s->stride : (pool && s->kernel > 0 ? s->kernel : 1);
     n->pad = s->pad;
     n->groups = s->groups > 0 ? s->groups : 1;
-    n->heads = s->op == HN_OP_ATTENTION ? (s->heads > 0 ? s->heads : 1) : 0;
+    n->heads = s->op == HN_OP_ATTENTION || s->op == HN_OP_LINEAR_ATTENTION ? (s->heads > 0 ? s->heads : 1) : 0;
     /* flags an op does not use are kept false, so equal networks have equal nodes */
     n->bias = s->bias && (s->op == HN_OP_CONV2D || s->op == HN_OP_LINEAR);
     n->count_include_pad = s->count_include_pad && s->op == HN_OP_AVGPOOL;

@@ -55,7 +55,7 @@ static hn_status parse_layer(const ctx *c, hn_graph *g, const yaml_node_t *m, in
                 return hn_error(HN_ERR_INVALID,
                                 "%s:%d: unknown op '%s' (known: conv2d, batchnorm, relu, relu6, avgpool, maxpool, "
                                 "global_avgpool, linear, add, concat, zero, identity, flatten, layernorm, gelu, "
-                                "hardswish, softmax, attention)",
+                                "hardswish, softmax, attention, linear_attention)",
                                 c->path, yline(m), v ? v : "(not a scalar)");
         }
     }
@@ -246,7 +246,7 @@ static void write_layer(FILE *f, const hn_graph *g, int id) {
         if (n->eps != 1e-5f) fprintf(f, ", eps: %.9g", n->eps);
         if (n->op == HN_OP_BATCHNORM && n->momentum != 0.1f) fprintf(f, ", momentum: %.9g", n->momentum);
     }
-    if (n->op == HN_OP_ATTENTION) fprintf(f, ", heads: %d", n->heads);
+    if (n->op == HN_OP_ATTENTION || n->op == HN_OP_LINEAR_ATTENTION) fprintf(f, ", heads: %d", n->heads);
     if (n->wtype != HN_FP32) fprintf(f, ", wtype: %s", hn_numtype_name(n->wtype));
     if (n->atype != HN_FP32) fprintf(f, ", atype: %s", hn_numtype_name(n->atype));
     fprintf(f, "}\n");

@@ -8,13 +8,11 @@
  * transpose. Backward recomputes P from Q and K (no T x T per pair kept between the passes):
  *     dV = dO P,  dP = dO^T V,  dS = P o (dP - rowsum(P o dP)),  dQ = scale K dS^T,  dK = scale Q dS.
  * The (sample, head) pairs run in parallel, each thread on its own T x T scratch. */
-#include <math.h>
-#include <omp.h>
 #include <string.h>
 
-#include "op.h"
+#include "attention.h"
 
-static hn_status infer(const hn_graph *g, hn_node *n) {
+hn_status hn_attention_infer(const hn_graph *g, hn_node *n) {
     hn_shape in = hn_in_shape(g, n, 0);
     if (in.c % 3)
         return hn_error(HN_ERR_SHAPE, "input has %d channels: attention takes queries, keys and values stacked, 3 x D", in.c);
@@ -41,30 +39,12 @@ static size_t scratch_floats(const hn_graph *g, const hn_node *n, int batch) {
     return per_thread(n) * (size_t)omp_get_max_threads();
 }
 
-typedef struct {
-    int N, T, D, d, heads;
-    float scale;
-} dims;
-
-static dims dims_of(const hn_op_ctx *c) {
-    const hn_node *nd = c->node;
-    dims m = {c->n, nd->shape.h * nd->shape.w, nd->shape.c, nd->shape.c / nd->heads, nd->heads, 0};
-    m.scale = 1.0f / sqrtf((float)m.d);
-    return m;
-}
-
-/* Row k of head h's block `which` (0 Q, 1 K, 2 V) of sample s in a (3D, N, T) tensor, or of the
- * output (D, N, T) with which = 0. */
-static inline size_t row(const dims *m, int which, int h, int k, int s) {
-    return ((size_t)(which * m->D + h * m->d + k) * m->N + s) * m->T;
-}
-
 /* P = softmax_rows(scale * Q^T K) of pair (s, h), T x T row-major */
-static void probabilities(const dims *m, const float *x, int s, int h, float *P) {
+static void probabilities(const hn_attn_dims *m, const float *x, int s, int h, float *P) {
     const int T = m->T;
     memset(P, 0, sizeof(float) * (size_t)T * T);
     for (int k = 0; k < m->d; k++) {
-        const float *q = x + row(m, 0, h, k, s), *kk = x + row(m, 1, h, k, s);
+        const float *q = x + hn_attn_row(m, 0, h, k, s), *kk = x + hn_attn_row(m, 1, h, k, s);
         for (int i = 0; i < T; i++) {
             float qi = q[i] * m->scale, *Pi = P + (size_t)i * T;
 #pragma omp simd
@@ -79,23 +59,18 @@ static void probabilities(const dims *m, const float *x, int s, int h, float *P)
     }
 }
 
-static int threads_for(const hn_op_ctx *c) { /* no more threads than the scratch has room for */
-    int t = (int)(c->scratch_len / per_thread(c->node)), max = omp_get_max_threads();
-    return t < 1 ? 1 : t < max ? t : max;
-}
-
 static void forward(const hn_op_ctx *c) {
-    const dims m = dims_of(c);
+    const hn_attn_dims m = hn_attn_dims_of(c);
     const float *x = c->in[0];
     float *y = c->out;
-#pragma omp parallel for schedule(dynamic) num_threads(threads_for(c))
+#pragma omp parallel for schedule(dynamic) num_threads(hn_attn_threads(c, per_thread(c->node)))
     for (int p = 0; p < m.N * m.heads; p++) {
         int s = p / m.heads, h = p % m.heads;
         float *P = c->scratch + per_thread(c->node) * (size_t)omp_get_thread_num();
         probabilities(&m, x, s, h, P);
         for (int k = 0; k < m.d; k++) {
-            const float *v = x + row(&m, 2, h, k, s);
-            float *o = y + row(&m, 0, h, k, s);
+            const float *v = x + hn_attn_row(&m, 2, h, k, s);
+            float *o = y + hn_attn_row(&m, 0, h, k, s);
             for (int i = 0; i < m.T; i++) {
                 const float *Pi = P + (size_t)i * m.T;
                 float acc = 0;
@@ -110,22 +85,22 @@ static void forward(const hn_op_ctx *c) {
 static void backward(const hn_op_ctx *c) {
     float *dx = c->din[0];
     if (!dx) return;
-    const dims m = dims_of(c);
+    const hn_attn_dims m = hn_attn_dims_of(c);
     const int T = m.T;
     const float *x = c->in[0], *dy = c->dout;
     const bool acc = c->din_acc[0];
-#pragma omp parallel for schedule(dynamic) num_threads(threads_for(c))
+#pragma omp parallel for schedule(dynamic) num_threads(hn_attn_threads(c, per_thread(c->node)))
     for (int p = 0; p < m.N * m.heads; p++) {
         int s = p / m.heads, h = p % m.heads;
         float *P = c->scratch + per_thread(c->node) * (size_t)omp_get_thread_num(), *dP = P + (size_t)T * T;
         probabilities(&m, x, s, h, P);
         if (!acc) /* this pair's rows of dQ, dK, dV are its own: cleared, then accumulated */
             for (int w = 0; w < 3; w++)
-                for (int k = 0; k < m.d; k++) memset(dx + row(&m, w, h, k, s), 0, sizeof(float) * (size_t)T);
+                for (int k = 0; k < m.d; k++) memset(dx + hn_attn_row(&m, w, h, k, s), 0, sizeof(float) * (size_t)T);
         memset(dP, 0, sizeof(float) * (size_t)T * T);
         for (int k = 0; k < m.d; k++) {
-            const float *dout = dy + row(&m, 0, h, k, s), *v = x + row(&m, 2, h, k, s);
-            float *dv = dx + row(&m, 2, h, k, s);
+            const float *dout = dy + hn_attn_row(&m, 0, h, k, s), *v = x + hn_attn_row(&m, 2, h, k, s);
+            float *dv = dx + hn_attn_row(&m, 2, h, k, s);
             for (int i = 0; i < T; i++) {
                 const float *Pi = P + (size_t)i * T;
                 float *dPi = dP + (size_t)i * T, g = dout[i];
@@ -140,8 +115,8 @@ static void backward(const hn_op_ctx *c) {
             for (int j = 0; j < T; j++) dSi[j] = Pi[j] * (dSi[j] - dot) * m.scale;
         }
         for (int k = 0; k < m.d; k++) {
-            const float *q = x + row(&m, 0, h, k, s), *kk = x + row(&m, 1, h, k, s);
-            float *dq = dx + row(&m, 0, h, k, s), *dk = dx + row(&m, 1, h, k, s);
+            const float *q = x + hn_attn_row(&m, 0, h, k, s), *kk = x + hn_attn_row(&m, 1, h, k, s);
+            float *dq = dx + hn_attn_row(&m, 0, h, k, s), *dk = dx + hn_attn_row(&m, 1, h, k, s);
             for (int i = 0; i < T; i++) {
                 const float *dSi = dP + (size_t)i * T;
                 float a = 0, qi = q[i];
@@ -156,6 +131,6 @@ static void backward(const hn_op_ctx *c) {
 }
 
 const hn_op_def hn_op_attention = {
-    .name = "attention", .min_inputs = 1, .max_inputs = 1, .infer = infer, .scratch_floats = scratch_floats,
+    .name = "attention", .min_inputs = 1, .max_inputs = 1, .infer = hn_attention_infer, .scratch_floats = scratch_floats,
     .forward = forward, .backward = backward, .macs = macs,
 };

@@ -3,7 +3,7 @@
 
 extern const hn_op_def hn_op_conv2d, hn_op_batchnorm, hn_op_relu, hn_op_relu6, hn_op_avgpool, hn_op_maxpool,
     hn_op_global_avgpool, hn_op_linear, hn_op_add, hn_op_concat, hn_op_zero, hn_op_identity, hn_op_flatten,
-    hn_op_layernorm, hn_op_gelu, hn_op_hardswish, hn_op_softmax, hn_op_attention;
+    hn_op_layernorm, hn_op_gelu, hn_op_hardswish, hn_op_softmax, hn_op_attention, hn_op_linear_attention;
 
 static const hn_op_def input_def = {.name = "input", .min_inputs = 0, .max_inputs = 0};
 
@@ -17,7 +17,7 @@ static const hn_op_def *const table[HN_OP_COUNT] = {
     [HN_OP_IDENTITY] = &hn_op_identity, [HN_OP_FLATTEN] = &hn_op_flatten,
     [HN_OP_LAYERNORM] = &hn_op_layernorm, [HN_OP_GELU] = &hn_op_gelu,
     [HN_OP_HARDSWISH] = &hn_op_hardswish, [HN_OP_SOFTMAX] = &hn_op_softmax,
-    [HN_OP_ATTENTION] = &hn_op_attention,
+    [HN_OP_ATTENTION] = &hn_op_attention, [HN_OP_LINEAR_ATTENTION] = &hn_op_linear_attention,
 };
 
 const hn_op_def *hn_op_get(hn_op op) {

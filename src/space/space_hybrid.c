@@ -10,16 +10,18 @@
  *   embed    conv3x3 stride 2 (padding 1) to D channels, BN, hard-swish: the tokens
  *   L transformer blocks (pre-norm, as ViT):
  *            x + proj(attention(qkv(layernorm(x))))         qkv: 1x1 conv D -> 3D, proj: 1x1 D -> D
+ *            (attention: softmax attention, or ReLU linear attention as EfficientViT and LowFormer)
  *            x + fc2(gelu(fc1(layernorm(x))))               fc1: 1x1 D -> mD, fc2: 1x1 mD -> D
  *   head     layer norm, global average pool, linear classifier (with bias)
  * The 1x1 convolutions of the transformer blocks have a bias (nn.Linear's); the others do not (a batch
  * norm follows). At r = 28 the tokens are 7x7 with S = 2 and 4x4 with S = 3.
  *
- * Genotype, 17 decisions: resolution {16, 20, 24, 28, 32}; the widths of conv stages 1-3 {0.5, 0.75,
+ * Genotype, 18 decisions: resolution {16, 20, 24, 28, 32}; the widths of conv stages 1-3 {0.5, 0.75,
  * 1.0, 1.25}; their 8 block ops {k3e1 .. k7e6, skip} (a stage's first block: without skip); the split
- * {2, 3}; the embedding D {32, 48, 64, 96}; heads {1, 2, 4}; MLP ratio m {1, 2, 4}; depth L {1, 2, 3}.
- * With S = 2 stage 3's decisions are unused: parsing sets them to 0, so a string has one genotype.
- * String form: the resolution, the S conv stages as mbconv writes them, then the transformer:
+ * {2, 3}; the embedding D {32, 48, 64, 96}; heads {1, 2, 4}; MLP ratio m {1, 2, 4}; depth L {1, 2, 3};
+ * the attention {softmax, ReLU linear}. With S = 2 stage 3's decisions are unused: parsing sets them
+ * to 0, so a string has one genotype. String form: the resolution, the S conv stages as mbconv writes
+ * them, then the transformer, "|t:" (softmax attention) or "|r:" (ReLU linear attention):
  *   r28|w1.0:k3e6,skip|w0.75:k5e6,k3e3,skip|t:d64,h4,m2,x2 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +33,7 @@
 enum { NCONV = 3, NBLOCKS = 8, NDIM = 4, NHEADS = 3, NMLP = 3, NDEPTH = 3, MAX_DEPTH = 3 };
 enum {
     D_RES = 0, D_WIDTH = 1, D_BLOCK = D_WIDTH + NCONV, D_SPLIT = D_BLOCK + NBLOCKS, D_DIM, D_HEADS, D_MLP, D_DEPTH,
-    NDECISIONS
+    D_KIND, NDECISIONS
 };
 /* Quantization-policy slots: stem; expand / depthwise / project of each block; embed; per transformer
  * block qkv, proj, fc1, fc2; classifier. */
@@ -42,7 +44,8 @@ static const struct {
 } stages[NCONV] = {{16, 2, 1}, {24, 3, 2}, {40, 3, 2}};
 static const int dims[NDIM] = {32, 48, 64, 96}, heads[NHEADS] = {1, 2, 4}, mlps[NMLP] = {1, 2, 4};
 static const int choices[NDECISIONS] = {MB_NRES, MB_NWIDTH, MB_NWIDTH, MB_NWIDTH, MB_NOPS - 1, MB_NOPS, MB_NOPS - 1,
-                                        MB_NOPS, MB_NOPS, MB_NOPS - 1, MB_NOPS, MB_NOPS, 2, NDIM, NHEADS, NMLP, NDEPTH};
+                                        MB_NOPS, MB_NOPS, MB_NOPS - 1, MB_NOPS, MB_NOPS, 2, NDIM, NHEADS, NMLP, NDEPTH, 2};
+static const char kind_letter[2] = {'t', 'r'}; /* softmax attention, ReLU linear attention */
 
 static int split_of(const uint8_t *g) { return 2 + g[D_SPLIT]; }
 static int block_offset(int stage) { return stage == 0 ? 0 : stage == 1 ? 2 : 5; }
@@ -53,7 +56,8 @@ static size_t format(const hn_space *s, const uint8_t *g, char *buf, size_t cap)
 #define AT buf + (n < cap ? n : cap), n < cap ? cap - n : 0
     for (int st = 0; st < split_of(g); st++)
         n += mb_format_stage(AT, g[D_WIDTH + st], g + D_BLOCK + block_offset(st), stages[st].blocks);
-    n += (size_t)snprintf(AT, "|t:d%d,h%d,m%d,x%d", dims[g[D_DIM]], heads[g[D_HEADS]], mlps[g[D_MLP]], 1 + g[D_DEPTH]);
+    n += (size_t)snprintf(AT, "|%c:d%d,h%d,m%d,x%d", kind_letter[g[D_KIND]], dims[g[D_DIM]], heads[g[D_HEADS]],
+                          mlps[g[D_MLP]], 1 + g[D_DEPTH]);
 #undef AT
     return n;
 }
@@ -85,10 +89,11 @@ static hn_status parse(const hn_space *s, const char *str, uint8_t *g) {
     if (st) return st;
     g[D_SPLIT] = (uint8_t)(split - 2);
     static const int depths[NDEPTH] = {1, 2, 3};
-    if (strncmp(p, "|t:", 3))
+    if (p[0] != '|' || (p[1] != 't' && p[1] != 'r') || p[2] != ':')
         return space_parse_error("hybrid", str, p,
-                                 split < NCONV ? "'|w' and conv stage 3, or '|t:' and the transformer"
-                                               : "'|t:' and the transformer (there are at most 3 conv stages)");
+                                 split < NCONV ? "'|w' and conv stage 3, or '|t:' or '|r:' and the transformer"
+                                               : "'|t:' or '|r:' and the transformer (there are at most 3 conv stages)");
+    g[D_KIND] = p[1] == 'r';
     p += 3;
     if (!(st = parse_choice(str, &p, 'd', dims, NDIM, ',', "'d' and the embedding 32, 48, 64 or 96, then ','", &g[D_DIM])) &&
         !(st = parse_choice(str, &p, 'h', heads, NHEADS, ',', "'h' and the heads 1, 2 or 4, then ','", &g[D_HEADS])) &&
@@ -111,9 +116,9 @@ static int residual(builder *b, int y, int x) {
     return build_sum(b, ids, 2);
 }
 
-static int transformer_block(builder *b, int x, int dim, int nheads, int mlp, int slot) {
+static int transformer_block(builder *b, int x, int dim, int nheads, int mlp, hn_op attention, int slot) {
     int y = token_linear(b, build_op(b, HN_OP_LAYERNORM, x), 3 * dim, slot);
-    hn_node_spec a = hn_spec(HN_OP_ATTENTION, y);
+    hn_node_spec a = hn_spec(attention, y);
     a.heads = nheads;
     y = token_linear(b, build_add(b, &a), dim, slot + 1);
     x = residual(b, y, x);
@@ -147,7 +152,8 @@ static hn_status to_graph(const hn_space *s, const uint8_t *geno, const hn_space
     int dim = dims[geno[D_DIM]];
     x = build_op(&b, HN_OP_HARDSWISH, build_op(&b, HN_OP_BATCHNORM, build_conv(&b, x, dim, 3, 2, 1, 1, SLOT_EMBED)));
     for (int k = 0; k <= geno[D_DEPTH]; k++)
-        x = transformer_block(&b, x, dim, heads[geno[D_HEADS]], mlps[geno[D_MLP]], SLOT_TRANSFORMER + 4 * k);
+        x = transformer_block(&b, x, dim, heads[geno[D_HEADS]], mlps[geno[D_MLP]],
+                              geno[D_KIND] ? HN_OP_LINEAR_ATTENTION : HN_OP_ATTENTION, SLOT_TRANSFORMER + 4 * k);
     x = build_op(&b, HN_OP_FLATTEN, build_op(&b, HN_OP_GLOBAL_AVGPOOL, build_op(&b, HN_OP_LAYERNORM, x)));
     build_linear(&b, x, cfg->classes, SLOT_CLASSIFIER);
     if (b.st) {
@@ -179,7 +185,7 @@ static void qslot_name(const hn_space *s, int slot, char *buf, size_t cap) {
 const hn_space hn_space_hybrid = {
     .name = "hybrid",
     .description = "hybrid convolution-attention space: resolution {16..32}, 2-3 MBConv stages, then 1-3 transformer "
-                   "blocks (embedding {32..96}, heads {1,2,4}, MLP ratio {1,2,4})",
+                   "blocks (embedding {32..96}, heads {1,2,4}, MLP ratio {1,2,4}, softmax or ReLU linear attention)",
     .ndecisions = NDECISIONS,
     .choices = choices,
     .format = format,

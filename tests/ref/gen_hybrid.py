@@ -9,8 +9,9 @@ projections, softmax(Q K^T / sqrt(d)) V per head, GELU tanh form), a final layer
 tokens and a linear classifier. A forward pass of 2 images at the architecture's resolution; per row:
   arch,channels,classes,params,macs,out
 macs: convolutions and linear layers as gen_mbconv.py counts them (forward hooks), plus attention's
-two T x T products, 2 x T^2 x D per image (measured on the tensors the hook sees). Rows: the smallest
-and the largest network, then 60 random architectures (seed 20) on 1 or 3 channels, 10 or 100 classes.
+two T x T products, 2 x T^2 x D per image (measured on the tensors the hook sees), or linear
+attention's 2 T d D + T D. Rows: the smallest and the largest network, then 60 random architectures
+(seed 20; softmax or linear attention) on 1 or 3 channels, 10 or 100 classes.
 """
 import csv, os, random, re, torch, torch.nn as nn
 
@@ -20,22 +21,28 @@ DIMS, HEADS, MLPS, DEPTHS = [32, 48, 64, 96], [1, 2, 4], [1, 2, 4], [1, 2, 3]
 
 
 class Attention(nn.Module):
-    def __init__(self, dim, heads):
+    """softmax attention, or (linear) ReLU linear attention: relu(Q) (relu(K)^T V) / (relu(Q) sum relu(K))"""
+    def __init__(self, dim, heads, linear):
         super().__init__()
-        self.qkv, self.proj, self.heads, self.macs = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim), heads, 0
+        self.qkv, self.proj, self.heads, self.linear, self.macs = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim), heads, linear, 0
 
     def forward(self, x):  # x: (N, T, D)
         n, t, d = x.shape
         q, k, v = (y.reshape(n, t, self.heads, d // self.heads).transpose(1, 2) for y in self.qkv(x).chunk(3, -1))
+        if self.linear:  # (N, heads, T, d); MACs: K^T V and Q (K^T V), T d^2 each per head, and Q . sum K
+            q, k = torch.relu(q), torch.relu(k)
+            self.macs = 2 * t * d * (d // self.heads) + t * d
+            o = (q @ (k.transpose(-2, -1) @ v)) / (q @ k.sum(-2, keepdim=True).transpose(-2, -1) + 1e-6)
+            return self.proj(o.transpose(1, 2).reshape(n, t, d))
         self.macs = 2 * t * t * d
         p = torch.softmax(q @ k.transpose(-2, -1) / (d // self.heads) ** 0.5, -1)
         return self.proj((p @ v).transpose(1, 2).reshape(n, t, d))
 
 
 class Block(nn.Module):
-    def __init__(self, dim, heads, mlp):
+    def __init__(self, dim, heads, mlp, linear):
         super().__init__()
-        self.n1, self.attn, self.n2 = nn.LayerNorm(dim), Attention(dim, heads), nn.LayerNorm(dim)
+        self.n1, self.attn, self.n2 = nn.LayerNorm(dim), Attention(dim, heads, linear), nn.LayerNorm(dim)
         self.mlp = nn.Sequential(nn.Linear(dim, mlp * dim), nn.GELU("tanh"), nn.Linear(mlp * dim, dim))
 
     def forward(self, x):
@@ -55,12 +62,12 @@ class Hybrid(nn.Module):
 
 
 def build(arch, channels, classes):
-    m = re.fullmatch(r"r(\d+)((?:\|w[0-9.]+:[a-z0-9,]+){2,3})\|t:d(\d+),h(\d+),m(\d+),x(\d+)", arch)
-    res, stages = int(m.group(1)), m.group(2)[1:].split("|")
-    dim, heads, mlp, depth = (int(m.group(i)) for i in range(3, 7))
+    m = re.fullmatch(r"r(\d+)((?:\|w[0-9.]+:[a-z0-9,]+){2,3})\|([tr]):d(\d+),h(\d+),m(\d+),x(\d+)", arch)
+    res, stages, linear = int(m.group(1)), m.group(2)[1:].split("|"), m.group(3) == "r"
+    dim, heads, mlp, depth = (int(m.group(i)) for i in range(4, 8))
     layers, c = conv_stages(stages, channels)
     layers += [nn.Conv2d(c, dim, 3, 2, 1, bias=False), nn.BatchNorm2d(dim), nn.Hardswish()]
-    return Hybrid(nn.Sequential(*layers), dim, [Block(dim, heads, mlp) for _ in range(depth)], classes), res
+    return Hybrid(nn.Sequential(*layers), dim, [Block(dim, heads, mlp, linear) for _ in range(depth)], classes), res
 
 
 def count(arch, channels, classes):
@@ -82,12 +89,12 @@ def count(arch, channels, classes):
     return sum(p.numel() for p in net.parameters()), macs[0], out.shape[1]
 
 
-def arch_string(res, split, widths, ops, dim, heads, mlp, depth):
+def arch_string(res, split, widths, ops, dim, heads, mlp, depth, kind="t"):
     parts, j = [f"r{res}"], 0
     for (base, n, stride), w in list(zip(STAGES, widths))[:split]:
         parts.append(f"w{w}:" + ",".join(ops[j:j + n]))
         j += n
-    return "|".join(parts) + f"|t:d{dim},h{heads},m{mlp},x{depth}"
+    return "|".join(parts) + f"|{kind}:d{dim},h{heads},m{mlp},x{depth}"
 
 
 def main():
@@ -98,7 +105,8 @@ def main():
     for i in range(60):
         ops = [rng.choice(OPS if j in firsts else OPS + ["skip"]) for j in range(8)]
         rows.append((arch_string(rng.choice(RES), rng.choice([2, 3]), [rng.choice(WIDTHS) for _ in range(3)], ops,
-                                 rng.choice(DIMS), rng.choice(HEADS), rng.choice(MLPS), rng.choice(DEPTHS)),
+                                 rng.choice(DIMS), rng.choice(HEADS), rng.choice(MLPS), rng.choice(DEPTHS),
+                                 rng.choice("tr")),
                      rng.choice([1, 3]), rng.choice([10, 100])))
     with open(os.path.join(HERE, "hybrid-counts.csv"), "w", newline="") as f:
         out = csv.writer(f)

@@ -108,6 +108,7 @@ def proxies(net, x, y):
 net_case("cnn", 6, 10, 0.0)
 net_case("allops", 5, 5, 0.1)
 net_case("attn", 4, 10, 0.0, with_proxies=False)
+net_case("linattn", 4, 10, 0.0, with_proxies=False)
 
 # 10 SGD steps on the CNN, as the training loop does them (weights: cnn.w.*)
 net = Net(os.path.join(HERE, "cnn.yaml"))
