@@ -406,13 +406,16 @@ expect 1 "op hardswish has no TFLite export yet" -- \
   "$HWNAS" export --format tflite --net "$HYB" --weights "$T/hyb.hntf" --out "$T/hyb-tflite" --calibration 200
 expect 1 "(op hardswish) has no CMSIS-NN form in hwnas yet" -- \
   "$HWNAS" export --format c --cmsis-nn --net "$HYB" --weights "$T/hyb.hntf" --out "$T/hyb-cmsis" --calibration 200
-# the hybrid space's networks: train, int8, C (the tiny dataset: 28x28 images at the searched 16x16)
-H1='r16|w0.5:k3e3,skip|w0.5:k5e3,skip,skip|t:d32,h2,m2,x1'
-expect 0 "" -- "$HWNAS" train --space hybrid --arch "$H1" --dataset "idx:$T/tiny" --batch 16 --save "$T/h1.hntf"
-expect 0 "wrote $T/h1-c/model.c" -- "$HWNAS" export --format c --space hybrid --arch "$H1" --dataset "idx:$T/tiny" \
-  --weights "$T/h1.hntf" --out "$T/h1-c" --samples 40 --calibration 80
-expect 0 "" -- cc -std=c99 -Wall -Wextra -pedantic -Werror -O1 "$T/h1-c/model.c" "$T/h1-c/main.c" -o "$T/h1-c/model"
-expect 0 "40 of 40 outputs equal the int8 engine's" -- "$T/h1-c/model"
+# the hybrid space's networks, softmax (t) and ReLU linear (r) attention: train, int8, C (the tiny
+# dataset: 28x28 images at the searched 16x16)
+for H in 't:d32,h2,m2,x1' 'r:d32,h2,m2,x2'; do
+  A="r16|w0.5:k3e3,skip|w0.5:k5e3,skip,skip|$H" k=${H%%:*}
+  expect 0 "" -- "$HWNAS" train --space hybrid --arch "$A" --dataset "idx:$T/tiny" --batch 16 --save "$T/h$k.hntf"
+  expect 0 "wrote $T/h$k-c/model.c" -- "$HWNAS" export --format c --space hybrid --arch "$A" --dataset "idx:$T/tiny" \
+    --weights "$T/h$k.hntf" --out "$T/h$k-c" --samples 40 --calibration 80
+  expect 0 "" -- cc -std=c99 -Wall -Wextra -pedantic -Werror -O1 "$T/h$k-c/model.c" "$T/h$k-c/main.c" -o "$T/h$k-c/model"
+  expect 0 "40 of 40 outputs equal the int8 engine's" -- "$T/h$k-c/model"
+done
 expect 2 "ONNX export: node 'a1': op hardswish has no ONNX export yet" -- \
   "$HWNAS" export --format onnx --net "$HYB" --weights "$T/hyb.hntf" --out "$T/hyb-onnx"
 expect 0 "attention" -- "$HWNAS" hw cost --device cortex-m7 --net "$HYB" --layers

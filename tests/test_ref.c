@@ -303,6 +303,7 @@ int main(void) {
         int8_case("cnn");
         int8_case("qops");
         int8_case("attn");
+        int8_case("linattn");
     }
     hn_tensor_set_free(&qref);
     hn_tensor_set_free(&ref);

@@ -69,7 +69,9 @@ static void node_tables(hn_c_out *o, const s8_node *p, int i) {
         snprintf(name, sizeof name, "lut%d", i);
         hn_c_int8_table(o, name, p->lut, 256);
     }
-    const s8_softmax_params *sm = p->kind == S8_SOFTMAX ? p->softmax : p->kind == S8_ATTENTION ? &p->attn->softmax : NULL;
+    const s8_softmax_params *sm = p->kind == S8_SOFTMAX                                 ? p->softmax
+                                  : p->kind == S8_ATTENTION || p->kind == S8_LINEAR_ATTENTION ? &p->attn->softmax
+                                                                                            : NULL;
     char softmax[128] = "";
     if (sm)
         snprintf(softmax, sizeof softmax, "{%d, %d, {%ld, %d}, %ld}", sm->c, sm->hw, (long)sm->beta.multiplier,
@@ -84,13 +86,13 @@ static void node_tables(hn_c_out *o, const s8_node *p, int i) {
         fprintf(o->f, "static const s8_norm_params ln%d = {%d, %d, %ld, %lldLL, m%d, b%d};\n", i, q->c, q->hw,
                 (long)q->out_zp, (long long)q->eps, i, i);
     }
-    if (p->kind == S8_ATTENTION) {
+    if (p->kind == S8_ATTENTION || p->kind == S8_LINEAR_ATTENTION) {
         const s8_attn_params *q = p->attn;
         fprintf(o->f, "static const s8_attn_params at%d = {%d, %d, %d, %ld, %ld, %s, {%ld, %d}};\n", i, q->dim, q->tokens,
                 q->heads, (long)q->in_zp, (long)q->out_zp, softmax, (long)q->out_mult.multiplier, (int)q->out_mult.shift);
     }
     o->bytes += p->kind == S8_SOFTMAX ? sizeof *p->softmax : p->kind == S8_LAYERNORM ? sizeof *p->norm
-                : p->kind == S8_ATTENTION ? sizeof *p->attn : 0;
+                : p->kind == S8_ATTENTION || p->kind == S8_LINEAR_ATTENTION ? sizeof *p->attn : 0;
     if (p->kind == S8_ADD || p->kind == S8_CONCAT) {
         snprintf(name, sizeof name, "zp%d", i);
         hn_c_int32_table(o, "int32_t", name, p->in_zp, (size_t)p->ninputs);
@@ -102,7 +104,7 @@ static void node_tables(hn_c_out *o, const s8_node *p, int i) {
 static void node_entry(FILE *f, const s8_node *p, int i) {
     static const char *const kinds[] = {"S8_INPUT", "S8_CONV",  "S8_ADD",       "S8_CONCAT",   "S8_AVGPOOL",
                                         "S8_MAXPOOL", "S8_MEAN", "S8_CLAMP",    "S8_ZERO",     "S8_LUT",
-                                        "S8_SOFTMAX", "S8_LAYERNORM", "S8_ATTENTION"};
+                                        "S8_SOFTMAX", "S8_LAYERNORM", "S8_ATTENTION", "S8_LINEAR_ATTENTION"};
     fprintf(f, "    {.kind = %s, .ninputs = %d, ", kinds[p->kind], p->ninputs);
     if (p->ninputs) fprintf(f, ".inputs = in%d, ", i);
     fprintf(f, ".len = %ld, .off = %ld, .zp = %ld", (long)p->len, (long)p->off, (long)p->zp);
@@ -122,7 +124,7 @@ static void node_entry(FILE *f, const s8_node *p, int i) {
     if (p->kind == S8_LUT) fprintf(f, ", .lut = lut%d", i);
     if (p->kind == S8_SOFTMAX) fprintf(f, ", .softmax = &sm%d", i);
     if (p->kind == S8_LAYERNORM) fprintf(f, ", .norm = &ln%d", i);
-    if (p->kind == S8_ATTENTION) fprintf(f, ", .attn = &at%d", i);
+    if (p->kind == S8_ATTENTION || p->kind == S8_LINEAR_ATTENTION) fprintf(f, ", .attn = &at%d", i);
     if (p->kind == S8_ADD || p->kind == S8_CONCAT) fprintf(f, ", .in_zp = zp%d, .in_mult = im%d", i, i);
     if (p->kind == S8_ADD) fprintf(f, ", .out_mult = {%ld, %d}", (long)p->out_mult.multiplier, (int)p->out_mult.shift);
     fprintf(f, "},\n");

@@ -223,11 +223,13 @@ static hn_status add_layernorm(builder *b, int id, qnode *q, hn_qparams in) {
 }
 
 /* Attention: scores of the stacked queries and keys (one scale s), softmax with input scale
- * s^2 / sqrt(d), then P (scale 1/256) times the values to the output's scale */
+ * s^2 / sqrt(d), then P (scale 1/256) times the values to the output's scale. Linear attention:
+ * num / den in Q16 has the values' scale s. */
 static hn_status add_attention(builder *b, int id, qnode *q, hn_qparams in) {
     const hn_node *n = &b->g->nodes[id];
     int T = n->shape.h * n->shape.w, D = n->shape.c;
-    if (T > 256)
+    bool linear = n->op == HN_OP_LINEAR_ATTENTION;
+    if (T > 256 && !linear)
         return hn_error(HN_ERR_INVALID, "node '%s': the int8 attention takes at most 256 tokens (TFLite's softmax), not %d",
                         n->name, T);
     s8_attn_params *ap = hn_arena_alloc(b->m->arena, sizeof *ap);
@@ -235,9 +237,9 @@ static hn_status add_attention(builder *b, int id, qnode *q, hn_qparams in) {
     q->q = range_params(b, id);
     double s = in.scale;
     *ap = (s8_attn_params){D, T, n->heads, in.zero_point, q->q.zero_point,
-                           softmax_params(s * s / sqrt((double)(D / n->heads)), T, 1),
-                           to_s8(hn_qmult_from_real(s / 256.0 / (double)q->q.scale))};
-    q->s.kind = S8_ATTENTION, q->s.attn = ap;
+                           linear ? (s8_softmax_params){0} : softmax_params(s * s / sqrt((double)(D / n->heads)), T, 1),
+                           to_s8(hn_qmult_from_real(s / (linear ? 65536.0 : 256.0) / (double)q->q.scale))};
+    q->s.kind = linear ? S8_LINEAR_ATTENTION : S8_ATTENTION, q->s.attn = ap;
     return HN_OK;
 }
 
@@ -298,7 +300,8 @@ static hn_status add_node(builder *b, int id, int *last) {
         if (st) return st;
         break;
     }
-    case HN_OP_ATTENTION: {
+    case HN_OP_ATTENTION:
+    case HN_OP_LINEAR_ATTENTION: {
         hn_status st = add_attention(b, id, q, in0->q);
         if (st) return st;
         break;

@@ -322,11 +322,53 @@ void s8_attention(const s8_attn_params *p, const int8_t *in, int8_t *out, uint8_
         }
 }
 
+size_t s8_linear_attention_scratch_bytes(const s8_attn_params *p) {
+    size_t d = (size_t)(p->dim / p->heads);
+    return 4 * (d * d + d);
+}
+
+void s8_linear_attention(const s8_attn_params *p, const int8_t *in, int8_t *out, uint8_t *scratch) {
+    const int T = p->tokens, D = p->dim, d = D / p->heads;
+    const int32_t zp = p->in_zp;
+    int32_t *A = (int32_t *)(void *)scratch, *z = A + (size_t)d * d; /* row a: value channel, column b: key */
+    for (int h = 0; h < p->heads; h++) {
+        for (int b = 0; b < d; b++) {
+            const int8_t *k = in + (size_t)(D + h * d + b) * T;
+            int32_t sum = 0;
+            for (int u = 0; u < T; u++) sum += k[u] > zp ? k[u] - zp : 0;
+            z[b] = sum;
+            for (int a = 0; a < d; a++) {
+                const int8_t *v = in + (size_t)(2 * D + h * d + a) * T;
+                int32_t acc = 0;
+                for (int u = 0; u < T; u++) acc += (v[u] - zp) * (k[u] > zp ? k[u] - zp : 0);
+                A[a * d + b] = acc;
+            }
+        }
+        for (int t = 0; t < T; t++) {
+            int64_t den = 0;
+            for (int b = 0; b < d; b++) {
+                int32_t q = in[(size_t)(h * d + b) * T + t];
+                den += (int64_t)z[b] * (q > zp ? q - zp : 0);
+            }
+            for (int a = 0; a < d; a++) {
+                int64_t num = 0;
+                for (int b = 0; b < d; b++) {
+                    int32_t q = in[(size_t)(h * d + b) * T + t];
+                    num += (int64_t)A[a * d + b] * (q > zp ? q - zp : 0);
+                }
+                int32_t ratio = den ? (int32_t)rounded_div64(num * 65536, den) : 0;
+                out[(size_t)(h * d + a) * T + t] = (int8_t)clamp32(p->out_zp + s8_mult_apply(ratio, p->out_mult), -128, 127);
+            }
+        }
+    }
+}
+
 size_t s8_node_scratch_bytes(const s8_node *q) {
     switch (q->kind) {
     case S8_CONV: return s8_conv_scratch_bytes(&q->conv);
     case S8_SOFTMAX: return 4 * (size_t)q->softmax->c;
     case S8_ATTENTION: return s8_attention_scratch_bytes(q->attn);
+    case S8_LINEAR_ATTENTION: return s8_linear_attention_scratch_bytes(q->attn);
     default: return 0;
     }
 }
@@ -348,6 +390,7 @@ void s8_forward(const s8_node *nodes, int n, int output, const int8_t *in, int8_
         case S8_SOFTMAX: s8_softmax(q->softmax, x, y, (int32_t *)(void *)(arena + q->scratch)); break;
         case S8_LAYERNORM: s8_layernorm(q->norm, x, y); break;
         case S8_ATTENTION: s8_attention(q->attn, x, y, (uint8_t *)arena + q->scratch); break;
+        case S8_LINEAR_ATTENTION: s8_linear_attention(q->attn, x, y, (uint8_t *)arena + q->scratch); break;
         case S8_ADD: {
             const int8_t *ins[16];
             for (int k = 0; k < q->ninputs; k++) ins[k] = arena + nodes[q->inputs[k]].off;

@@ -116,11 +116,18 @@ typedef struct {
 } s8_attn_params;
 size_t s8_attention_scratch_bytes(const s8_attn_params *p);
 void s8_attention(const s8_attn_params *p, const int8_t *in, int8_t *out, uint8_t *scratch);
+/* ReLU linear attention (op_linear_attention.c's) on the same input, its softmax unused: per head, with
+ * phi(x) = max(x - zp, 0), A = sum_u (v - zp) phi(k) and z = sum_u phi(k) in int32, each token's
+ * num = A phi(q) and den = z . phi(q) in int64, out = clamp(out_zp + round(round(num 2^16 / den) x
+ * out_mult)), out_mult = scale / (s_out 2^16); den = 0 (then num = 0) gives out_zp. The float op's eps
+ * (1e-6) is left out. Scratch: a head's A and z, 4 (d^2 + d) bytes. */
+size_t s8_linear_attention_scratch_bytes(const s8_attn_params *p);
+void s8_linear_attention(const s8_attn_params *p, const int8_t *in, int8_t *out, uint8_t *scratch);
 
 /* ---- a whole network ---- */
 
 enum { S8_INPUT, S8_CONV, S8_ADD, S8_CONCAT, S8_AVGPOOL, S8_MAXPOOL, S8_MEAN, S8_CLAMP, S8_ZERO, S8_LUT, S8_SOFTMAX,
-       S8_LAYERNORM, S8_ATTENTION };
+       S8_LAYERNORM, S8_ATTENTION, S8_LINEAR_ATTENTION };
 
 /* One value of the network and the kernel that computes it from earlier ones. Arrays are the
  * caller's (constant tables in an exported model). */
@@ -129,7 +136,7 @@ typedef struct {
     int ninputs;
     const int *inputs;    /* indices of earlier nodes */
     int32_t len, off;     /* values per image, offset of the value in the arena */
-    int32_t scratch;      /* S8_CONV, S8_SOFTMAX, S8_ATTENTION: offset of its kernel's scratch in the arena */
+    int32_t scratch;      /* S8_CONV, S8_SOFTMAX, S8_*ATTENTION: offset of its kernel's scratch in the arena */
     int32_t zp;           /* the value's zero point */
     s8_conv_params conv;  /* S8_CONV */
     s8_pool_params pool;  /* S8_AVGPOOL, S8_MAXPOOL */
@@ -141,7 +148,7 @@ typedef struct {
     const int8_t *lut;                /* S8_LUT: 256 entries */
     const s8_softmax_params *softmax; /* S8_SOFTMAX */
     const s8_norm_params *norm;       /* S8_LAYERNORM */
-    const s8_attn_params *attn;       /* S8_ATTENTION */
+    const s8_attn_params *attn;       /* S8_ATTENTION, S8_LINEAR_ATTENTION */
 } s8_node;
 
 /* the scratch node kind's kernel needs in the arena (bytes) */

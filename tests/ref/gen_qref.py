@@ -62,7 +62,7 @@ def load_net(tag):
         elif op == "global_avgpool": shape = (c, 1, 1)
         elif op == "flatten": shape = (c * h * w, 1, 1)
         elif op == "concat": shape = (sum(nodes[j]["shape"][0] for j in idx), h, w)
-        elif op == "attention": shape = (c // 3, h, w)
+        elif op in ("attention", "linear_attention"): shape = (c // 3, h, w)
         else: shape = (c, h, w)
         d["shape"] = shape
         nodes.append(d)
@@ -105,6 +105,13 @@ def float_forward(nodes, W, tag, x):
             q, k, val = (t.reshape(N, h, D // h, H * Wd) for t in a[0].split(D, 1))  # (N, heads, d, T)
             p = torch.softmax(q.transpose(2, 3) @ k / math.sqrt(D // h), -1)  # (N, heads, T, T)
             y = (val @ p.transpose(2, 3)).reshape(N, D, H, Wd)
+        elif op == "linear_attention":
+            N, C3, H, Wd = a[0].shape
+            D, h = C3 // 3, n["heads"]
+            q, k, val = (t.reshape(N, h, D // h, H * Wd) for t in a[0].split(D, 1))  # (N, heads, d, T)
+            q, k = F.relu(q), F.relu(k)
+            den = (k.sum(-1, keepdim=True) * q).sum(-2, keepdim=True) + 1e-6
+            y = ((val @ k.transpose(2, 3) @ q) / den).reshape(N, D, H, Wd)
         else: raise ValueError(op)
         v.append(y)
     return v
@@ -398,6 +405,25 @@ def quant_forward(nodes, W, tag, lo, hi, xq):
                     P = np.array([softmax_row([int(v) for v in row], prep) for row in scores], np.int64)
                     y[s_, hh * d:(hh + 1) * d] = np.clip(qo[1] + mult_apply(vh @ (P + 128).T, om), -128, 127)
             y, q = y.reshape(N, *n["shape"]), qo
+        elif op == "linear_attention":  # hwnas's integer form (s8_kernels.h; TFLite has no such op)
+            qo, h = qparams(lo[i], hi[i]), n["heads"]
+            D, T = n["shape"][0], n["shape"][1] * n["shape"][2]
+            d = D // h
+            om = quantize_multiplier(float(q[0]) / 65536.0 / float(qo[0]))
+            y = np.zeros((N, D, T), np.int64)
+            for s_ in range(N):
+                z = x[s_].reshape(3 * D, T) - q[1]
+                for hh in range(h):
+                    qh, kh, vh = (z[j * D + hh * d:j * D + (hh + 1) * d] for j in range(3))
+                    qh, kh = np.maximum(qh, 0), np.maximum(kh, 0)
+                    A, zs = vh @ kh.T, kh.sum(1)  # (d values, d keys), (d)
+                    for t in range(T):
+                        den = int(zs @ qh[:, t])
+                        for a_ in range(d):
+                            num = int(A[a_] @ qh[:, t]) * 65536
+                            r = 0 if den == 0 else (num + den // 2) // den if num >= 0 else -((-num + den // 2) // den)
+                            y[s_, hh * d + a_, t] = max(-128, min(127, qo[1] + int(mult_apply(r, om))))
+            y, q = y.reshape(N, *n["shape"]), qo
         elif op == "add":  # with a fused activation as its clamp
             act = reader(i)
             end = act if act is not None else i
@@ -444,7 +470,7 @@ for n in nodes[1:]:
         if n["bias"]: W[f"qops.w.{n['name']}.bias"] = (0.1 * torch.randn(shape[0])).numpy().astype(f32)
 W["qops.x"] = torch.randn(5, 2, 9, 9).numpy().astype(f32)
 out += [(k, v) for k, v in W.items() if k.startswith("qops.")]
-for tag in ("allops", "cnn", "qops", "attn"):
+for tag in ("allops", "cnn", "qops", "attn", "linattn"):
     nodes = load_net(tag)
     x = W[f"{tag}.x"]
     v = float_forward(nodes, W, tag, x)
