@@ -13,9 +13,9 @@ two T x T products, 2 x T^2 x D per image (measured on the tensors the hook sees
 attention's 2 T d D + T D. Rows: the smallest and the largest network, then 60 random architectures
 (seed 20; softmax or linear attention) on 1 or 3 channels, 10 or 100 classes.
 """
-import csv, os, random, re, torch, torch.nn as nn
+import random, re, torch, torch.nn as nn
 
-from gen_mbconv import HERE, OPS, RES, STAGES, WIDTHS, conv_stages
+from gen_mbconv import OPS, RES, STAGES, WIDTHS, conv_stages, write_counts
 
 DIMS, HEADS, MLPS, DEPTHS = [32, 48, 64, 96], [1, 2, 4], [1, 2, 4], [1, 2, 3]
 
@@ -108,11 +108,7 @@ def main():
                                  rng.choice(DIMS), rng.choice(HEADS), rng.choice(MLPS), rng.choice(DEPTHS),
                                  rng.choice("tr")),
                      rng.choice([1, 3]), rng.choice([10, 100])))
-    with open(os.path.join(HERE, "hybrid-counts.csv"), "w", newline="") as f:
-        out = csv.writer(f)
-        out.writerow(["arch", "channels", "classes", "params", "macs", "out"])
-        for arch, ch, k in rows:
-            out.writerow([arch, ch, k, *count(arch, ch, k)])
+    write_counts("hybrid-counts.csv", rows, count)
 
 
 if __name__ == "__main__":

@@ -88,6 +88,15 @@ def count(arch, channels, classes):
     return sum(p.numel() for p in net.parameters()), macs[0], out.shape[1]
 
 
+def write_counts(name, rows, count):
+    """tests/ref/NAME: a header, then per (arch, channels, classes) row its count(...) (params, macs, out)"""
+    with open(os.path.join(HERE, name), "w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["arch", "channels", "classes", "params", "macs", "out"])
+        for arch, ch, k in rows:
+            out.writerow([arch, ch, k, *count(arch, ch, k)])
+
+
 def arch_string(res, widths, ops):
     parts, j = [f"r{res}"], 0
     for (base, n, stride), w in zip(STAGES, widths):
@@ -105,11 +114,7 @@ def main():
         ops = [rng.choice(OPS if j in firsts else OPS + ["skip"]) for j in range(15)]
         rows.append((arch_string(rng.choice(RES), [rng.choice(WIDTHS) for _ in range(5)], ops),
                      rng.choice([1, 3]), rng.choice([10, 100])))
-    with open(os.path.join(HERE, "mbconv-counts.csv"), "w", newline="") as f:
-        out = csv.writer(f)
-        out.writerow(["arch", "channels", "classes", "params", "macs", "out"])
-        for arch, ch, k in rows:
-            out.writerow([arch, ch, k, *count(arch, ch, k)])
+    write_counts("mbconv-counts.csv", rows, count)
 
 
 if __name__ == "__main__":
