@@ -174,6 +174,8 @@ sed -i '/^static const int8_t expected/{n;s/{\([-0-9]*\),/{\1+1,/}' "$T/exp-c/ma
 expect 1 "39 of 40 outputs equal the int8 engine's" -- "$SRC/deploy/mps2/run.sh" "$T/exp-c" cortex-m4
 expect 0 "wrote $T/exp-onnx/model.onnx" -- "$HWNAS" export --format onnx --space mbconv --arch "$M1" --dataset "idx:$T/tiny" \
   --weights "$T/m1.hntf" --out "$T/exp-onnx"
+expect 0 "wrote $T/deep/onnx/model.onnx" -- "$HWNAS" export --format onnx --space mbconv --arch "$M1" --dataset "idx:$T/tiny" \
+  --weights "$T/m1.hntf" --out "$T/deep/onnx"
 expect 0 "wrote $T/exp-tflite/model.tflite" -- "$HWNAS" export --format tflite --space mbconv --arch "$M1" --dataset "idx:$T/tiny" \
   --weights "$T/m1.hntf" --out "$T/exp-tflite" --io float
 # int8 edges and test vectors, run by Arm NN: the same classes as the engine on every image
@@ -276,6 +278,11 @@ expect 0 '"state": "done"' -- "$HWNAS" study export "$T/study" --format json
 expect 0 "nb201-table        300/300" -- "$HWNAS" study list "$T"
 expect 0 "Pareto front: " -- "$HWNAS" search --resume "$T/study"
 expect 2 "a study already lives here" -- "$HWNAS" search "$SRC/examples/studies/nb201-table.yaml" --out "$T/study"
+# --out makes missing parent directories, and names a file in the way
+expect 0 "Pareto front: " -- "$HWNAS" search "$SRC/examples/studies/nb201-table.yaml" --out "$T/deep/er/study"
+touch "$T/plainfile"
+expect 2 "the study directory: cannot create '$T/plainfile': Not a directory" -- \
+  "$HWNAS" search "$SRC/examples/studies/nb201-table.yaml" --out "$T/plainfile/study"
 # a worker that finds nothing left while another live worker holds a trial says so (it once exited 0 silently)
 cp -r "$T/study" "$T/held"
 sleep 60 & holder=$!

@@ -43,6 +43,10 @@ hn_status hn_error(hn_status s, const char *fmt, ...) __attribute__((format(prin
 /* Prepends "prefix: " to the current message (adds outer context as an error travels up). */
 hn_status hn_error_prefix(hn_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Creates directory path and any missing parents (mkdir -p); an existing directory is fine. Errors
+ * (HN_ERR_IO) name the directory that could not be made and why. */
+hn_status hn_make_dirs(const char *path);
+
 /* The process exit code the CLI uses for a status: 0 ok, 2 bad usage or input, 1 anything else. */
 int hn_status_exit_code(hn_status s);
 

@@ -151,7 +151,7 @@ int cmd_export(int argc, char **argv) {
     if (!st && !mcu)
         st = hn_error(HN_ERR_INVALID, "--device %s: not an MCU profile (hwnas hw list)", device);
     if (st) return cli_fail(st);
-    if (mkdir(dir, 0777) && errno != EEXIST) return cli_fail(hn_error(HN_ERR_IO, "cannot create '%s': %s", dir, strerror(errno)));
+    if ((st = hn_make_dirs(dir))) return cli_fail(st);
 
     hn_graph *g;
     hn_dataset *train, *test;

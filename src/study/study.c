@@ -116,8 +116,7 @@ hn_status hn_study_create(const char *dir, const hn_study_config *cfg, const cha
     hn_status st = study_read_text(cfg->path, &text, &len);
     if (!st) st = setup(s, device_dirs);
     if (!st) st = study_spec(s, &spec); /* reads the dataset's shape: a missing dataset fails here */
-    if (!st && mkdir(dir, 0777) && errno != EEXIST)
-        st = hn_error(HN_ERR_IO, "%s: cannot create the study directory: %s", dir, strerror(errno));
+    if (!st && (st = hn_make_dirs(dir))) st = hn_error_prefix(st, "the study directory");
     snprintf(path, sizeof path, "%s/weights", dir);
     if (!st && mkdir(path, 0777) && errno != EEXIST) st = hn_error(HN_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
     snprintf(path, sizeof path, "%s/study.db", dir);
