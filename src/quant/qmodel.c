@@ -232,6 +232,8 @@ static hn_status add_attention(builder *b, int id, qnode *q, hn_qparams in) {
     if (T > 256 && !linear)
         return hn_error(HN_ERR_INVALID, "node '%s': the int8 attention takes at most 256 tokens (TFLite's softmax), not %d",
                         n->name, T);
+    if (T > 32768) /* its int32 sums of T products of codes (< 2^16 each) */
+        return hn_error(HN_ERR_INVALID, "node '%s': the int8 linear attention takes at most 32768 tokens, not %d", n->name, T);
     s8_attn_params *ap = hn_arena_alloc(b->m->arena, sizeof *ap);
     if (!ap) return hn_error(HN_ERR_NOMEM, "int8 model");
     q->q = range_params(b, id);

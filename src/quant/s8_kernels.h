@@ -120,7 +120,7 @@ void s8_attention(const s8_attn_params *p, const int8_t *in, int8_t *out, uint8_
  * phi(x) = max(x - zp, 0), A = sum_u (v - zp) phi(k) and z = sum_u phi(k) in int32, each token's
  * num = A phi(q) and den = z . phi(q) in int64, out = clamp(out_zp + round(round(num 2^16 / den) x
  * out_mult)), out_mult = scale / (s_out 2^16); den = 0 (then num = 0) gives out_zp. The float op's eps
- * (1e-6) is left out. Scratch: a head's A and z, 4 (d^2 + d) bytes. */
+ * (1e-6) is left out. At most 32768 tokens (int32 sums). Scratch: a head's A and z, 4 (d^2 + d) bytes. */
 size_t s8_linear_attention_scratch_bytes(const s8_attn_params *p);
 void s8_linear_attention(const s8_attn_params *p, const int8_t *in, int8_t *out, uint8_t *scratch);
 
