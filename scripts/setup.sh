@@ -3,7 +3,7 @@
 # only for packages that are missing, so a second run costs a dpkg query and nothing else.
 set -euo pipefail
 
-# build: compiler, CMake, OpenBLAS (OpenMP flavour, so it shares hwnas's thread pool), libyaml, jansson, zlib,
+# build: compiler, CMake, oneDNN (its GEMMs; built on libgomp, so it shares hwnas's thread pool), libyaml, jansson, zlib,
 # SQLite (study stores), protobuf-c and the ONNX schema (libonnx-dev's onnx.proto: ONNX export), flatc and
 # the flatbuffers headers (TFLite export), Open MPI (one study on the ranks of an MPI job; tests/test_mpi.sh
 # runs mpirun, and pgrep from procps finds the rank it kills), clang with its libFuzzer runtime and OpenMP
@@ -17,7 +17,7 @@ set -euo pipefail
 # (the exported C built for and run on Cortex-M4/M7 MPS2 boards)
 # bench only: Optuna (the search peer); SCALE-Sim's own imports, pandas and tqdm (../shared/peers/scale-sim-v2, run by
 # tests/ref/gen_scalesim.py and bench/systolic_vs_scalesim)
-pkgs=(build-essential cmake pkg-config libopenblas-openmp-dev libyaml-dev libjansson-dev zlib1g-dev libsqlite3-dev
+pkgs=(build-essential cmake pkg-config libdnnl-dev libyaml-dev libjansson-dev zlib1g-dev libsqlite3-dev
       protobuf-c-compiler libprotobuf-c-dev libonnx-dev dataset-fashion-mnist chromium libxml2-utils python3-onnx
       python3-opencv python3-torch python3-numpy python3-yaml flatbuffers-compiler libflatbuffers-dev
       python3-flatbuffers python3-pyarmnn libarmnn-cpuref-backend22 gcc-arm-none-eabi libnewlib-arm-none-eabi

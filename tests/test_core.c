@@ -1,4 +1,4 @@
-/* Core: the OpenBLAS kernels chosen, status messages, arena, RNG, tensor files (round trip and every corruption). */
+/* Core: the GEMM kernels chosen, status messages, arena, RNG, tensor files (round trip and every corruption). */
 #include <unistd.h>
 
 #include <stdbool.h>
@@ -113,27 +113,23 @@ static void tensor_files(void) {
     hn_tensor_free(u);
 }
 
-/* The library loads OpenBLAS with the kernels the CPU's features allow (src/core/blas.c), whatever
- * OpenBLAS's own model detection makes of this CPU: never the generic SSE kernels on an AVX2 machine,
- * and the environment is as it was. */
-static void blas_kernels(void) {
-    const bool had = getenv("OPENBLAS_CORETYPE") != NULL;
-    const char *core = hn_blas_core();
-    CHECK(core != NULL);
-    if (!core) return;
+/* The GEMMs run the widest kernels this CPU's features allow (oneDNN reads the features, not the
+ * model, so a new CPU or a virtual machine that hides the model changes nothing): AVX-512 where the
+ * CPU has AVX-512 F/BW/VL/DQ, AVX2 where it has AVX2 + FMA, unless DNNL_MAX_CPU_ISA lowers it. */
+static void gemm_kernels(void) {
+    const char *isa = hn_gemm_isa();
+    CHECK(isa != NULL);
+    if (!isa || getenv("DNNL_MAX_CPU_ISA")) return;
     __builtin_cpu_init();
-    if (!had && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        const char *expect = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                                     __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")
-                                 ? "skylakex"
-                                 : __builtin_cpu_is("amd") ? "zen" : "haswell";
-        CHECK_MSG(!strcasecmp(core, expect), "OpenBLAS kernels '%s', expected '%s'", core, expect);
-    }
-    CHECK(had == (getenv("OPENBLAS_CORETYPE") != NULL));
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512dq"))
+        CHECK_MSG(!strncmp(isa, "avx512_core", 11), "GEMM kernels '%s' on an AVX-512 CPU", isa);
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        CHECK_MSG(!strncmp(isa, "avx2", 4), "GEMM kernels '%s' on an AVX2 CPU", isa);
 }
 
 int main(void) {
-    blas_kernels();
+    gemm_kernels();
     status_messages();
     arena();
     rng();

@@ -273,10 +273,10 @@ int main(void) {
     char path[1024];
     snprintf(path, sizeof path, "%s/ref/ref.hntf", HWNAS_TEST_DIR);
     hn_set_threads(2);
-    /* a forced kernel set (the ref_blas_* runs) is the one in use, or they would prove nothing */
-    const char *forced = getenv("OPENBLAS_CORETYPE");
-    CHECK_MSG(!forced || !strcasecmp(hn_blas_core(), forced), "OPENBLAS_CORETYPE=%s but OpenBLAS runs '%s'",
-              forced ? forced : "", hn_blas_core());
+    /* a forced kernel set (the ref_gemm_* runs) is the one in use, or they would prove nothing */
+    const char *forced = getenv("DNNL_MAX_CPU_ISA");
+    CHECK_MSG(!forced || !strcasecmp(hn_gemm_isa(), forced), "DNNL_MAX_CPU_ISA=%s but the GEMMs run '%s'",
+              forced ? forced : "", hn_gemm_isa());
     hn_status st = hn_tensor_file_read(path, &ref);
     if (!st) {
         snprintf(path, sizeof path, "%s/ref/qref.hntf", HWNAS_TEST_DIR);

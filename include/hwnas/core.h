@@ -99,14 +99,13 @@ void hn_rng_shuffle(hn_rng *r, int32_t *perm, int64_t n);
 
 /* ---- threads ------------------------------------------------------------------------------ */
 
-/* Sets the number of threads used by OpenMP loops and by OpenBLAS. n <= 0 means all cores. */
+/* Sets the number of threads used by OpenMP loops and GEMMs. n <= 0 means all cores. */
 void hn_set_threads(int n);
 int hn_get_threads(void);
 
-/* The OpenBLAS kernel set in use ("SkylakeX", "Zen", "Haswell", ...). The library loads OpenBLAS
- * itself on first use, with the kernel set chosen from the CPU's features unless OPENBLAS_CORETYPE is
- * set (see src/core/blas.c): no program needs to set it for speed. */
-const char *hn_blas_core(void);
+/* The instruction set of the GEMM kernels in use ("avx512_core", "avx2", "sse41", ...): oneDNN's
+ * choice from the CPU's features, or the older one DNNL_MAX_CPU_ISA restricts it to. */
+const char *hn_gemm_isa(void);
 
 /* Wall-clock seconds from a monotonic clock. */
 double hn_now(void);

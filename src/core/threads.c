@@ -1,7 +1,5 @@
-/* Thread count for OpenMP loops and OpenBLAS, and the monotonic clock. */
+/* Thread count for OpenMP loops (oneDNN's GEMM follows it), and the monotonic clock. */
 #include "hwnas/core.h"
-
-#include "blas.h"
 
 #include <omp.h>
 #include <time.h>
@@ -13,7 +11,6 @@ void hn_set_threads(int n) {
     n_threads = n;
     omp_set_num_threads(n);
     omp_set_max_active_levels(1); /* kernels split work at one level; nested regions run on one thread */
-    hn_blas_set_threads(n);
 }
 
 int hn_get_threads(void) { return n_threads > 0 ? n_threads : omp_get_max_threads(); }

@@ -3,7 +3,7 @@
  *     Y (out, N) = W (out, in) x X (in, N). */
 #include <math.h>
 
-#include "../core/blas.h"
+#include "../core/gemm.h"
 #include "op.h"
 
 static hn_status infer(const hn_graph *g, hn_node *n) {

@@ -467,7 +467,7 @@ hn_status hn_study_serve_mpi(const char *const *device_dirs, int threads) {
     pthread_t thread;
     bool started = false;
     if (!st) {
-        node_share(s, threads); /* first: it loads OpenBLAS, which sets an environment variable a moment */
+        node_share(s, threads);
         pthread_mutex_init(&p.lock, NULL);
         snprintf(p.dir, sizeof p.dir, "%s", s->dir);
         started = pthread_create(&thread, NULL, heartbeat, &p) == 0;
