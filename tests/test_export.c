@@ -41,14 +41,16 @@ static void randomize(hn_graph *g, uint64_t seed) {
     }
 }
 
-static void case_net(const char *dir, const char *tag, hn_graph *g, bool tflite) {
-    enum { N = 4 };
+enum { N = 4 }; /* images per case */
+
+/* g (weights randomized) as float ONNX, with N random inputs x and the engine's outputs y: DIR/TAG.onnx,
+ * .x, .y. x (N * in) and y (N * out) are the caller's. */
+static void float_case(const char *dir, const char *tag, hn_graph *g, float *x, float *y) {
     char path[1024];
     randomize(g, 7);
     snprintf(path, sizeof path, "%s/%s.onnx", dir, tag);
     CHECK_OK(hn_export_onnx(g, path, tag));
     size_t in = hn_shape_numel(g->nodes[0].shape), out = hn_shape_numel(g->nodes[g->nnodes - 1].shape);
-    float *x = malloc(sizeof(float) * in * N), *y = malloc(sizeof(float) * out * N);
     hn_rng r;
     hn_rng_seed(&r, 11, 1);
     for (size_t i = 0; i < in * N; i++) x[i] = 2 * hn_rng_uniform(&r) - 1;
@@ -58,10 +60,47 @@ static void case_net(const char *dir, const char *tag, hn_graph *g, bool tflite)
         CHECK_OK(hn_exec_forward(e, x, N, false));
         hn_exec_output(e, y);
     }
+    hn_exec_free(e);
     snprintf(path, sizeof path, "%s/%s.x", dir, tag);
     write_floats(path, x, in * N);
     snprintf(path, sizeof path, "%s/%s.y", dir, tag);
     write_floats(path, y, out * N);
+}
+
+/* DIR/TAG.shape: N, the input's C H W, the output's size, the int8 output scale (0: no int8 model) */
+static void write_shape(const char *dir, const char *tag, const hn_graph *g, float scale) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.shape", dir, tag);
+    FILE *f = fopen(path, "w");
+    if (f)
+        fprintf(f, "%d %d %d %d %zu %.9g\n", N, g->nodes[0].shape.c, g->nodes[0].shape.h, g->nodes[0].shape.w,
+                hn_shape_numel(g->nodes[g->nnodes - 1].shape), scale),
+            fclose(f);
+}
+
+/* the attention nets: float ONNX only (their int8 forms have no QDQ or TFLite export yet: the QDQ
+ * export refuses them by name) */
+static void float_only_case(const char *dir, const char *tag, hn_graph *g) {
+    size_t in = hn_shape_numel(g->nodes[0].shape), out = hn_shape_numel(g->nodes[g->nnodes - 1].shape);
+    float *x = malloc(sizeof(float) * in * N), *y = malloc(sizeof(float) * out * N);
+    float *lo = malloc(sizeof(float) * (size_t)g->nnodes), *hi = malloc(sizeof(float) * (size_t)g->nnodes);
+    float_case(dir, tag, g, x, y);
+    write_shape(dir, tag, g, 0);
+    hn_qmodel *m = NULL;
+    CHECK_OK(hn_quant_calibrate(g, x, N, HN_RANGE_MINMAX, 0, lo, hi));
+    CHECK_OK(hn_qmodel_new(g, lo, hi, NULL, &m));
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.refused.int8.onnx", dir, tag);
+    if (m) CHECK_ERR(hn_export_onnx_qdq(m, path, tag), HN_ERR_UNSUPPORTED, "has no int8 QDQ form yet");
+    hn_qmodel_free(m);
+    free(lo), free(hi), free(x), free(y);
+}
+
+static void case_net(const char *dir, const char *tag, hn_graph *g, bool tflite) {
+    char path[1024];
+    size_t in = hn_shape_numel(g->nodes[0].shape), out = hn_shape_numel(g->nodes[g->nnodes - 1].shape);
+    float *x = malloc(sizeof(float) * in * N), *y = malloc(sizeof(float) * out * N);
+    float_case(dir, tag, g, x, y);
     /* the int8 model (calibrated on these inputs) as QDQ, and its dequantized outputs */
     float *lo = malloc(sizeof(float) * (size_t)g->nnodes), *hi = malloc(sizeof(float) * (size_t)g->nnodes);
     hn_qmodel *m = NULL;
@@ -101,10 +140,7 @@ static void case_net(const char *dir, const char *tag, hn_graph *g, bool tflite)
         hn_qmodel_free(m);
     }
     free(lo), free(hi);
-    snprintf(path, sizeof path, "%s/%s.shape", dir, tag);
-    FILE *f = fopen(path, "w");
-    if (f) fprintf(f, "%d %d %d %d %zu %.9g\n", N, g->nodes[0].shape.c, g->nodes[0].shape.h, g->nodes[0].shape.w, out, scale), fclose(f);
-    hn_exec_free(e);
+    write_shape(dir, tag, g, scale);
     free(x), free(y);
 }
 
@@ -126,6 +162,34 @@ int main(int argc, char **argv) {
         for (int i = 0; g && k == 2 && i < g->nnodes; i++)
             if (!strcmp(g->nodes[i].name, "ap")) g->nodes[i].count_include_pad = true;
         if (g) case_net(argv[1], tags[k], g, k > 0);
+        hn_graph_free(g);
+    }
+    const char *attn_nets[] = {"attn", "linattn"};
+    for (int k = 0; k < 2; k++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/ref/%s.yaml", HWNAS_TEST_DIR, attn_nets[k]);
+        hn_graph *g = NULL;
+        CHECK_OK(hn_graph_load_yaml(path, &g));
+        if (g) float_only_case(argv[1], attn_nets[k], g);
+        hn_graph_free(g);
+    }
+    /* each attention-side op alone on a 12 x 3 x 5 map, its whole output compared (in the nets above a
+     * global average pool would hide a permutation of the tokens) */
+    const hn_op alone[] = {HN_OP_LAYERNORM, HN_OP_GELU, HN_OP_HARDSWISH, HN_OP_SOFTMAX, HN_OP_ATTENTION,
+                           HN_OP_LINEAR_ATTENTION};
+    for (size_t k = 0; k < sizeof alone / sizeof alone[0]; k++) {
+        hn_graph *g = NULL;
+        int id = 0;
+        CHECK_OK(hn_graph_new((hn_shape){12, 3, 5}, &g));
+        hn_node_spec o = hn_spec(alone[k], 0), f;
+        o.heads = 2;
+        CHECK_OK(hn_graph_add(g, &o, &id));
+        f = hn_spec(HN_OP_FLATTEN, id);
+        CHECK_OK(hn_graph_add(g, &f, &id));
+        CHECK_OK(hn_graph_finalize(g));
+        char tag[64];
+        snprintf(tag, sizeof tag, "op-%s", hn_op_name(alone[k]));
+        if (g) float_only_case(argv[1], tag, g);
         hn_graph_free(g);
     }
     const hn_space *sp = hn_space_find("mbconv");

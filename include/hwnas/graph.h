@@ -56,9 +56,13 @@ typedef enum {
     HN_OP_ATTENTION, /* multi-head self-attention: input (3D, H, W) = queries, keys, values stacked on
                         channels (a 1x1 conv makes them), output (D, H, W); heads divide D */
     HN_OP_LINEAR_ATTENTION, /* ReLU linear attention (EfficientViT, LowFormer): the same input and output,
-                               cost linear in the tokens */
+                               cost linear in the tokens; HN_LINEAR_ATTENTION_EPS in its denominator */
     HN_OP_COUNT
 } hn_op;
+
+/* Linear attention's O_t = A phi(Q_t) / (z . phi(Q_t) + HN_LINEAR_ATTENTION_EPS): what keeps a token whose
+ * features are all zero after the ReLU finite. */
+#define HN_LINEAR_ATTENTION_EPS 1e-6f
 
 /* The op's name in network files and messages ("conv2d", "batchnorm", ...). */
 const char *hn_op_name(hn_op op);

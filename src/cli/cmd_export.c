@@ -163,9 +163,10 @@ int cmd_export(int argc, char **argv) {
         snprintf(path, sizeof path, "%s/model.onnx", dir);
         snprintf(qpath, sizeof qpath, "%s/model.int8.onnx", dir);
         st = hn_export_onnx(g, path, t.net ? t.net : t.space);
+        if (!st) printf("wrote %s (float32, opset 10)\n", path);
         if (!st) st = hn_ptq(g, train, (int)calib, (hn_range_method)method, pct, bias_correction, &m);
         if (!st) st = hn_export_onnx_qdq(m, qpath, t.net ? t.net : t.space);
-        if (!st) printf("wrote %s (float32, opset 10) and %s (int8 QDQ, opset 13)\n", path, qpath);
+        if (!st) printf("wrote %s (int8 QDQ, opset 13)\n", qpath);
         hn_qmodel_free(m);
         hn_graph_free(g), hn_dataset_free(train), hn_dataset_free(test);
         return st ? cli_fail(st) : 0;

@@ -8,6 +8,7 @@
  * flatten and linear layers, 2-D (N, F). The writer tracks each value's rank and reshapes where an op
  * needs the other one (a convolution of a flat vector, an addition of a 2-D and a 4-D value). */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -89,6 +90,13 @@ static Onnx__AttributeProto *attr_ints(writer *w, const char *name, int n, int64
 static Onnx__AttributeProto *attr_pads(writer *w, int p) {
     Onnx__AttributeProto *a = attr_ints(w, "pads", 8, 0, 0);
     if (a) a->ints[2] = a->ints[3] = a->ints[6] = a->ints[7] = p;
+    return a;
+}
+
+/* Transpose's perm of a rank-4 value */
+static Onnx__AttributeProto *attr_perm(writer *w, int p0, int p1, int p2, int p3) {
+    Onnx__AttributeProto *a = attr_ints(w, "perm", 4, 0, 0);
+    if (a) a->ints[0] = p0, a->ints[1] = p1, a->ints[2] = p2, a->ints[3] = p3;
     return a;
 }
 
@@ -185,7 +193,132 @@ static const char *as_rank(writer *w, int id, int rank) {
     return str(w, name);
 }
 
-/* The ops op() writes (the attention ops have no ONNX form here yet: refused, never dropped). */
+/* ---- the attention ops and their parts, in opset-10 operators -------------------------------------
+ * A (C, H, W) feature map is H*W tokens of C features; every value here is rank 4, (N, C, H, W). The
+ * ops have no single operator at opset 10 (LayerNormalization is opset 17, Gelu 20, HardSwish 14), so
+ * each is the chain of elementary operators that defines it, which runtimes fuse back into one
+ * kernel where they have it (the pattern torch.onnx writes below opset 17). A chain's values and
+ * constants are named <node>.<part>, its last value <node>. */
+
+/* the float constant v of shape (1, 1, 1, 1), which broadcasts against any rank-4 value */
+static const char *const_f(writer *w, const char *node_name, const char *part, float v) {
+    static const int64_t ones[4] = {1, 1, 1, 1};
+    char name[HN_NAME_MAX + 32];
+    snprintf(name, sizeof name, "%s.%s", node_name, part);
+    initializer_f32(w, name, 4, ones, &v, 1);
+    return str(w, name);
+}
+
+static const char *const_ints(writer *w, const char *node_name, const char *part, const int64_t *v, size_t n) {
+    char name[HN_NAME_MAX + 32];
+    snprintf(name, sizeof name, "%s.%s", node_name, part);
+    initializer_i64(w, name, v, n);
+    return str(w, name);
+}
+
+/* one operator of a chain: its output is <node>.<part>, or <node> itself when part is NULL */
+static const char *step(writer *w, const char *op_type, const char *node_name, const char *part,
+                        const char *const *in, Onnx__AttributeProto *const *attrs) {
+    char name[HN_NAME_MAX + 32];
+    snprintf(name, sizeof name, part ? "%s.%s" : "%s", node_name, part);
+    node(w, op_type, name, in, name, attrs);
+    return str(w, name);
+}
+
+#define IN(...) ((const char *[]){__VA_ARGS__, NULL})
+#define ATTRS(...) ((Onnx__AttributeProto *[]){__VA_ARGS__, NULL})
+
+/* layer norm over C: (x - mean) / sqrt(var + eps) * weight + bias, weight and bias (C, 1, 1) */
+static void layernorm_form(writer *w, const hn_node *n, const char *x) {
+    char wname[HN_NAME_MAX + 16], bname[HN_NAME_MAX + 16];
+    snprintf(wname, sizeof wname, "%s.weight", n->name), snprintf(bname, sizeof bname, "%s.bias", n->name);
+    const char *nm = n->name;
+    const char *mu = step(w, "ReduceMean", nm, "mean", IN(x), ATTRS(attr_ints(w, "axes", 1, 1, 0), attr_int(w, "keepdims", 1)));
+    const char *dev = step(w, "Sub", nm, "dev", IN(x, mu), NULL);
+    const char *sq = step(w, "Mul", nm, "sq", IN(dev, dev), NULL);
+    const char *var = step(w, "ReduceMean", nm, "var", IN(sq), ATTRS(attr_ints(w, "axes", 1, 1, 0), attr_int(w, "keepdims", 1)));
+    const char *ve = step(w, "Add", nm, "var_eps", IN(var, const_f(w, nm, "eps", n->eps)), NULL);
+    const char *sd = step(w, "Sqrt", nm, "std", IN(ve), NULL);
+    const char *nrm = step(w, "Div", nm, "normed", IN(dev, sd), NULL);
+    const char *sc = step(w, "Mul", nm, "scaled", IN(nrm, wname), NULL);
+    step(w, "Add", nm, NULL, IN(sc, bname), NULL);
+}
+
+/* GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+static void gelu_form(writer *w, const char *nm, const char *x) {
+    const char *x2 = step(w, "Mul", nm, "x2", IN(x, x), NULL);
+    const char *x3 = step(w, "Mul", nm, "x3", IN(x2, x), NULL);
+    const char *cx3 = step(w, "Mul", nm, "cx3", IN(x3, const_f(w, nm, "c", 0.044715f)), NULL);
+    const char *in = step(w, "Add", nm, "inner", IN(x, cx3), NULL);
+    const char *u = step(w, "Mul", nm, "u", IN(in, const_f(w, nm, "sqrt_2_over_pi", 0.7978845608028654f)), NULL);
+    const char *t = step(w, "Tanh", nm, "tanh", IN(u), NULL);
+    const char *t1 = step(w, "Add", nm, "one_plus", IN(t, const_f(w, nm, "one", 1.0f)), NULL);
+    const char *xh = step(w, "Mul", nm, "half_x", IN(x, const_f(w, nm, "half", 0.5f)), NULL);
+    step(w, "Mul", nm, NULL, IN(xh, t1), NULL);
+}
+
+/* hard-swish: x relu6(x + 3) / 6 (Clip with opset 10's min/max attributes) */
+static void hardswish_form(writer *w, const char *nm, const char *x) {
+    const char *a = step(w, "Add", nm, "plus3", IN(x, const_f(w, nm, "three", 3.0f)), NULL);
+    const char *cl = step(w, "Clip", nm, "relu6", IN(a), ATTRS(attr_float(w, "min", 0), attr_float(w, "max", 6)));
+    const char *xc = step(w, "Mul", nm, "x_relu6", IN(x, cl), NULL);
+    step(w, "Mul", nm, NULL, IN(xc, const_f(w, nm, "sixth", 1.0f / 6.0f)), NULL);
+}
+
+/* softmax over C: opset 10's Softmax flattens everything from its axis on, so the channels go last
+ * first (N, H, W, C), where axis 3 is exactly the channels of one token */
+static void softmax_form(writer *w, const char *nm, const char *x) {
+    const char *t = step(w, "Transpose", nm, "tokens", IN(x), ATTRS(attr_perm(w, 0, 2, 3, 1)));
+    const char *sm = step(w, "Softmax", nm, "softmax", IN(t), ATTRS(attr_int(w, "axis", 3)));
+    step(w, "Transpose", nm, NULL, IN(sm), ATTRS(attr_perm(w, 0, 3, 1, 2)));
+}
+
+/* Both attention ops: the queries, keys and values of input (N, 3D, H, W) as (N, heads, d, T)
+ * values (Slice of their channels, Reshape), op-specific products, and (N, heads, d, T) back to
+ * (N, D, H, W). Softmax attention: P = softmax_rows((scale Q)^T K) (N, heads, T, T), O = V P^T.
+ * Linear attention: A = V phi(K)^T, z = phi(K) 1, O = A phi(Q) / (z^T phi(Q) + eps), phi = ReLU. */
+static void attention_form(writer *w, const hn_node *n, const char *x) {
+    const char *nm = n->name;
+    const int64_t D = n->shape.c, heads = n->heads, d = D / heads, T = (int64_t)n->shape.h * n->shape.w;
+    const int64_t axes = 1, split[4] = {0, heads, d, T}, out_shape[4] = {0, D, n->shape.h, n->shape.w};
+    const char *ax = const_ints(w, nm, "axes", &axes, 1), *hs = const_ints(w, nm, "heads_shape", split, 4);
+    const char *qkv[3];
+    static const char *const part[3] = {"q", "k", "v"};
+    for (int b = 0; b < 3; b++) {
+        char what[16];
+        const int64_t lo = b * D, hi = (b + 1) * D;
+        snprintf(what, sizeof what, "%s_start", part[b]);
+        const char *st = const_ints(w, nm, what, &lo, 1);
+        snprintf(what, sizeof what, "%s_end", part[b]);
+        const char *en = const_ints(w, nm, what, &hi, 1);
+        snprintf(what, sizeof what, "%s_channels", part[b]);
+        const char *sl = step(w, "Slice", nm, what, IN(x, st, en, ax), NULL);
+        qkv[b] = step(w, "Reshape", nm, part[b], IN(sl, hs), NULL);
+    }
+    const char *o;
+    if (n->op == HN_OP_ATTENTION) {
+        const char *qs = step(w, "Mul", nm, "q_scaled", IN(qkv[0], const_f(w, nm, "scale", 1.0f / sqrtf((float)d))), NULL);
+        const char *qt = step(w, "Transpose", nm, "q_t", IN(qs), ATTRS(attr_perm(w, 0, 1, 3, 2)));
+        const char *sc = step(w, "MatMul", nm, "scores", IN(qt, qkv[1]), NULL);
+        const char *p = step(w, "Softmax", nm, "probs", IN(sc), ATTRS(attr_int(w, "axis", 3)));
+        const char *pt = step(w, "Transpose", nm, "probs_t", IN(p), ATTRS(attr_perm(w, 0, 1, 3, 2)));
+        o = step(w, "MatMul", nm, "heads_out", IN(qkv[2], pt), NULL);
+    } else {
+        const char *pq = step(w, "Relu", nm, "phi_q", IN(qkv[0]), NULL);
+        const char *pk = step(w, "Relu", nm, "phi_k", IN(qkv[1]), NULL);
+        const char *pkt = step(w, "Transpose", nm, "phi_k_t", IN(pk), ATTRS(attr_perm(w, 0, 1, 3, 2)));
+        const char *a = step(w, "MatMul", nm, "kv", IN(qkv[2], pkt), NULL);
+        const char *z = step(w, "ReduceSum", nm, "z", IN(pk), ATTRS(attr_ints(w, "axes", 1, 3, 0), attr_int(w, "keepdims", 1)));
+        const char *zt = step(w, "Transpose", nm, "z_t", IN(z), ATTRS(attr_perm(w, 0, 1, 3, 2)));
+        const char *num = step(w, "MatMul", nm, "num", IN(a, pq), NULL);
+        const char *den0 = step(w, "MatMul", nm, "den_sum", IN(zt, pq), NULL);
+        const char *den = step(w, "Add", nm, "den", IN(den0, const_f(w, nm, "eps", HN_LINEAR_ATTENTION_EPS)), NULL);
+        o = step(w, "Div", nm, "heads_out", IN(num, den), NULL);
+    }
+    step(w, "Reshape", nm, NULL, IN(o, const_ints(w, nm, "out_shape", out_shape, 4)), NULL);
+}
+
+/* The ops op() writes (any other is refused, never dropped). */
 static bool has_onnx_form(hn_op op) {
     switch (op) {
     case HN_OP_CONV2D:
@@ -200,7 +333,13 @@ static bool has_onnx_form(hn_op op) {
     case HN_OP_CONCAT:
     case HN_OP_ZERO:
     case HN_OP_IDENTITY:
-    case HN_OP_FLATTEN: return true;
+    case HN_OP_FLATTEN:
+    case HN_OP_LAYERNORM:
+    case HN_OP_GELU:
+    case HN_OP_HARDSWISH:
+    case HN_OP_SOFTMAX:
+    case HN_OP_ATTENTION:
+    case HN_OP_LINEAR_ATTENTION: return true;
     default: return false;
     }
 }
@@ -218,7 +357,10 @@ static void op(writer *w, int id) {
     for (int k = 0; k < np; k++) {
         size_t count = 1;
         for (int d = 0; d < v[k].ndim; d++) count *= (size_t)v[k].shape[d];
-        initializer_f32(w, v[k].name, v[k].ndim, v[k].shape, v[k].data, count);
+        /* layer norm's weight and bias (C) broadcast against (N, C, H, W) as (C, 1, 1) */
+        const int64_t per_channel[3] = {v[k].shape[0], 1, 1};
+        if (n->op == HN_OP_LAYERNORM) initializer_f32(w, v[k].name, 3, per_channel, v[k].data, count);
+        else initializer_f32(w, v[k].name, v[k].ndim, v[k].shape, v[k].data, count);
     }
     switch (n->op) {
     case HN_OP_CONV2D: {
@@ -301,6 +443,12 @@ static void op(writer *w, int id) {
     }
     case HN_OP_IDENTITY: node(w, "Identity", out, (const char *[]){x, NULL}, out, NULL); break;
     case HN_OP_ZERO: node(w, "Mul", out, (const char *[]){x, const_zero(w), NULL}, out, NULL); break;
+    case HN_OP_LAYERNORM: layernorm_form(w, n, as_rank(w, n->inputs[0], 4)), w->rank[id] = 4; break;
+    case HN_OP_GELU: gelu_form(w, out, x); break;
+    case HN_OP_HARDSWISH: hardswish_form(w, out, x); break;
+    case HN_OP_SOFTMAX: softmax_form(w, out, as_rank(w, n->inputs[0], 4)), w->rank[id] = 4; break;
+    case HN_OP_ATTENTION:
+    case HN_OP_LINEAR_ATTENTION: attention_form(w, n, as_rank(w, n->inputs[0], 4)), w->rank[id] = 4; break;
     default: break;
     }
 }
@@ -477,12 +625,13 @@ hn_status hn_export_onnx_qdq(const hn_qmodel *m, const char *path, const char *n
             const s8_node *p = &plan[i];
             hn_shape shape;
             hn_qparams q;
-            hn_qmodel_node_info(m, i, &shape, &q, &unused, NULL);
             char base[32], pre[40];
             snprintf(base, sizeof base, "v%d", i), snprintf(pre, sizeof pre, "v%d.pre", i);
             const char *x = v[p->inputs[0]], *y = pre;
             const char *ins[HN_MAX_INPUTS + 1] = {0};
             for (int k = 0; k < p->ninputs; k++) ins[k] = v[p->inputs[k]];
+            hn_op op;
+            hn_qmodel_node_info(m, i, &shape, &q, &unused, &op);
             switch (p->kind) {
             case S8_CONV: y = qdq_conv(&w, m, plan, i, x, base); break;
             case S8_ADD:
@@ -508,7 +657,10 @@ hn_status hn_export_onnx_qdq(const hn_qmodel *m, const char *path, const char *n
             case S8_MEAN: node(&w, "GlobalAveragePool", pre, (const char *[]){x, NULL}, pre, NULL); break;
             case S8_CLAMP: y = clamp(&w, x, base, p->lo, p->hi, q.scale, q.zero_point); break;
             case S8_ZERO: node(&w, "Mul", pre, (const char *[]){x, const_zero(&w), NULL}, pre, NULL); break;
-            default: break;
+            default: /* the attention side's int8 kernels (LUTs, softmax, integer layer norm, attention) */
+                hn_arena_free(w.a);
+                return hn_error(HN_ERR_UNSUPPORTED, "ONNX QDQ export: node %d: op %s has no int8 QDQ form yet (the "
+                                "float ONNX export and export --format c take it)", i, hn_op_name(op));
             }
             v[i] = qdq(&w, y, base, q.scale, q.zero_point);
         }

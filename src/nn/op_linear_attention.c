@@ -2,7 +2,7 @@
  * (queries, keys and values stacked by a 1x1 convolution), the output (D, H, W); with T = H*W tokens,
  * d = D / heads and phi = ReLU, head h computes from its channels
  *     A = V phi(K)^T  (d x d),   z = phi(K) 1  (d),   O_t = A phi(Q_t) / (z . phi(Q_t) + eps)
- * for each token t (eps = 1e-6): cost linear in T instead of attention's T^2. Activations are
+ * for each token t (eps = HN_LINEAR_ATTENTION_EPS, 1e-6): cost linear in T instead of attention's T^2. Activations are
  * channel-major, (C, N, T): a head's row k of Q, K or V is T contiguous values (attention.h).
  * Backward (no state kept between the passes: A and z are recomputed), with g_t = dO_t / den_t and
  * e_t = -(dO_t . O_t) / den_t:
@@ -12,8 +12,6 @@
 #include <string.h>
 
 #include "attention.h"
-
-#define LINEAR_ATTENTION_EPS 1e-6f
 
 static int64_t macs(const hn_graph *g, const hn_node *n) { /* A and A phi(Q): T d^2 each; z . phi(Q): T d */
     (void)g;
@@ -53,7 +51,7 @@ static void key_sums(const hn_attn_dims *m, const float *x, int s, int h, float 
 /* phi(Q_t) into q, A phi(Q_t) into num; returns the denominator */
 static float token(const hn_attn_dims *m, const float *x, int s, int h, int t, const float *A, const float *z, float *q,
                    float *num) {
-    float den = LINEAR_ATTENTION_EPS;
+    float den = HN_LINEAR_ATTENTION_EPS;
     for (int b = 0; b < m->d; b++) q[b] = relu(x[hn_attn_row(m, 0, h, b, s) + t]), den += z[b] * q[b];
     for (int a = 0; a < m->d; a++) {
         float acc = 0;
