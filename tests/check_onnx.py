@@ -57,7 +57,9 @@ def evaluate(model, x):
         elif t == "MatMul": y = i[0] @ i[1]
         elif t == "Transpose": y = i[0].permute(*a["perm"])
         elif t == "ReduceMean": y = i[0].mean(tuple(a["axes"]), keepdim=bool(a.get("keepdims", 1)))
-        elif t == "ReduceSum": y = i[0].sum(tuple(a["axes"]), keepdim=bool(a.get("keepdims", 1)))
+        elif t == "ReduceSum":  # axes: an attribute to opset 12, an input from 13
+            axes = a["axes"] if "axes" in a else i[1].long().tolist()
+            y = i[0].sum(tuple(axes), keepdim=bool(a.get("keepdims", 1)))
         elif t == "Softmax":  # opset 10: a 2-D softmax over the dimensions from axis on
             k = a.get("axis", 1)
             y = torch.softmax(i[0].reshape(*i[0].shape[:k], -1).flatten(0, k - 1), 1).reshape(i[0].shape)

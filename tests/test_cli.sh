@@ -395,8 +395,8 @@ printf 'space: nb201\ntable: %s\naccuracy: cifar10-val\ndevice: host\nobjectives
 expect 2 "hostenergy.yaml:7: objective 'energy_j': unknown metric" -- "$HWNAS" search "$T/hostenergy.yaml" --out "$T/hostenergy.d"
 expect 0 '"energy_j": null' -- "$HWNAS" hw cost --device host --net "$SRC/examples/nets/fmnist-cnn.yaml" --json
 # a convolution-attention hybrid (issue 20) trains on the float engine, runs in int8 and exports to C
-# that equals the engine (host, Cortex-M7) and to float ONNX (checked by onnx.checker); the int8 QDQ
-# graph, TFLite and CMSIS-NN refuse its new ops by name
+# that equals the engine (host, Cortex-M7) and to ONNX, float and QDQ (checked by onnx.checker;
+# tests/check_onnx.py compares their outputs); TFLite and CMSIS-NN refuse its new ops by name
 HYB="$SRC/examples/nets/fmnist-hybrid.yaml"
 out=$("$HWNAS" train --net "$HYB" --train-limit 2000 --epochs 1 --batch 64 --json --save "$T/hyb.hntf" 2>/dev/null)
 if /usr/bin/python3 -c "import json, sys; r = json.loads(sys.argv[1]); sys.exit(not (r['test_accuracy'] > 20 and r['final_train_loss'] < 2.3))" "$out" 2> /dev/null; then
@@ -410,10 +410,12 @@ expect 0 "wrote $T/hyb-c/model.c" -- "$HWNAS" export --format c --net "$HYB" --w
 expect 0 "" -- cc -std=c99 -Wall -Wextra -pedantic -Werror -O1 "$T/hyb-c/model.c" "$T/hyb-c/main.c" -o "$T/hyb-c/model"
 expect 0 "20 of 20 outputs equal the int8 engine's" -- "$T/hyb-c/model"
 expect 0 "20 of 20 outputs equal the int8 engine's" -- "$SRC/deploy/mps2/run.sh" "$T/hyb-c" cortex-m7
-expect 1 "op hardswish has no int8 QDQ form yet" -- \
+expect 0 "wrote $T/hyb-onnx/model.int8.onnx (int8 QDQ, opset 13)" -- \
   "$HWNAS" export --format onnx --net "$HYB" --weights "$T/hyb.hntf" --out "$T/hyb-onnx" --calibration 200
-expect 0 "" -- /usr/bin/python3 -c "import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)" \
-  "$T/hyb-onnx/model.onnx"
+for f in model.onnx model.int8.onnx; do
+  expect 0 "" -- /usr/bin/python3 -c "import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)" \
+    "$T/hyb-onnx/$f"
+done
 expect 1 "op hardswish has no TFLite export yet" -- \
   "$HWNAS" export --format tflite --net "$HYB" --weights "$T/hyb.hntf" --out "$T/hyb-tflite" --calibration 200
 expect 1 "(op hardswish) has no CMSIS-NN form in hwnas yet" -- \

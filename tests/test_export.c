@@ -78,22 +78,34 @@ static void write_shape(const char *dir, const char *tag, const hn_graph *g, flo
             fclose(f);
 }
 
-/* the attention nets: float ONNX only (their int8 forms have no QDQ or TFLite export yet: the QDQ
- * export refuses them by name) */
-static void float_only_case(const char *dir, const char *tag, hn_graph *g) {
+/* the attention nets and ops: float and QDQ ONNX (TFLite has no form for them: refused) */
+static void attention_case(const char *dir, const char *tag, hn_graph *g) {
     size_t in = hn_shape_numel(g->nodes[0].shape), out = hn_shape_numel(g->nodes[g->nnodes - 1].shape);
     float *x = malloc(sizeof(float) * in * N), *y = malloc(sizeof(float) * out * N);
     float *lo = malloc(sizeof(float) * (size_t)g->nnodes), *hi = malloc(sizeof(float) * (size_t)g->nnodes);
+    int8_t *xq = malloc(in * N), *yq = malloc(out * N);
     float_case(dir, tag, g, x, y);
-    write_shape(dir, tag, g, 0);
     hn_qmodel *m = NULL;
     CHECK_OK(hn_quant_calibrate(g, x, N, HN_RANGE_MINMAX, 0, lo, hi));
     CHECK_OK(hn_qmodel_new(g, lo, hi, NULL, &m));
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s.refused.int8.onnx", dir, tag);
-    if (m) CHECK_ERR(hn_export_onnx_qdq(m, path, tag), HN_ERR_UNSUPPORTED, "has no int8 QDQ form yet");
+    float scale = 0;
+    if (m) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s.int8.onnx", dir, tag);
+        CHECK_OK(hn_export_onnx_qdq(m, path, tag));
+        snprintf(path, sizeof path, "%s/%s.tflite", dir, tag);
+        CHECK_ERR(hn_export_tflite(m, path, tag, false), HN_ERR_UNSUPPORTED, "has no TFLite export yet");
+        hn_qmodel_quantize_input(m, x, N, xq);
+        CHECK_OK(hn_qmodel_run(m, xq, N, yq));
+        hn_qparams q = hn_qmodel_output_params(m);
+        for (size_t i = 0; i < out * N; i++) y[i] = hn_dequantize(yq[i], q);
+        scale = q.scale;
+        snprintf(path, sizeof path, "%s/%s.int8.y", dir, tag);
+        write_floats(path, y, out * N);
+    }
+    write_shape(dir, tag, g, scale);
     hn_qmodel_free(m);
-    free(lo), free(hi), free(x), free(y);
+    free(lo), free(hi), free(x), free(y), free(xq), free(yq);
 }
 
 static void case_net(const char *dir, const char *tag, hn_graph *g, bool tflite) {
@@ -170,7 +182,7 @@ int main(int argc, char **argv) {
         snprintf(path, sizeof path, "%s/ref/%s.yaml", HWNAS_TEST_DIR, attn_nets[k]);
         hn_graph *g = NULL;
         CHECK_OK(hn_graph_load_yaml(path, &g));
-        if (g) float_only_case(argv[1], attn_nets[k], g);
+        if (g) attention_case(argv[1], attn_nets[k], g);
         hn_graph_free(g);
     }
     /* each attention-side op alone on a 12 x 3 x 5 map, its whole output compared (in the nets above a
@@ -189,7 +201,7 @@ int main(int argc, char **argv) {
         CHECK_OK(hn_graph_finalize(g));
         char tag[64];
         snprintf(tag, sizeof tag, "op-%s", hn_op_name(alone[k]));
-        if (g) float_only_case(argv[1], tag, g);
+        if (g) attention_case(argv[1], tag, g);
         hn_graph_free(g);
     }
     const hn_space *sp = hn_space_find("mbconv");

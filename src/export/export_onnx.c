@@ -25,6 +25,7 @@ typedef struct {
     char **value;  /* g->nnodes: the ONNX name of each node's value */
     int *rank;     /* g->nnodes: 4 or 2 */
     int tmp;       /* counter for the names of inserted values */
+    int opset;     /* 10 (the float graph) or 13 (QDQ): Clip's bounds and ReduceSum's axes moved to inputs */
     bool failed;   /* an allocation failed */
     bool zero, shape4d; /* the shared constants "zero" and "shape.4d" exist (written on first use only:
                            runtimes warn about initializers nothing reads) */
@@ -228,20 +229,18 @@ static const char *step(writer *w, const char *op_type, const char *node_name, c
 #define IN(...) ((const char *[]){__VA_ARGS__, NULL})
 #define ATTRS(...) ((Onnx__AttributeProto *[]){__VA_ARGS__, NULL})
 
-/* layer norm over C: (x - mean) / sqrt(var + eps) * weight + bias, weight and bias (C, 1, 1) */
-static void layernorm_form(writer *w, const hn_node *n, const char *x) {
-    char wname[HN_NAME_MAX + 16], bname[HN_NAME_MAX + 16];
-    snprintf(wname, sizeof wname, "%s.weight", n->name), snprintf(bname, sizeof bname, "%s.bias", n->name);
-    const char *nm = n->name;
+/* layer norm over C: (x - mean) / sqrt(var + eps) * weight + bias, the initializers weight and bias
+ * (C, 1, 1) */
+static void layernorm_form(writer *w, const char *nm, const char *x, float eps, const char *weight, const char *bias) {
     const char *mu = step(w, "ReduceMean", nm, "mean", IN(x), ATTRS(attr_ints(w, "axes", 1, 1, 0), attr_int(w, "keepdims", 1)));
     const char *dev = step(w, "Sub", nm, "dev", IN(x, mu), NULL);
     const char *sq = step(w, "Mul", nm, "sq", IN(dev, dev), NULL);
     const char *var = step(w, "ReduceMean", nm, "var", IN(sq), ATTRS(attr_ints(w, "axes", 1, 1, 0), attr_int(w, "keepdims", 1)));
-    const char *ve = step(w, "Add", nm, "var_eps", IN(var, const_f(w, nm, "eps", n->eps)), NULL);
+    const char *ve = step(w, "Add", nm, "var_eps", IN(var, const_f(w, nm, "eps", eps)), NULL);
     const char *sd = step(w, "Sqrt", nm, "std", IN(ve), NULL);
     const char *nrm = step(w, "Div", nm, "normed", IN(dev, sd), NULL);
-    const char *sc = step(w, "Mul", nm, "scaled", IN(nrm, wname), NULL);
-    step(w, "Add", nm, NULL, IN(sc, bname), NULL);
+    const char *sc = step(w, "Mul", nm, "scaled", IN(nrm, weight), NULL);
+    step(w, "Add", nm, NULL, IN(sc, bias), NULL);
 }
 
 /* GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
@@ -257,10 +256,15 @@ static void gelu_form(writer *w, const char *nm, const char *x) {
     step(w, "Mul", nm, NULL, IN(xh, t1), NULL);
 }
 
-/* hard-swish: x relu6(x + 3) / 6 (Clip with opset 10's min/max attributes) */
+/* hard-swish: x relu6(x + 3) / 6 (Clip's bounds: attributes at opset 10, inputs from 11) */
 static void hardswish_form(writer *w, const char *nm, const char *x) {
     const char *a = step(w, "Add", nm, "plus3", IN(x, const_f(w, nm, "three", 3.0f)), NULL);
-    const char *cl = step(w, "Clip", nm, "relu6", IN(a), ATTRS(attr_float(w, "min", 0), attr_float(w, "max", 6)));
+    static const float zero = 0, six = 6;
+    char mn[HN_NAME_MAX + 32], mx[HN_NAME_MAX + 32];
+    snprintf(mn, sizeof mn, "%s.zero", nm), snprintf(mx, sizeof mx, "%s.six", nm);
+    if (w->opset >= 11) initializer_f32(w, mn, 0, NULL, &zero, 1), initializer_f32(w, mx, 0, NULL, &six, 1);
+    const char *cl = w->opset >= 11 ? step(w, "Clip", nm, "relu6", IN(a, mn, mx), NULL)
+                                    : step(w, "Clip", nm, "relu6", IN(a), ATTRS(attr_float(w, "min", 0), attr_float(w, "max", 6)));
     const char *xc = step(w, "Mul", nm, "x_relu6", IN(x, cl), NULL);
     step(w, "Mul", nm, NULL, IN(xc, const_f(w, nm, "sixth", 1.0f / 6.0f)), NULL);
 }
@@ -275,12 +279,21 @@ static void softmax_form(writer *w, const char *nm, const char *x) {
 
 /* Both attention ops: the queries, keys and values of input (N, 3D, H, W) as (N, heads, d, T)
  * values (Slice of their channels, Reshape), op-specific products, and (N, heads, d, T) back to
- * (N, D, H, W). Softmax attention: P = softmax_rows((scale Q)^T K) (N, heads, T, T), O = V P^T.
- * Linear attention: A = V phi(K)^T, z = phi(K) 1, O = A phi(Q) / (z^T phi(Q) + eps), phi = ReLU. */
-static void attention_form(writer *w, const hn_node *n, const char *x) {
-    const char *nm = n->name;
-    const int64_t D = n->shape.c, heads = n->heads, d = D / heads, T = (int64_t)n->shape.h * n->shape.w;
-    const int64_t axes = 1, split[4] = {0, heads, d, T}, out_shape[4] = {0, D, n->shape.h, n->shape.w};
+ * (N, D, H, W) = out. Softmax attention: P = softmax_rows((scale Q)^T K) (N, heads, T, T), O = V P^T;
+ * p_scale > 0 passes P through Quantize/DequantizeLinear at (p_scale, p_zp), as the int8 kernel keeps
+ * it. Linear attention: A = V phi(K)^T, z = phi(K) 1, O = A phi(Q) / (z^T phi(Q) + eps), phi = ReLU. */
+typedef struct {
+    hn_op op;
+    int64_t D, heads, h, w;
+    float p_scale;
+    int32_t p_zp;
+} attn_form;
+
+static const char *qdq(writer *w, const char *x, const char *base, float scale, int32_t zp);
+
+static void attention_form(writer *w, const char *nm, const attn_form *f, const char *x) {
+    const int64_t D = f->D, heads = f->heads, d = D / heads, T = f->h * f->w;
+    const int64_t axes = 1, split[4] = {0, heads, d, T}, out_shape[4] = {0, D, f->h, f->w};
     const char *ax = const_ints(w, nm, "axes", &axes, 1), *hs = const_ints(w, nm, "heads_shape", split, 4);
     const char *qkv[3];
     static const char *const part[3] = {"q", "k", "v"};
@@ -296,11 +309,16 @@ static void attention_form(writer *w, const hn_node *n, const char *x) {
         qkv[b] = step(w, "Reshape", nm, part[b], IN(sl, hs), NULL);
     }
     const char *o;
-    if (n->op == HN_OP_ATTENTION) {
+    if (f->op == HN_OP_ATTENTION) {
         const char *qs = step(w, "Mul", nm, "q_scaled", IN(qkv[0], const_f(w, nm, "scale", 1.0f / sqrtf((float)d))), NULL);
         const char *qt = step(w, "Transpose", nm, "q_t", IN(qs), ATTRS(attr_perm(w, 0, 1, 3, 2)));
         const char *sc = step(w, "MatMul", nm, "scores", IN(qt, qkv[1]), NULL);
         const char *p = step(w, "Softmax", nm, "probs", IN(sc), ATTRS(attr_int(w, "axis", 3)));
+        if (f->p_scale > 0) {
+            char base[HN_NAME_MAX + 32];
+            snprintf(base, sizeof base, "%s.probs8", nm);
+            p = qdq(w, p, base, f->p_scale, f->p_zp);
+        }
         const char *pt = step(w, "Transpose", nm, "probs_t", IN(p), ATTRS(attr_perm(w, 0, 1, 3, 2)));
         o = step(w, "MatMul", nm, "heads_out", IN(qkv[2], pt), NULL);
     } else {
@@ -308,7 +326,10 @@ static void attention_form(writer *w, const hn_node *n, const char *x) {
         const char *pk = step(w, "Relu", nm, "phi_k", IN(qkv[1]), NULL);
         const char *pkt = step(w, "Transpose", nm, "phi_k_t", IN(pk), ATTRS(attr_perm(w, 0, 1, 3, 2)));
         const char *a = step(w, "MatMul", nm, "kv", IN(qkv[2], pkt), NULL);
-        const char *z = step(w, "ReduceSum", nm, "z", IN(pk), ATTRS(attr_ints(w, "axes", 1, 3, 0), attr_int(w, "keepdims", 1)));
+        const int64_t last = 3;
+        const char *z = w->opset >= 13 ? step(w, "ReduceSum", nm, "z", IN(pk, const_ints(w, nm, "z_axes", &last, 1)),
+                                              ATTRS(attr_int(w, "keepdims", 1)))
+                                       : step(w, "ReduceSum", nm, "z", IN(pk), ATTRS(attr_ints(w, "axes", 1, 3, 0), attr_int(w, "keepdims", 1)));
         const char *zt = step(w, "Transpose", nm, "z_t", IN(z), ATTRS(attr_perm(w, 0, 1, 3, 2)));
         const char *num = step(w, "MatMul", nm, "num", IN(a, pq), NULL);
         const char *den0 = step(w, "MatMul", nm, "den_sum", IN(zt, pq), NULL);
@@ -443,12 +464,19 @@ static void op(writer *w, int id) {
     }
     case HN_OP_IDENTITY: node(w, "Identity", out, (const char *[]){x, NULL}, out, NULL); break;
     case HN_OP_ZERO: node(w, "Mul", out, (const char *[]){x, const_zero(w), NULL}, out, NULL); break;
-    case HN_OP_LAYERNORM: layernorm_form(w, n, as_rank(w, n->inputs[0], 4)), w->rank[id] = 4; break;
+    case HN_OP_LAYERNORM:
+        snprintf(pname, sizeof pname, "%s.weight", n->name), snprintf(bname, sizeof bname, "%s.bias", n->name);
+        layernorm_form(w, out, as_rank(w, n->inputs[0], 4), n->eps, pname, bname), w->rank[id] = 4;
+        break;
     case HN_OP_GELU: gelu_form(w, out, x); break;
     case HN_OP_HARDSWISH: hardswish_form(w, out, x); break;
     case HN_OP_SOFTMAX: softmax_form(w, out, as_rank(w, n->inputs[0], 4)), w->rank[id] = 4; break;
     case HN_OP_ATTENTION:
-    case HN_OP_LINEAR_ATTENTION: attention_form(w, n, as_rank(w, n->inputs[0], 4)), w->rank[id] = 4; break;
+    case HN_OP_LINEAR_ATTENTION: {
+        const attn_form f = {n->op, n->shape.c, n->heads, n->shape.h, n->shape.w, 0, 0};
+        attention_form(w, out, &f, as_rank(w, n->inputs[0], 4)), w->rank[id] = 4;
+        break;
+    }
     default: break;
     }
 }
@@ -493,7 +521,7 @@ hn_status hn_export_onnx(const hn_graph *g, const char *path, const char *name) 
                             hn_op_name(g->nodes[i].op));
     Onnx__GraphProto graph;
     onnx__graph_proto__init(&graph);
-    writer w = {.a = hn_arena_new(), .g = g, .graph = &graph};
+    writer w = {.a = hn_arena_new(), .g = g, .graph = &graph, .opset = 10};
     if (!w.a) return hn_error(HN_ERR_NOMEM, "ONNX export");
     w.value = alloc(&w, sizeof(char *) * (size_t)g->nnodes);
     w.rank = alloc(&w, sizeof(int) * (size_t)g->nnodes);
@@ -603,13 +631,38 @@ static const char *qdq_conv(writer *w, const hn_qmodel *m, const s8_node *plan, 
     return clamp(w, str(w, out), base, c->act_min, c->act_max, q.scale, q.zero_point);
 }
 
+/* The int8 layer norm of plan node i as the float chain, with the gain and offset its kernel applies:
+ * mult = gamma / (s_out 2^16), bias = round(beta / s_out), and eps = c^2 eps / s_in^2 x 2^16
+ * (s8_kernels.h), so what the int8 model computes, not the float graph's parameters before rounding. */
+static void qdq_layernorm(writer *w, const hn_qmodel *m, const s8_node *p, int i, const char *x, const char *pre) {
+    const s8_norm_params *np = p->norm;
+    hn_shape shape, in_shape;
+    hn_qparams q, qin;
+    const float *unused;
+    hn_qmodel_node_info(m, i, &shape, &q, &unused, NULL);
+    hn_qmodel_node_info(m, p->inputs[0], &in_shape, &qin, &unused, NULL);
+    float *gamma = alloc(w, sizeof(float) * (size_t)np->c), *beta = alloc(w, sizeof(float) * (size_t)np->c);
+    if (!gamma || !beta) return;
+    for (int c = 0; c < np->c; c++) {
+        gamma[c] = (float)ldexp((double)np->mult[c].multiplier, np->mult[c].shift - 31 + 16) * q.scale;
+        beta[c] = (float)np->bias[c] * q.scale;
+    }
+    const int64_t dims[3] = {np->c, 1, 1};
+    char wname[64], bname[64];
+    snprintf(wname, sizeof wname, "%s.weight", pre), snprintf(bname, sizeof bname, "%s.bias", pre);
+    initializer_f32(w, wname, 3, dims, gamma, (size_t)np->c);
+    initializer_f32(w, bname, 3, dims, beta, (size_t)np->c);
+    const double eps = (double)np->eps * qin.scale * qin.scale / ((double)np->c * np->c * 65536.0);
+    layernorm_form(w, pre, x, (float)eps, wname, bname);
+}
+
 hn_status hn_export_onnx_qdq(const hn_qmodel *m, const char *path, const char *name) {
     int n, output;
     size_t values;
     const s8_node *plan = hn_qmodel_plan(m, &n, &output, &values);
     Onnx__GraphProto graph;
     onnx__graph_proto__init(&graph);
-    writer w = {.a = hn_arena_new(), .graph = &graph};
+    writer w = {.a = hn_arena_new(), .graph = &graph, .opset = 13};
     if (!w.a) return hn_error(HN_ERR_NOMEM, "ONNX export");
     const char **v = alloc(&w, sizeof(char *) * (size_t)n);
     Onnx__ValueInfoProto *input = NULL, *out = NULL;
@@ -657,7 +710,23 @@ hn_status hn_export_onnx_qdq(const hn_qmodel *m, const char *path, const char *n
             case S8_MEAN: node(&w, "GlobalAveragePool", pre, (const char *[]){x, NULL}, pre, NULL); break;
             case S8_CLAMP: y = clamp(&w, x, base, p->lo, p->hi, q.scale, q.zero_point); break;
             case S8_ZERO: node(&w, "Mul", pre, (const char *[]){x, const_zero(&w), NULL}, pre, NULL); break;
-            default: /* the attention side's int8 kernels (LUTs, softmax, integer layer norm, attention) */
+            /* the attention side: the float op's chain on the dequantized input, quantized at the
+             * int8 kernel's output parameters */
+            case S8_LUT:
+                if (op == HN_OP_GELU) gelu_form(&w, pre, x);
+                else hardswish_form(&w, pre, x);
+                break;
+            case S8_SOFTMAX: softmax_form(&w, pre, x); break;
+            case S8_LAYERNORM: qdq_layernorm(&w, m, p, i, x, pre); break;
+            case S8_ATTENTION:
+            case S8_LINEAR_ATTENTION: {
+                /* the softmax kernel's int8 probabilities: scale 1/256, zero point -128 */
+                const attn_form f = {op, shape.c, p->attn->heads, shape.h, shape.w,
+                                     p->kind == S8_ATTENTION ? 1.0f / 256 : 0, -128};
+                attention_form(&w, pre, &f, x);
+                break;
+            }
+            default: /* a kind added to the engine without a QDQ form here */
                 hn_arena_free(w.a);
                 return hn_error(HN_ERR_UNSUPPORTED, "ONNX QDQ export: node %d: op %s has no int8 QDQ form yet (the "
                                 "float ONNX export and export --format c take it)", i, hn_op_name(op));
